@@ -1,0 +1,44 @@
+# The README's two commands are `make demo` and `make test`; everything else supports them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/backfill
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: setup services demo run test faults bench lint format
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+setup: $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+services:
+	scripts/ensure-services
+
+demo: setup services
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo
+
+run: setup services
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/honcho start
+
+test: setup services
+	$(BIN)/pytest -m "not faults"
+
+faults: setup services
+	$(BIN)/pytest -m faults
+
+bench: setup services
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python -m tests.benchmarks
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

@@ -1,0 +1,136 @@
+import json
+import sys
+import time
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from backfill import selectors
+from backfill.models import BackfillJob, CreatedVia, JobStatus
+from backfill.services import jobs
+
+from ._jobarg import messages
+
+EXIT_CODES = {JobStatus.COMPLETED: 0, JobStatus.PARTIAL_SUCCESS: 2}
+
+
+class Command(BaseCommand):
+    help = (
+        "Start a backfill job. --dry-run prints the preview; --wait follows it with a progress "
+        "bar. Exit code: 0 complete, 2 partial success, 1 failed or cancelled."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--start", required=True, help="First date, YYYY-MM-DD")
+        parser.add_argument("--end", help="Last date (default: --start)")
+        parser.add_argument("--districts", nargs="*", default=[], help="Target district ids")
+        parser.add_argument(
+            "--collection-type", choices=["auto", "system-wide", "per-district"], default="auto"
+        )
+        parser.add_argument("--concurrency", type=int, default=3)
+        parser.add_argument("--rate-limit-delay-ms", type=int)
+        parser.add_argument("--no-skip-existing", action="store_true")
+        parser.add_argument("--no-retry-failures", action="store_true")
+        parser.add_argument("--no-cache", action="store_true")
+        parser.add_argument("--dry-run", action="store_true", help="Print the preview only")
+        parser.add_argument("--wait", action="store_true", help="Follow the job until it ends")
+        parser.add_argument("--json", action="store_true", help="Machine-readable output")
+
+    def handle(self, *args, **opts):
+        request = {
+            "startDate": opts["start"],
+            "endDate": opts["end"] or opts["start"],
+            "targetDistricts": opts["districts"],
+            "collectionType": opts["collection_type"],
+            "concurrency": opts["concurrency"],
+            "skipExisting": not opts["no_skip_existing"],
+            "retryFailures": not opts["no_retry_failures"],
+            "enableCaching": not opts["no_cache"],
+        }
+        if opts["rate_limit_delay_ms"] is not None:
+            request["rateLimitDelayMs"] = opts["rate_limit_delay_ms"]
+        try:
+            if opts["dry_run"]:
+                return self._print_preview(jobs.preview_job(request=request), opts["json"])
+            job = jobs.create_job(request=request, created_via=CreatedVia.CLI)
+        except ValidationError as exc:
+            raise CommandError(messages(exc)) from exc
+        if not opts["json"]:
+            self.stdout.write(
+                f"Job {job.pk} queued: {job.total_units} units, strategy {job.strategy} "
+                f"({job.strategy_rationale})"
+            )
+        if not opts["wait"]:
+            if opts["json"]:
+                self.stdout.write(json.dumps(_job_json(job)))
+            return
+        job = self._follow(job, quiet=opts["json"])
+        if opts["json"]:
+            self.stdout.write(json.dumps(_job_json(job)))
+        else:
+            self._print_summary(job)
+        code = EXIT_CODES.get(job.status, 1)
+        if code:
+            sys.exit(code)
+
+    def _print_preview(self, preview, as_json: bool) -> None:
+        data = {
+            "strategy": preview.strategy,
+            "rationale": preview.rationale,
+            "estimatedEfficiency": preview.estimated_efficiency,
+            "scope": preview.scope,
+            "totalUnits": preview.total_units,
+            "pendingUnits": preview.pending_units,
+            "skippedUnits": preview.skipped_units,
+            "unavailableUnits": preview.unavailable_units,
+            "requests": preview.requests,
+            "estimatedDurationSeconds": preview.estimated_duration_seconds,
+            "warnings": list(preview.warnings),
+        }
+        if as_json:
+            self.stdout.write(json.dumps(data))
+            return
+        for key, value in data.items():
+            self.stdout.write(f"{key:>26}: {value}")
+
+    def _follow(self, job: BackfillJob, *, quiet: bool) -> BackfillJob:
+        width = 40
+        while True:
+            job.refresh_from_db()
+            progress = selectors.job_progress(job=job, per_district=False)
+            if not quiet:
+                done = int(width * progress.percent / 100)
+                eta = f" ETA {progress.eta_seconds:.0f}s" if progress.eta_seconds else ""
+                self.stdout.write(
+                    f"\r[{'#' * done}{'.' * (width - done)}] {progress.percent:5.1f}% "
+                    f"{progress.completed} ok {progress.failed} failed "
+                    f"{progress.skipped} skipped {progress.unavailable} unavailable "
+                    f"({job.status}){eta}   ",
+                    ending="",
+                )
+                self.stdout.flush()
+            if job.is_terminal:
+                if not quiet:
+                    self.stdout.write("")
+                return job
+            time.sleep(0.5)
+
+    def _print_summary(self, job: BackfillJob) -> None:
+        duration = (job.finished_at - job.started_at).total_seconds() if job.started_at else 0
+        self.stdout.write(
+            f"Job {job.pk} {job.status} in {duration:.1f}s: {job.completed_units} succeeded, "
+            f"{job.skipped_units} skipped, {job.unavailable_units} unavailable, "
+            f"{job.failed_units} failed, {job.cancelled_units} cancelled of {job.total_units}"
+        )
+        if job.error_summary.get("totalErrors"):
+            self.stdout.write(f"Errors: {json.dumps(job.error_summary)}")
+
+
+def _job_json(job: BackfillJob) -> dict:
+    return {
+        "jobId": str(job.pk),
+        "status": job.status,
+        "strategy": job.strategy,
+        "progress": selectors.job_progress(job=job, per_district=False).as_dict(),
+        "errorSummary": job.error_summary,
+    }

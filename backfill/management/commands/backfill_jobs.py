@@ -1,0 +1,45 @@
+import json
+
+from django.core.management.base import BaseCommand
+
+from backfill import selectors
+from backfill.models import JobStatus
+
+
+class Command(BaseCommand):
+    help = "List backfill jobs, newest first."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--status", choices=JobStatus.values)
+        parser.add_argument("--limit", type=int, default=20)
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, status, limit, json: bool = False, **options):
+        rows = [
+            {
+                "jobId": str(job.pk),
+                "status": job.status,
+                "strategy": job.strategy,
+                "startDate": job.start_date.isoformat(),
+                "endDate": job.end_date.isoformat(),
+                "progress": selectors.job_progress(job=job, per_district=False).as_dict(),
+                "createdAt": job.created_at.isoformat(),
+            }
+            for job in selectors.list_jobs(status=status, limit=limit)
+        ]
+        if json:
+            self.stdout.write(_dumps(rows))
+            return
+        for row in rows:
+            p = row["progress"]
+            self.stdout.write(
+                f"{row['jobId']}  {row['status']:<15} {row['strategy']:<12} "
+                f"{row['startDate']}..{row['endDate']}  {p['percent']:5.1f}% "
+                f"({p['completed']} ok, {p['failed']} failed of {p['total']})"
+            )
+        if not rows:
+            self.stdout.write("No jobs.")
+
+
+def _dumps(rows) -> str:
+    return json.dumps(rows, indent=2)

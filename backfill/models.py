@@ -1,0 +1,174 @@
+"""Jobs, units and the rate-limit configuration: the database is the source of truth."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class JobType(models.TextChoices):
+    DATA_COLLECTION = "data-collection"
+    ANALYTICS_GENERATION = "analytics-generation"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending"  # queued
+    RUNNING = "running"
+    RECOVERING = "recovering"
+    CANCELLING = "cancelling"
+    COMPLETED = "completed"
+    PARTIAL_SUCCESS = "partial_success"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_JOB_STATUSES = (JobStatus.RUNNING, JobStatus.RECOVERING, JobStatus.CANCELLING)
+TERMINAL_JOB_STATUSES = (
+    JobStatus.COMPLETED,
+    JobStatus.PARTIAL_SUCCESS,
+    JobStatus.FAILED,
+    JobStatus.CANCELLED,
+)
+
+
+class Strategy(models.TextChoices):
+    SYSTEM_WIDE = "system-wide"
+    PER_DISTRICT = "per-district"
+    TARGETED = "targeted"
+
+
+class CreatedVia(models.TextChoices):
+    ADMIN = "admin"
+    API = "api"
+    LEGACY_API = "legacy-api"
+    BEAT = "beat"
+    CLI = "cli"
+
+
+class BackfillJob(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job_type = models.CharField(
+        max_length=32, choices=JobType.choices, default=JobType.DATA_COLLECTION
+    )
+    status = models.CharField(
+        max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True
+    )
+    request = models.JSONField(help_text="The request as given (camelCase).")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    scope = models.JSONField(
+        default=dict,
+        help_text="targetDistricts, configuredDistricts, scopeType, excluded (out-of-scope ids).",
+    )
+    strategy = models.CharField(max_length=16, choices=Strategy.choices)
+    strategy_rationale = models.TextField(blank=True)
+    estimated_efficiency = models.FloatField(default=0.0)
+    concurrency = models.PositiveSmallIntegerField(default=3)
+    retry_failures = models.BooleanField(default=True)
+    skip_existing = models.BooleanField(default=True)
+    enable_caching = models.BooleanField(default=True)
+    rate_limit_delay_ms = models.PositiveIntegerField(null=True, blank=True)
+    total_units = models.PositiveIntegerField(default=0)
+    completed_units = models.PositiveIntegerField(default=0)
+    skipped_units = models.PositiveIntegerField(default=0)
+    unavailable_units = models.PositiveIntegerField(default=0)
+    failed_units = models.PositiveIntegerField(default=0)
+    cancelled_units = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_via = models.CharField(max_length=16, choices=CreatedVia.choices)
+    error_summary = models.JSONField(default=dict, blank=True)
+    recovery_count = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.job_type} {self.start_date}..{self.end_date} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_JOB_STATUSES
+
+
+class UnitStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    SKIPPED = "skipped"
+    UNAVAILABLE = "unavailable"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED_UNIT_STATUSES = (
+    UnitStatus.SUCCEEDED,
+    UnitStatus.SKIPPED,
+    UnitStatus.UNAVAILABLE,
+    UnitStatus.FAILED,
+    UnitStatus.CANCELLED,
+)
+
+
+class BackfillUnit(models.Model):
+    """One (date, district) of a per-district job, or one date of a summary job: the checkpoint."""
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(BackfillJob, on_delete=models.CASCADE, related_name="units")
+    logical_date = models.DateField()
+    district_id = models.CharField(max_length=8, blank=True, default="")  # "" = every district
+    status = models.CharField(max_length=12, choices=UnitStatus.choices, default=UnitStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_type = models.CharField(max_length=32, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    retryable = models.BooleanField(null=True)
+    requests_made = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "logical_date", "district_id"], name="unique_unit_per_job"
+            )
+        ]
+        indexes = [
+            # Claiming the next pending units and counting per status stay index-only scans.
+            models.Index(fields=["job", "status", "logical_date"], name="unit_job_status_date"),
+            models.Index(fields=["job", "district_id", "status"], name="unit_job_district_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.logical_date} {self.district_id or 'all'} ({self.status})"
+
+
+class RateLimitConfig(models.Model):
+    """The one global rate-limit configuration; workers pick up changes within seconds."""
+
+    max_requests = models.PositiveIntegerField(default=10)
+    window_ms = models.PositiveIntegerField(default=60_000)
+    min_delay_ms = models.PositiveIntegerField(default=2_000)
+    max_delay_ms = models.PositiveIntegerField(default=30_000)
+    backoff_multiplier = models.FloatField(default=2.0)
+    max_concurrent = models.PositiveSmallIntegerField(default=3)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "rate-limit configuration"
+
+    def __str__(self) -> str:
+        return f"{self.max_requests} per {self.window_ms} ms, min {self.min_delay_ms} ms"
+
+    @classmethod
+    def load(cls) -> RateLimitConfig:
+        config, _ = cls.objects.get_or_create(pk=1)
+        return config

@@ -1,0 +1,361 @@
+"""Planning a backfill: validate the request, resolve the scope, pick the strategy, list units.
+
+Used by `create_job` (which persists the plan) and by `preview` (which only reports it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from districts import services as district_services
+from districts.dashboard.closing import closing_period_month
+from districts.dashboard.urls import EARLIEST_DATE
+from snapshots import store
+
+from ..models import JobType, RateLimitConfig, Strategy, UnitStatus
+
+COLLECTION_TYPES = ("system-wide", "per-district", "auto")
+PER_DISTRICT_AUTO_LIMIT = 10  # `auto` picks per-district detail for up to this many targets
+MAX_CONCURRENCY = 10
+MAX_RATE_LIMIT_DELAY_MS = 60_000
+REQUESTS_PER_UNIT = {Strategy.SYSTEM_WIDE: 1, Strategy.TARGETED: 1, Strategy.PER_DISTRICT: 3}
+# Districts the dashboard publishes per summary, for the efficiency estimate when no scope is
+# configured (DOMAIN.md section 6: ~128 in 2025-26, 94 from 2026-27).
+TYPICAL_DISTRICT_COUNT = 120
+
+
+@dataclass(frozen=True)
+class BackfillRequest:
+    """A validated request (the seeds' BackfillRequest), with defaults applied."""
+
+    start_date: date
+    end_date: date
+    target_districts: tuple[str, ...] = ()
+    collection_type: str = "auto"
+    job_type: str = JobType.DATA_COLLECTION
+    concurrency: int = 3
+    retry_failures: bool = True
+    skip_existing: bool = True
+    rate_limit_delay_ms: int | None = None
+    enable_caching: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "jobType": self.job_type,
+            "startDate": self.start_date.isoformat(),
+            "endDate": self.end_date.isoformat(),
+            "targetDistricts": list(self.target_districts),
+            "collectionType": self.collection_type,
+            "concurrency": self.concurrency,
+            "retryFailures": self.retry_failures,
+            "skipExisting": self.skip_existing,
+            "rateLimitDelayMs": self.rate_limit_delay_ms,
+            "enableCaching": self.enable_caching,
+        }
+
+
+@dataclass(frozen=True)
+class PlannedUnit:
+    logical_date: date
+    district_id: str  # "" for a summary unit covering every district of the scope
+    status: str  # pending, skipped or unavailable
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    request: BackfillRequest
+    strategy: str
+    rationale: str
+    estimated_efficiency: float  # districts covered per request
+    scope: dict[str, Any]
+    districts: tuple[str, ...]  # "" -> every district (system-wide with no configured scope)
+    dates: tuple[date, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def unit_count(self) -> int:
+        per_date = len(self.districts) if self.strategy == Strategy.PER_DISTRICT else 1
+        return per_date * len(self.dates)
+
+    def units(self) -> Iterator[PlannedUnit]:
+        """Every unit in dispatch order (date, then district), lazily: 50,000 stay cheap."""
+        skip = self.request.skip_existing
+        for day in self.dates:
+            closing_of = closing_period_month(day)
+            stored = _stored_detail_levels(day) if skip else {}
+            if self.strategy == Strategy.PER_DISTRICT:
+                for district_id in self.districts:
+                    yield _planned(day, district_id, closing_of, stored, needed=(district_id,))
+            else:
+                needed = self.districts if self.districts != ("",) else ("*",)
+                yield _planned(day, "", closing_of, stored, needed=needed, detail="summary")
+
+
+def _planned(
+    day: date,
+    district_id: str,
+    closing_of: date | None,
+    stored: dict[str, str],
+    *,
+    needed: tuple[str, ...],
+    detail: str = "full",
+) -> PlannedUnit:
+    if closing_of is not None:
+        return PlannedUnit(
+            day,
+            district_id,
+            UnitStatus.UNAVAILABLE,
+            f"{day} lies in the closing period of {closing_of:%Y-%m}: the dashboard serves no "
+            "data for it",
+        )
+    if stored and _covers(stored, needed, detail):
+        return PlannedUnit(day, district_id, UnitStatus.SKIPPED, "already stored")
+    return PlannedUnit(day, district_id, UnitStatus.PENDING)
+
+
+def _covers(stored: dict[str, str], needed: tuple[str, ...], detail: str) -> bool:
+    if needed == ("*",):
+        # A system-wide snapshot counts as stored when its manifest says it succeeded.
+        return stored.get("*") == "success"
+    rank = {"summary": 0, "full": 1}
+    return all(rank.get(stored.get(d, ""), -1) >= rank[detail] for d in needed)
+
+
+def _stored_detail_levels(day: date) -> dict[str, str]:
+    """district id -> stored detail level for one date ('*' -> manifest status); {} if none."""
+    manifest = store.read_manifest(logical_date=day)
+    if manifest is None:
+        return {}
+    return {**manifest.get("detailLevels", {}), "*": manifest.get("status", "")}
+
+
+def parse_request(data: dict[str, Any]) -> BackfillRequest:
+    """Validate a camelCase request. Raises ValidationError with a message per field."""
+    errors: dict[str, list[str]] = {}
+
+    def error(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    def as_date(name: str) -> date | None:
+        raw = data.get(name)
+        if raw in (None, ""):
+            return None
+        try:
+            return date.fromisoformat(str(raw))
+        except ValueError:
+            error(name, f"Invalid date {raw!r}: use an ISO date, YYYY-MM-DD.")
+            return None
+
+    def as_bool(name: str, default: bool) -> bool:
+        raw = data.get(name, default)
+        if isinstance(raw, bool):
+            return raw
+        error(name, "Must be true or false.")
+        return default
+
+    def as_int(name: str, default: int | None, low: int, high: int) -> int | None:
+        raw = data.get(name, default)
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            error(name, "Must be an integer.")
+            return default
+        if not low <= raw <= high:
+            error(name, f"Must be between {low} and {high}.")
+        return raw
+
+    known = {
+        "startDate",
+        "endDate",
+        "targetDistricts",
+        "collectionType",
+        "jobType",
+        "concurrency",
+        "retryFailures",
+        "skipExisting",
+        "rateLimitDelayMs",
+        "enableCaching",
+    }
+    for name in sorted(set(data) - known):
+        error(name, "Unknown field.")
+
+    start = as_date("startDate")
+    if start is None and "startDate" not in errors:
+        error("startDate", "This field is required.")
+    end = as_date("endDate") or start
+    today = timezone.localdate()
+    if start and end:
+        if start > end:
+            error("endDate", f"endDate {end} is before startDate {start}.")
+        if end > today:
+            error("endDate", f"endDate {end} is in the future (today is {today}).")
+        if start < EARLIEST_DATE:
+            error(
+                "startDate",
+                f"startDate {start} is before {EARLIEST_DATE}, the first day the dashboard "
+                "serves (program year 2008-2009).",
+            )
+        max_days = settings.BACKFILL_MAX_RANGE_DAYS
+        if (end - start).days + 1 > max_days:
+            error("endDate", f"The range covers more than {max_days} days; split the job.")
+
+    raw_targets = data.get("targetDistricts") or []
+    targets: list[str] = []
+    if not isinstance(raw_targets, list):
+        error("targetDistricts", "Must be a list of district ids.")
+    else:
+        for raw in raw_targets:
+            try:
+                targets.append(district_services.canonical_district_id(str(raw)))
+            except ValidationError as exc:
+                error("targetDistricts", exc.messages[0])
+
+    collection_type = data.get("collectionType", "auto")
+    if collection_type not in COLLECTION_TYPES:
+        error("collectionType", f"Must be one of {', '.join(COLLECTION_TYPES)}.")
+    job_type = data.get("jobType", JobType.DATA_COLLECTION)
+    if job_type not in JobType.values:
+        error("jobType", f"Must be one of {', '.join(JobType.values)}.")
+
+    parsed = {
+        "concurrency": as_int("concurrency", 3, 1, MAX_CONCURRENCY),
+        "retry_failures": as_bool("retryFailures", True),
+        "skip_existing": as_bool("skipExisting", True),
+        "rate_limit_delay_ms": as_int("rateLimitDelayMs", None, 0, MAX_RATE_LIMIT_DELAY_MS),
+        "enable_caching": as_bool("enableCaching", True),
+    }
+    if errors:
+        raise ValidationError(errors)
+    return BackfillRequest(
+        start_date=start,
+        end_date=end,
+        target_districts=tuple(dict.fromkeys(targets)),
+        collection_type=collection_type,
+        job_type=job_type,
+        **parsed,
+    )
+
+
+def plan(request: BackfillRequest) -> Plan:
+    """Resolve scope and strategy for a validated request. Raises ValidationError."""
+    resolution = district_services.resolve_scope(targets=request.target_districts)
+    warnings = []
+    if resolution.excluded:
+        warnings.append(f"Out of the configured scope, excluded: {', '.join(resolution.excluded)}.")
+    if request.target_districts and not resolution.targets:
+        raise ValidationError({"targetDistricts": ["No valid districts to process."]})
+
+    everything = not request.target_districts or resolution.all_configured
+    districts = resolution.targets or resolution.configured or ("",)
+    count = len(districts) if districts != ("",) else TYPICAL_DISTRICT_COUNT
+    match request.collection_type:
+        case "system-wide":
+            strategy = Strategy.SYSTEM_WIDE if everything else Strategy.TARGETED
+            rationale = "system-wide requested: one summary request per date" + (
+                "" if everything else f", filtered to {count} targeted districts"
+            )
+        case "per-district":
+            if districts == ("",):
+                raise ValidationError(
+                    {
+                        "collectionType": [
+                            "per-district needs targetDistricts or a configured district scope."
+                        ]
+                    }
+                )
+            strategy = Strategy.PER_DISTRICT
+            rationale = f"per-district requested: full detail for {count} districts"
+        case _:
+            if everything:
+                strategy = Strategy.SYSTEM_WIDE
+                rationale = "no targets (or every configured district): one summary per date"
+            elif count <= PER_DISTRICT_AUTO_LIMIT:
+                strategy = Strategy.PER_DISTRICT
+                rationale = (
+                    f"{count} targeted districts (<= {PER_DISTRICT_AUTO_LIMIT}): full detail "
+                    "with three requests per district and date"
+                )
+            else:
+                strategy = Strategy.TARGETED
+                rationale = (
+                    f"{count} targeted districts (> {PER_DISTRICT_AUTO_LIMIT}): one summary "
+                    "request per date, filtered to the targets"
+                )
+    # Districts covered per request: a summary covers all of them, per-district needs three.
+    covered = 1 if strategy == Strategy.PER_DISTRICT else count
+    efficiency = covered / REQUESTS_PER_UNIT[strategy]
+    days = (request.end_date - request.start_date).days + 1
+    scope = {
+        "targetDistricts": list(resolution.targets),
+        "configuredDistricts": list(resolution.configured),
+        "excludedDistricts": list(resolution.excluded),
+        "scopeType": "system-wide" if everything else "targeted",
+        "validationPassed": True,
+    }
+    return Plan(
+        request=request,
+        strategy=strategy,
+        rationale=rationale,
+        estimated_efficiency=round(efficiency, 3),
+        scope=scope,
+        districts=tuple(districts),
+        dates=tuple(request.start_date + timedelta(days=i) for i in range(days)),
+        warnings=tuple(warnings),
+    )
+
+
+@dataclass(frozen=True)
+class Preview:
+    strategy: str
+    rationale: str
+    estimated_efficiency: float
+    scope: dict[str, Any]
+    total_units: int
+    pending_units: int
+    skipped_units: int
+    unavailable_units: int
+    requests: int
+    estimated_duration_seconds: float
+    warnings: tuple[str, ...]
+
+
+def preview(plan_: Plan) -> Preview:
+    """What a job would do, without writing anything."""
+    counts = {UnitStatus.PENDING: 0, UnitStatus.SKIPPED: 0, UnitStatus.UNAVAILABLE: 0}
+    for unit in plan_.units():
+        counts[unit.status] += 1
+    requests = counts[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.strategy]
+    return Preview(
+        strategy=plan_.strategy,
+        rationale=plan_.rationale,
+        estimated_efficiency=plan_.estimated_efficiency,
+        scope=plan_.scope,
+        total_units=sum(counts.values()),
+        pending_units=counts[UnitStatus.PENDING],
+        skipped_units=counts[UnitStatus.SKIPPED],
+        unavailable_units=counts[UnitStatus.UNAVAILABLE],
+        requests=requests,
+        estimated_duration_seconds=estimated_duration(requests=requests, request=plan_.request),
+        warnings=plan_.warnings,
+    )
+
+
+def estimated_duration(*, requests: int, request: BackfillRequest) -> float:
+    """Seconds for `requests` under the current global limit (and the job's own delay)."""
+    config = RateLimitConfig.load()
+    if requests == 0:
+        return 0.0
+    per_window = max(config.max_requests, 1)
+    by_window = math.ceil(requests / per_window) * config.window_ms / 1000
+    min_delay = max(config.min_delay_ms, request.rate_limit_delay_ms or 0)
+    by_delay = requests * min_delay / 1000
+    return float(max(by_window, by_delay))

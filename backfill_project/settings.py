@@ -1,0 +1,170 @@
+"""Settings: every knob is read from the environment here, with a safe local default.
+
+The README's "Configuration" section lists each variable; keep the two in step.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_results",
+    "django_celery_beat",
+    "districts",
+    "snapshots",
+    "backfill",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backfill_project.urls"
+WSGI_APPLICATION = "backfill_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite under var/ when DATABASE_URL is unset; PostgreSQL (or anything dj-database-url reads)
+# when it is set.
+DATABASES = {
+    "default": dj_database_url.config(
+        env="DATABASE_URL",
+        default=f"sqlite:///{VAR_DIR / 'backfill.sqlite3'}",
+        conn_max_age=60,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# --- REST API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "backfill_project.exceptions.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Backfill API",
+    "DESCRIPTION": "Unified backfill of the Toastmasters district dashboard.",
+    "VERSION": "1.0.0",
+}
+
+# --- Redis and Celery ---------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
+# A unit may legitimately wait on the rate limiter for a long time; the visibility timeout must
+# exceed the task time limit or Redis redelivers tasks that are still running.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- The dashboard and the snapshot store --------------------------------------------------
+DASHBOARD_BASE_URL = os.environ.get("DASHBOARD_BASE_URL", "https://dashboards.toastmasters.org")
+DASHBOARD_USER_AGENT = os.environ.get(
+    "DASHBOARD_USER_AGENT",
+    "BackfillBot/1.0 (district statistics backfill; +https://github.com/district-stats/backfill)",
+)
+DASHBOARD_CONNECT_TIMEOUT = float(os.environ.get("DASHBOARD_CONNECT_TIMEOUT", "5"))
+DASHBOARD_READ_TIMEOUT = float(os.environ.get("DASHBOARD_READ_TIMEOUT", "30"))
+DASHBOARD_MAX_RESPONSE_BYTES = env_int("DASHBOARD_MAX_RESPONSE_BYTES", 5 * 1024 * 1024)
+DASHBOARD_MAX_ATTEMPTS = env_int("DASHBOARD_MAX_ATTEMPTS", 4)
+# Extra closing dates (JSON file in the registry's format) merged over the shipped registry.
+CLOSING_DATES_FILE = os.environ.get("CLOSING_DATES_FILE", "")
+
+SNAPSHOT_ROOT = Path(os.environ.get("SNAPSHOT_ROOT", VAR_DIR / "snapshots"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "snapshots": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(SNAPSHOT_ROOT)},
+    },
+}
+
+# --- Backfill jobs --------------------------------------------------------------------------
+BACKFILL_MAX_ACTIVE_JOBS = env_int("BACKFILL_MAX_ACTIVE_JOBS", 1)
+BACKFILL_MAX_RANGE_DAYS = env_int("BACKFILL_MAX_RANGE_DAYS", 366)
+BACKFILL_STALE_AFTER_SECONDS = env_int("BACKFILL_STALE_AFTER_SECONDS", 600)
+BACKFILL_JOB_RETENTION_DAYS = env_int("BACKFILL_JOB_RETENTION_DAYS", 30)
+# Unit-level retries of transient failures (on top of the HTTP client's own retries).
+BACKFILL_UNIT_MAX_ATTEMPTS = env_int("BACKFILL_UNIT_MAX_ATTEMPTS", 3)
+BACKFILL_UNIT_RETRY_BASE_SECONDS = float(os.environ.get("BACKFILL_UNIT_RETRY_BASE_SECONDS", "5"))
+BACKFILL_HEARTBEAT_SECONDS = env_int("BACKFILL_HEARTBEAT_SECONDS", 5)
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "backfill")

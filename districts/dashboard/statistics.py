@@ -1,0 +1,191 @@
+"""`DistrictStatistics`: one district on one logical date, normalized (DOMAIN.md section 7).
+
+Plain frozen dataclasses that cross every boundary (parser -> store -> API). `to_dict()` gives
+the JSON-ready form stored in `district_<id>.json`; `from_dict()` reads it back, so
+`DistrictStatistics.from_dict(s.to_dict()) == s`. Counts the source did not provide are None
+(summary-level statistics have no club details, for example), never a made-up zero.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+Detail = Literal["summary", "full"]
+DETAIL_LEVELS: tuple[Detail, ...] = ("summary", "full")  # ordered: later is more detailed
+
+
+@dataclass(frozen=True)
+class Membership:
+    active_members: int | None = None
+    base: int | None = None
+    net_growth: int | None = None
+    new_members: int | None = None
+
+
+@dataclass(frozen=True)
+class Payments:
+    new: int | None = None
+    october: int | None = None
+    april: int | None = None
+    late: int | None = None
+    charter: int | None = None
+    total_ytd: int | None = None
+    base: int | None = None
+    growth_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class ClubCounts:
+    total: int | None = None
+    active: int | None = None
+    low: int | None = None
+    suspended: int | None = None
+    ineligible: int | None = None
+    paid: int | None = None
+    base: int | None = None
+    growth_percent: float | None = None
+    distinguished: int | None = None  # level D
+    select_distinguished: int | None = None  # level S
+    presidents_distinguished: int | None = None  # level P
+    smedley_distinguished: int | None = None  # level M
+    total_distinguished: int | None = None
+    distinguished_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class Education:
+    level_1s: int = 0
+    level_2s: int = 0
+    add_level_2s: int = 0
+    level_3s: int = 0
+    level_4s_5s_dtm: int = 0
+    add_level_4s_5s_dtm: int = 0
+
+
+@dataclass(frozen=True)
+class Area:
+    area: str
+    club_base: int | None = None
+    clubs: int = 0
+    paid_clubs: int | None = None
+    distinguished_clubs: int | None = None
+    paid_club_goals: tuple[int | None, int | None, int | None] = (None, None, None)  # D, S, P
+    distinguished_club_goals: tuple[int | None, int | None, int | None] = (None, None, None)
+    nov_visits: int = 0
+    may_visits: int = 0
+    distinguished_status: str = ""
+
+
+@dataclass(frozen=True)
+class Division:
+    division: str
+    club_base: int | None = None
+    clubs: int = 0
+    paid_clubs: int | None = None
+    distinguished_clubs: int | None = None
+    paid_club_goals: tuple[int | None, int | None, int | None] = (None, None, None)
+    distinguished_club_goals: tuple[int | None, int | None, int | None] = (None, None, None)
+    distinguished_status: str = ""
+    areas: tuple[Area, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClubDetail:
+    club_number: str  # as published, zero-padded text
+    name: str
+    division: str
+    area: str
+    status: str | None = None  # Active, Low, Suspended, Ineligible
+    active_members: int | None = None
+    membership_base: int | None = None
+    new_members: int | None = None
+    goals_met: int | None = None
+    distinguished_level: str = ""  # "", D, S, P, M
+    new_payments: int | None = None
+    october_payments: int | None = None
+    april_payments: int | None = None
+    late_payments: int | None = None
+    charter_payments: int | None = None
+    total_payments: int | None = None
+    charter_date: date | None = None
+    suspend_date: date | None = None
+
+
+@dataclass(frozen=True)
+class DistrictStatistics:
+    district_id: str  # canonical: no leading zeros, upper-case
+    logical_date: date
+    as_of_date: date
+    data_month: str  # YYYY-MM
+    program_year: str  # 2024-2025
+    is_closing_period: bool
+    detail: Detail
+    region: str | None = None
+    membership: Membership = field(default_factory=Membership)
+    payments: Payments = field(default_factory=Payments)
+    clubs: ClubCounts = field(default_factory=ClubCounts)
+    education: Education | None = None
+    divisions: tuple[Division, ...] = ()
+    club_details: tuple[ClubDetail, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_jsonable(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DistrictStatistics:
+        return _from_jsonable(cls, data)
+
+
+def _to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+
+
+def _from_jsonable(cls: type, data: dict[str, Any]) -> Any:
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        kwargs[f.name] = _field_value(cls, f.name, data[f.name])
+    return cls(**kwargs)
+
+
+def _field_value(cls: type, name: str, raw: Any) -> Any:
+    if raw is None:
+        return None
+    if cls is DistrictStatistics:
+        match name:
+            case "logical_date" | "as_of_date":
+                return date.fromisoformat(raw)
+            case "membership":
+                return _from_jsonable(Membership, raw)
+            case "payments":
+                return _from_jsonable(Payments, raw)
+            case "clubs":
+                return _from_jsonable(ClubCounts, raw)
+            case "education":
+                return _from_jsonable(Education, raw)
+            case "divisions":
+                return tuple(_from_jsonable(Division, d) for d in raw)
+            case "club_details":
+                return tuple(_from_jsonable(ClubDetail, c) for c in raw)
+            case "warnings":
+                return tuple(raw)
+    if cls is Division and name == "areas":
+        return tuple(_from_jsonable(Area, a) for a in raw)
+    if cls in (Division, Area) and name.endswith("_goals"):
+        return tuple(raw)
+    if cls is ClubDetail and name in ("charter_date", "suspend_date"):
+        return date.fromisoformat(raw)
+    return raw

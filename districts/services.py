@@ -1,0 +1,106 @@
+"""The district scope: which districts are configured, and validating ids against it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import District, DistrictConfiguration
+
+# Numbers (1-3 digits, leading zeros allowed as the summary writes them) or the letter districts.
+DISTRICT_ID_PATTERN = re.compile(r"^(?:\d{1,3}|[A-Za-z])$")
+
+
+def canonical_district_id(raw: str) -> str:
+    """`"02"` -> `"2"`, `"f"` -> `"F"`. Raises ValidationError for an id of the wrong shape."""
+    value = str(raw).strip()
+    if not DISTRICT_ID_PATTERN.match(value):
+        raise ValidationError(f"Invalid district id {raw!r}: expected 1-3 digits or a letter.")
+    return value.upper() if value.isalpha() else str(int(value))
+
+
+def district_sort_key(district_id: str) -> tuple[int, int | str]:
+    return (0, int(district_id)) if district_id.isdigit() else (1, district_id)
+
+
+@dataclass(frozen=True)
+class ScopeResolution:
+    """Targets checked against the configured scope."""
+
+    configured: tuple[str, ...]  # empty: every district is in scope
+    targets: tuple[str, ...]  # requested and in scope (canonical ids)
+    excluded: tuple[str, ...]  # requested but out of scope
+
+    @property
+    def all_configured(self) -> bool:
+        return bool(self.configured) and set(self.targets) == set(self.configured)
+
+
+def configured_districts() -> tuple[str, ...]:
+    """The configured scope (canonical ids, sorted); empty means every district."""
+    ids = DistrictConfiguration.objects.values_list("district_id", flat=True)
+    return tuple(sorted(ids, key=district_sort_key))
+
+
+def resolve_scope(*, targets: Iterable[str]) -> ScopeResolution:
+    """Split the requested targets into in-scope and excluded ids (input must be canonical)."""
+    configured = configured_districts()
+    wanted = tuple(dict.fromkeys(targets))
+    if not configured:
+        return ScopeResolution(configured=(), targets=wanted, excluded=())
+    allowed = set(configured)
+    return ScopeResolution(
+        configured=configured,
+        targets=tuple(t for t in wanted if t in allowed),
+        excluded=tuple(t for t in wanted if t not in allowed),
+    )
+
+
+@transaction.atomic
+def set_configured_districts(*, district_ids: Iterable[str]) -> tuple[str, ...]:
+    """Replace the configured scope. An empty list means every district."""
+    ids = {canonical_district_id(d) for d in district_ids}
+    DistrictConfiguration.objects.exclude(district_id__in=ids).delete()
+    existing = set(DistrictConfiguration.objects.values_list("district_id", flat=True))
+    DistrictConfiguration.objects.bulk_create(
+        [DistrictConfiguration(district_id=d) for d in ids - existing]
+    )
+    return configured_districts()
+
+
+def add_configured_districts(*, district_ids: Iterable[str]) -> tuple[str, ...]:
+    ids = {canonical_district_id(d) for d in district_ids}
+    DistrictConfiguration.objects.bulk_create(
+        [DistrictConfiguration(district_id=d) for d in ids], ignore_conflicts=True
+    )
+    return configured_districts()
+
+
+def remove_configured_districts(*, district_ids: Iterable[str]) -> tuple[str, ...]:
+    ids = {canonical_district_id(d) for d in district_ids}
+    DistrictConfiguration.objects.filter(district_id__in=ids).delete()
+    return configured_districts()
+
+
+def record_districts_seen(*, seen: dict[str, str], on: date) -> None:
+    """Upsert the districts a summary listed on a date (id -> region)."""
+    existing = {d.id: d for d in District.objects.filter(id__in=seen)}
+    to_create, to_update = [], []
+    for district_id, region in seen.items():
+        district = existing.get(district_id)
+        if district is None:
+            to_create.append(
+                District(id=district_id, region=region or "", first_seen=on, last_seen=on)
+            )
+            continue
+        district.region = region or district.region
+        district.first_seen = min(filter(None, (district.first_seen, on)))
+        district.last_seen = max(filter(None, (district.last_seen, on)))
+        to_update.append(district)
+    District.objects.bulk_create(to_create, ignore_conflicts=True)
+    District.objects.bulk_update(to_update, ["region", "first_seen", "last_seen"])
