@@ -31,3 +31,9 @@ def cleanup_jobs() -> dict[str, int]:
 def recover_on_worker_start(**kwargs) -> None:
     """A worker that starts resumes stale jobs (a crash may have left some behind)."""
     recover_jobs.delay()
+
+
+@shared_task(name="backfill.tasks.fill_yesterday")
+def fill_yesterday() -> str | None:
+    job = jobs.fill_gap(days_back=1)
+    return str(job.pk) if job else None

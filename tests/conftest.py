@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "tests.fixtures.simulator",
+    "tests.fixtures.backfill",
 ]

@@ -10,7 +10,7 @@ and makes "the last unit of a date" and "the last unit of a job" exact.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from itertools import islice
 from typing import Any
@@ -441,5 +441,12 @@ def cleanup_jobs(*, older_than: timedelta | None = None) -> dict[str, int]:
     return {"jobs": jobs, "units": units, "taskResults": results}
 
 
-def units_of(job: BackfillJob, statuses: Iterable[str]) -> int:
-    return job.units.filter(status__in=list(statuses)).count()
+def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
+    """Beat's daily job: collect the configured scope for `days_back` days ago (already stored
+    data is skipped). Returns None, logging why, when there is nothing valid to collect."""
+    day = timezone.localdate() - timedelta(days=days_back)
+    try:
+        return create_job(request={"startDate": day.isoformat()}, created_via=CreatedVia.BEAT)
+    except ValidationError as exc:
+        log.warning("gap fill for %s not started: %s", day, exc.messages)
+        return None

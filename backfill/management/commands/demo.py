@@ -1,0 +1,158 @@
+"""`make demo`: the whole flow on one machine, against the dashboard simulator.
+
+Starts the simulator and a Celery worker as child processes, runs a real backfill (one week,
+three districts, full detail) through the job queue with a live progress bar, prints the
+normalized totals per date from the snapshot store, and stops what it started.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, closing
+from datetime import date, timedelta
+
+import requests
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from backfill.models import RateLimitConfig
+from snapshots import store
+
+DISTRICTS = ["42", "61", "F"]
+START = date(2026, 3, 9)  # a week clear of February's closing period (closes 2026-03-05)
+DAYS = 7
+
+
+def _free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Command(BaseCommand):
+    help = "Run the demo: simulator + worker + a one-week, three-district backfill."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, help="Simulator port (default: a free one)")
+
+    def handle(self, *args, port=None, **options):
+        port = port or _free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "DASHBOARD_BASE_URL": base_url, "PYTHONUNBUFFERED": "1"}
+        settings.DASHBOARD_BASE_URL = base_url
+        log_dir = settings.VAR_DIR / "demo"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with ExitStack() as stack:
+            self.stdout.write(f"Starting the dashboard simulator on {base_url}")
+            stack.enter_context(
+                self._child(
+                    [sys.executable, "manage.py", "run_dashboard_simulator", "--port", str(port)],
+                    env,
+                    log_dir / "simulator.log",
+                )
+            )
+            self._wait_for(f"{base_url}/_simulator/requests")
+            self.stdout.write("Starting a Celery worker (log: var/demo/worker.log)")
+            stack.enter_context(
+                self._child(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "backfill_project",
+                        "worker",
+                        "-Q",
+                        settings.CELERY_TASK_DEFAULT_QUEUE,
+                        "--concurrency=3",
+                        "--loglevel=INFO",
+                    ],
+                    env,
+                    log_dir / "worker.log",
+                )
+            )
+            stack.callback(self._restore_limits, self._local_limits())
+            end = START + timedelta(days=DAYS - 1)
+            self.stdout.write(
+                f"Backfilling {START}..{end} for districts {', '.join(DISTRICTS)} (full detail)"
+            )
+            try:
+                call_command(
+                    "backfill",
+                    start=START.isoformat(),
+                    end=end.isoformat(),
+                    districts=DISTRICTS,
+                    collection_type="per-district",
+                    no_skip_existing=True,
+                    wait=True,
+                    stdout=self.stdout,
+                )
+            except SystemExit as exc:
+                self.stdout.write(f"backfill ended with exit code {exc.code}")
+            self._print_totals(START, end)
+            requests_seen = requests.get(f"{base_url}/_simulator/requests", timeout=5).json()
+            count = len(requests_seen.get("requests", requests_seen))
+            self.stdout.write(f"The simulator served {count} requests.")
+
+    def _local_limits(self) -> dict:
+        """The simulator is local: allow 20 requests per second instead of the polite default
+        for the real site. Restored when the demo ends."""
+        config = RateLimitConfig.load()
+        saved = {f: getattr(config, f) for f in ("max_requests", "window_ms", "min_delay_ms")}
+        config.max_requests, config.window_ms, config.min_delay_ms = 20, 1_000, 0
+        config.save()
+        return saved
+
+    def _restore_limits(self, saved: dict) -> None:
+        RateLimitConfig.objects.filter(pk=RateLimitConfig.load().pk).update(**saved)
+
+    def _child(self, argv, env, log_path):
+        log = log_path.open("w")
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        stack = ExitStack()
+
+        def stop():
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            log.close()
+
+        stack.callback(stop)
+        return stack
+
+    def _wait_for(self, url: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                requests.get(url, timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+    def _print_totals(self, start: date, end: date) -> None:
+        self.stdout.write("")
+        self.stdout.write(
+            f"{'date':<11} {'district':>8} {'as of':<11} {'clubs':>6} {'members':>8} "
+            f"{'payments':>9} {'distinguished':>13}"
+        )
+        day = start
+        while day <= end:
+            for district_id in DISTRICTS:
+                stats = store.read_district(logical_date=day, district_id=district_id)
+                if stats is None:
+                    self.stdout.write(f"{day!s:<11} {district_id:>8} (no data)")
+                    continue
+                self.stdout.write(
+                    f"{day!s:<11} {district_id:>8} {stats.as_of_date!s:<11} "
+                    f"{stats.clubs.total or 0:>6} {stats.membership.active_members or 0:>8} "
+                    f"{stats.payments.total_ytd or 0:>9} {stats.clubs.total_distinguished or 0:>13}"
+                )
+            day += timedelta(days=1)

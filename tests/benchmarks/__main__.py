@@ -1,0 +1,40 @@
+"""`make bench`: the performance figures the issues name, printed as a table and JSON.
+
+Runs against the configured database (PostgreSQL under `make`), the real Redis, a simulator
+process and a Celery worker process. Every figure is measured here, never asserted in a unit test.
+Select some with `python -m tests.benchmarks planning status`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import django
+
+
+def main(argv: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backfill_project.settings")
+    django.setup()
+    from . import bench_engine, bench_rate_limit
+
+    benches = {
+        "planning": bench_engine.planning,
+        "status": bench_engine.status_read,
+        "orchestration": bench_engine.orchestration,
+        "rate_limit": bench_rate_limit.run,
+    }
+    chosen = argv or list(benches)
+    results = {}
+    for name in chosen:
+        print(f"== {name}", flush=True)
+        results[name] = benches[name]()
+        for key, value in results[name].items():
+            print(f"   {key:<32} {value}")
+    print(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,166 @@
+"""Issue 4 benchmarks: planning a 43,800-unit job, reading its progress, orchestration overhead."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import tracemalloc
+from datetime import date, timedelta
+
+import requests
+
+from backfill import selectors
+from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, RateLimitConfig
+from backfill.services import jobs
+from districts.dashboard.client import DashboardClient
+from districts.dashboard.collect import collect_district
+from snapshots import store
+
+from .harness import bench_environment, simulator_process, worker_process
+
+DISTRICTS = [str(n) for n in range(1, 121)]
+YEAR_START = date(2024, 7, 1)
+
+
+def _no_pacing() -> dict:
+    config = RateLimitConfig.load()
+    saved = {
+        f: getattr(config, f)
+        for f in ("max_requests", "window_ms", "min_delay_ms", "max_concurrent")
+    }
+    RateLimitConfig.objects.filter(pk=config.pk).update(
+        max_requests=1_000_000, window_ms=1_000, min_delay_ms=0, max_concurrent=8
+    )
+    return saved
+
+
+def _restore(saved: dict) -> None:
+    RateLimitConfig.objects.filter(pk=RateLimitConfig.load().pk).update(**saved)
+
+
+def _big_job() -> tuple[BackfillJob, float, float]:
+    request = {
+        "startDate": YEAR_START.isoformat(),
+        "endDate": (YEAR_START + timedelta(days=364)).isoformat(),
+        "targetDistricts": DISTRICTS,
+        "collectionType": "per-district",
+    }
+    tracemalloc.start()
+    started = time.perf_counter()
+    job = jobs.create_job(request=request, created_via="cli")
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # Keep it out of the queue: this job exists to be measured, not run.
+    BackfillJob.objects.filter(pk=job.pk).update(status="cancelled")
+    job.refresh_from_db()
+    return job, elapsed, peak
+
+
+def planning() -> dict:
+    with bench_environment("http://127.0.0.1:9"):
+        job, elapsed, peak = _big_job()
+        try:
+            return {
+                "units": job.total_units,
+                "seconds": round(elapsed, 2),
+                "target_seconds": 5,
+                "peak_python_mb": round(peak / 2**20, 1),
+                "target_mb": 300,
+            }
+        finally:
+            job.delete()
+
+
+def status_read() -> dict:
+    with bench_environment("http://127.0.0.1:9"):
+        job, _, _ = _big_job()
+        try:
+            timings = []
+            for _ in range(200):
+                started = time.perf_counter()
+                job.refresh_from_db()
+                progress = selectors.job_progress(job=job)
+                timings.append((time.perf_counter() - started) * 1000)
+            timings.sort()
+            return {
+                "units": job.total_units,
+                "districts_in_progress": len(progress.districts),
+                "p50_ms": round(statistics.median(timings), 2),
+                "p95_ms": round(timings[int(len(timings) * 0.95)], 2),
+                "target_p95_ms": 50,
+            }
+        finally:
+            job.delete()
+
+
+def orchestration(units: int = 2_000) -> dict:
+    """The engine (worker, queue, checkpoints) against a plain loop doing the same requests,
+    parsing and writes. Both sequential: one worker process, job concurrency 1."""
+    districts = [str(n) for n in range(1, 11)]
+    days = units // len(districts)
+    start = date(2025, 1, 6)
+    dates = [start + timedelta(days=i) for i in range(days)]
+    saved = _no_pacing()
+    try:
+        with simulator_process() as base_url:
+            with bench_environment(base_url):
+                client = DashboardClient(base_url=base_url)
+                began = time.perf_counter()
+                for day in dates:
+                    for district_id in districts:
+                        try:
+                            collected = collect_district(
+                                client, district_id=district_id, logical_date=day
+                            )
+                        except Exception:
+                            continue
+                        for report, data in collected.raw.items():
+                            store.archive_raw_csv(
+                                as_of=collected.as_of,
+                                report=report,
+                                district_id=district_id,
+                                data=data,
+                            )
+                        store.write_district(logical_date=day, statistics=collected.statistics)
+                    store.finalize_snapshot(
+                        logical_date=day,
+                        collection_method="per-district",
+                        collection_strategy="per-district",
+                        scope=districts,
+                        job_id=None,
+                        district_errors={},
+                    )
+                plain = time.perf_counter() - began
+                client.close()
+
+            with bench_environment(base_url) as (env, _root), worker_process(env, concurrency=1):
+                requests.delete(f"{base_url}/_simulator/requests", timeout=5)
+                job = jobs.create_job(
+                    request={
+                        "startDate": dates[0].isoformat(),
+                        "endDate": dates[-1].isoformat(),
+                        "targetDistricts": districts,
+                        "collectionType": "per-district",
+                        "concurrency": 1,
+                        "skipExisting": False,
+                    },
+                    created_via="cli",
+                )
+                began = time.perf_counter()
+                while True:
+                    job.refresh_from_db()
+                    if job.status in TERMINAL_JOB_STATUSES:
+                        break
+                    time.sleep(0.05)
+                engine = time.perf_counter() - began
+        return {
+            "units": job.total_units,
+            "job_status": job.status,
+            "plain_script_seconds": round(plain, 2),
+            "engine_seconds": round(engine, 2),
+            "ratio": round(engine / plain, 3),
+            "target_ratio": 1.3,
+        }
+    finally:
+        _restore(saved)

@@ -1,0 +1,116 @@
+"""Processes the benchmarks start: the simulator and a Celery worker, on a private queue."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.test import override_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def simulator_process():
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_dashboard_simulator", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{base_url}/_simulator/requests", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def bench_environment(base_url: str):
+    """A private snapshot root and queue, shared with the worker through the environment."""
+    with tempfile.TemporaryDirectory(prefix="bench-snapshots-") as root:
+        queue = f"bench-{uuid.uuid4().hex[:8]}"
+        storages = {
+            **settings.STORAGES,
+            "snapshots": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": root},
+            },
+        }
+        env = {
+            **os.environ,
+            "SNAPSHOT_ROOT": root,
+            "CELERY_QUEUE": queue,
+            "DASHBOARD_BASE_URL": base_url,
+        }
+        with override_settings(
+            SNAPSHOT_ROOT=Path(root),
+            STORAGES=storages,
+            CELERY_TASK_DEFAULT_QUEUE=queue,
+            DASHBOARD_BASE_URL=base_url,
+        ):
+            yield env, Path(root)
+
+
+@contextmanager
+def worker_process(env: dict[str, str], concurrency: int = 1):
+    log_path = Path(tempfile.mkdtemp(prefix="bench-worker-")) / "worker.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "backfill_project",
+            "worker",
+            "-Q",
+            env["CELERY_QUEUE"],
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "ready." not in log_path.read_text():
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(log_path.read_text()[-2000:])
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
