@@ -1,0 +1,329 @@
+"""Parsing and acceptance of dashboard CSV exports (DOMAIN.md sections 3-5).
+
+CONTRACT (shared with the simulator, which renders what this module parses):
+`parse_export(render_export(x)) == x` for every `ParsedExport` x the simulator renders.
+
+Every input that is not a usable export raises `ValidationFailed` naming what is wrong (or
+`DataUnavailable` from `accept_export` when the site answered without data); no other
+exception leaves this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from .errors import DataUnavailable, ValidationFailed
+from .reports import KEY_FIELDS, PER_DISTRICT_REPORTS, ReportType, canonical_field
+
+
+@dataclass(frozen=True)
+class Footer:
+    """`Month of Sep, As of 09/22/2026`: the data month (first day) and the as-of date."""
+
+    data_month: date  # always the 1st of the data month
+    as_of: date
+
+    @property
+    def is_closing_period(self) -> bool:
+        """True when the as-of date lies after the data month (the month is closing)."""
+        return (self.as_of.year, self.as_of.month) != (self.data_month.year, self.data_month.month)
+
+
+@dataclass(frozen=True)
+class ParsedExport:
+    report: ReportType
+    header: tuple[str, ...]  # header cells exactly as published (trailing empty cell kept)
+    # One dict per data row: canonical field (reports.canonical_field) -> cell text as published
+    # (unquoted, not otherwise altered). Columns with no canonical field are dropped.
+    rows: tuple[dict[str, str], ...]
+    footer: Footer
+
+
+MONTH_ABBREVIATIONS = (
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+)  # fmt: skip
+_FOOTER = re.compile(
+    r"^Month of (?P<month>[A-Za-z]{3}), As of (?P<mm>\d{2})/(?P<dd>\d{2})/(?P<yyyy>\d{4})$"
+)
+# A header cell that identifies each report (lower-cased, whitespace collapsed).
+_REPORT_MARKERS = (
+    (ReportType.DISTRICT_SUMMARY, ("region", "total ytd payments")),
+    (ReportType.CLUB_PERFORMANCE, ("club number",)),
+    (ReportType.DISTRICT_PERFORMANCE, ("total to date",)),
+    (ReportType.DIVISION_PERFORMANCE, ("area club base",)),
+)
+_FOOTER_PREFIX = "month of"
+
+
+def parse_footer(line: str) -> Footer:
+    """Parse `Month of Sep, As of 09/22/2026`.
+
+    The data month's year is the as-of year, or the year before when the footer month is
+    later in the calendar than the as-of month (a December closing seen in January).
+    Raises ValidationFailed for anything else.
+    """
+    match = _FOOTER.match(line.strip())
+    if not match:
+        raise ValidationFailed(
+            f"malformed footer {line.strip()[:80]!r}: expected 'Month of Mon, As of MM/DD/YYYY'"
+        )
+    months = [m.lower() for m in MONTH_ABBREVIATIONS]
+    if match["month"].lower() not in months:
+        raise ValidationFailed(f"unknown month {match['month']!r} in footer {line.strip()!r}")
+    month = months.index(match["month"].lower()) + 1
+    try:
+        as_of = date(int(match["yyyy"]), int(match["mm"]), int(match["dd"]))
+    except ValueError:
+        raise ValidationFailed(f"invalid as-of date in footer {line.strip()!r}") from None
+    year = as_of.year - 1 if month > as_of.month else as_of.year
+    if year < 1:
+        raise ValidationFailed(f"invalid data month in footer {line.strip()!r}")
+    return Footer(data_month=date(year, month, 1), as_of=as_of)
+
+
+def parse_export(data: bytes) -> ParsedExport:
+    """Parse one export of any of the four reports, detected from its header.
+
+    Tolerates a BOM, LF or CRLF, and blank lines before the header. Rows are de-duplicated by
+    club number (leading zeros stripped) in the per-district reports; the first row wins. A
+    header-only file with a valid footer gives `rows=()`.
+
+    Raises ValidationFailed naming the problem for anything that is not a valid export: HTML,
+    undecodable bytes, no or unknown header, missing key columns, a row with the wrong number
+    of cells, broken quoting, a missing or malformed footer, data after the footer.
+    """
+    text = _decode(data)
+    if text.lstrip().startswith("<"):
+        raise ValidationFailed("the response is an HTML page, not a CSV export")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        raise ValidationFailed(f"broken CSV: {exc}") from None
+
+    position = 0
+    while position < len(records) and _is_blank(records[position]):
+        position += 1
+    if position == len(records):
+        raise ValidationFailed("the file is empty: no header")
+    header = tuple(records[position])
+    if _is_footer(header):
+        raise ValidationFailed("no header: the file starts with its footer")
+    report = _detect_report(header)
+    fields = _column_fields(header, report)
+
+    rows: list[dict[str, str]] = []
+    footer: Footer | None = None
+    for line_number, record in enumerate(records[position + 1 :], start=position + 2):
+        if _is_blank(record):
+            continue
+        if footer is not None:
+            raise ValidationFailed(f"line {line_number}: data after the footer")
+        if _is_footer(record):
+            footer = parse_footer(",".join(_without_trailing_empty_cells(record)))
+            continue
+        if len(record) != len(header):
+            raise ValidationFailed(
+                f"line {line_number}: {len(record)} cells, the header has {len(header)} "
+                "(truncated or malformed row)"
+            )
+        row = {field: record[index] for index, field in fields}
+        for key in KEY_FIELDS[report]:
+            if key != "division" and not row[key].strip():
+                raise ValidationFailed(f"line {line_number}: empty {key}")
+        rows.append(row)
+    if footer is None:
+        raise ValidationFailed("missing footer 'Month of Mon, As of MM/DD/YYYY' (truncated file?)")
+    return ParsedExport(
+        report=report, header=header, rows=_deduplicated(report, rows), footer=footer
+    )
+
+
+def accept_export(
+    data: bytes,
+    *,
+    report: ReportType,
+    data_month: date,
+    as_of: date,
+    district_id: str | None = None,
+) -> ParsedExport:
+    """Parse a download and accept it only if it is what was asked for (DOMAIN.md section 4).
+
+    The footer's month must equal `data_month` and its as-of must equal `as_of`; a request for
+    June collected in July (the year-end closing) accepts any July-or-later as-of for June,
+    since the site keeps serving the closed year's June. With `district_id`, every row must
+    belong to that district.
+
+    Raises ValidationFailed for a wrong report, footer or district; DataUnavailable when the
+    file has no data rows, or when the site still serves the month before the one asked for
+    (a closing period: the requested month has no data yet).
+    """
+    parsed = parse_export(data)
+    if parsed.report != report:
+        raise ValidationFailed(f"expected a {report} export, got {parsed.report}")
+    if not parsed.rows:
+        raise DataUnavailable(
+            f"{report} has no data rows (header and footer only) for "
+            f"{data_month:%Y-%m} as of {as_of.isoformat()}"
+        )
+    footer = parsed.footer
+    wanted_month = data_month.replace(day=1)
+    if footer.data_month != wanted_month:
+        previous_month = date(
+            wanted_month.year - (wanted_month.month == 1), (wanted_month.month - 2) % 12 + 1, 1
+        )
+        message = (
+            f"footer data month {footer.data_month:%Y-%m} != requested {wanted_month:%Y-%m}"
+            f" (footer as-of {footer.as_of.isoformat()})"
+        )
+        if footer.data_month == previous_month and footer.is_closing_period:
+            raise DataUnavailable(f"{message}: the site is still closing {previous_month:%Y-%m}")
+        raise ValidationFailed(message)
+    if footer.as_of != as_of and not _is_year_end_closing(footer, as_of):
+        raise ValidationFailed(
+            f"footer as-of {footer.as_of.isoformat()} != requested as-of {as_of.isoformat()}"
+        )
+    if district_id is not None and report in PER_DISTRICT_REPORTS:
+        wanted = canonical_district_id(district_id)
+        for row in parsed.rows:
+            if canonical_district_id(row["district"]) != wanted:
+                raise ValidationFailed(
+                    f"row for district {row['district']!r} in the export of district {district_id}"
+                )
+    return parsed
+
+
+def _is_year_end_closing(footer: Footer, requested_as_of: date) -> bool:
+    # June closes in July and the archive keeps serving the closed year's June with later
+    # as-of dates; the data is still June's (the month check already passed).
+    return (
+        footer.data_month.month == 6
+        and requested_as_of.month == 7
+        and requested_as_of.year == footer.data_month.year
+        and footer.is_closing_period
+    )
+
+
+def _decode(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    if "\x00" in text:
+        raise ValidationFailed("binary data: the file contains NUL characters")
+    return text.removeprefix("\ufeff")
+
+
+def _is_blank(record: list[str]) -> bool:
+    return all(not cell.strip() for cell in record)
+
+
+def _without_trailing_empty_cells(record: list[str]) -> list[str]:
+    cells = list(record)
+    while len(cells) > 1 and not cells[-1].strip():
+        cells.pop()
+    return cells
+
+
+def _is_footer(record: list[str] | tuple[str, ...]) -> bool:
+    return bool(record) and record[0].strip().lower().startswith(_FOOTER_PREFIX)
+
+
+def _detect_report(header: tuple[str, ...]) -> ReportType:
+    names = {" ".join(cell.strip().lower().split()) for cell in header}
+    for report, markers in _REPORT_MARKERS:
+        if any(marker in names for marker in markers):
+            return report
+    preview = ",".join(header)[:120]
+    raise ValidationFailed(f"unknown header, not one of the four dashboard reports: {preview!r}")
+
+
+def _column_fields(header: tuple[str, ...], report: ReportType) -> list[tuple[int, str]]:
+    fields: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for index, cell in enumerate(header):
+        field = canonical_field(cell)
+        # A field published twice keeps its first column; the raw archive keeps the rest.
+        if field is not None and field not in seen:
+            seen.add(field)
+            fields.append((index, field))
+    missing = [field for field in KEY_FIELDS[report] if field not in seen]
+    if missing:
+        raise ValidationFailed(f"{report} header lacks key column(s): {', '.join(missing)}")
+    return fields
+
+
+def _deduplicated(report: ReportType, rows: list[dict[str, str]]) -> tuple[dict[str, str], ...]:
+    if report not in PER_DISTRICT_REPORTS:
+        return tuple(rows)
+    unique: dict[str, dict[str, str]] = {}
+    for row in rows:
+        unique.setdefault(club_key(row["club_number"]), row)
+    return tuple(unique.values())
+
+
+# --- value helpers ------------------------------------------------------------------------
+
+_CHARTER_SUSPEND = re.compile(
+    r"(?P<kind>charter|susp)\w*\.?\s+(?P<mm>\d{1,2})/(?P<dd>\d{1,2})/(?P<yy>\d{2}|\d{4})\b",
+    re.IGNORECASE,
+)
+_DISTRICT_ID = re.compile(r"^(?:\d{1,4}|[A-Za-z])$")
+
+
+def club_key(club_number: str) -> str:
+    """The club number for matching across reports: leading zeros stripped (`00000396` -> `396`)."""
+    stripped = club_number.strip().lstrip("0")
+    return stripped or ("0" if club_number.strip() else "")
+
+
+def to_int(text: str) -> int | None:
+    """`"16"` -> 16, `"1,234"` -> 1234, `""` -> None. Raises ValidationFailed for non-integers."""
+    value = text.strip().replace(",", "")
+    if not value:
+        return None
+    if not re.fullmatch(r"[+-]?\d+", value):
+        raise ValidationFailed(f"expected an integer, got {text!r}")
+    return int(value)
+
+
+def to_percent(text: str) -> float | None:
+    """`"-8.29%"` -> -8.29; `"N/A"` or `""` -> None. Raises ValidationFailed otherwise."""
+    value = text.strip().removesuffix("%").strip().replace(",", "")
+    if not value or value.upper() == "N/A":
+        return None
+    if not re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)", value):
+        raise ValidationFailed(f"expected a percentage, got {text!r}")
+    return float(value)
+
+
+def canonical_district_id(text: str) -> str:
+    """`"02"` -> `"2"`, `"f"` -> `"F"`. Raises ValidationFailed for an id of the wrong shape."""
+    value = text.strip()
+    if not _DISTRICT_ID.match(value):
+        raise ValidationFailed(f"malformed district id {text!r}")
+    return value.upper() if value.isalpha() else str(int(value))
+
+
+def parse_charter_suspend(text: str) -> tuple[date | None, date | None]:
+    """`"Charter 04/15/26"`, `"Susp 09/30/25"` or both -> (charter date, suspend date).
+
+    Two-digit years are 20YY. Empty text gives (None, None). Raises ValidationFailed for
+    non-empty text with no readable date, or an impossible date.
+    """
+    if not text.strip():
+        return None, None
+    found: dict[str, date] = {}
+    for match in _CHARTER_SUSPEND.finditer(text):
+        year = int(match["yy"])
+        year = year + 2000 if year < 100 else year
+        try:
+            found[match["kind"].lower()] = date(year, int(match["mm"]), int(match["dd"]))
+        except ValueError:
+            raise ValidationFailed(f"invalid date in {text!r}") from None
+    if not found:
+        raise ValidationFailed(f"unreadable charter/suspend text {text!r}")
+    return found.get("charter"), found.get("susp")
