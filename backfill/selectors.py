@@ -100,7 +100,11 @@ def _eta(job: BackfillJob, finished: int) -> float | None:
     """Seconds left at the pace of the units that actually ran (skips are instant)."""
     if job.started_at is None or job.is_terminal:
         return None
-    ran = job.completed_units + job.failed_units + job.unavailable_units
+    # Units planned unavailable (closing periods) never started: they are not work done.
+    ran_unavailable = BackfillUnit.objects.filter(
+        job=job, status=UnitStatus.UNAVAILABLE, started_at__isnull=False
+    ).count()
+    ran = job.completed_units + job.failed_units + ran_unavailable
     left = job.total_units - finished
     if ran == 0 or left == 0:
         return None

@@ -387,7 +387,8 @@ def recover_jobs(*, stale_after: timedelta | None = None) -> list[str]:
     """Resume active jobs whose heartbeat is older than `stale_after` (default
     BACKFILL_STALE_AFTER_SECONDS): their running units go back to pending and are dispatched
     again. Then start queued jobs if there is room. Returns the recovered job ids."""
-    stale_after = stale_after or timedelta(seconds=settings.BACKFILL_STALE_AFTER_SECONDS)
+    if stale_after is None:
+        stale_after = timedelta(seconds=settings.BACKFILL_STALE_AFTER_SECONDS)
     cutoff = timezone.now() - stale_after
     recovered: list[str] = []
     stale = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).filter(
@@ -430,7 +431,8 @@ def recover_jobs(*, stale_after: timedelta | None = None) -> list[str]:
 def cleanup_jobs(*, older_than: timedelta | None = None) -> dict[str, int]:
     """Delete finished jobs (with their units) and task results older than `older_than`
     (default BACKFILL_JOB_RETENTION_DAYS). Snapshots are kept."""
-    older_than = older_than or timedelta(days=settings.BACKFILL_JOB_RETENTION_DAYS)
+    if older_than is None:
+        older_than = timedelta(days=settings.BACKFILL_JOB_RETENTION_DAYS)
     cutoff = timezone.now() - older_than
     old = BackfillJob.objects.filter(status__in=TERMINAL_JOB_STATUSES, finished_at__lt=cutoff)
     jobs = old.count()

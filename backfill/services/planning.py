@@ -135,7 +135,12 @@ def _stored_detail_levels(day: date) -> dict[str, str]:
     manifest = store.read_manifest(logical_date=day)
     if manifest is None:
         return {}
-    return {**manifest.get("detailLevels", {}), "*": manifest.get("status", "")}
+    # Only a system-wide collection over every district stands for "every district stored".
+    every_district = (
+        manifest.get("collectionStrategy") == Strategy.SYSTEM_WIDE and not manifest.get("scope")
+    )
+    status = manifest.get("status", "") if every_district else ""
+    return {**manifest.get("detailLevels", {}), "*": status}
 
 
 def parse_request(data: dict[str, Any]) -> BackfillRequest:

@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, help="Default: BACKFILL_JOB_RETENTION_DAYS")
 
     def handle(self, *args, days, **options):
-        deleted = jobs.cleanup_jobs(older_than=timedelta(days=days) if days else None)
+        deleted = jobs.cleanup_jobs(older_than=timedelta(days=days) if days is not None else None)
         self.stdout.write(
             f"Deleted {deleted['jobs']} jobs ({deleted['units']} units) and "
             f"{deleted['taskResults']} task results."

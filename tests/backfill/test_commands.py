@@ -1,0 +1,363 @@
+"""The backfill management commands: backfill, backfill_jobs, backfill_cancel, backfill_retry,
+backfill_recover and backfill_cleanup."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from backfill.models import BackfillJob, BackfillUnit, CreatedVia, JobStatus, UnitStatus
+from backfill.services import jobs
+from districts import services as district_services
+from tests.factories import BackfillJobFactory, BackfillUnitFactory
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch, snapshot_root) -> list[tuple[str, tuple]]:
+    """Record what would go to Celery; the snapshot store gets a private root."""
+    calls: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(
+        jobs, "_send", lambda task, *args, countdown=None: calls.append((task, args))
+    )
+    return calls
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def stale_running_job() -> BackfillJob:
+    job = BackfillJobFactory(
+        status=JobStatus.RUNNING,
+        total_units=2,
+        started_at=timezone.now() - timedelta(hours=1),
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    BackfillUnitFactory(job=job, district_id="42", status=UnitStatus.RUNNING)
+    BackfillUnitFactory(job=job, district_id="61", status=UnitStatus.PENDING)
+    return job
+
+
+def partial_job() -> BackfillJob:
+    job = BackfillJobFactory(
+        status=JobStatus.PARTIAL_SUCCESS,
+        total_units=2,
+        completed_units=1,
+        failed_units=1,
+        finished_at=timezone.now(),
+    )
+    BackfillUnitFactory(job=job, district_id="42", status=UnitStatus.SUCCEEDED)
+    BackfillUnitFactory(job=job, district_id="61", status=UnitStatus.FAILED)
+    return job
+
+
+# backfill --dry-run
+
+
+def test_dry_run_prints_the_preview_and_creates_no_job(db):
+    out = run(
+        "backfill",
+        "--start",
+        "2025-03-10",
+        "--end",
+        "2025-03-11",
+        "--districts",
+        "42",
+        "61",
+        "--dry-run",
+    )
+    assert "strategy: per-district" in out
+    assert "totalUnits: 4" in out
+    assert "requests: 12" in out
+    assert not BackfillJob.objects.exists()
+
+
+def test_dry_run_as_json_is_machine_readable(db):
+    out = run("backfill", "--start", "2025-03-10", "--dry-run", "--json")
+    data = json.loads(out)
+    assert data["strategy"] == "system-wide"
+    assert (data["totalUnits"], data["pendingUnits"], data["requests"]) == (1, 1, 1)
+    assert data["rationale"] and data["warnings"] == []
+    assert "estimatedDurationSeconds" in data
+
+
+def test_dry_run_lists_out_of_scope_targets(db):
+    district_services.set_configured_districts(district_ids=["42"])
+    data = json.loads(
+        run("backfill", "--start", "2025-03-10", "--districts", "42", "99", "--dry-run", "--json")
+    )
+    assert data["scope"]["excludedDistricts"] == ["99"]
+
+
+# backfill: validation errors
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--start", "2025-13-01"], "startDate"),
+        (["--start", "2025-03-10", "--end", "2025-03-01"], "endDate"),
+        (["--start", "2001-01-01"], "startDate"),
+        (["--start", "2025-03-10", "--districts", "4242"], "targetDistricts"),
+        (["--start", "2025-03-10", "--concurrency", "0"], "concurrency"),
+        (["--start", "2025-03-10", "--rate-limit-delay-ms", "-5"], "rateLimitDelayMs"),
+    ],
+)
+def test_invalid_options_become_a_command_error_naming_the_field(db, args, field):
+    for dry_run in ([], ["--dry-run"]):
+        with pytest.raises(CommandError, match=f"^{field}: "):
+            run("backfill", *args, *dry_run)
+    assert not BackfillJob.objects.exists()
+
+
+def test_targets_all_out_of_scope_are_a_command_error(db):
+    district_services.set_configured_districts(district_ids=["42"])
+    with pytest.raises(CommandError, match="No valid districts to process"):
+        run("backfill", "--start", "2025-03-10", "--districts", "99")
+
+
+# backfill: queueing a job
+
+
+def test_backfill_queues_a_job_and_says_so(db):
+    out = run("backfill", "--start", "2025-03-10", "--districts", "42", "61")
+    job = BackfillJob.objects.get()
+    assert out.startswith(f"Job {job.pk} queued: 2 units, strategy per-district")
+    assert job.status == JobStatus.PENDING
+    assert job.created_via == CreatedVia.CLI
+
+
+def test_backfill_passes_every_option_into_the_request(db):
+    run(
+        "backfill",
+        "--start",
+        "2025-03-10",
+        "--end",
+        "2025-03-12",
+        "--districts",
+        "02",
+        "f",
+        "--collection-type",
+        "system-wide",
+        "--concurrency",
+        "5",
+        "--rate-limit-delay-ms",
+        "500",
+        "--no-skip-existing",
+        "--no-retry-failures",
+        "--no-cache",
+    )
+    job = BackfillJob.objects.get()
+    assert job.request == {
+        "jobType": "data-collection",
+        "startDate": "2025-03-10",
+        "endDate": "2025-03-12",
+        "targetDistricts": ["2", "F"],
+        "collectionType": "system-wide",
+        "concurrency": 5,
+        "retryFailures": False,
+        "skipExisting": False,
+        "rateLimitDelayMs": 500,
+        "enableCaching": False,
+    }
+    assert job.strategy == "targeted"
+
+
+def test_backfill_json_prints_the_queued_job(db):
+    data = json.loads(run("backfill", "--start", "2025-03-10", "--json"))
+    job = BackfillJob.objects.get()
+    assert data["jobId"] == str(job.pk)
+    assert data["status"] == JobStatus.PENDING
+    assert data["progress"]["total"] == 1
+
+
+# backfill --wait: an inline broker runs start and unit messages at once
+
+
+@pytest.fixture
+def inline_broker(monkeypatch) -> set[str]:
+    """Start messages start jobs; unit messages end their unit at once, failed when its
+    district is in the returned set, else succeeded."""
+    failing: set[str] = set()
+
+    def send(task, *args, countdown=None):
+        if task == jobs.START_JOBS_TASK:
+            jobs.start_queued_jobs()
+        elif task == jobs.RUN_UNIT_TASK:
+            unit = BackfillUnit.objects.get(pk=args[0])
+            failed = unit.district_id in failing
+            jobs.finish_unit(
+                unit_id=unit.pk,
+                status=UnitStatus.FAILED if failed else UnitStatus.SUCCEEDED,
+                error_type="fetch_failed" if failed else "",
+            )
+
+    monkeypatch.setattr(jobs, "_send", send)
+    return failing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wait_follows_the_job_and_prints_a_summary(inline_broker):
+    # February 2026 closes on 2026-03-05: nothing to request, the job completes at once.
+    out = run("backfill", "--start", "2026-03-02", "--end", "2026-03-03", "--wait")
+    job = BackfillJob.objects.get()
+    assert job.status == JobStatus.COMPLETED
+    assert f"Job {job.pk} completed" in out
+    assert "2 unavailable" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wait_exits_with_2_when_the_job_is_partial(inline_broker):
+    inline_broker.add("61")
+    with pytest.raises(SystemExit) as exited:
+        run("backfill", "--start", "2025-03-10", "--districts", "42", "61", "--wait")
+    assert exited.value.code == 2
+    assert BackfillJob.objects.get().status == JobStatus.PARTIAL_SUCCESS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wait_exits_with_1_when_the_job_fails(inline_broker):
+    inline_broker.add("42")
+    with pytest.raises(SystemExit) as exited:
+        run("backfill", "--start", "2025-03-10", "--districts", "42", "--wait", "--json")
+    assert exited.value.code == 1
+    assert BackfillJob.objects.get().status == JobStatus.FAILED
+
+
+# backfill_jobs
+
+
+def test_jobs_lists_each_job_with_its_progress(db):
+    job = partial_job()
+    out = run("backfill_jobs")
+    assert str(job.pk) in out
+    assert "partial_success" in out
+    assert "(1 ok, 1 failed of 2)" in out
+
+
+def test_jobs_as_json_filtered_by_status(db):
+    wanted = partial_job()
+    BackfillJobFactory(status=JobStatus.COMPLETED)
+    rows = json.loads(run("backfill_jobs", "--status", "partial_success", "--json"))
+    assert [r["jobId"] for r in rows] == [str(wanted.pk)]
+    assert rows[0]["progress"]["percent"] == 100.0
+
+
+def test_jobs_says_so_when_there_are_none(db):
+    assert run("backfill_jobs").strip() == "No jobs."
+
+
+# backfill_cancel
+
+
+def test_cancel_cancels_a_queued_job(db):
+    job = BackfillJobFactory(total_units=1)
+    BackfillUnitFactory(job=job)
+    assert run("backfill_cancel", str(job.pk)).strip() == f"Job {job.pk}: cancelled"
+    job.refresh_from_db()
+    assert (job.status, job.cancelled_units) == (JobStatus.CANCELLED, 1)
+
+
+def test_cancel_of_a_running_job_reports_cancelling(db):
+    job = stale_running_job()
+    assert run("backfill_cancel", str(job.pk)).strip() == f"Job {job.pk}: cancelling"
+
+
+def test_cancel_of_a_finished_job_is_a_command_error(db):
+    job = partial_job()
+    with pytest.raises(CommandError, match="status: Job is already partial_success"):
+        run("backfill_cancel", str(job.pk))
+
+
+@pytest.mark.parametrize("command", ["backfill_cancel", "backfill_retry"])
+@pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid"])
+def test_unknown_job_id_is_a_command_error(db, command, job_id):
+    with pytest.raises(CommandError, match=f"No backfill job with id '{job_id}'"):
+        run(command, job_id)
+
+
+# backfill_retry
+
+
+def test_retry_queues_the_failed_units_again(db):
+    job = partial_job()
+    out = run("backfill_retry", str(job.pk))
+    assert out.strip() == f"Job {job.pk}: 1 failed units queued again."
+    assert job.units.get(district_id="61").status == UnitStatus.PENDING
+    assert job.units.get(district_id="42").status == UnitStatus.SUCCEEDED
+
+
+def test_retry_of_a_running_job_is_a_command_error(db):
+    job = stale_running_job()
+    with pytest.raises(CommandError, match="status: Job is running"):
+        run("backfill_retry", str(job.pk))
+
+
+# backfill_recover
+
+
+def test_recover_resumes_stale_jobs_and_lists_them(db):
+    job = stale_running_job()
+    out = run("backfill_recover")
+    assert out.strip() == f"Recovered 1 jobs: {job.pk}"
+    job.refresh_from_db()
+    assert job.recovery_count == 1
+
+
+def test_recover_with_nothing_stale_says_so(db):
+    assert run("backfill_recover").strip() == "Recovered 0 jobs: -"
+
+
+def test_recover_honours_stale_after(db):
+    job = stale_running_job()
+    BackfillJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=120)
+    )
+    assert run("backfill_recover", "--stale-after", "300").strip() == "Recovered 0 jobs: -"
+    assert run("backfill_recover", "--stale-after", "60").strip() == f"Recovered 1 jobs: {job.pk}"
+
+
+def test_recover_with_stale_after_zero_recovers_every_active_job(db):
+    job = stale_running_job()
+    BackfillJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+    assert run("backfill_recover", "--stale-after", "0").strip() == f"Recovered 1 jobs: {job.pk}"
+
+
+# backfill_cleanup
+
+
+def old_finished_job(days: int) -> BackfillJob:
+    job = BackfillJobFactory(
+        status=JobStatus.COMPLETED, finished_at=timezone.now() - timedelta(days=days)
+    )
+    BackfillUnitFactory.create_batch(2, job=job, status=UnitStatus.SUCCEEDED)
+    return job
+
+
+def test_cleanup_deletes_old_finished_jobs(db):
+    old_finished_job(40)
+    kept = old_finished_job(10)
+    out = run("backfill_cleanup", "--days", "30")
+    assert out.strip() == "Deleted 1 jobs (2 units) and 0 task results."
+    assert list(BackfillJob.objects.all()) == [kept]
+    assert BackfillUnit.objects.count() == 2
+
+
+def test_cleanup_defaults_to_the_retention_setting(db, settings):
+    settings.BACKFILL_JOB_RETENTION_DAYS = 5
+    old_finished_job(6)
+    assert run("backfill_cleanup").startswith("Deleted 1 jobs")
+
+
+def test_cleanup_with_zero_days_deletes_every_finished_job(db):
+    old_finished_job(1)
+    assert run("backfill_cleanup", "--days", "0").startswith("Deleted 1 jobs")

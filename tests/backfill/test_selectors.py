@@ -1,0 +1,184 @@
+"""backfill/selectors.py: job progress and the job list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from backfill.models import BackfillJob, JobStatus, UnitStatus
+from backfill.selectors import DistrictProgress, job_progress, list_jobs
+from tests.factories import BackfillJobFactory, BackfillUnitFactory
+
+
+def job_with_units(statuses_by_district: dict[str, list[str]], **job_fields):
+    """A job whose counters match the units it is given (as the services keep them)."""
+    counters = {
+        UnitStatus.SUCCEEDED: "completed_units",
+        UnitStatus.SKIPPED: "skipped_units",
+        UnitStatus.UNAVAILABLE: "unavailable_units",
+        UnitStatus.FAILED: "failed_units",
+        UnitStatus.CANCELLED: "cancelled_units",
+    }
+    all_statuses = [s for statuses in statuses_by_district.values() for s in statuses]
+    fields = {name: all_statuses.count(status) for status, name in counters.items()}
+    job = BackfillJobFactory(total_units=len(all_statuses), **fields, **job_fields)
+    for district_id, statuses in statuses_by_district.items():
+        for offset, status in enumerate(statuses):
+            BackfillUnitFactory(
+                job=job,
+                district_id=district_id,
+                logical_date=job.start_date + timedelta(days=offset),
+                status=status,
+            )
+    return job
+
+
+def test_progress_counts_every_unit_state(db):
+    job = job_with_units(
+        {
+            "42": [UnitStatus.SUCCEEDED, UnitStatus.FAILED, UnitStatus.RUNNING],
+            "61": [UnitStatus.SKIPPED, UnitStatus.UNAVAILABLE, UnitStatus.PENDING],
+            "F": [UnitStatus.CANCELLED, UnitStatus.PENDING],
+        },
+        status=JobStatus.RUNNING,
+    )
+    progress = job_progress(job=job)
+    assert progress.total == 8
+    assert (progress.completed, progress.failed, progress.skipped) == (1, 1, 1)
+    assert (progress.unavailable, progress.cancelled) == (1, 1)
+    assert (progress.running, progress.pending) == (1, 2)
+
+
+def test_progress_breaks_counts_down_per_district(db):
+    job = job_with_units(
+        {
+            "61": [UnitStatus.SKIPPED, UnitStatus.PENDING],
+            "42": [UnitStatus.SUCCEEDED, UnitStatus.FAILED, UnitStatus.RUNNING],
+        }
+    )
+    by_district = {d.district_id: d for d in job_progress(job=job).districts}
+    assert by_district["42"] == DistrictProgress(
+        district_id="42",
+        total=3,
+        succeeded=1,
+        skipped=0,
+        unavailable=0,
+        failed=1,
+        cancelled=0,
+        pending=0,
+        running=1,
+    )
+    assert (by_district["61"].total, by_district["61"].skipped) == (2, 1)
+    assert by_district["61"].pending == 1
+
+
+def test_summary_units_are_reported_as_all_districts(db):
+    job = job_with_units({"": [UnitStatus.SUCCEEDED, UnitStatus.PENDING]})
+    (row,) = job_progress(job=job).districts
+    assert (row.district_id, row.total, row.succeeded) == ("all", 2, 1)
+
+
+def test_progress_without_the_breakdown_skips_it(db):
+    job = job_with_units({"42": [UnitStatus.SUCCEEDED]})
+    assert job_progress(job=job, per_district=False).districts == ()
+
+
+def test_percent_counts_finished_units_of_any_outcome(db):
+    job = job_with_units(
+        {"42": [UnitStatus.SUCCEEDED, UnitStatus.FAILED, UnitStatus.SKIPPED, UnitStatus.PENDING]}
+    )
+    assert job_progress(job=job).percent == 75.0
+
+
+def test_percent_of_a_job_without_units_is_complete(db):
+    assert job_progress(job=BackfillJobFactory(total_units=0)).percent == 100.0
+
+
+def test_eta_is_unknown_before_the_job_starts(db):
+    job = job_with_units({"42": [UnitStatus.SUCCEEDED, UnitStatus.PENDING]}, started_at=None)
+    assert job_progress(job=job).eta_seconds is None
+
+
+def test_eta_is_unknown_before_any_unit_ran(db):
+    job = job_with_units(
+        {"42": [UnitStatus.SKIPPED, UnitStatus.PENDING]},
+        status=JobStatus.RUNNING,
+        started_at=timezone.now() - timedelta(seconds=30),
+    )
+    assert job_progress(job=job).eta_seconds is None
+
+
+def test_eta_extrapolates_the_pace_of_units_that_ran(db):
+    job = job_with_units(
+        {"42": [UnitStatus.SUCCEEDED, UnitStatus.FAILED, UnitStatus.PENDING, UnitStatus.PENDING]},
+        status=JobStatus.RUNNING,
+        started_at=timezone.now() - timedelta(seconds=100),
+    )
+    # Two units in 100 s, two left: about 100 s more.
+    assert job_progress(job=job).eta_seconds == pytest.approx(100, abs=2)
+
+
+def test_eta_ignores_units_planned_unavailable_without_a_request(db):
+    # Closing-period units end at planning time (never started): they say nothing of the pace.
+    job = job_with_units(
+        {"42": [UnitStatus.SUCCEEDED, UnitStatus.PENDING]},
+        status=JobStatus.RUNNING,
+        started_at=timezone.now() - timedelta(seconds=100),
+    )
+    for offset in (5, 6):
+        BackfillUnitFactory(
+            job=job,
+            district_id="42",
+            logical_date=job.start_date + timedelta(days=offset),
+            status=UnitStatus.UNAVAILABLE,
+            started_at=None,
+        )
+    BackfillJob.objects.filter(pk=job.pk).update(total_units=4, unavailable_units=2)
+    job.refresh_from_db()
+    # One unit ran in 100 s and one is left: about 100 s more, not 33 s.
+    assert job_progress(job=job).eta_seconds == pytest.approx(100, abs=2)
+
+
+def test_eta_of_a_finished_job_is_none(db):
+    job = job_with_units(
+        {"42": [UnitStatus.SUCCEEDED, UnitStatus.CANCELLED]},
+        status=JobStatus.CANCELLED,
+        started_at=timezone.now() - timedelta(seconds=10),
+    )
+    assert job_progress(job=job).eta_seconds is None
+
+
+def test_progress_as_dict_is_plain_data(db):
+    job = job_with_units({"42": [UnitStatus.SUCCEEDED]})
+    data = job_progress(job=job).as_dict()
+    assert data["total"] == 1
+    assert data["districts"][0]["district_id"] == "42"
+
+
+def jobs_created_in_order(count: int, **fields) -> list:
+    """Jobs created one minute apart, oldest first."""
+    made = [BackfillJobFactory(**fields) for _ in range(count)]
+    start = timezone.now() - timedelta(hours=1)
+    for minutes, job in enumerate(made):
+        BackfillJob.objects.filter(pk=job.pk).update(created_at=start + timedelta(minutes=minutes))
+    return made
+
+
+def test_jobs_are_listed_newest_first(db):
+    older, newer = jobs_created_in_order(2)
+    assert list(list_jobs()) == [newer, older]
+
+
+def test_jobs_can_be_filtered_by_status(db):
+    BackfillJobFactory(status=JobStatus.COMPLETED)
+    failed = BackfillJobFactory(status=JobStatus.FAILED)
+    assert list(list_jobs(status=JobStatus.FAILED)) == [failed]
+
+
+def test_job_list_pages_with_limit_and_offset(db):
+    made = jobs_created_in_order(5)
+    newest_first = made[::-1]
+    assert list(list_jobs(limit=2)) == newest_first[:2]
+    assert list(list_jobs(limit=2, offset=2)) == newest_first[2:4]
