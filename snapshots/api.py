@@ -1,0 +1,210 @@
+"""Read endpoints of the snapshot store (staff only, JSON in camelCase).
+
+GET snapshots?limit=&status=&from=&to=       index rows, newest first
+GET snapshots/<date>                         the manifest of a date
+GET snapshots/<date>/districts/<id>          one district's statistics
+GET snapshot-store/health                    root writable, free space, count, problems
+GET snapshot-store/performance               timings, sizes, cache figures
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from snapshots import selectors, store
+from snapshots.models import SnapshotStatus
+from snapshots.performance import WINDOW
+
+
+class StaffApi(APIView):
+    """Staff only (the project's IsAdminUser default).
+
+    Token authentication comes first so that a request without credentials gets a 401 with a
+    `WWW-Authenticate: Token` challenge; with session authentication first DRF answers 403.
+    """
+
+    authentication_classes = (TokenAuthentication, SessionAuthentication)
+
+
+class SnapshotUnreadable(APIException):
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_code = "snapshot_unreadable"
+    default_detail = "The stored snapshot could not be read; run snapshots_verify."
+
+
+def _path_date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({"date": ["Enter a date as YYYY-MM-DD."]}) from None
+
+
+def camelize(value: Any) -> Any:
+    """snake_case keys to camelCase, recursively (`as_of_date` -> `asOfDate`)."""
+    if isinstance(value, dict):
+        return {_camel(str(k)): camelize(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [camelize(v) for v in value]
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+class SnapshotListApi(StaffApi):
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=1000, default=50)
+        status = serializers.ChoiceField(choices=SnapshotStatus.choices, required=False)
+
+        def get_fields(self):
+            fields = super().get_fields()
+            # `from` is a Python keyword, so these two cannot be class attributes.
+            fields["from"] = serializers.DateField(required=False)
+            fields["to"] = serializers.DateField(required=False)
+            return fields
+
+        def validate(self, attrs):
+            if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
+                raise ValidationError({"to": ["Must not be before 'from'."]})
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        date = serializers.DateField(source="logical_date")
+        asOfDate = serializers.DateField(source="as_of_date")
+        dataMonth = serializers.CharField(source="data_month")
+        isClosingPeriod = serializers.BooleanField(source="is_closing_period")
+        status = serializers.CharField()
+        collectionMethod = serializers.CharField(source="collection_method")
+        collectionStrategy = serializers.CharField(source="collection_strategy")
+        scope = serializers.JSONField()
+        districtCount = serializers.IntegerField(source="district_count")
+        errorCount = serializers.IntegerField(source="error_count")
+        sizeBytes = serializers.IntegerField(source="size_bytes")
+        jobId = serializers.UUIDField(source="job_id")
+        createdAt = serializers.DateTimeField(source="created_at")
+        updatedAt = serializers.DateTimeField(source="updated_at")
+
+    @extend_schema(
+        operation_id="snapshots_list",
+        parameters=[
+            OpenApiParameter("limit", int, description="1-1000, default 50"),
+            OpenApiParameter("status", str, enum=SnapshotStatus.values),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="first date, inclusive"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="last date, inclusive"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        rows, total = selectors.snapshot_list(
+            limit=data["limit"],
+            status=data.get("status"),
+            date_from=data.get("from"),
+            date_to=data.get("to"),
+        )
+        return Response(
+            {
+                "snapshots": self.OutputSerializer(rows, many=True).data,
+                "count": total,
+                "limit": data["limit"],
+            }
+        )
+
+
+class SnapshotDetailApi(StaffApi):
+    @extend_schema(operation_id="snapshots_retrieve", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, date: str) -> Response:
+        logical_date = _path_date(date)
+        try:
+            manifest = selectors.snapshot_manifest(logical_date=logical_date)
+        except store.SnapshotStoreError as exc:
+            raise SnapshotUnreadable() from exc
+        if manifest is None:
+            raise NotFound(f"No snapshot for {logical_date.isoformat()}.")
+        return Response(manifest)
+
+
+class SnapshotDistrictApi(StaffApi):
+    @extend_schema(operation_id="snapshots_district_retrieve", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, date: str, district_id: str) -> Response:
+        logical_date = _path_date(date)
+        try:
+            statistics = selectors.snapshot_district(
+                logical_date=logical_date, district_id=district_id
+            )
+        except store.SnapshotStoreError as exc:
+            raise SnapshotUnreadable() from exc
+        if statistics is None:
+            raise NotFound(f"No district {district_id} in the snapshot of {logical_date}.")
+        return Response(camelize(statistics.to_dict()))
+
+
+class StoreHealthApi(StaffApi):
+    @extend_schema(operation_id="snapshot_store_health", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        health = selectors.store_health()
+        return Response(
+            {
+                "status": "healthy" if health.healthy else "degraded",
+                "location": health.location,
+                "writable": health.writable,
+                "freeSpaceBytes": health.free_space_bytes,
+                "snapshotCount": health.snapshot_count,
+                "lastSuccessDate": health.last_success_date,
+                "problems": list(health.problems),
+            }
+        )
+
+
+class StorePerformanceApi(StaffApi):
+    @extend_schema(operation_id="snapshot_store_performance", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        figures = selectors.store_performance()
+        operations = (
+            {_camel(name): camelize(asdict(f)) for name, f in figures.operations.items()}
+            if figures.operations is not None
+            else None
+        )
+        cache = None
+        if figures.cache is not None:
+            lookups = figures.cache.hits + figures.cache.misses
+            cache = {
+                "hits": figures.cache.hits,
+                "misses": figures.cache.misses,
+                "hitRate": round(figures.cache.hits / lookups, 4) if lookups else None,
+            }
+        return Response(
+            {
+                "operations": operations,
+                "window": WINDOW,
+                "cache": {
+                    **(cache or {"hits": None, "misses": None, "hitRate": None}),
+                    "entries": figures.cache_entries,
+                    "capacity": figures.cache_capacity,
+                    "note": "hits and misses are summed over every process; each process "
+                    "keeps its own cache of parsed district files, entries counts this one",
+                },
+                "sizes": {
+                    "snapshots": figures.snapshot_count,
+                    "totalBytes": figures.total_bytes,
+                    "averageSnapshotBytes": figures.average_snapshot_bytes,
+                    "largestSnapshotBytes": figures.largest_snapshot_bytes,
+                },
+                "problems": list(figures.problems),
+            }
+        )

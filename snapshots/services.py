@@ -1,0 +1,142 @@
+"""Checking the snapshot store against itself, and repairing it.
+
+`snapshots_verify` compares every manifest with the district files on disk (missing, extra,
+checksum mismatch, unreadable), the `Snapshot` index with the manifests, and looks for temporary
+files of writers that died. With `repair=True` it rebuilds manifests from the files, re-indexes,
+drops index rows without a snapshot and deletes dead writers' temporary files, then checks again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from snapshots import store
+from snapshots.models import Snapshot
+
+log = logging.getLogger(__name__)
+
+# Problems a manifest rebuild fixes; the others are fixed by re-indexing or cleanup.
+MANIFEST_KINDS = frozenset(
+    {"manifest_missing", "manifest_invalid", "file_missing", "file_extra", "checksum_mismatch"}
+)
+INDEX_FIELDS = (
+    "as_of_date",
+    "data_month",
+    "is_closing_period",
+    "status",
+    "collection_method",
+    "collection_strategy",
+    "scope",
+    "district_count",
+    "error_count",
+    "size_bytes",
+    "job_id",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    logical_date: date | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = self.logical_date.isoformat() if self.logical_date else "store"
+        return f"{where}: {self.kind}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    dates_checked: int
+    found: tuple[Problem, ...]  # before any repair
+    remaining: tuple[Problem, ...]  # after the repair (equal to `found` without one)
+
+
+def snapshots_verify(*, repair: bool = False) -> VerificationReport:
+    """Check the whole store; with `repair`, fix what can be fixed and check again.
+
+    Unreadable district files cannot be repaired and stay in `remaining`. Raises
+    SnapshotStoreError when the storage cannot be read or a date's lock cannot be taken.
+    """
+    dates, found = _check()
+    if not repair or not found:
+        return VerificationReport(dates_checked=len(dates), found=found, remaining=found)
+    _repair(found)
+    _, remaining = _check()
+    return VerificationReport(dates_checked=len(dates), found=found, remaining=remaining)
+
+
+def _check() -> tuple[list[date], tuple[Problem, ...]]:
+    rows = {row.logical_date: row for row in Snapshot.objects.all()}
+    dates = sorted(set(store.stored_dates()) | set(rows))
+    problems: list[Problem] = []
+    for logical_date in dates:
+        problems.extend(_check_date(logical_date, rows.get(logical_date)))
+    problems.extend(
+        Problem("temp_leftover", None, f"{name} (its writer is gone)")
+        for name in store.temp_leftovers()
+    )
+    return dates, tuple(problems)
+
+
+def _check_date(logical_date: date, row: Snapshot | None) -> list[Problem]:
+    problems = []
+
+    def problem(kind: str, detail: str) -> None:
+        problems.append(Problem(kind, logical_date, detail))
+
+    scan = store.scan_date(logical_date=logical_date)
+    for name in scan.corrupt:
+        problem("file_corrupt", f"{name} is not a readable district file")
+    try:
+        manifest = store.read_manifest(logical_date=logical_date)
+    except store.SnapshotStoreError as exc:
+        problem("manifest_invalid", str(exc))
+        return problems
+    on_disk = {f.district_id: f for f in scan.files}
+    if manifest is None:
+        if on_disk:
+            problem("manifest_missing", f"{len(on_disk)} district files but no manifest")
+        if row is not None:
+            problem("index_orphan", "an index row without a manifest")
+        return problems
+    listed = {entry.get("districtId"): entry for entry in manifest.get("files") or []}
+    for district_id, entry in listed.items():
+        stored = on_disk.get(district_id)
+        if stored is None:
+            problem("file_missing", f"district {district_id}: {entry.get('file')} is missing")
+        elif (stored.size, stored.sha256) != (entry.get("size"), entry.get("sha256")):
+            problem("checksum_mismatch", f"district {district_id}: size or sha256 differs")
+    for district_id in sorted(set(on_disk) - set(listed), key=store.district_sort_key):
+        problem("file_extra", f"district {district_id}: a file the manifest does not list")
+    if row is None:
+        problem("index_missing", "a manifest without an index row")
+    else:
+        stale = _stale_fields(row, manifest)
+        if stale:
+            problem("index_stale", f"index differs in {', '.join(stale)}")
+    return problems
+
+
+def _stale_fields(row: Snapshot, manifest: dict[str, Any]) -> list[str]:
+    expected = store.manifest_index_fields(manifest)
+    return [name for name in INDEX_FIELDS if getattr(row, name) != expected[name]]
+
+
+def _repair(problems: tuple[Problem, ...]) -> None:
+    rebuild = sorted({p.logical_date for p in problems if p.kind in MANIFEST_KINDS})
+    reindex = sorted(
+        {p.logical_date for p in problems if p.kind.startswith("index_")} - set(rebuild)
+    )
+    for logical_date in rebuild:
+        log.info("snapshots_verify: rebuilding the manifest of %s", logical_date)
+        store.rebuild_manifest(logical_date=logical_date)
+    for logical_date in reindex:
+        log.info("snapshots_verify: re-indexing %s", logical_date)
+        store.reindex(logical_date=logical_date)
+    if any(p.kind == "temp_leftover" for p in problems):
+        removed = store.remove_temp_leftovers()
+        log.info("snapshots_verify: removed %d leftover temporary files", removed)

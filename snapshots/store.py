@@ -1,0 +1,979 @@
+"""The per-district snapshot store: district files, manifests and the raw CSV archive.
+
+Layout under the `snapshots` storage (a FileSystemStorage at SNAPSHOT_ROOT by default):
+
+    <YYYY-MM-DD>/district_<id>.json      one DistrictStatistics per district (to_dict JSON)
+    <YYYY-MM-DD>/manifest.json           the snapshot of that logical date (camelCase)
+    raw/<as-of>/<report>/district_<id>.csv   the raw CSV as downloaded (`all.csv` for
+                                              system-wide reports)
+
+Guarantees:
+- Every file is replaced atomically and durably: written to a temporary name in the same
+  directory, flushed and fsynced, renamed over the target, then the directory is fsynced
+  (RELIABILITY.md section 4). A reader sees the old file or the new one, never a part.
+- District files are never deleted, so a manifest never points to a missing file. The manifest
+  is rebuilt from the district files on disk, under the date's lock, by `finalize_snapshot`; the
+  last complete write of a district wins and every district is listed exactly once.
+- Summary data never downgrades stored full-detail data of the same district and date.
+
+On a storage that is not a filesystem (an object store configured later) files are written with
+a plain `Storage.save`, which object stores perform as one atomic put.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.utils import timezone
+
+from districts.dashboard.statistics import DETAIL_LEVELS, Detail, DistrictStatistics
+from snapshots import performance
+from snapshots.models import Snapshot, SnapshotStatus
+
+log = logging.getLogger(__name__)
+
+STORAGE_ALIAS = "snapshots"
+MANIFEST_FILE = "manifest.json"
+RAW_DIR = "raw"
+LOCK_FILE = ".lock"
+TEMP_SUFFIX = ".tmp"
+SCHEMA_VERSION = 1
+LOCK_TIMEOUT_SECONDS = 30.0
+# Temporary files of writers on other hosts cannot be checked for a live process; after this
+# long no write can still be in progress.
+STALE_TEMP_SECONDS = 3600
+CACHE_CAPACITY = 256
+
+DATE_DIR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DISTRICT_ID_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
+DISTRICT_FILE_RE = re.compile(r"^district_([A-Za-z0-9]{1,16})\.json$")
+REPORT_RE = re.compile(r"^[a-z]{1,40}$")
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
+class SnapshotStoreError(Exception):
+    """A snapshot file could not be written or read: bad input, I/O error, corrupt file or a
+    lock that could not be obtained in time."""
+
+
+@dataclass(frozen=True)
+class DistrictWrite:
+    """The outcome of `write_district`: what the district file holds now."""
+
+    district_id: str
+    logical_date: date
+    detail: Detail
+    kept_existing: bool  # True when summary data left a stored full-detail file in place
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One district file as found on disk."""
+
+    district_id: str
+    file: str
+    size: int
+    sha256: str
+    detail: Detail
+    as_of_date: date
+    data_month: str
+    is_closing_period: bool
+
+
+@dataclass(frozen=True)
+class DateScan:
+    """The district files of one date: the readable ones and the names of unreadable ones."""
+
+    files: tuple[StoredFile, ...]
+    corrupt: tuple[str, ...]
+
+
+# --- storage backends -------------------------------------------------------------------------
+
+
+class _FileSystemFiles:
+    """Files under a FileSystemStorage, written with the temp-fsync-rename-fsync protocol."""
+
+    cached = True
+
+    def __init__(self, storage: FileSystemStorage) -> None:
+        self.storage = storage
+        self.root = Path(storage.location)
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def path(self, name: str) -> Path:
+        return Path(self.storage.path(name))
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            return self.path(name).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SnapshotStoreError(f"could not read {name}: {exc}") from exc
+
+    def read_versioned(self, name: str, known: Any) -> tuple[Any, bytes | None]:
+        """(version, bytes) of a file; bytes is None when the version equals `known`.
+
+        The version is taken from the open file, so it always describes the bytes returned:
+        files are only ever replaced by rename, never changed in place, so an inode with the
+        same number, size and mtime holds the same bytes. Raises FileNotFoundError.
+        """
+        try:
+            with open(self.path(name), "rb") as handle:
+                stat = os.fstat(handle.fileno())
+                version = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+                if version == known:
+                    return version, None
+                return version, handle.read()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise SnapshotStoreError(f"could not read {name}: {exc}") from exc
+
+    def write(self, name: str, data: bytes) -> None:
+        path = self.path(name)
+        self._ensure_dir(path.parent)
+        temp = path.parent / (
+            f".{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        )
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, path)
+        except OSError as exc:
+            # No second fsync: after a failed write-back Linux may drop the dirty pages and
+            # report success next time (RELIABILITY.md 4.1). The caller writes anew.
+            temp.unlink(missing_ok=True)
+            raise SnapshotStoreError(f"could not write {name}: {exc}") from exc
+        self._fsync_dir(path.parent)
+
+    def delete(self, name: str) -> None:
+        try:
+            self.path(name).unlink(missing_ok=True)
+        except OSError as exc:
+            raise SnapshotStoreError(f"could not delete {name}: {exc}") from exc
+
+    def listdir(self, name: str) -> tuple[list[str], list[str]]:
+        directories, files = [], []
+        try:
+            with os.scandir(self.path(name) if name else self.root) as entries:
+                for entry in entries:
+                    (directories if entry.is_dir() else files).append(entry.name)
+        except FileNotFoundError:
+            pass
+        return directories, files
+
+    @contextmanager
+    def lock(self, logical_date: date) -> Iterator[None]:
+        # An flock on a file in the date's directory: released by the kernel when its holder
+        # dies, so a SIGKILLed writer never leaves a stale lock and there is no lease to guess;
+        # it serializes processes and threads (each open is its own lock owner) on this host,
+        # which is every process that can see this filesystem storage.
+        directory = self.path(logical_date.isoformat())
+        self._ensure_dir(directory)
+        try:
+            fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise SnapshotStoreError(f"could not open the lock of {logical_date}: {exc}") from exc
+        try:
+            deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise SnapshotStoreError(
+                            f"the snapshot of {logical_date} stayed locked for "
+                            f"{LOCK_TIMEOUT_SECONDS:.0f} s"
+                        ) from None
+                    time.sleep(0.005)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def dead_temp_files(self, name: str) -> list[str]:
+        """Temporary files in a directory whose writer is gone (names relative to the root)."""
+        _, files = self.listdir(name)
+        dead = []
+        now = time.time()
+        for file in files:
+            if not (file.startswith(".") and file.endswith(TEMP_SUFFIX)):
+                continue
+            full = f"{name}/{file}" if name else file
+            if _temp_writer_gone(file, self.path(full), now):
+                dead.append(full)
+        return dead
+
+    def all_dead_temp_files(self) -> list[str]:
+        dead = []
+        for directory, _, _ in os.walk(self.root):
+            relative = os.path.relpath(directory, self.root)
+            dead.extend(self.dead_temp_files("" if relative == "." else relative))
+        return dead
+
+    def writable(self) -> bool:
+        try:
+            self._ensure_dir(self.root)
+            fd, probe = _mkstemp(self.root)
+            os.close(fd)
+            os.unlink(probe)
+        except (OSError, SnapshotStoreError):
+            return False
+        return True
+
+    def free_space(self) -> int | None:
+        try:
+            return shutil.disk_usage(self.root).free
+        except OSError:
+            return None
+
+    def _ensure_dir(self, directory: Path) -> None:
+        if directory.is_dir():
+            return
+        missing = []
+        current = directory
+        while not current.exists():
+            missing.append(current)
+            current = current.parent
+        for level in reversed(missing):
+            try:
+                level.mkdir()
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise SnapshotStoreError(f"could not create {level}: {exc}") from exc
+            # A new directory entry is durable only once its parent is fsynced.
+            self._fsync_dir(level.parent)
+
+    @staticmethod
+    def _fsync_dir(directory: Path) -> None:
+        try:
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise SnapshotStoreError(f"could not fsync {directory}: {exc}") from exc
+
+
+class _StorageFiles:
+    """Files on any other Django storage (an object store): plain saves, a Redis lock."""
+
+    cached = False
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def describe(self) -> str:
+        return f"{type(self.storage).__module__}.{type(self.storage).__qualname__}"
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            if not self.storage.exists(name):
+                return None
+            with self.storage.open(name, "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SnapshotStoreError(f"could not read {name}: {exc}") from exc
+
+    def read_versioned(self, name: str, known: Any) -> tuple[Any, bytes | None]:
+        data = self.read(name)
+        if data is None:
+            raise FileNotFoundError(name)
+        return None, data
+
+    def write(self, name: str, data: bytes) -> None:
+        try:
+            # Object stores overwrite in one put; storages that refuse to overwrite would save
+            # under another name, so the old object goes first.
+            if self.storage.exists(name):
+                self.storage.delete(name)
+            saved = self.storage.save(name, ContentFile(data))
+        except OSError as exc:
+            raise SnapshotStoreError(f"could not write {name}: {exc}") from exc
+        if saved != name:
+            raise SnapshotStoreError(f"the storage saved {name} as {saved}")
+
+    def delete(self, name: str) -> None:
+        try:
+            self.storage.delete(name)
+        except OSError as exc:
+            raise SnapshotStoreError(f"could not delete {name}: {exc}") from exc
+
+    def listdir(self, name: str) -> tuple[list[str], list[str]]:
+        try:
+            directories, files = self.storage.listdir(name)
+        except FileNotFoundError:
+            return [], []
+        return list(directories), list(files)
+
+    @contextmanager
+    def lock(self, logical_date: date) -> Iterator[None]:
+        # Writers of an object store may run on several hosts, so the lock lives in Redis. The
+        # timeout frees the lock of a holder that died; rebuilding a manifest takes seconds.
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        lock = client.lock(f"snapshots:lock:{logical_date.isoformat()}", timeout=120)
+        try:
+            acquired = lock.acquire(blocking_timeout=LOCK_TIMEOUT_SECONDS)
+        except redis.RedisError as exc:
+            raise SnapshotStoreError(f"could not lock {logical_date}: {exc}") from exc
+        if not acquired:
+            raise SnapshotStoreError(f"the snapshot of {logical_date} stayed locked")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                log.warning("the lock of snapshot %s expired before release", logical_date)
+
+    def dead_temp_files(self, name: str) -> list[str]:
+        return []  # plain saves leave no temporary files
+
+    def all_dead_temp_files(self) -> list[str]:
+        return []
+
+    def writable(self) -> bool:
+        probe = f".probe-{secrets.token_hex(6)}"
+        try:
+            self.write(probe, b"probe")
+            self.storage.delete(probe)
+        except (OSError, SnapshotStoreError):
+            return False
+        return True
+
+    def free_space(self) -> int | None:
+        return None  # object stores have no meaningful free space
+
+
+def _files() -> _FileSystemFiles | _StorageFiles:
+    # Looked up on every call: Django resets `storages` when STORAGES changes (tests do that).
+    storage = storages[STORAGE_ALIAS]
+    if isinstance(storage, FileSystemStorage):
+        return _FileSystemFiles(storage)
+    return _StorageFiles(storage)
+
+
+def _mkstemp(directory: Path) -> tuple[int, str]:
+    path = directory / f".probe.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(path)
+
+
+def _temp_writer_gone(file: str, path: Path, now: float) -> bool:
+    parts = file[: -len(TEMP_SUFFIX)].rsplit(".", 3)
+    try:
+        age = now - path.stat().st_mtime
+    except FileNotFoundError:
+        return False  # renamed or removed meanwhile
+    if age > STALE_TEMP_SECONDS:
+        return True
+    if len(parts) != 4 or parts[1] != _HOST or not parts[2].isdigit():
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, owned by another user
+    return False
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def _checked_district_id(district_id: str) -> str:
+    if not isinstance(district_id, str) or not DISTRICT_ID_RE.match(district_id):
+        raise SnapshotStoreError(f"invalid district id {district_id!r}")
+    return district_id
+
+
+def _district_name(logical_date: date, district_id: str) -> str:
+    return f"{logical_date.isoformat()}/district_{_checked_district_id(district_id)}.json"
+
+
+def _manifest_name(logical_date: date) -> str:
+    return f"{logical_date.isoformat()}/{MANIFEST_FILE}"
+
+
+def _raw_name(as_of: date, report: str, district_id: str | None) -> str:
+    report = str(report)
+    if not REPORT_RE.match(report):
+        raise SnapshotStoreError(f"invalid report name {report!r}")
+    file = "all.csv" if district_id is None else f"district_{_checked_district_id(district_id)}.csv"
+    return f"{RAW_DIR}/{as_of.isoformat()}/{report}/{file}"
+
+
+def district_sort_key(district_id: str) -> tuple[int, int, str]:
+    """Numbered districts in numeric order, then lettered ones (F, U) alphabetically."""
+    return (0, int(district_id), "") if district_id.isdigit() else (1, 0, district_id)
+
+
+def _rank(detail: str) -> int:
+    return DETAIL_LEVELS.index(detail) if detail in DETAIL_LEVELS else -1
+
+
+def _encode(value: Any, *, indent: int | None = None) -> bytes:
+    try:
+        text = json.dumps(
+            value,
+            ensure_ascii=False,
+            allow_nan=False,
+            indent=indent,
+            separators=None if indent else (",", ":"),
+        )
+    except ValueError as exc:
+        raise SnapshotStoreError(f"not storable as JSON: {exc}") from exc
+    return text.encode("utf-8")
+
+
+# --- the read cache ---------------------------------------------------------------------------
+
+_cache: OrderedDict[str, tuple[Any, DistrictStatistics]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def cache_entries() -> int:
+    """How many parsed district files this process holds in its read cache."""
+    return len(_cache)
+
+
+def _read_statistics(files: _FileSystemFiles | _StorageFiles, name: str) -> DistrictStatistics:
+    """Parse a district file, through the process's cache when the backend supports it.
+
+    Raises FileNotFoundError when the file does not exist, SnapshotStoreError when it is corrupt.
+    """
+    if not files.cached:
+        data = files.read(name)
+        if data is None:
+            raise FileNotFoundError(name)
+        return _parse_statistics(name, data)
+    key = str(files.path(name))
+    with _cache_lock:
+        known = _cache.get(key)
+    version, data = files.read_versioned(name, known[0] if known else None)
+    if data is None and known is not None:
+        with _cache_lock:
+            _cache.move_to_end(key)
+        performance.record_cache(hit=True)
+        return known[1]
+    statistics = _parse_statistics(name, data)
+    with _cache_lock:
+        _cache[key] = (version, statistics)
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_CAPACITY:
+            _cache.popitem(last=False)
+    performance.record_cache(hit=False)
+    return statistics
+
+
+def _parse_statistics(name: str, data: bytes) -> DistrictStatistics:
+    try:
+        return DistrictStatistics.from_dict(json.loads(data))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SnapshotStoreError(f"{name} is not a readable district file: {exc}") from exc
+
+
+# --- district files ---------------------------------------------------------------------------
+
+
+def write_district(*, logical_date: date, statistics: DistrictStatistics) -> DistrictWrite:
+    """Store one district's statistics for a logical date, atomically and durably.
+
+    Full-detail statistics replace what is stored; summary statistics over a stored full-detail
+    file leave that file in place (`kept_existing=True`). The manifest is left alone:
+    `finalize_snapshot` rebuilds it from the files. Raises SnapshotStoreError for a district id
+    unfit for a file name, statistics of another date, an I/O error or a lock timeout.
+    """
+    started = time.perf_counter()
+    district_id = _checked_district_id(statistics.district_id)
+    if statistics.logical_date != logical_date:
+        raise SnapshotStoreError(
+            f"statistics of district {district_id} are for {statistics.logical_date}, "
+            f"not {logical_date}"
+        )
+    data = _encode(statistics.to_dict())
+    files = _files()
+    name = _district_name(logical_date, district_id)
+    with files.lock(logical_date):
+        if _rank(statistics.detail) < _rank(DETAIL_LEVELS[-1]):
+            existing = _stored_detail(files, name)
+            if existing is not None and _rank(existing) > _rank(statistics.detail):
+                kept = files.read(name) or b""
+                return DistrictWrite(
+                    district_id=district_id,
+                    logical_date=logical_date,
+                    detail=existing,
+                    kept_existing=True,
+                    size=len(kept),
+                    sha256=hashlib.sha256(kept).hexdigest(),
+                )
+        files.write(name, data)
+    performance.record_operation(
+        operation="write_district", seconds=time.perf_counter() - started, size=len(data)
+    )
+    return DistrictWrite(
+        district_id=district_id,
+        logical_date=logical_date,
+        detail=statistics.detail,
+        kept_existing=False,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _stored_detail(files: _FileSystemFiles | _StorageFiles, name: str) -> Detail | None:
+    try:
+        return _read_statistics(files, name).detail
+    except FileNotFoundError:
+        return None
+    except SnapshotStoreError:
+        log.error("replacing unreadable district file %s", name)
+        return None
+
+
+def read_district(*, logical_date: date, district_id: str) -> DistrictStatistics | None:
+    """The stored statistics of one district on one date, or None when there are none.
+
+    Raises SnapshotStoreError for a corrupt file or an invalid district id.
+    """
+    started = time.perf_counter()
+    files = _files()
+    try:
+        statistics = _read_statistics(files, _district_name(logical_date, district_id))
+    except FileNotFoundError:
+        return None
+    performance.record_operation(operation="read_district", seconds=time.perf_counter() - started)
+    return statistics
+
+
+def exists(*, logical_date: date, district_id: str, detail: Detail = "summary") -> bool:
+    """Is this district stored for this date at `detail` or a more detailed level?"""
+    statistics = read_district(logical_date=logical_date, district_id=district_id)
+    return statistics is not None and _rank(statistics.detail) >= _rank(detail)
+
+
+def list_districts(*, logical_date: date) -> list[str]:
+    """Ids of the districts that have a file for this date, in district order."""
+    _, names = _files().listdir(logical_date.isoformat())
+    ids = [m.group(1) for m in map(DISTRICT_FILE_RE.match, names) if m]
+    return sorted(ids, key=district_sort_key)
+
+
+def stored_dates() -> list[date]:
+    """Every logical date that has a directory in the store, oldest first."""
+    directories, _ = _files().listdir("")
+    return sorted(date.fromisoformat(d) for d in directories if _is_date(d))
+
+
+def _is_date(name: str) -> bool:
+    if not DATE_DIR_RE.match(name):
+        return False
+    try:
+        date.fromisoformat(name)
+    except ValueError:
+        return False
+    return True
+
+
+def scan_date(*, logical_date: date) -> DateScan:
+    """Read every district file of a date (sizes, checksums, detail and period fields)."""
+    return _scan(_files(), logical_date)
+
+
+def _scan(files: _FileSystemFiles | _StorageFiles, logical_date: date) -> DateScan:
+    stored, corrupt = [], []
+    for district_id in list_districts(logical_date=logical_date):
+        name = _district_name(logical_date, district_id)
+        data = files.read(name)
+        if data is None:
+            continue
+        try:
+            raw = json.loads(data)
+            stored.append(
+                StoredFile(
+                    district_id=district_id,
+                    file=name.rsplit("/", 1)[1],
+                    size=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    detail=raw["detail"],
+                    as_of_date=date.fromisoformat(raw["as_of_date"]),
+                    data_month=raw.get("data_month") or "",
+                    is_closing_period=bool(raw.get("is_closing_period")),
+                )
+            )
+        except (ValueError, TypeError, KeyError):
+            log.error("snapshot %s: unreadable district file %s", logical_date, name)
+            corrupt.append(name)
+    return DateScan(files=tuple(stored), corrupt=tuple(corrupt))
+
+
+# --- manifests --------------------------------------------------------------------------------
+
+
+def finalize_snapshot(
+    *,
+    logical_date: date,
+    collection_method: str,
+    collection_strategy: str,
+    scope: list[str],
+    job_id: uuid.UUID | str | None,
+    district_errors: dict[str, dict[str, str]],
+    as_of_date: date | None = None,
+    data_month: str | None = None,
+    is_closing_period: bool | None = None,
+) -> dict[str, Any]:
+    """Rebuild the date's manifest from its district files, write it and index it.
+
+    Under the date's lock: lists every district file on disk with its size and sha256, records
+    `district_errors` (district id, or "*" for the whole date -> {errorType, message}) and sets
+    the status: `failed` when no district file exists, `partial` when there are errors, else
+    `success`. The as-of date, data month and closing flag default to those of the district
+    files. Upserts the `Snapshot` index row and returns the manifest. Raises SnapshotStoreError.
+    """
+    started = time.perf_counter()
+    errors = [
+        {
+            "districtId": str(district_id),
+            "errorType": str((error or {}).get("errorType") or ""),
+            "message": str((error or {}).get("message") or ""),
+        }
+        for district_id, error in district_errors.items()
+    ]
+    job = _checked_job_id(job_id)
+    files = _files()
+    with files.lock(logical_date):
+        previous = _load_manifest(files, logical_date, tolerate_corrupt=True)
+        manifest = _build_manifest(
+            files,
+            logical_date,
+            previous=previous,
+            collection_method=collection_method,
+            collection_strategy=collection_strategy,
+            scope=[str(d) for d in scope],
+            job_id=job,
+            errors=errors,
+            as_of_date=as_of_date,
+            data_month=data_month,
+            is_closing_period=is_closing_period,
+        )
+        _publish_manifest(files, logical_date, manifest)
+    performance.record_operation(
+        operation="finalize_snapshot",
+        seconds=time.perf_counter() - started,
+        size=sum(f["size"] for f in manifest["files"]),
+    )
+    return manifest
+
+
+def rebuild_manifest(*, logical_date: date) -> dict[str, Any] | None:
+    """Rebuild a date's manifest from its files, keeping the recorded job, method and errors.
+
+    For repairs. With no district file and no readable manifest there is no snapshot: a corrupt
+    manifest and the index row are removed and None is returned. Raises SnapshotStoreError.
+    """
+    files = _files()
+    with files.lock(logical_date):
+        previous = _load_manifest(files, logical_date, tolerate_corrupt=True)
+        scan = _scan(files, logical_date)
+        if previous is None and not scan.files:
+            files.delete(_manifest_name(logical_date))
+            Snapshot.objects.filter(logical_date=logical_date).delete()
+            return None
+        previous = previous or {}
+        manifest = _build_manifest(
+            files,
+            logical_date,
+            previous=previous,
+            collection_method=previous.get("collectionMethod") or "unknown",
+            collection_strategy=previous.get("collectionStrategy") or "unknown",
+            scope=list(previous.get("scope") or []),
+            job_id=previous.get("jobId"),
+            errors=list(previous.get("errors") or []),
+            as_of_date=None,
+            data_month=None,
+            is_closing_period=None,
+            scan=scan,
+        )
+        _publish_manifest(files, logical_date, manifest)
+    return manifest
+
+
+def reindex(*, logical_date: date) -> Snapshot | None:
+    """Make the index row of a date match its manifest (delete it when there is none)."""
+    manifest = read_manifest(logical_date=logical_date)
+    if manifest is None:
+        Snapshot.objects.filter(logical_date=logical_date).delete()
+        return None
+    return _index_upsert(manifest)
+
+
+def read_manifest(*, logical_date: date) -> dict[str, Any] | None:
+    """The manifest of a date, or None when the date has none. Raises SnapshotStoreError."""
+    started = time.perf_counter()
+    manifest = _load_manifest(_files(), logical_date, tolerate_corrupt=False)
+    performance.record_operation(operation="read_manifest", seconds=time.perf_counter() - started)
+    return manifest
+
+
+def _load_manifest(
+    files: _FileSystemFiles | _StorageFiles, logical_date: date, *, tolerate_corrupt: bool
+) -> dict[str, Any] | None:
+    name = _manifest_name(logical_date)
+    data = files.read(name)
+    if data is None:
+        return None
+    try:
+        manifest = json.loads(data)
+        if not isinstance(manifest, dict):
+            raise ValueError("not an object")
+    except ValueError as exc:
+        if tolerate_corrupt:
+            log.error("snapshot %s: replacing unreadable manifest: %s", logical_date, exc)
+            return None
+        raise SnapshotStoreError(f"{name} is not a readable manifest: {exc}") from exc
+    return manifest
+
+
+def _checked_job_id(job_id: uuid.UUID | str | None) -> str | None:
+    if job_id in (None, ""):
+        return None
+    try:
+        return str(uuid.UUID(str(job_id)))
+    except ValueError as exc:
+        raise SnapshotStoreError(f"invalid job id {job_id!r}") from exc
+
+
+def _build_manifest(
+    files: _FileSystemFiles | _StorageFiles,
+    logical_date: date,
+    *,
+    previous: dict[str, Any] | None,
+    collection_method: str,
+    collection_strategy: str,
+    scope: list[str],
+    job_id: str | None,
+    errors: list[dict[str, str]],
+    as_of_date: date | None,
+    data_month: str | None,
+    is_closing_period: bool | None,
+    scan: DateScan | None = None,
+) -> dict[str, Any]:
+    stored = (scan or _scan(files, logical_date)).files
+    latest = max(stored, key=lambda f: f.as_of_date, default=None)
+    if as_of_date is None and latest is not None:
+        as_of_date = latest.as_of_date
+    if data_month is None and latest is not None:
+        data_month = latest.data_month
+    if is_closing_period is None:
+        is_closing_period = latest.is_closing_period if latest is not None else False
+    if not stored:
+        status = SnapshotStatus.FAILED
+    elif errors:
+        status = SnapshotStatus.PARTIAL
+    else:
+        status = SnapshotStatus.SUCCESS
+    now = timezone.now().isoformat()
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "snapshotId": logical_date.isoformat(),
+        "date": logical_date.isoformat(),
+        "asOfDate": as_of_date.isoformat() if as_of_date else None,
+        "dataMonth": data_month or None,
+        "isClosingPeriod": bool(is_closing_period),
+        "status": str(status),
+        "collectionMethod": collection_method,
+        "collectionStrategy": collection_strategy,
+        "scope": scope,
+        "detailLevels": {f.district_id: f.detail for f in stored},
+        "jobId": job_id,
+        "createdAt": (previous or {}).get("createdAt") or now,
+        "updatedAt": now,
+        "files": [
+            {"districtId": f.district_id, "file": f.file, "size": f.size, "sha256": f.sha256}
+            for f in stored
+        ],
+        "errors": sorted(errors, key=lambda e: district_sort_key_or_all(e["districtId"])),
+    }
+
+
+def district_sort_key_or_all(district_id: str) -> tuple[int, int, str]:
+    """Like `district_sort_key`, accepting "*" (the whole date) and ordering it first."""
+    if district_id == "*":
+        return (-1, 0, "")
+    if DISTRICT_ID_RE.match(district_id):
+        return district_sort_key(district_id)
+    return (2, 0, district_id)
+
+
+def _publish_manifest(
+    files: _FileSystemFiles | _StorageFiles, logical_date: date, manifest: dict[str, Any]
+) -> None:
+    # Called under the date's lock, so manifest and index row change together and in order.
+    files.write(_manifest_name(logical_date), _encode(manifest, indent=2))
+    for name in files.dead_temp_files(logical_date.isoformat()):
+        _remove_quietly(files, name)
+    _index_upsert(manifest)
+
+
+def _remove_quietly(files: _FileSystemFiles | _StorageFiles, name: str) -> None:
+    try:
+        files.delete(name)
+    except SnapshotStoreError as exc:
+        log.warning("could not remove the leftover temporary file %s: %s", name, exc)
+
+
+# --- the index --------------------------------------------------------------------------------
+
+
+def manifest_index_fields(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The `Snapshot` row fields (other than the date) that mirror a manifest."""
+    as_of = manifest.get("asOfDate")
+    job_id = manifest.get("jobId")
+    return {
+        "as_of_date": date.fromisoformat(as_of) if as_of else None,
+        "data_month": manifest.get("dataMonth") or "",
+        "is_closing_period": bool(manifest.get("isClosingPeriod")),
+        "status": manifest.get("status") or SnapshotStatus.FAILED,
+        "collection_method": manifest.get("collectionMethod") or "",
+        "collection_strategy": manifest.get("collectionStrategy") or "",
+        "scope": list(manifest.get("scope") or []),
+        "district_count": len(manifest.get("files") or []),
+        "error_count": len(manifest.get("errors") or []),
+        "size_bytes": sum(int(f.get("size") or 0) for f in manifest.get("files") or []),
+        "job_id": uuid.UUID(job_id) if job_id else None,
+        "created_at": _datetime(manifest.get("createdAt")),
+        "updated_at": _datetime(manifest.get("updatedAt")),
+    }
+
+
+def _datetime(value: str | None) -> datetime:
+    if value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            log.warning("manifest time %r is not ISO 8601; indexing it as now", value)
+    return timezone.now()
+
+
+def _index_upsert(manifest: dict[str, Any]) -> Snapshot:
+    row, _ = Snapshot.objects.update_or_create(
+        logical_date=date.fromisoformat(manifest["date"]),
+        defaults=manifest_index_fields(manifest),
+    )
+    return row
+
+
+# --- raw CSV archive --------------------------------------------------------------------------
+
+
+def archive_raw_csv(*, as_of: date, report: str, district_id: str | None, data: bytes) -> str:
+    """Keep a downloaded CSV exactly as received, one file per (as-of date, report, district).
+
+    `district_id` is None for system-wide reports (the district summary). Replaces an earlier
+    copy atomically. Returns the stored name. Raises SnapshotStoreError.
+    """
+    started = time.perf_counter()
+    files = _files()
+    name = _raw_name(as_of, report, district_id)
+    files.write(name, bytes(data))
+    # A writer killed mid-write leaves its temporary file; the next writer here clears it.
+    for leftover in files.dead_temp_files(name.rsplit("/", 1)[0]):
+        _remove_quietly(files, leftover)
+    performance.record_operation(
+        operation="archive_raw_csv", seconds=time.perf_counter() - started, size=len(data)
+    )
+    return name
+
+
+def read_raw_csv(*, as_of: date, report: str, district_id: str | None) -> bytes | None:
+    """The archived CSV bytes, or None when that export was never archived."""
+    started = time.perf_counter()
+    data = _files().read(_raw_name(as_of, report, district_id))
+    performance.record_operation(
+        operation="read_raw_csv", seconds=time.perf_counter() - started, size=len(data or b"")
+    )
+    return data
+
+
+# --- housekeeping and health ------------------------------------------------------------------
+
+
+def temp_leftovers() -> list[str]:
+    """Temporary files left by writers that died (a live writer's files are not listed)."""
+    return _files().all_dead_temp_files()
+
+
+def remove_temp_leftovers() -> int:
+    """Delete the temporary files of dead writers; returns how many were removed."""
+    files = _files()
+    leftovers = files.all_dead_temp_files()
+    for name in leftovers:
+        _remove_quietly(files, name)
+    return len(leftovers)
+
+
+@dataclass(frozen=True)
+class RootStatus:
+    location: str
+    writable: bool
+    free_space_bytes: int | None
+
+
+def root_status() -> RootStatus:
+    """Where the store writes, whether a file can be created there, and the free space."""
+    files = _files()
+    return RootStatus(
+        location=files.describe(), writable=files.writable(), free_space_bytes=files.free_space()
+    )
+
+
+@dataclass(frozen=True)
+class DateDirectory:
+    has_manifest: bool
+    district_files: int
+
+
+def date_directory(*, logical_date: date) -> DateDirectory:
+    """What a date's directory holds, from one listing (no file is read)."""
+    _, names = _files().listdir(logical_date.isoformat())
+    return DateDirectory(
+        has_manifest=MANIFEST_FILE in names,
+        district_files=sum(1 for n in names if DISTRICT_FILE_RE.match(n)),
+    )

@@ -1,0 +1,319 @@
+"""snapshots/store.py: round trip, detail levels, manifests, raw archive, atomic writes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+
+from snapshots import store
+from snapshots.models import Snapshot
+from tests.snapshots.factories import DistrictStatisticsFactory, full_statistics
+from tests.snapshots.strategies import district_statistics
+
+DAY = date(2025, 3, 10)
+
+
+@hypothesis_settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(statistics=district_statistics())
+def test_what_is_written_is_read_back_equal(snapshot_root, statistics):
+    stored = snapshot_root / statistics.logical_date.isoformat()
+    # Examples share the root: a full file of an earlier example would keep this one out.
+    (stored / f"district_{statistics.district_id}.json").unlink(missing_ok=True)
+    written = store.write_district(logical_date=statistics.logical_date, statistics=statistics)
+    read = store.read_district(
+        logical_date=statistics.logical_date, district_id=statistics.district_id
+    )
+    assert read == statistics
+    data = (stored / f"district_{statistics.district_id}.json").read_bytes()
+    assert written.sha256 == hashlib.sha256(data).hexdigest()
+    assert written.size == len(data)
+
+
+def test_read_of_an_unknown_district_or_date_is_none(snapshot_root):
+    assert store.read_district(logical_date=DAY, district_id="42") is None
+    assert store.read_manifest(logical_date=DAY) is None
+    assert store.list_districts(logical_date=DAY) == []
+
+
+def test_full_detail_satisfies_a_summary_check_but_not_the_reverse(snapshot_root):
+    store.write_district(logical_date=DAY, statistics=DistrictStatisticsFactory(district_id="7"))
+    store.write_district(logical_date=DAY, statistics=full_statistics(district_id="8"))
+
+    assert store.exists(logical_date=DAY, district_id="7", detail="summary")
+    assert not store.exists(logical_date=DAY, district_id="7", detail="full")
+    assert store.exists(logical_date=DAY, district_id="8", detail="summary")
+    assert store.exists(logical_date=DAY, district_id="8", detail="full")
+    assert not store.exists(logical_date=DAY, district_id="9", detail="summary")
+
+
+def test_full_detail_replaces_a_stored_summary(snapshot_root):
+    store.write_district(logical_date=DAY, statistics=DistrictStatisticsFactory())
+    written = store.write_district(logical_date=DAY, statistics=full_statistics())
+
+    assert not written.kept_existing and written.detail == "full"
+    assert store.read_district(logical_date=DAY, district_id="42") == full_statistics()
+
+
+def test_summary_never_downgrades_a_stored_full_detail_file(snapshot_root):
+    store.write_district(logical_date=DAY, statistics=full_statistics())
+    written = store.write_district(logical_date=DAY, statistics=DistrictStatisticsFactory())
+
+    assert written.kept_existing and written.detail == "full"
+    assert store.read_district(logical_date=DAY, district_id="42") == full_statistics()
+
+
+def test_concurrent_summary_and_full_writes_end_with_full_detail(snapshot_root):
+    full, summary = full_statistics(clubs=50), DistrictStatisticsFactory()
+    barrier = threading.Barrier(2)
+
+    def write(statistics):
+        barrier.wait()
+        for _ in range(20):
+            store.write_district(logical_date=DAY, statistics=statistics)
+
+    threads = [threading.Thread(target=write, args=(s,)) for s in (summary, full)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.read_district(logical_date=DAY, district_id="42") == full
+
+
+def test_statistics_of_another_date_are_refused(snapshot_root):
+    with pytest.raises(store.SnapshotStoreError, match="not 2025-03-11"):
+        store.write_district(logical_date=date(2025, 3, 11), statistics=full_statistics())
+
+
+def test_district_ids_that_could_escape_the_directory_are_refused(snapshot_root):
+    with pytest.raises(store.SnapshotStoreError, match="invalid district id"):
+        store.write_district(
+            logical_date=DAY, statistics=DistrictStatisticsFactory(district_id="../x")
+        )
+    with pytest.raises(store.SnapshotStoreError):
+        store.archive_raw_csv(as_of=DAY, report="../etc", district_id=None, data=b"x")
+
+
+@pytest.mark.django_db
+def test_finalize_lists_every_district_file_with_size_and_checksum(snapshot_root):
+    for district_id in ("61", "F", "42"):
+        store.write_district(logical_date=DAY, statistics=full_statistics(district_id=district_id))
+    manifest = store.finalize_snapshot(
+        logical_date=DAY,
+        collection_method="per-district",
+        collection_strategy="per-district",
+        scope=["42", "61", "F"],
+        job_id="6f1d3b0e-8f43-4d8e-9d5c-2a7c1b9e0f11",
+        district_errors={},
+    )
+
+    assert manifest["status"] == "success"
+    assert [f["districtId"] for f in manifest["files"]] == ["42", "61", "F"]
+    for entry in manifest["files"]:
+        data = (snapshot_root / DAY.isoformat() / entry["file"]).read_bytes()
+        assert entry["size"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert manifest["detailLevels"] == {"42": "full", "61": "full", "F": "full"}
+    assert manifest["asOfDate"] == "2025-03-10" and manifest["dataMonth"] == "2025-03"
+    assert manifest["isClosingPeriod"] is False
+    assert manifest["jobId"] == "6f1d3b0e-8f43-4d8e-9d5c-2a7c1b9e0f11"
+    on_disk = json.loads((snapshot_root / DAY.isoformat() / "manifest.json").read_bytes())
+    assert on_disk == manifest == store.read_manifest(logical_date=DAY)
+
+    row = Snapshot.objects.get(logical_date=DAY)
+    assert (row.status, row.district_count, row.error_count) == ("success", 3, 0)
+    assert row.size_bytes == sum(f["size"] for f in manifest["files"])
+    assert str(row.job_id) == manifest["jobId"]
+
+
+@pytest.mark.django_db
+def test_errors_make_a_snapshot_partial_and_no_file_makes_it_failed(snapshot_root):
+    store.write_district(logical_date=DAY, statistics=full_statistics())
+    errors = {"61": {"errorType": "fetch_failed", "message": "HTTP 500"}}
+    partial = store.finalize_snapshot(
+        logical_date=DAY,
+        collection_method="per-district",
+        collection_strategy="per-district",
+        scope=["42", "61"],
+        job_id=None,
+        district_errors=errors,
+    )
+    assert partial["status"] == "partial"
+    assert partial["errors"] == [
+        {"districtId": "61", "errorType": "fetch_failed", "message": "HTTP 500"}
+    ]
+
+    empty_day = date(2025, 3, 11)
+    failed = store.finalize_snapshot(
+        logical_date=empty_day,
+        collection_method="summary",
+        collection_strategy="system-wide",
+        scope=[],
+        job_id=None,
+        district_errors={"*": {"errorType": "data_unavailable", "message": "no data"}},
+    )
+    assert failed["status"] == "failed" and failed["files"] == []
+    assert Snapshot.objects.get(logical_date=empty_day).status == "failed"
+
+
+@pytest.mark.django_db
+def test_refinalizing_keeps_created_at_and_upgrades_the_status(snapshot_root):
+    store.write_district(logical_date=DAY, statistics=full_statistics())
+    first = store.finalize_snapshot(
+        logical_date=DAY,
+        collection_method="per-district",
+        collection_strategy="per-district",
+        scope=["42", "61"],
+        job_id=None,
+        district_errors={"61": {"errorType": "fetch_failed", "message": "HTTP 500"}},
+    )
+    store.write_district(logical_date=DAY, statistics=full_statistics(district_id="61"))
+    second = store.finalize_snapshot(
+        logical_date=DAY,
+        collection_method="per-district",
+        collection_strategy="per-district",
+        scope=["42", "61"],
+        job_id=None,
+        district_errors={},
+    )
+    assert second["status"] == "success" and second["errors"] == []
+    assert second["createdAt"] == first["createdAt"]
+    assert second["updatedAt"] >= first["updatedAt"]
+    assert Snapshot.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_closing_period_fields_come_from_the_district_files(snapshot_root):
+    month_end = date(2024, 12, 31)
+    statistics = DistrictStatisticsFactory(
+        logical_date=month_end, as_of_date=date(2025, 1, 3), is_closing_period=True
+    )
+    store.write_district(logical_date=month_end, statistics=statistics)
+    manifest = store.finalize_snapshot(
+        logical_date=month_end,
+        collection_method="summary",
+        collection_strategy="system-wide",
+        scope=[],
+        job_id=None,
+        district_errors={},
+    )
+    assert manifest["date"] == "2024-12-31" and manifest["asOfDate"] == "2025-01-03"
+    assert manifest["dataMonth"] == "2024-12" and manifest["isClosingPeriod"] is True
+    row = Snapshot.objects.get(logical_date=month_end)
+    assert row.as_of_date == date(2025, 1, 3) and row.is_closing_period
+
+
+def test_raw_csv_is_archived_as_downloaded(snapshot_root):
+    data = b"District,Clubs\r\n42,90\r\nMonth of Mar, As of 03/10/2025\r\n"
+    name = store.archive_raw_csv(as_of=DAY, report="clubperformance", district_id="42", data=data)
+    store.archive_raw_csv(as_of=DAY, report="districtsummary", district_id=None, data=b"all")
+
+    assert name == "raw/2025-03-10/clubperformance/district_42.csv"
+    assert (snapshot_root / name).read_bytes() == data
+    assert store.read_raw_csv(as_of=DAY, report="clubperformance", district_id="42") == data
+    assert store.read_raw_csv(as_of=DAY, report="districtsummary", district_id=None) == b"all"
+    assert store.read_raw_csv(as_of=DAY, report="clubperformance", district_id="61") is None
+
+
+def test_every_write_fsyncs_the_file_before_the_rename_and_the_directory_after(
+    snapshot_root, monkeypatch
+):
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    store.write_district(logical_date=DAY, statistics=full_statistics())
+
+    directory = str(snapshot_root / DAY.isoformat())
+    temp_synced = [p for p in synced if p.startswith(directory + "/.district_42.json.")]
+    assert temp_synced and temp_synced[0].endswith(".tmp")
+    assert synced[-1] == directory
+    assert str(snapshot_root) in synced  # the new date directory's entry
+
+
+def test_a_failed_fsync_leaves_neither_a_file_nor_a_temporary_file(snapshot_root, monkeypatch):
+    def failing_fsync(fd):
+        raise OSError(5, "Input/output error")
+
+    store.write_district(logical_date=DAY, statistics=DistrictStatisticsFactory(district_id="1"))
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(store.SnapshotStoreError, match="Input/output error"):
+        store.write_district(logical_date=DAY, statistics=full_statistics())
+    monkeypatch.undo()
+
+    assert sorted(p.name for p in (snapshot_root / DAY.isoformat()).iterdir()) == [
+        ".lock",
+        "district_1.json",
+    ]
+
+
+@pytest.mark.django_db
+def test_temporary_files_of_dead_writers_are_removed_by_the_next_finalize(snapshot_root):
+    store.write_district(logical_date=DAY, statistics=full_statistics())
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(dead.stdout)
+    directory = snapshot_root / DAY.isoformat()
+    leftover = directory / f".district_61.json.{store._HOST}.{dead_pid}.abcd1234.tmp"
+    leftover.write_bytes(b'{"district_id": "61", "log')
+    alive = directory / f".district_62.json.{store._HOST}.{os.getpid()}.abcd1234.tmp"
+    alive.write_bytes(b"in progress")
+    assert store.temp_leftovers() == [f"{DAY.isoformat()}/{leftover.name}"]
+
+    store.finalize_snapshot(
+        logical_date=DAY,
+        collection_method="per-district",
+        collection_strategy="per-district",
+        scope=["42"],
+        job_id=None,
+        district_errors={},
+    )
+    assert not leftover.exists()
+    assert alive.exists()  # a live writer's file is left alone
+
+
+@pytest.mark.django_db
+def test_a_non_filesystem_storage_stores_and_reads_through_plain_saves(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "snapshots": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    store.write_district(logical_date=DAY, statistics=DistrictStatisticsFactory())
+    store.write_district(logical_date=DAY, statistics=full_statistics(district_id="61"))
+    store.write_district(logical_date=DAY, statistics=full_statistics(district_id="61"))
+    store.archive_raw_csv(as_of=DAY, report="districtsummary", district_id=None, data=b"a,b")
+    manifest = store.finalize_snapshot(
+        logical_date=DAY,
+        collection_method="per-district",
+        collection_strategy="per-district",
+        scope=["42", "61"],
+        job_id=None,
+        district_errors={},
+    )
+
+    assert [f["districtId"] for f in manifest["files"]] == ["42", "61"]
+    assert store.read_manifest(logical_date=DAY) == manifest
+    assert store.read_district(logical_date=DAY, district_id="61") == full_statistics(
+        district_id="61"
+    )
+    assert store.exists(logical_date=DAY, district_id="61", detail="full")
+    assert store.read_raw_csv(as_of=DAY, report="districtsummary", district_id=None) == b"a,b"
+    assert store.stored_dates() == [DAY]

@@ -1,0 +1,136 @@
+"""snapshots_verify: snapshots/services.py and its management command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from snapshots import store
+from snapshots.models import Snapshot
+from snapshots.services import snapshots_verify
+from tests.snapshots.factories import SnapshotFactory, full_statistics
+
+DAY = date(2025, 3, 10)
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def snapshot(snapshot_root):
+    """A finalized snapshot of DAY with districts 42 and 61."""
+    for district_id in ("42", "61"):
+        store.write_district(logical_date=DAY, statistics=full_statistics(district_id=district_id))
+    store.finalize_snapshot(
+        logical_date=DAY,
+        collection_method="per-district",
+        collection_strategy="per-district",
+        scope=["42", "61"],
+        job_id=None,
+        district_errors={"7": {"errorType": "fetch_failed", "message": "HTTP 500"}},
+    )
+    return snapshot_root / DAY.isoformat()
+
+
+def kinds(report) -> list[str]:
+    return sorted(p.kind for p in report.found)
+
+
+def verify_command(*args: str) -> str:
+    out = StringIO()
+    call_command("snapshots_verify", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_a_consistent_store_has_no_problems(snapshot):
+    assert snapshots_verify().found == ()
+    assert "1 dates: 0 problems found" in verify_command()
+
+
+def test_a_missing_district_file_is_found_and_repair_drops_it_from_the_manifest(snapshot):
+    (snapshot / "district_61.json").unlink()
+    assert kinds(snapshots_verify()) == ["file_missing"]
+
+    report = snapshots_verify(repair=True)
+    assert report.remaining == ()
+    manifest = store.read_manifest(logical_date=DAY)
+    assert [f["districtId"] for f in manifest["files"]] == ["42"]
+    assert manifest["errors"][0]["districtId"] == "7"  # recorded errors survive a repair
+    assert Snapshot.objects.get(logical_date=DAY).district_count == 1
+
+
+def test_a_changed_district_file_is_a_checksum_mismatch(snapshot):
+    path = snapshot / "district_42.json"
+    data = json.loads(path.read_bytes())
+    data["region"] = "99"
+    path.write_text(json.dumps(data))
+    assert kinds(snapshots_verify()) == ["checksum_mismatch"]
+    assert snapshots_verify(repair=True).remaining == ()
+    assert snapshots_verify().found == ()
+
+
+def test_a_district_written_after_the_manifest_is_an_extra_file(snapshot):
+    store.write_district(logical_date=DAY, statistics=full_statistics(district_id="F"))
+    assert kinds(snapshots_verify()) == ["file_extra"]
+    snapshots_verify(repair=True)
+    assert store.read_manifest(logical_date=DAY)["detailLevels"] == {
+        "42": "full",
+        "61": "full",
+        "F": "full",
+    }
+
+
+def test_a_date_without_manifest_gets_one_rebuilt_from_its_files(snapshot):
+    (snapshot / "manifest.json").unlink()
+    Snapshot.objects.all().delete()
+    assert kinds(snapshots_verify()) == ["manifest_missing"]
+
+    out = verify_command("--repair")
+    assert "repaired 1 of 1 problems" in out
+    manifest = store.read_manifest(logical_date=DAY)
+    assert manifest["status"] == "success"
+    assert manifest["collectionMethod"] == "unknown"
+    assert Snapshot.objects.get(logical_date=DAY).district_count == 2
+
+
+def test_index_rows_are_checked_against_the_manifests(snapshot):
+    Snapshot.objects.filter(logical_date=DAY).update(status="success", size_bytes=1)
+    SnapshotFactory(logical_date=date(2025, 1, 1))
+    assert kinds(snapshots_verify()) == ["index_orphan", "index_stale"]
+
+    assert snapshots_verify(repair=True).remaining == ()
+    row = Snapshot.objects.get()
+    assert (row.logical_date, row.status) == (DAY, "partial")
+
+
+def test_a_missing_index_row_is_restored(snapshot):
+    Snapshot.objects.all().delete()
+    assert kinds(snapshots_verify()) == ["index_missing"]
+    snapshots_verify(repair=True)
+    assert Snapshot.objects.get().logical_date == DAY
+
+
+def test_temporary_files_of_dead_writers_are_reported_and_removed(snapshot):
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    leftover = snapshot / f".district_9.json.{store._HOST}.{int(finished.stdout)}.00ff00ff.tmp"
+    leftover.write_bytes(b"{")
+    assert kinds(snapshots_verify()) == ["temp_leftover"]
+    assert snapshots_verify(repair=True).remaining == ()
+    assert not leftover.exists()
+
+
+def test_an_unreadable_district_file_cannot_be_repaired_and_fails_the_command(snapshot):
+    (snapshot / "district_61.json").write_bytes(b'{"district_id": "61", "logi')
+    with pytest.raises(CommandError, match="problems remain"):
+        verify_command("--repair")
+    remaining = snapshots_verify().found
+    assert "file_corrupt" in [p.kind for p in remaining]
