@@ -7,6 +7,7 @@ Select some with `python -m tests.benchmarks planning status`.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -17,13 +18,13 @@ import django
 def main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backfill_project.settings")
     django.setup()
-    from . import bench_engine, bench_rate_limit
+    from . import bench_engine
 
     benches = {
         "planning": bench_engine.planning,
         "status": bench_engine.status_read,
         "orchestration": bench_engine.orchestration,
-        "rate_limit": bench_rate_limit.run,
+        "rate_limit": lambda: importlib.import_module(".bench_rate_limit", __package__).run(),
     }
     chosen = argv or list(benches)
     results = {}

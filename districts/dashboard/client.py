@@ -1,0 +1,410 @@
+"""The HTTP client of the dashboard: one pooled session, explicit timeouts, a size cap, and one
+retry layer (tenacity) with exponential backoff and full jitter.
+
+Every failure leaves as a `DashboardError` with an error type of DOMAIN.md section 8 and a
+retryable flag. Hooks let the shared limits plug in without this module knowing them:
+`before_request(url)` runs before every attempt (the global rate limiter and the circuit
+breaker; it may block, or raise `DashboardError`), `after_response(url, status, retry_after)`
+after every attempt that was sent (status None when no answer came back).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+import requests
+import urllib3
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from .errors import DashboardError, DataUnavailable, ErrorType, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+BeforeRequest = Callable[[str], None]
+AfterResponse = Callable[[str, int | None, float | None], None]
+
+# A Retry-After longer than this is not slept through in a worker: the unit fails retryable and
+# the shared cooldown (after_response) keeps every worker away meanwhile.
+DEFAULT_MAX_RETRY_AFTER_S = 60.0
+DEFAULT_BACKOFF_BASE_S = 1.0
+DEFAULT_BACKOFF_MAX_S = 30.0
+# The read timeout bounds the gap between bytes only; a slow drip is bounded by this.
+DEFAULT_DOWNLOAD_DEADLINE_S = 120.0
+CHUNK_BYTES = 64 * 1024
+DRAIN_LIMIT_BYTES = 64 * 1024
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class ResponseCacheLike(Protocol):
+    def get(self, url: str) -> bytes | None: ...
+
+    def set(self, url: str, data: bytes) -> object: ...
+
+
+def parse_retry_after(
+    value: str | None, *, cap: float = DEFAULT_MAX_RETRY_AFTER_S, now: datetime | None = None
+) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delay-seconds or an HTTP-date), between 0
+    and `cap`; None when the header is absent or unreadable. Never raises."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return min(float(text), cap)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = (moment - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), cap)
+
+
+class DashboardClient:
+    """Downloads dashboard exports; safe to share between threads.
+
+    `cache` (an object with `get(url) -> bytes | None` and `set(url, data)`) is not used by
+    `get` itself: callers store a body only after accepting it (see `collect.fetch_export`),
+    through `cached(url)` and `remember(url, data)`.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        before_request: BeforeRequest | None = None,
+        after_response: AfterResponse | None = None,
+        cache: ResponseCacheLike | None = None,
+        max_attempts: int | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        max_bytes: int | None = None,
+        download_deadline: float = DEFAULT_DOWNLOAD_DEADLINE_S,
+        backoff_base: float = DEFAULT_BACKOFF_BASE_S,
+        backoff_max: float = DEFAULT_BACKOFF_MAX_S,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER_S,
+        user_agent: str | None = None,
+        pool_size: int = 16,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = (base_url or settings.DASHBOARD_BASE_URL).rstrip("/")
+        self.before_request = before_request
+        self.after_response = after_response
+        self.cache = cache
+        self.max_attempts = max(1, max_attempts or settings.DASHBOARD_MAX_ATTEMPTS)
+        self.timeout = (
+            connect_timeout if connect_timeout is not None else settings.DASHBOARD_CONNECT_TIMEOUT,
+            read_timeout if read_timeout is not None else settings.DASHBOARD_READ_TIMEOUT,
+        )
+        self.max_bytes = max_bytes or settings.DASHBOARD_MAX_RESPONSE_BYTES
+        self.download_deadline = download_deadline
+        self.max_retry_after = max_retry_after
+        self._backoff = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._counts = {"requests_made": 0, "bytes_received": 0, "retries": 0, "cache_hits": 0}
+        self._root_years: set[str] = set()
+
+        self.session = requests.Session()
+        # No proxies or .netrc from the environment; one retry layer only (tenacity, below).
+        self.session.trust_env = False
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update(
+            {
+                "User-Agent": user_agent or settings.DASHBOARD_USER_AGENT,
+                "Accept": "text/csv, */*;q=0.1",
+            }
+        )
+
+    # --- counters ---------------------------------------------------------------------------
+    @property
+    def requests_made(self) -> int:
+        """Requests sent (every attempt that passed `before_request`)."""
+        return self._counts["requests_made"]
+
+    @property
+    def bytes_received(self) -> int:
+        """Body bytes read from the dashboard (cache hits not included)."""
+        return self._counts["bytes_received"]
+
+    @property
+    def retries(self) -> int:
+        """Attempts made after a failed one."""
+        return self._counts["retries"]
+
+    @property
+    def cache_hits(self) -> int:
+        return self._counts["cache_hits"]
+
+    def _count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += amount
+
+    # --- cache ------------------------------------------------------------------------------
+    def cached(self, url: str) -> bytes | None:
+        """The cached body of `url`, or None (no cache, a miss, or the cache unreachable: a
+        cache is an optimisation, so its failure costs a download, not the unit)."""
+        if self.cache is None:
+            return None
+        try:
+            data = self.cache.get(url)
+        except DashboardError as exc:
+            log.warning("response cache unavailable, downloading %s: %s", url, exc)
+            return None
+        if data is not None:
+            self._count("cache_hits")
+        return data
+
+    def remember(self, url: str, data: bytes) -> None:
+        """Cache an accepted body of `url` (no-op without a cache or when it is unreachable)."""
+        if self.cache is None:
+            return
+        try:
+            self.cache.set(url, data)
+        except DashboardError as exc:
+            log.warning("response cache unavailable, %s not cached: %s", url, exc)
+
+    # --- paths ------------------------------------------------------------------------------
+    def root_serves(self, program_year: str) -> bool:
+        """True once the root path served `program_year` (see `note_root_serves`)."""
+        with self._lock:
+            return program_year in self._root_years
+
+    def note_root_serves(self, program_year: str) -> None:
+        """Remember that the archive path failed for `program_year` and the root served it, so
+        later requests for that year skip the archive path's certain failure."""
+        with self._lock:
+            self._root_years.add(program_year)
+
+    # --- requests ---------------------------------------------------------------------------
+    def get(
+        self,
+        url: str,
+        *,
+        max_attempts: int | None = None,
+        give_up: Callable[[DashboardError], bool] | None = None,
+    ) -> bytes:
+        """The body of a 200 answer to `GET url` (not followed through redirects).
+
+        Retries network errors, timeouts, 5xx and 429 up to `max_attempts` (default: the
+        client's), waiting exponential backoff with full jitter, or the `Retry-After` of the
+        answer when longer (capped at `max_retry_after`); `give_up(error)` True stops retrying
+        at once. Raises DashboardError: `network_error`, `timeout_error`, `rate_limit_error`
+        or `fetch_failed` (5xx) with retryable=True, also when the attempts are exhausted;
+        `fetch_failed` non-retryable for other 4xx; DataUnavailable for a redirect (an
+        unpublished program year answers 302 to the error page); ValidationFailed for a body
+        over `max_bytes`. A DashboardError raised by `before_request` is retried when it is
+        retryable; any other exception from a hook propagates unchanged.
+        """
+        attempts = max(1, max_attempts or self.max_attempts)
+
+        def should_retry(exc: BaseException) -> bool:
+            return (
+                isinstance(exc, DashboardError)
+                and exc.retryable
+                and not (give_up is not None and give_up(exc))
+            )
+
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=self._wait,
+            retry=retry_if_exception(should_retry),
+            before_sleep=self._before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, url)
+        except DashboardError as exc:
+            if exc.retryable and should_retry(exc) and attempts > 1:
+                raise DashboardError(
+                    exc.error_type,
+                    f"{exc.message} (gave up after {attempts} attempts)",
+                    retryable=True,
+                    status_code=exc.status_code,
+                    url=url,
+                    retry_after=exc.retry_after,
+                ) from exc
+            raise
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = self._backoff(state)
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            return max(backoff, min(retry_after, self.max_retry_after))
+        return backoff
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        self._count("retries")
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.info(
+            "dashboard attempt %s failed (%s), retrying in %.1f s", state.attempt_number, exc, wait
+        )
+
+    def _attempt(self, url: str) -> bytes:
+        if self.before_request is not None:
+            self.before_request(url)
+        self._count("requests_made")
+        status: int | None = None
+        retry_after: float | None = None
+        try:
+            try:
+                response = self.session.get(
+                    url, timeout=self.timeout, stream=True, allow_redirects=False
+                )
+            except requests.RequestException as exc:
+                raise _transport_error(exc, url) from exc
+            with response:
+                status = response.status_code
+                retry_after = parse_retry_after(
+                    response.headers.get("Retry-After"), cap=self.max_retry_after
+                )
+                if status != 200:
+                    _drain(response)
+                    _raise_for_status(response, url, retry_after)
+                try:
+                    return self._read_body(response, url)
+                except DashboardError as exc:
+                    if exc.error_type in (ErrorType.NETWORK_ERROR, ErrorType.TIMEOUT_ERROR):
+                        # An answer that broke off mid-body counts as no answer for the
+                        # breaker; an oversized one did answer.
+                        status = None
+                    raise
+        finally:
+            if self.after_response is not None:
+                self.after_response(url, status, retry_after)
+
+    def _read_body(self, response: requests.Response, url: str) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise _too_large(url, self.max_bytes, response.status_code)
+        deadline = time.monotonic() + self.download_deadline
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(CHUNK_BYTES):
+                size += len(chunk)
+                self._count("bytes_received", len(chunk))
+                if size > self.max_bytes:
+                    raise _too_large(url, self.max_bytes, response.status_code)
+                if time.monotonic() > deadline:
+                    raise DashboardError(
+                        ErrorType.TIMEOUT_ERROR,
+                        f"download of {url} took longer than {self.download_deadline:.0f} s",
+                        url=url,
+                    )
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise _transport_error(exc, url) from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise DashboardError(ErrorType.NETWORK_ERROR, f"network error: {exc}", url=url) from exc
+        return b"".join(chunks)
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+    def __enter__(self) -> DashboardClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _drain(response: requests.Response) -> None:
+    """Read a small error body so its connection goes back to the pool; a large one is left
+    unread and its connection is closed instead."""
+    declared = response.headers.get("Content-Length", "")
+    if not declared.isdigit() or int(declared) > DRAIN_LIMIT_BYTES:
+        return
+    try:
+        response.raw.read(DRAIN_LIMIT_BYTES, decode_content=False)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        log.debug("error body of %s not drained: %s", response.url, exc)
+
+
+def _raise_for_status(response: requests.Response, url: str, retry_after: float | None) -> None:
+    status = response.status_code
+    if status in REDIRECT_STATUSES:
+        location = response.headers.get("Location", "")
+        raise DataUnavailable(
+            f"HTTP {status} redirect to {location or 'nowhere'} (not followed)",
+            status_code=status,
+            url=url,
+        )
+    if status == 429:
+        raise DashboardError(
+            ErrorType.RATE_LIMIT_ERROR,
+            f"HTTP 429 Too Many Requests (Retry-After {retry_after})",
+            status_code=status,
+            url=url,
+            retry_after=retry_after,
+        )
+    if status >= 500:
+        raise DashboardError(
+            ErrorType.FETCH_FAILED,
+            f"HTTP {status} from the dashboard",
+            retryable=True,
+            status_code=status,
+            url=url,
+            retry_after=retry_after,
+        )
+    raise DashboardError(
+        ErrorType.FETCH_FAILED,
+        f"HTTP {status} from the dashboard",
+        retryable=False,
+        status_code=status,
+        url=url,
+    )
+
+
+def _transport_error(exc: requests.RequestException, url: str) -> DashboardError:
+    """Classify a requests failure: timeouts, connection problems and bodies cut short are
+    retryable; a malformed URL or the like is not."""
+    if isinstance(exc, requests.Timeout) or _is_read_timeout(exc):
+        return DashboardError(ErrorType.TIMEOUT_ERROR, f"timed out: {exc}", url=url)
+    if isinstance(
+        exc,
+        requests.ConnectionError
+        | requests.exceptions.ChunkedEncodingError
+        | requests.exceptions.ContentDecodingError,
+    ):
+        return DashboardError(ErrorType.NETWORK_ERROR, f"network error: {exc}", url=url)
+    return DashboardError(
+        ErrorType.FETCH_FAILED, f"request failed: {exc}", retryable=False, url=url
+    )
+
+
+def _is_read_timeout(exc: requests.RequestException) -> bool:
+    # requests reports a read timeout while streaming the body as a ConnectionError.
+    return any(isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in exc.args)
+
+
+def _too_large(url: str, max_bytes: int, status: int) -> ValidationFailed:
+    return ValidationFailed(
+        f"response larger than {max_bytes} bytes: not a dashboard export",
+        url=url,
+        status_code=status,
+    )

@@ -1,0 +1,183 @@
+"""Collecting one district or the summary for one logical date: download, accept, normalize.
+
+A download is accepted (DOMAIN.md section 4) before anything else sees it, and only accepted
+bodies enter the response cache. The archive path `/{PY}/` is tried first; when it answers 5xx
+or a redirect for the live program year, the root path, which serves only the live program year
+(DOMAIN.md section 2).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from .client import REDIRECT_STATUSES, DashboardClient
+from .csv import ParsedExport, accept_export
+from .errors import DashboardError
+from .normalize import normalize_district, normalize_summary
+from .reports import PER_DISTRICT_REPORTS, ReportType
+from .statistics import DistrictStatistics
+from .urls import ExportRequest, export_urls, program_year_of, request_for
+
+log = logging.getLogger(__name__)
+
+StopCheck = Callable[[], bool]
+
+
+class CollectionCancelled(Exception):
+    """`should_stop` answered True before a request: the collection stopped, nothing stored."""
+
+
+@dataclass(frozen=True)
+class CollectedDistrict:
+    """One district's statistics for a logical date and the raw bytes of its three exports."""
+
+    statistics: DistrictStatistics
+    raw: dict[ReportType, bytes]
+    as_of: date  # the as-of date the exports were collected at (the raw archive's key)
+    requests: int  # HTTP requests sent for this collection (0 when all came from the cache)
+
+
+@dataclass(frozen=True)
+class CollectedSummary:
+    """Summary statistics of every district for a logical date, and the raw summary export."""
+
+    statistics_by_district: dict[str, DistrictStatistics]
+    raw: bytes
+    as_of: date
+    requests: int
+
+
+def fetch_export(
+    client: DashboardClient, request: ExportRequest, *, today: date | None = None
+) -> tuple[ParsedExport, bytes]:
+    """The accepted export for `request` and its raw bytes, from the cache or the dashboard.
+
+    Tries the archive path `/{PY}/` first. For the live program year (the one containing
+    `today`, default the current date) a 5xx or a redirect from the archive sends the request
+    to the root path, which serves only the live year; the client then asks the root first for
+    that year. For past years a 5xx is retried on the archive (the root would answer them
+    header-only) and a redirect still tries the root. Raises DashboardError (see
+    `DashboardClient.get`), ValidationFailed or DataUnavailable when the answer is not
+    acceptable (`accept_export`).
+    """
+    archive_url, root_url = export_urls(request, client.base_url)
+    for url in (archive_url, root_url):
+        data = client.cached(url)
+        if data is None:
+            continue
+        try:
+            return _accept(data, request), data
+        except DashboardError as exc:
+            log.warning("cached body of %s is no longer accepted (%s); downloading", url, exc)
+    live = request.program_year >= program_year_of(today or date.today())
+    if live and client.root_serves(request.program_year):
+        return _download(client, request, root_url)
+
+    def falls_through(exc: DashboardError) -> bool:
+        status = exc.status_code or 0
+        return status in REDIRECT_STATUSES or (live and status >= 500)
+
+    try:
+        return _download(client, request, archive_url, give_up=falls_through)
+    except DashboardError as exc:
+        if not falls_through(exc):
+            raise
+        log.info("archive path of %s answered %s; trying the root path", request.token, exc)
+    parsed, data = _download(client, request, root_url)
+    if live:
+        client.note_root_serves(request.program_year)
+    return parsed, data
+
+
+def _download(
+    client: DashboardClient,
+    request: ExportRequest,
+    url: str,
+    *,
+    give_up: Callable[[DashboardError], bool] | None = None,
+) -> tuple[ParsedExport, bytes]:
+    data = client.get(url, give_up=give_up)
+    parsed = _accept(data, request)
+    client.remember(url, data)
+    return parsed, data
+
+
+def _accept(data: bytes, request: ExportRequest) -> ParsedExport:
+    return accept_export(
+        data,
+        report=request.report,
+        data_month=request.data_month,
+        as_of=request.as_of,
+        district_id=request.district_id,
+    )
+
+
+def _check(should_stop: StopCheck | None) -> None:
+    if should_stop is not None and should_stop():
+        raise CollectionCancelled("collection cancelled before the next request")
+
+
+def collect_district(
+    client: DashboardClient,
+    *,
+    district_id: str,
+    logical_date: date,
+    should_stop: StopCheck | None = None,
+    today: date | None = None,
+) -> CollectedDistrict:
+    """Full statistics of one district for `logical_date` from its three reports.
+
+    `district_id` is spelled as the site's URLs spell it. `should_stop` is asked before each
+    report request; `today` decides the live program year (see `fetch_export`). Raises
+    CollectionCancelled, DashboardError (download, acceptance) and ValidationFailed
+    (normalization: reports that disagree).
+    """
+    before = client.requests_made
+    parsed: dict[ReportType, ParsedExport] = {}
+    raw: dict[ReportType, bytes] = {}
+    for report in PER_DISTRICT_REPORTS:
+        _check(should_stop)
+        request = request_for(report, logical_date, district_id)
+        parsed[report], raw[report] = fetch_export(client, request, today=today)
+    statistics = normalize_district(
+        district_performance=parsed[ReportType.DISTRICT_PERFORMANCE],
+        division_performance=parsed[ReportType.DIVISION_PERFORMANCE],
+        club_performance=parsed[ReportType.CLUB_PERFORMANCE],
+        district_id=district_id,
+        logical_date=logical_date,
+    )
+    return CollectedDistrict(
+        statistics=statistics,
+        raw=raw,
+        as_of=parsed[ReportType.CLUB_PERFORMANCE].footer.as_of,
+        requests=client.requests_made - before,
+    )
+
+
+def collect_summary(
+    client: DashboardClient,
+    *,
+    logical_date: date,
+    should_stop: StopCheck | None = None,
+    today: date | None = None,
+) -> CollectedSummary:
+    """Summary statistics of every district for `logical_date` from one district summary.
+
+    `should_stop` is asked before the request; `today` decides the live program year.
+
+    Raises CollectionCancelled, DashboardError (download, acceptance) and ValidationFailed
+    (normalization).
+    """
+    before = client.requests_made
+    _check(should_stop)
+    request = request_for(ReportType.DISTRICT_SUMMARY, logical_date)
+    parsed, raw = fetch_export(client, request, today=today)
+    return CollectedSummary(
+        statistics_by_district=normalize_summary(summary=parsed, logical_date=logical_date),
+        raw=raw,
+        as_of=parsed.footer.as_of,
+        requests=client.requests_made - before,
+    )
