@@ -76,9 +76,8 @@ TEMPLATES = [
 # SQLite under var/ when DATABASE_URL is unset; PostgreSQL (or anything dj-database-url reads)
 # when it is set.
 DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL",
-        default=f"sqlite:///{VAR_DIR / 'backfill.sqlite3'}",
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'backfill.sqlite3'}",
         conn_max_age=60,
     )
 }

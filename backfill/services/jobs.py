@@ -18,7 +18,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django_celery_results.models import TaskResult
@@ -114,26 +114,45 @@ def create_job(
 
 
 def _insert_units(job: BackfillJob, units: Iterator[planning.PlannedUnit]) -> dict[str, int]:
-    """Bulk insert in batches so memory stays flat for 50,000 units."""
+    """Insert every planned unit, streaming, so memory stays flat for 50,000 units.
+
+    PostgreSQL gets one COPY (an order of magnitude faster than INSERTs for a year of units);
+    other databases get batched bulk inserts.
+    """
     counts = dict.fromkeys((UnitStatus.PENDING, UnitStatus.SKIPPED, UnitStatus.UNAVAILABLE), 0)
     now = timezone.now()
-    while batch := list(islice(units, BULK_BATCH)):
-        rows = []
-        for unit in batch:
+
+    def rows() -> Iterator[tuple]:
+        for unit in units:
             counts[unit.status] += 1
             done = unit.status != UnitStatus.PENDING
-            rows.append(
-                BackfillUnit(
-                    job_id=job.pk,
-                    logical_date=unit.logical_date,
-                    district_id=unit.district_id,
-                    status=unit.status,
-                    error_type="data_unavailable" if unit.status == UnitStatus.UNAVAILABLE else "",
-                    error_message=unit.reason,
-                    finished_at=now if done else None,
-                )
+            error_type = "data_unavailable" if unit.status == UnitStatus.UNAVAILABLE else ""
+            yield (
+                job.pk,
+                unit.logical_date,
+                unit.district_id,
+                unit.status,
+                error_type,
+                unit.reason,
+                now if done else None,
             )
-        BackfillUnit.objects.bulk_create(rows, batch_size=BULK_BATCH)
+
+    columns = ("job_id", "logical_date", "district_id", "status", "error_type", "error_message")
+    columns += ("finished_at",)
+    if connection.vendor == "postgresql":
+        table = BackfillUnit._meta.db_table
+        defaults = "attempts, requests_made"
+        sql = f"COPY {table} ({', '.join(columns)}, {defaults}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows():
+                copy.write_row((*row, 0, 0))
+        return counts
+    batch_iter = rows()
+    while batch := list(islice(batch_iter, BULK_BATCH)):
+        BackfillUnit.objects.bulk_create(
+            [BackfillUnit(**dict(zip(columns, row, strict=True))) for row in batch],
+            batch_size=BULK_BATCH,
+        )
     return counts
 
 
