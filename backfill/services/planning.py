@@ -136,9 +136,9 @@ def _stored_detail_levels(day: date) -> dict[str, str]:
     if manifest is None:
         return {}
     # Only a system-wide collection over every district stands for "every district stored".
-    every_district = (
-        manifest.get("collectionStrategy") == Strategy.SYSTEM_WIDE and not manifest.get("scope")
-    )
+    every_district = manifest.get(
+        "collectionStrategy"
+    ) == Strategy.SYSTEM_WIDE and not manifest.get("scope")
     status = manifest.get("status", "") if every_district else ""
     return {**manifest.get("detailLevels", {}), "*": status}
 

@@ -150,8 +150,6 @@ def _to_jsonable(value: Any) -> Any:
     return value
 
 
-
-
 def _from_jsonable(cls: type, data: dict[str, Any]) -> Any:
     kwargs = {}
     for f in dataclasses.fields(cls):
