@@ -8,7 +8,8 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
-from .models import BackfillJob, BackfillUnit, UnitStatus
+from .limits import performance_status
+from .models import ACTIVE_JOB_STATUSES, BackfillJob, BackfillUnit, UnitStatus
 
 
 @dataclass(frozen=True)
@@ -117,3 +118,19 @@ def list_jobs(*, status: str | None = None, limit: int = 20, offset: int = 0):
     if status:
         jobs = jobs.filter(status=status)
     return jobs.order_by("-created_at")[offset : offset + limit]
+
+
+def dashboard_performance() -> dict[str, Any]:
+    """The limits' performance status with the engine's concurrency: units in flight and units
+    still queued across active jobs."""
+    units = BackfillUnit.objects.filter(job__status__in=ACTIVE_JOB_STATUSES)
+    counts = dict(
+        units.filter(status__in=(UnitStatus.RUNNING, UnitStatus.PENDING))
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return performance_status(
+        active_units=counts.get(UnitStatus.RUNNING, 0),
+        queued_units=counts.get(UnitStatus.PENDING, 0),
+    )

@@ -182,6 +182,14 @@ def _collect_summary(
                 f"none of the targeted districts is in the summary of {unit.logical_date}",
                 retryable=False,
             )
+        if missing:
+            log.warning(
+                "job %s unit %s: districts %s are not in the summary of %s",
+                job.pk,
+                unit.pk,
+                ", ".join(missing),
+                unit.logical_date,
+            )
         by_district = {d: s for d, s in by_district.items() if d in set(wanted)}
     for statistics in by_district.values():
         store.write_district(logical_date=unit.logical_date, statistics=statistics)

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backfill.models import BackfillJob, JobStatus, UnitStatus
+from backfill import selectors
+from backfill.models import BackfillJob, JobStatus, RateLimitConfig, UnitStatus
 from backfill.selectors import DistrictProgress, job_progress, list_jobs
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 
@@ -182,3 +183,18 @@ def test_job_list_pages_with_limit_and_offset(db):
     newest_first = made[::-1]
     assert list(list_jobs(limit=2)) == newest_first[:2]
     assert list(list_jobs(limit=2, offset=2)) == newest_first[2:4]
+
+
+def test_dashboard_performance_counts_units_of_active_jobs_only(db):
+    active = BackfillJobFactory(status=JobStatus.RUNNING)
+    BackfillUnitFactory(job=active, status=UnitStatus.RUNNING, district_id="1")
+    BackfillUnitFactory(job=active, status=UnitStatus.PENDING, district_id="2")
+    BackfillUnitFactory(job=active, status=UnitStatus.PENDING, district_id="3")
+    finished = BackfillJobFactory(status=JobStatus.COMPLETED)
+    BackfillUnitFactory(job=finished, status=UnitStatus.PENDING, district_id="4")
+
+    status = selectors.dashboard_performance()
+
+    assert status["concurrency"]["active"] == 1
+    assert status["concurrency"]["queued"] == 2
+    assert status["rateLimiter"]["maxRequests"] == RateLimitConfig.load().max_requests

@@ -95,6 +95,8 @@ class Command(BaseCommand):
 
     def _follow(self, job: BackfillJob, *, quiet: bool) -> BackfillJob:
         width = 40
+        began = time.monotonic()
+        warned = False
         while True:
             job.refresh_from_db()
             progress = selectors.job_progress(job=job, per_district=False)
@@ -109,6 +111,12 @@ class Command(BaseCommand):
                     ending="",
                 )
                 self.stdout.flush()
+            if job.status == JobStatus.PENDING and not warned and time.monotonic() - began > 15:
+                warned = True
+                self.stderr.write(
+                    "\nThe job is still queued: another job may be running, or no worker is "
+                    "consuming the queue (start one: celery -A backfill_project worker)."
+                )
             if job.is_terminal:
                 if not quiet:
                     self.stdout.write("")
