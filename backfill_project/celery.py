@@ -1,4 +1,5 @@
 import os
+import sys
 
 from celery import Celery
 
@@ -7,3 +8,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backfill_project.settings")
 app = Celery("backfill_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def worker_argv(*, queue: str, concurrency: int, loglevel: str = "INFO") -> list[str]:
+    """The command line of a worker on `queue` (the demo, tests and benchmarks start one)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "backfill_project",
+        "worker",
+        "-Q",
+        queue,
+        f"--concurrency={concurrency}",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        f"--loglevel={loglevel}",
+    ]

@@ -16,6 +16,8 @@ import requests
 from django.conf import settings
 from django.test import override_settings
 
+from backfill_project.celery import worker_argv
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -83,21 +85,7 @@ def worker_process(env: dict[str, str], concurrency: int = 1):
     log_path = Path(tempfile.mkdtemp(prefix="bench-worker-")) / "worker.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "backfill_project",
-            "worker",
-            "-Q",
-            env["CELERY_QUEUE"],
-            f"--concurrency={concurrency}",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ],
+        worker_argv(queue=env["CELERY_QUEUE"], concurrency=concurrency),
         cwd=ROOT,
         env=env,
         stdout=log,

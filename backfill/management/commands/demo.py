@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from backfill.models import RateLimitConfig
+from backfill_project.celery import worker_argv
 from snapshots import store
 
 DISTRICTS = ["42", "61", "F"]
@@ -60,18 +61,7 @@ class Command(BaseCommand):
             self.stdout.write("Starting a Celery worker (log: var/demo/worker.log)")
             stack.enter_context(
                 self._child(
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "backfill_project",
-                        "worker",
-                        "-Q",
-                        settings.CELERY_TASK_DEFAULT_QUEUE,
-                        "--concurrency=3",
-                        "--loglevel=INFO",
-                    ],
+                    worker_argv(queue=settings.CELERY_TASK_DEFAULT_QUEUE, concurrency=3),
                     env,
                     log_dir / "worker.log",
                 )
