@@ -29,15 +29,15 @@ class BackfillJobAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "status",
-        "strategy",
+        "collection_strategy",
         "start_date",
         "end_date",
         "total_units",
-        "completed_units",
+        "succeeded_units",
         "failed_units",
         "created_at",
     )
-    list_filter = ("status", "strategy", "job_type")
+    list_filter = ("status", "collection_strategy", "job_type")
     show_full_result_count = False
     readonly_fields = [f.name for f in BackfillJob._meta.fields]
 

@@ -14,7 +14,7 @@ class JobType(models.TextChoices):
 
 
 class JobStatus(models.TextChoices):
-    PENDING = "pending"  # queued
+    PENDING = "pending"  # waiting in the queue for a free slot
     RUNNING = "running"
     RECOVERING = "recovering"
     CANCELLING = "cancelling"
@@ -33,7 +33,9 @@ TERMINAL_JOB_STATUSES = (
 )
 
 
-class Strategy(models.TextChoices):
+class CollectionStrategy(models.TextChoices):
+    """How a job collects (DOMAIN.md section 8); the request's `collectionType` asks for one."""
+
     SYSTEM_WIDE = "system-wide"
     PER_DISTRICT = "per-district"
     TARGETED = "targeted"
@@ -60,9 +62,12 @@ class BackfillJob(models.Model):
     end_date = models.DateField()
     scope = models.JSONField(
         default=dict,
-        help_text="targetDistricts, configuredDistricts, scopeType, excluded (out-of-scope ids).",
+        help_text=(
+            "targetDistricts, configuredDistricts, excludedDistricts, scopeType "
+            "(system-wide, targeted, single-district), warnings."
+        ),
     )
-    strategy = models.CharField(max_length=16, choices=Strategy.choices)
+    collection_strategy = models.CharField(max_length=16, choices=CollectionStrategy.choices)
     strategy_rationale = models.TextField(blank=True)
     estimated_efficiency = models.FloatField(default=0.0)
     concurrency = models.PositiveSmallIntegerField(default=3)
@@ -71,7 +76,7 @@ class BackfillJob(models.Model):
     enable_caching = models.BooleanField(default=True)
     rate_limit_delay_ms = models.PositiveIntegerField(null=True, blank=True)
     total_units = models.PositiveIntegerField(default=0)
-    completed_units = models.PositiveIntegerField(default=0)
+    succeeded_units = models.PositiveIntegerField(default=0)
     skipped_units = models.PositiveIntegerField(default=0)
     unavailable_units = models.PositiveIntegerField(default=0)
     failed_units = models.PositiveIntegerField(default=0)
@@ -124,7 +129,8 @@ class BackfillUnit(models.Model):
     id = models.BigAutoField(primary_key=True)
     job = models.ForeignKey(BackfillJob, on_delete=models.CASCADE, related_name="units")
     logical_date = models.DateField()
-    district_id = models.CharField(max_length=8, blank=True, default="")  # "" = every district
+    # A district's canonical id, or ALL_DISTRICTS ("*") for a summary unit covering every one.
+    district_id = models.CharField(max_length=8)
     status = models.CharField(max_length=12, choices=UnitStatus.choices, default=UnitStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     error_type = models.CharField(max_length=32, blank=True, default="")
@@ -148,7 +154,7 @@ class BackfillUnit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.logical_date} {self.district_id or 'all'} ({self.status})"
+        return f"{self.logical_date} {self.district_id} ({self.status})"
 
 
 class RateLimitConfig(models.Model):

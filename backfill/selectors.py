@@ -8,6 +8,8 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
+from districts.ids import district_sort_key
+
 from .limits import performance_status
 from .models import ACTIVE_JOB_STATUSES, BackfillJob, BackfillUnit, UnitStatus
 
@@ -28,7 +30,7 @@ class DistrictProgress:
 @dataclass(frozen=True)
 class JobProgress:
     total: int
-    completed: int
+    succeeded: int
     skipped: int
     unavailable: int
     failed: int
@@ -50,7 +52,7 @@ def job_progress(*, job: BackfillJob, per_district: bool = True) -> JobProgress:
     per-district breakdown is one index-only GROUP BY.
     """
     finished = (
-        job.completed_units
+        job.succeeded_units
         + job.skipped_units
         + job.unavailable_units
         + job.failed_units
@@ -64,7 +66,7 @@ def job_progress(*, job: BackfillJob, per_district: bool = True) -> JobProgress:
     percent = round(100.0 * finished / job.total_units, 1) if job.total_units else 100.0
     return JobProgress(
         total=job.total_units,
-        completed=job.completed_units,
+        succeeded=job.succeeded_units,
         skipped=job.skipped_units,
         unavailable=job.unavailable_units,
         failed=job.failed_units,
@@ -89,11 +91,11 @@ def _district_progress(job: BackfillJob) -> tuple[DistrictProgress, ...]:
         counts.setdefault(district_id, {})[status] = n
     return tuple(
         DistrictProgress(
-            district_id=district_id or "all",
+            district_id=district_id,
             total=sum(by_status.values()),
             **{s: by_status.get(s, 0) for s in UnitStatus.values},
         )
-        for district_id, by_status in sorted(counts.items())
+        for district_id, by_status in sorted(counts.items(), key=lambda i: district_sort_key(i[0]))
     )
 
 
@@ -105,7 +107,7 @@ def _eta(job: BackfillJob, finished: int) -> float | None:
     ran_unavailable = BackfillUnit.objects.filter(
         job=job, status=UnitStatus.UNAVAILABLE, started_at__isnull=False
     ).count()
-    ran = job.completed_units + job.failed_units + ran_unavailable
+    ran = job.succeeded_units + job.failed_units + ran_unavailable
     left = job.total_units - finished
     if ran == 0 or left == 0:
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -10,22 +9,17 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from . import ids
+from .ids import district_sort_key
 from .models import District, DistrictConfiguration
-
-# Numbers (1-3 digits, leading zeros allowed as the summary writes them) or the letter districts.
-DISTRICT_ID_PATTERN = re.compile(r"^(?:\d{1,3}|[A-Za-z])$")
 
 
 def canonical_district_id(raw: str) -> str:
     """`"02"` -> `"2"`, `"f"` -> `"F"`. Raises ValidationError for an id of the wrong shape."""
-    value = str(raw).strip()
-    if not DISTRICT_ID_PATTERN.match(value):
-        raise ValidationError(f"Invalid district id {raw!r}: expected 1-3 digits or a letter.")
-    return value.upper() if value.isalpha() else str(int(value))
-
-
-def district_sort_key(district_id: str) -> tuple[int, int | str]:
-    return (0, int(district_id)) if district_id.isdigit() else (1, district_id)
+    try:
+        return ids.canonical_district_id(raw)
+    except ids.InvalidDistrictId as exc:
+        raise ValidationError(str(exc)) from None
 
 
 @dataclass(frozen=True)

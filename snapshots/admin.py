@@ -11,7 +11,6 @@ class SnapshotAdmin(admin.ModelAdmin):
         "logical_date",
         "as_of_date",
         "status",
-        "collection_method",
         "collection_strategy",
         "district_count",
         "error_count",
@@ -19,7 +18,7 @@ class SnapshotAdmin(admin.ModelAdmin):
         "is_closing_period",
         "updated_at",
     )
-    list_filter = ("status", "collection_method", "collection_strategy", "is_closing_period")
+    list_filter = ("status", "collection_strategy", "is_closing_period")
     date_hierarchy = "logical_date"
     search_fields = ("logical_date", "data_month", "job_id")
     ordering = ("-logical_date",)

@@ -87,7 +87,6 @@ class SnapshotListApi(StaffApi):
         dataMonth = serializers.CharField(source="data_month")
         isClosingPeriod = serializers.BooleanField(source="is_closing_period")
         status = serializers.CharField()
-        collectionMethod = serializers.CharField(source="collection_method")
         collectionStrategy = serializers.CharField(source="collection_strategy")
         scope = serializers.JSONField()
         districtCount = serializers.IntegerField(source="district_count")
@@ -165,7 +164,7 @@ class StoreHealthApi(StaffApi):
                 "writable": health.writable,
                 "freeSpaceBytes": health.free_space_bytes,
                 "snapshotCount": health.snapshot_count,
-                "lastSuccessDate": health.last_success_date,
+                "lastCompletedDate": health.last_completed_date,
                 "problems": list(health.problems),
             }
         )

@@ -9,8 +9,9 @@ from django.db import models
 
 
 class SnapshotStatus(models.TextChoices):
-    SUCCESS = "success"
-    PARTIAL = "partial"
+    # The outcome words of a job (backfill.models.JobStatus): one vocabulary for both.
+    COMPLETED = "completed"
+    PARTIAL_SUCCESS = "partial_success"
     FAILED = "failed"
 
 
@@ -22,7 +23,6 @@ class Snapshot(models.Model):
     data_month = models.CharField(max_length=7, blank=True, help_text="YYYY-MM")
     is_closing_period = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=SnapshotStatus.choices)
-    collection_method = models.CharField(max_length=32, blank=True)
     collection_strategy = models.CharField(max_length=32, blank=True)
     scope = models.JSONField(default=list, blank=True)
     district_count = models.PositiveIntegerField(default=0)

@@ -10,6 +10,7 @@ import redis
 from django.db.models import Avg, Max, QuerySet, Sum
 
 from districts.dashboard.statistics import DistrictStatistics
+from districts.ids import InvalidDistrictId, canonical_district_id
 from snapshots import performance, store
 from snapshots.models import Snapshot, SnapshotStatus
 
@@ -43,7 +44,9 @@ def snapshot_manifest(*, logical_date: date) -> dict[str, Any] | None:
 
 def snapshot_district(*, logical_date: date, district_id: str) -> DistrictStatistics | None:
     """One district's stored statistics, or None for an unknown date, district or bad id."""
-    if not store.DISTRICT_ID_RE.match(district_id):
+    try:
+        district_id = canonical_district_id(district_id)
+    except InvalidDistrictId:
         return None
     return store.read_district(logical_date=logical_date, district_id=district_id)
 
@@ -55,7 +58,7 @@ class StoreHealth:
     writable: bool
     free_space_bytes: int | None
     snapshot_count: int
-    last_success_date: date | None
+    last_completed_date: date | None
     problems: tuple[str, ...]
 
 
@@ -93,8 +96,8 @@ def store_health() -> StoreHealth:
         problems.append(
             f"{len(missing_dirs)} indexed snapshots have no directory (first {missing_dirs[0]})"
         )
-    last_success = (
-        Snapshot.objects.filter(status=SnapshotStatus.SUCCESS)
+    last_completed = (
+        Snapshot.objects.filter(status=SnapshotStatus.COMPLETED)
         .order_by("-logical_date")
         .values_list("logical_date", flat=True)
         .first()
@@ -105,7 +108,7 @@ def store_health() -> StoreHealth:
         writable=root.writable,
         free_space_bytes=root.free_space_bytes,
         snapshot_count=len(indexed),
-        last_success_date=last_success,
+        last_completed_date=last_completed,
         problems=tuple(problems),
     )
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from districts.ids import district_sort_key
 from snapshots import store
 from snapshots.models import Snapshot
 
@@ -27,7 +28,6 @@ INDEX_FIELDS = (
     "data_month",
     "is_closing_period",
     "status",
-    "collection_method",
     "collection_strategy",
     "scope",
     "district_count",
@@ -110,7 +110,7 @@ def _check_date(logical_date: date, row: Snapshot | None) -> list[Problem]:
             problem("file_missing", f"district {district_id}: {entry.get('file')} is missing")
         elif (stored.size, stored.sha256) != (entry.get("size"), entry.get("sha256")):
             problem("checksum_mismatch", f"district {district_id}: size or sha256 differs")
-    for district_id in sorted(set(on_disk) - set(listed), key=store.district_sort_key):
+    for district_id in sorted(set(on_disk) - set(listed), key=district_sort_key):
         problem("file_extra", f"district {district_id}: a file the manifest does not list")
     if row is None:
         problem("index_missing", "a manifest without an index row")

@@ -49,6 +49,7 @@ from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils import timezone
 
 from districts.dashboard.statistics import DETAIL_LEVELS, Detail, DistrictStatistics
+from districts.ids import district_sort_key, is_canonical_district_id
 from snapshots import performance
 from snapshots.models import Snapshot, SnapshotStatus
 
@@ -67,8 +68,7 @@ STALE_TEMP_SECONDS = 3600
 CACHE_CAPACITY = 256
 
 DATE_DIR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-DISTRICT_ID_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
-DISTRICT_FILE_RE = re.compile(r"^district_([A-Za-z0-9]{1,16})\.json$")
+DISTRICT_FILE_RE = re.compile(r"^district_([A-Za-z0-9]{1,3})\.json$")
 REPORT_RE = re.compile(r"^[a-z]{1,40}$")
 _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
@@ -419,8 +419,8 @@ def _temp_writer_gone(file: str, path: Path, now: float) -> bool:
 
 
 def _checked_district_id(district_id: str) -> str:
-    if not isinstance(district_id, str) or not DISTRICT_ID_RE.match(district_id):
-        raise SnapshotStoreError(f"invalid district id {district_id!r}")
+    if not is_canonical_district_id(district_id):
+        raise SnapshotStoreError(f"invalid district id {district_id!r}: expected a canonical id")
     return district_id
 
 
@@ -438,11 +438,6 @@ def _raw_name(as_of: date, report: str, district_id: str | None) -> str:
         raise SnapshotStoreError(f"invalid report name {report!r}")
     file = "all.csv" if district_id is None else f"district_{_checked_district_id(district_id)}.csv"
     return f"{RAW_DIR}/{as_of.isoformat()}/{report}/{file}"
-
-
-def district_sort_key(district_id: str) -> tuple[int, int, str]:
-    """Numbered districts in numeric order, then lettered ones (F, U) alphabetically."""
-    return (0, int(district_id), "") if district_id.isdigit() else (1, 0, district_id)
 
 
 def _rank(detail: str) -> int:
@@ -592,7 +587,11 @@ def exists(*, logical_date: date, district_id: str, detail: Detail = "summary") 
 def list_districts(*, logical_date: date) -> list[str]:
     """Ids of the districts that have a file for this date, in district order."""
     _, names = _files().listdir(logical_date.isoformat())
-    ids = [m.group(1) for m in map(DISTRICT_FILE_RE.match, names) if m]
+    ids = [
+        m.group(1)
+        for m in map(DISTRICT_FILE_RE.match, names)
+        if m and is_canonical_district_id(m.group(1))
+    ]
     return sorted(ids, key=district_sort_key)
 
 
@@ -650,7 +649,6 @@ def _scan(files: _FileSystemFiles | _StorageFiles, logical_date: date) -> DateSc
 def finalize_snapshot(
     *,
     logical_date: date,
-    collection_method: str,
     collection_strategy: str,
     scope: list[str],
     job_id: uuid.UUID | str | None,
@@ -662,10 +660,11 @@ def finalize_snapshot(
     """Rebuild the date's manifest from its district files, write it and index it.
 
     Under the date's lock: lists every district file on disk with its size and sha256, records
-    `district_errors` (district id, or "*" for the whole date -> {errorType, message}) and sets
-    the status: `failed` when no district file exists, `partial` when there are errors, else
-    `success`. The as-of date, data month and closing flag default to those of the district
-    files. Upserts the `Snapshot` index row and returns the manifest. Raises SnapshotStoreError.
+    `district_errors` (district id, or ALL_DISTRICTS for the whole date -> {errorType,
+    message}) and sets the status: `failed` when no district file exists, `partial_success` when
+    there are errors, else `completed`. The as-of date, data month and closing flag default to
+    those of the district files. Upserts the `Snapshot` index row and returns the manifest.
+    Raises SnapshotStoreError.
     """
     started = time.perf_counter()
     errors = [
@@ -684,7 +683,6 @@ def finalize_snapshot(
             files,
             logical_date,
             previous=previous,
-            collection_method=collection_method,
             collection_strategy=collection_strategy,
             scope=[str(d) for d in scope],
             job_id=job,
@@ -721,7 +719,6 @@ def rebuild_manifest(*, logical_date: date) -> dict[str, Any] | None:
             files,
             logical_date,
             previous=previous,
-            collection_method=previous.get("collectionMethod") or "unknown",
             collection_strategy=previous.get("collectionStrategy") or "unknown",
             scope=list(previous.get("scope") or []),
             job_id=previous.get("jobId"),
@@ -768,7 +765,13 @@ def _load_manifest(
             log.error("snapshot %s: replacing unreadable manifest: %s", logical_date, exc)
             return None
         raise SnapshotStoreError(f"{name} is not a readable manifest: {exc}") from exc
+    # Manifests written before the status words were unified with the job's.
+    status = manifest.get("status")
+    manifest["status"] = _LEGACY_STATUSES.get(status, status)
     return manifest
+
+
+_LEGACY_STATUSES = {"success": SnapshotStatus.COMPLETED, "partial": SnapshotStatus.PARTIAL_SUCCESS}
 
 
 def _checked_job_id(job_id: uuid.UUID | str | None) -> str | None:
@@ -785,7 +788,6 @@ def _build_manifest(
     logical_date: date,
     *,
     previous: dict[str, Any] | None,
-    collection_method: str,
     collection_strategy: str,
     scope: list[str],
     job_id: str | None,
@@ -806,9 +808,9 @@ def _build_manifest(
     if not stored:
         status = SnapshotStatus.FAILED
     elif errors:
-        status = SnapshotStatus.PARTIAL
+        status = SnapshotStatus.PARTIAL_SUCCESS
     else:
-        status = SnapshotStatus.SUCCESS
+        status = SnapshotStatus.COMPLETED
     now = timezone.now().isoformat()
     return {
         "schemaVersion": SCHEMA_VERSION,
@@ -818,7 +820,6 @@ def _build_manifest(
         "dataMonth": data_month or None,
         "isClosingPeriod": bool(is_closing_period),
         "status": str(status),
-        "collectionMethod": collection_method,
         "collectionStrategy": collection_strategy,
         "scope": scope,
         "detailLevels": {f.district_id: f.detail for f in stored},
@@ -829,17 +830,8 @@ def _build_manifest(
             {"districtId": f.district_id, "file": f.file, "size": f.size, "sha256": f.sha256}
             for f in stored
         ],
-        "errors": sorted(errors, key=lambda e: district_sort_key_or_all(e["districtId"])),
+        "errors": sorted(errors, key=lambda e: district_sort_key(e["districtId"])),
     }
-
-
-def district_sort_key_or_all(district_id: str) -> tuple[int, int, str]:
-    """Like `district_sort_key`, accepting "*" (the whole date) and ordering it first."""
-    if district_id == "*":
-        return (-1, 0, "")
-    if DISTRICT_ID_RE.match(district_id):
-        return district_sort_key(district_id)
-    return (2, 0, district_id)
 
 
 def _publish_manifest(
@@ -871,7 +863,6 @@ def manifest_index_fields(manifest: dict[str, Any]) -> dict[str, Any]:
         "data_month": manifest.get("dataMonth") or "",
         "is_closing_period": bool(manifest.get("isClosingPeriod")),
         "status": manifest.get("status") or SnapshotStatus.FAILED,
-        "collection_method": manifest.get("collectionMethod") or "",
         "collection_strategy": manifest.get("collectionStrategy") or "",
         "scope": list(manifest.get("scope") or []),
         "district_count": len(manifest.get("files") or []),

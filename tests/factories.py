@@ -10,9 +10,9 @@ from factory.django import DjangoModelFactory
 from backfill.models import (
     BackfillJob,
     BackfillUnit,
+    CollectionStrategy,
     CreatedVia,
     JobStatus,
-    Strategy,
     UnitStatus,
 )
 from districts.models import District, DistrictConfiguration
@@ -30,7 +30,7 @@ class BackfillJobFactory(DjangoModelFactory):
         lambda job: {"startDate": job.start_date.isoformat(), "endDate": job.end_date.isoformat()}
     )
     status = JobStatus.PENDING
-    strategy = Strategy.PER_DISTRICT
+    collection_strategy = CollectionStrategy.PER_DISTRICT
     strategy_rationale = "per-district requested"
     concurrency = 3
     created_via = CreatedVia.CLI

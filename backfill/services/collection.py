@@ -19,7 +19,7 @@ from districts.dashboard.errors import DashboardError, ErrorType
 from snapshots import store
 
 from .. import limits
-from ..models import BackfillJob, BackfillUnit, JobStatus, Strategy, UnitStatus
+from ..models import BackfillJob, BackfillUnit, CollectionStrategy, JobStatus, UnitStatus
 from . import jobs
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def run_unit(*, unit_id: int) -> UnitOutcome | None:
             job.pk,
             unit.pk,
             unit.logical_date,
-            unit.district_id or "all",
+            unit.district_id,
             attempt,
             outcome.message,
             countdown,
@@ -131,7 +131,7 @@ def _collect(
 ) -> UnitOutcome:
     context = f"job {job.pk} unit {unit.pk} ({unit.logical_date} {unit.district_id or 'all'})"
     try:
-        if job.strategy == Strategy.PER_DISTRICT:
+        if job.collection_strategy == CollectionStrategy.PER_DISTRICT:
             _collect_district(unit, client, stop)
         else:
             _collect_summary(unit, job, client, stop)

@@ -36,6 +36,7 @@ from ..models import (
     UnitStatus,
 )
 from . import planning
+from .errors import JobStateConflict
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ BULK_BATCH = 5_000
 
 # Unit status -> the job counter that counts it.
 COUNTER_FOR = {
-    UnitStatus.SUCCEEDED: "completed_units",
+    UnitStatus.SUCCEEDED: "succeeded_units",
     UnitStatus.SKIPPED: "skipped_units",
     UnitStatus.UNAVAILABLE: "unavailable_units",
     UnitStatus.FAILED: "failed_units",
@@ -84,7 +85,7 @@ def create_job(
             start_date=req.start_date,
             end_date=req.end_date,
             scope={**plan.scope, "warnings": list(plan.warnings)},
-            strategy=plan.strategy,
+            collection_strategy=plan.collection_strategy,
             strategy_rationale=plan.rationale,
             estimated_efficiency=plan.estimated_efficiency,
             concurrency=req.concurrency,
@@ -107,7 +108,7 @@ def create_job(
         "job %s created: %s units, strategy %s (%s)",
         job.pk,
         job.total_units,
-        job.strategy,
+        job.collection_strategy,
         job.strategy_rationale,
     )
     return job
@@ -291,14 +292,13 @@ def assemble_snapshot(*, job: BackfillJob, logical_date: date) -> dict[str, Any]
     if not units:
         return None
     errors = {
-        (u["district_id"] or "*"): {"errorType": u["error_type"], "message": u["error_message"]}
+        u["district_id"]: {"errorType": u["error_type"], "message": u["error_message"]}
         for u in units
         if u["status"] == UnitStatus.FAILED
     }
     return store.finalize_snapshot(
         logical_date=logical_date,
-        collection_method="summary" if job.strategy != "per-district" else "per-district",
-        collection_strategy=job.strategy,
+        collection_strategy=job.collection_strategy,
         scope=job.scope.get("targetDistricts") or job.scope.get("configuredDistricts") or [],
         job_id=job.pk,
         district_errors=errors,
@@ -314,7 +314,7 @@ def _finish_job(job: BackfillJob) -> None:
         job.status = JobStatus.CANCELLED
     elif job.failed_units == 0:
         job.status = JobStatus.COMPLETED
-    elif job.completed_units + job.skipped_units + job.unavailable_units > 0:
+    elif job.succeeded_units + job.skipped_units + job.unavailable_units > 0:
         job.status = JobStatus.PARTIAL_SUCCESS
     else:
         job.status = JobStatus.FAILED
@@ -352,12 +352,17 @@ def touch_heartbeat(*, job_id: str) -> str:
 
 def cancel_job(*, job: BackfillJob) -> BackfillJob:
     """Cancel cooperatively: no unit starts after this; in-flight units stop before their next
-    request. A queued job is cancelled at once. Raises ValidationError for a finished job."""
+    request. A queued job is cancelled at once. Raises JobStateConflict for a finished job."""
     with transaction.atomic():
         _dispatch_lock()
         job.refresh_from_db()
         if job.is_terminal:
-            raise ValidationError({"status": [f"Job is already {job.status}."]})
+            raise JobStateConflict(
+                job_id=job.pk,
+                action="cancel",
+                status=job.status,
+                message=f"Job {job.pk} is already {job.status}; there is nothing to cancel.",
+            )
         cancelled = job.units.filter(status=UnitStatus.PENDING).update(
             status=UnitStatus.CANCELLED, finished_at=timezone.now()
         )
@@ -375,12 +380,17 @@ def cancel_job(*, job: BackfillJob) -> BackfillJob:
 def retry_failed(*, job: BackfillJob) -> int:
     """Queue a finished job's failed units again (only those). Returns how many.
 
-    Raises ValidationError when the job is still active or has no failed unit."""
+    Raises JobStateConflict when the job is still active or has no failed unit."""
     with transaction.atomic():
         _dispatch_lock()
         job.refresh_from_db()
         if not job.is_terminal:
-            raise ValidationError({"status": [f"Job is {job.status}; wait until it ends."]})
+            raise JobStateConflict(
+                job_id=job.pk,
+                action="retry",
+                status=job.status,
+                message=f"Job {job.pk} is {job.status}; retry its failures once it has ended.",
+            )
         count = job.units.filter(status=UnitStatus.FAILED).update(
             status=UnitStatus.PENDING,
             attempts=0,
@@ -390,7 +400,12 @@ def retry_failed(*, job: BackfillJob) -> int:
             finished_at=None,
         )
         if count == 0:
-            raise ValidationError({"status": ["Job has no failed units to retry."]})
+            raise JobStateConflict(
+                job_id=job.pk,
+                action="retry",
+                status=job.status,
+                message=f"Job {job.pk} ({job.status}) has no failed units to retry.",
+            )
         BackfillJob.objects.filter(pk=job.pk).update(
             failed_units=F("failed_units") - count,
             status=JobStatus.PENDING,

@@ -18,15 +18,21 @@ from django.utils import timezone
 from districts import services as district_services
 from districts.dashboard.closing import closing_period_month
 from districts.dashboard.urls import EARLIEST_DATE
+from districts.ids import ALL_DISTRICTS
 from snapshots import store
+from snapshots.models import SnapshotStatus
 
-from ..models import JobType, RateLimitConfig, Strategy, UnitStatus
+from ..models import CollectionStrategy, JobType, RateLimitConfig, UnitStatus
 
 COLLECTION_TYPES = ("system-wide", "per-district", "auto")
 PER_DISTRICT_AUTO_LIMIT = 10  # `auto` picks per-district detail for up to this many targets
 MAX_CONCURRENCY = 10
 MAX_RATE_LIMIT_DELAY_MS = 60_000
-REQUESTS_PER_UNIT = {Strategy.SYSTEM_WIDE: 1, Strategy.TARGETED: 1, Strategy.PER_DISTRICT: 3}
+REQUESTS_PER_UNIT = {
+    CollectionStrategy.SYSTEM_WIDE: 1,
+    CollectionStrategy.TARGETED: 1,
+    CollectionStrategy.PER_DISTRICT: 3,
+}
 # Districts the dashboard publishes per summary, for the efficiency estimate when no scope is
 # configured (DOMAIN.md section 6: ~128 in 2025-26, 94 from 2026-27).
 TYPICAL_DISTRICT_COUNT = 120
@@ -65,7 +71,7 @@ class BackfillRequest:
 @dataclass(frozen=True)
 class PlannedUnit:
     logical_date: date
-    district_id: str  # "" for a summary unit covering every district of the scope
+    district_id: str  # ALL_DISTRICTS for a summary unit covering every district of the scope
     status: str  # pending, skipped or unavailable
     reason: str = ""
 
@@ -73,17 +79,22 @@ class PlannedUnit:
 @dataclass(frozen=True)
 class Plan:
     request: BackfillRequest
-    strategy: str
+    collection_strategy: str
     rationale: str
     estimated_efficiency: float  # districts covered per request
     scope: dict[str, Any]
-    districts: tuple[str, ...]  # "" -> every district (system-wide with no configured scope)
+    # (ALL_DISTRICTS,): every district (system-wide with no configured scope)
+    districts: tuple[str, ...]
     dates: tuple[date, ...]
     warnings: tuple[str, ...] = field(default=())
 
     @property
     def unit_count(self) -> int:
-        per_date = len(self.districts) if self.strategy == Strategy.PER_DISTRICT else 1
+        per_date = (
+            len(self.districts)
+            if self.collection_strategy == CollectionStrategy.PER_DISTRICT
+            else 1
+        )
         return per_date * len(self.dates)
 
     def units(self) -> Iterator[PlannedUnit]:
@@ -92,12 +103,13 @@ class Plan:
         for day in self.dates:
             closing_of = closing_period_month(day)
             stored = _stored_detail_levels(day) if skip else {}
-            if self.strategy == Strategy.PER_DISTRICT:
+            if self.collection_strategy == CollectionStrategy.PER_DISTRICT:
                 for district_id in self.districts:
                     yield _planned(day, district_id, closing_of, stored, needed=(district_id,))
             else:
-                needed = self.districts if self.districts != ("",) else ("*",)
-                yield _planned(day, "", closing_of, stored, needed=needed, detail="summary")
+                yield _planned(
+                    day, ALL_DISTRICTS, closing_of, stored, needed=self.districts, detail="summary"
+                )
 
 
 def _planned(
@@ -123,24 +135,25 @@ def _planned(
 
 
 def _covers(stored: dict[str, str], needed: tuple[str, ...], detail: str) -> bool:
-    if needed == ("*",):
+    if needed == (ALL_DISTRICTS,):
         # A system-wide snapshot counts as stored when its manifest says it succeeded.
-        return stored.get("*") == "success"
+        return stored.get(ALL_DISTRICTS) == SnapshotStatus.COMPLETED
     rank = {"summary": 0, "full": 1}
     return all(rank.get(stored.get(d, ""), -1) >= rank[detail] for d in needed)
 
 
 def _stored_detail_levels(day: date) -> dict[str, str]:
-    """district id -> stored detail level for one date ('*' -> manifest status); {} if none."""
+    """district id -> stored detail level for one date (ALL_DISTRICTS -> the manifest's status
+    when it covers every district); {} if none."""
     manifest = store.read_manifest(logical_date=day)
     if manifest is None:
         return {}
     # Only a system-wide collection over every district stands for "every district stored".
     every_district = manifest.get(
         "collectionStrategy"
-    ) == Strategy.SYSTEM_WIDE and not manifest.get("scope")
+    ) == CollectionStrategy.SYSTEM_WIDE and not manifest.get("scope")
     status = manifest.get("status", "") if every_district else ""
-    return {**manifest.get("detailLevels", {}), "*": status}
+    return {**manifest.get("detailLevels", {}), ALL_DISTRICTS: status}
 
 
 def parse_request(data: dict[str, Any]) -> BackfillRequest:
@@ -260,16 +273,16 @@ def plan(request: BackfillRequest) -> Plan:
         raise ValidationError({"targetDistricts": ["No valid districts to process."]})
 
     everything = not request.target_districts or resolution.all_configured
-    districts = resolution.targets or resolution.configured or ("",)
-    count = len(districts) if districts != ("",) else TYPICAL_DISTRICT_COUNT
+    districts = resolution.targets or resolution.configured or (ALL_DISTRICTS,)
+    count = len(districts) if districts != (ALL_DISTRICTS,) else TYPICAL_DISTRICT_COUNT
     match request.collection_type:
         case "system-wide":
-            strategy = Strategy.SYSTEM_WIDE if everything else Strategy.TARGETED
+            strategy = CollectionStrategy.SYSTEM_WIDE if everything else CollectionStrategy.TARGETED
             rationale = "system-wide requested: one summary request per date" + (
                 "" if everything else f", filtered to {count} targeted districts"
             )
         case "per-district":
-            if districts == ("",):
+            if districts == (ALL_DISTRICTS,):
                 raise ValidationError(
                     {
                         "collectionType": [
@@ -277,38 +290,38 @@ def plan(request: BackfillRequest) -> Plan:
                         ]
                     }
                 )
-            strategy = Strategy.PER_DISTRICT
+            strategy = CollectionStrategy.PER_DISTRICT
             rationale = f"per-district requested: full detail for {count} districts"
         case _:
             if everything:
-                strategy = Strategy.SYSTEM_WIDE
+                strategy = CollectionStrategy.SYSTEM_WIDE
                 rationale = "no targets (or every configured district): one summary per date"
             elif count <= PER_DISTRICT_AUTO_LIMIT:
-                strategy = Strategy.PER_DISTRICT
+                strategy = CollectionStrategy.PER_DISTRICT
                 rationale = (
                     f"{count} targeted districts (<= {PER_DISTRICT_AUTO_LIMIT}): full detail "
                     "with three requests per district and date"
                 )
             else:
-                strategy = Strategy.TARGETED
+                strategy = CollectionStrategy.TARGETED
                 rationale = (
                     f"{count} targeted districts (> {PER_DISTRICT_AUTO_LIMIT}): one summary "
                     "request per date, filtered to the targets"
                 )
     # Districts covered per request: a summary covers all of them, per-district needs three.
-    covered = 1 if strategy == Strategy.PER_DISTRICT else count
+    covered = 1 if strategy == CollectionStrategy.PER_DISTRICT else count
     efficiency = covered / REQUESTS_PER_UNIT[strategy]
     days = (request.end_date - request.start_date).days + 1
     scope = {
         "targetDistricts": list(resolution.targets),
         "configuredDistricts": list(resolution.configured),
         "excludedDistricts": list(resolution.excluded),
-        "scopeType": "system-wide" if everything else "targeted",
+        "scopeType": _scope_type(everything=everything, targets=resolution.targets),
         "validationPassed": True,
     }
     return Plan(
         request=request,
-        strategy=strategy,
+        collection_strategy=strategy,
         rationale=rationale,
         estimated_efficiency=round(efficiency, 3),
         scope=scope,
@@ -318,9 +331,16 @@ def plan(request: BackfillRequest) -> Plan:
     )
 
 
+def _scope_type(*, everything: bool, targets: tuple[str, ...]) -> str:
+    """The seeds' BackfillScope.scopeType: which districts, whatever the collection strategy."""
+    if everything:
+        return "system-wide"
+    return "single-district" if len(targets) == 1 else "targeted"
+
+
 @dataclass(frozen=True)
 class Preview:
-    strategy: str
+    collection_strategy: str
     rationale: str
     estimated_efficiency: float
     scope: dict[str, Any]
@@ -338,9 +358,9 @@ def preview(plan_: Plan) -> Preview:
     counts = {UnitStatus.PENDING: 0, UnitStatus.SKIPPED: 0, UnitStatus.UNAVAILABLE: 0}
     for unit in plan_.units():
         counts[unit.status] += 1
-    requests = counts[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.strategy]
+    requests = counts[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.collection_strategy]
     return Preview(
-        strategy=plan_.strategy,
+        collection_strategy=plan_.collection_strategy,
         rationale=plan_.rationale,
         estimated_efficiency=plan_.estimated_efficiency,
         scope=plan_.scope,

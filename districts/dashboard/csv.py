@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from districts import ids
+
 from .errors import DataUnavailable, ValidationFailed
 from .reports import KEY_FIELDS, PER_DISTRICT_REPORTS, ReportType, canonical_field
 
@@ -271,7 +273,6 @@ _CHARTER_SUSPEND = re.compile(
     r"(?P<kind>charter|susp)\w*\.?\s+(?P<mm>\d{1,2})/(?P<dd>\d{1,2})/(?P<yy>\d{2}|\d{4})\b",
     re.IGNORECASE,
 )
-_DISTRICT_ID = re.compile(r"^(?:\d{1,4}|[A-Za-z])$")
 
 
 def club_key(club_number: str) -> str:
@@ -302,10 +303,10 @@ def to_percent(text: str) -> float | None:
 
 def canonical_district_id(text: str) -> str:
     """`"02"` -> `"2"`, `"f"` -> `"F"`. Raises ValidationFailed for an id of the wrong shape."""
-    value = text.strip()
-    if not _DISTRICT_ID.match(value):
-        raise ValidationFailed(f"malformed district id {text!r}")
-    return value.upper() if value.isalpha() else str(int(value))
+    try:
+        return ids.canonical_district_id(text)
+    except ids.InvalidDistrictId:
+        raise ValidationFailed(f"malformed district id {text!r}") from None
 
 
 def parse_charter_suspend(text: str) -> tuple[date | None, date | None]:

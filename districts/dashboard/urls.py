@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from districts.ids import DISTRICT_ID_PATTERN
+
 from .closing import closing_date_for
 from .errors import ValidationFailed
 from .reports import PER_DISTRICT_REPORTS, ReportType
@@ -19,7 +21,6 @@ from .reports import PER_DISTRICT_REPORTS, ReportType
 # Exports work back to program year 2008-2009 (DOMAIN.md section 1).
 EARLIEST_DATE = date(2008, 7, 1)
 
-_DISTRICT_ID = re.compile(r"^[A-Za-z0-9]{1,4}$")
 _PROGRAM_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 _URL_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
@@ -66,7 +67,7 @@ class ExportRequest:
             if self.district_id is not None:
                 raise ValidationFailed("the district summary takes no district id")
         elif self.report in PER_DISTRICT_REPORTS:
-            if self.district_id is None or not _DISTRICT_ID.match(self.district_id):
+            if self.district_id is None or not DISTRICT_ID_PATTERN.match(self.district_id):
                 raise ValidationFailed(
                     f"{self.report} needs a district id of letters or digits, "
                     f"got {self.district_id!r}"
@@ -125,7 +126,7 @@ def parse_token(token: str) -> ExportToken:
     district_id = None
     if report != ReportType.DISTRICT_SUMMARY:
         district_id = parts[1]
-        if not _DISTRICT_ID.match(district_id):
+        if not DISTRICT_ID_PATTERN.match(district_id):
             raise ValidationFailed(f"malformed district id {district_id!r} in token {token!r}")
     month_end_text, as_of_text, program_year = parts[-3:]
     match = _PROGRAM_YEAR.match(program_year)

@@ -51,7 +51,7 @@ def partial_job() -> BackfillJob:
     job = BackfillJobFactory(
         status=JobStatus.PARTIAL_SUCCESS,
         total_units=2,
-        completed_units=1,
+        succeeded_units=1,
         failed_units=1,
         finished_at=timezone.now(),
     )
@@ -75,7 +75,7 @@ def test_dry_run_prints_the_preview_and_creates_no_job(db):
         "61",
         "--dry-run",
     )
-    assert "strategy: per-district" in out
+    assert "collectionStrategy: per-district" in out
     assert "totalUnits: 4" in out
     assert "requests: 12" in out
     assert not BackfillJob.objects.exists()
@@ -84,7 +84,7 @@ def test_dry_run_prints_the_preview_and_creates_no_job(db):
 def test_dry_run_as_json_is_machine_readable(db):
     out = run("backfill", "--start", "2025-03-10", "--dry-run", "--json")
     data = json.loads(out)
-    assert data["strategy"] == "system-wide"
+    assert data["collectionStrategy"] == "system-wide"
     assert (data["totalUnits"], data["pendingUnits"], data["requests"]) == (1, 1, 1)
     assert data["rationale"] and data["warnings"] == []
     assert "estimatedDurationSeconds" in data
@@ -169,7 +169,7 @@ def test_backfill_passes_every_option_into_the_request(db):
         "rateLimitDelayMs": 500,
         "enableCaching": False,
     }
-    assert job.strategy == "targeted"
+    assert job.collection_strategy == "targeted"
 
 
 def test_backfill_json_prints_the_queued_job(db):
@@ -274,7 +274,7 @@ def test_cancel_of_a_running_job_reports_cancelling(db):
 
 def test_cancel_of_a_finished_job_is_a_command_error(db):
     job = partial_job()
-    with pytest.raises(CommandError, match="status: Job is already partial_success"):
+    with pytest.raises(CommandError, match="is already partial_success"):
         run("backfill_cancel", str(job.pk))
 
 
@@ -298,7 +298,7 @@ def test_retry_queues_the_failed_units_again(db):
 
 def test_retry_of_a_running_job_is_a_command_error(db):
     job = stale_running_job()
-    with pytest.raises(CommandError, match="status: Job is running"):
+    with pytest.raises(CommandError, match="is running; retry its failures once it has ended"):
         run("backfill_retry", str(job.pk))
 
 

@@ -42,13 +42,13 @@ def test_per_district_job_collects_full_detail_for_each_date(celery_worker_proce
             "targetDistricts": ["42", "61"],
         }
     )
-    assert job.strategy == "per-district"
+    assert job.collection_strategy == "per-district"
     job = finished(job)
     assert job.status == JobStatus.COMPLETED, job.error_summary
-    assert job.completed_units == 6
+    assert job.succeeded_units == 6
     for day in (10, 11, 12):
         manifest = store.read_manifest(logical_date=date(2025, 3, day))
-        assert manifest["status"] == "success"
+        assert manifest["status"] == "completed"
         assert manifest["detailLevels"] == {"42": "full", "61": "full"}
         stats = store.read_district(logical_date=date(2025, 3, day), district_id="42")
         assert stats.detail == "full" and stats.club_details
@@ -60,7 +60,7 @@ def test_system_wide_job_stores_every_district_from_one_summary_per_date(
 ):
     job = finished(jobs.create_job(request={"startDate": "2025-03-10", "endDate": "2025-03-11"}))
     assert job.status == JobStatus.COMPLETED, job.error_summary
-    assert job.strategy == "system-wide"
+    assert job.collection_strategy == "system-wide"
     assert len(export_requests(simulator)) == 2
     manifest = store.read_manifest(logical_date=date(2025, 3, 10))
     assert len(manifest["detailLevels"]) > 80
@@ -70,7 +70,7 @@ def test_system_wide_job_stores_every_district_from_one_summary_per_date(
 def test_targeted_job_keeps_only_the_targets(celery_worker_process, simulator):
     targets = [str(d) for d in range(20, 32)]
     job = finished(jobs.create_job(request={"startDate": "2025-03-10", "targetDistricts": targets}))
-    assert job.strategy == "targeted"
+    assert job.collection_strategy == "targeted"
     assert job.status == JobStatus.COMPLETED, job.error_summary
     manifest = store.read_manifest(logical_date=date(2025, 3, 10))
     assert sorted(manifest["detailLevels"]) == sorted(targets)
@@ -89,7 +89,7 @@ def test_district_failures_give_a_partial_snapshot_that_retry_upgrades(
     assert failed.district_id == "61" and failed.error_type == "fetch_failed"
     assert failed.retryable is True
     manifest = store.read_manifest(logical_date=date(2025, 3, 10))
-    assert manifest["status"] == "partial"
+    assert manifest["status"] == "partial_success"
     assert [e["districtId"] for e in manifest["errors"]] == ["61"]
 
     simulator.clear_faults()
@@ -97,7 +97,7 @@ def test_district_failures_give_a_partial_snapshot_that_retry_upgrades(
     job = finished(job)
     assert job.status == JobStatus.COMPLETED
     manifest = store.read_manifest(logical_date=date(2025, 3, 10))
-    assert manifest["status"] == "success" and manifest["errors"] == []
+    assert manifest["status"] == "completed" and manifest["errors"] == []
 
 
 def test_cancel_stops_the_job_within_seconds(celery_worker_process, simulator):
@@ -131,7 +131,7 @@ def test_second_run_of_the_same_job_makes_no_request(celery_worker_process, simu
     simulator.reset()
     again = finished(jobs.create_job(request=request))
     assert again.status == JobStatus.COMPLETED
-    assert again.skipped_units == 2 and again.completed_units == 0
+    assert again.skipped_units == 2 and again.succeeded_units == 0
     assert export_requests(simulator) == []
 
 
@@ -168,4 +168,4 @@ def test_stale_running_job_is_resumed_by_recovery(backfill_env, tmp_path, fast_l
     finally:
         worker.stop()
     assert job.status == JobStatus.COMPLETED
-    assert job.completed_units == 3
+    assert job.succeeded_units == 3

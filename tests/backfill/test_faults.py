@@ -57,12 +57,12 @@ def test_worker_killed_mid_job_loses_no_unit_and_duplicates_no_snapshot(
     units = BackfillUnit.objects.filter(job=job)
     assert units.count() == 20
     assert units.filter(status=UnitStatus.SUCCEEDED).count() == 20
-    assert job.completed_units == 20  # each unit counted exactly once
+    assert job.succeeded_units == 20  # each unit counted exactly once
 
     for offset in range(10):
         day = date(2025, 3, 10) + timedelta(days=offset)
         manifest = store.read_manifest(logical_date=day)
-        assert manifest["status"] == "success"
+        assert manifest["status"] == "completed"
         assert sorted(f["districtId"] for f in manifest["files"]) == ["42", "61"]
         for district_id in ("42", "61"):
             stats = store.read_district(logical_date=day, district_id=district_id)

@@ -23,6 +23,7 @@ from backfill.models import (
     UnitStatus,
 )
 from backfill.services import jobs
+from backfill.services.errors import JobStateConflict
 from districts import services as district_services
 from snapshots import store
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
@@ -107,7 +108,7 @@ def assert_counters_match_units(job: BackfillJob) -> None:
 def test_create_job_persists_every_unit_with_its_counters(db, sent):
     job = jobs.create_job(request=REQUEST, created_via=CreatedVia.CLI)
     assert job.status == JobStatus.PENDING
-    assert job.strategy == "per-district"
+    assert job.collection_strategy == "per-district"
     assert job.total_units == 6
     assert job.units.filter(status=UnitStatus.PENDING).count() == 6
     assert set(job.units.values_list("district_id", flat=True)) == {"42", "61"}
@@ -252,7 +253,7 @@ def test_finishing_a_unit_twice_counts_it_once(db, sent, finalized, run_on_commi
     assert finish(run_on_commit, unit_id, status=UnitStatus.FAILED) is False
     assert sent == []
     job.refresh_from_db()
-    assert (job.completed_units, job.failed_units) == (1, 0)
+    assert (job.succeeded_units, job.failed_units) == (1, 0)
     assert BackfillUnit.objects.get(pk=unit_id).status == UnitStatus.SUCCEEDED
 
 
@@ -357,9 +358,10 @@ def test_cancelling_a_running_job_starts_no_more_units(db, sent, finalized, run_
 
 def test_cancelling_a_finished_job_is_refused(db, sent):
     job = BackfillJobFactory(status=JobStatus.COMPLETED)
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(JobStateConflict) as caught:
         jobs.cancel_job(job=job)
-    assert "already completed" in caught.value.message_dict["status"][0]
+    assert "already completed" in caught.value.message
+    assert (caught.value.action, caught.value.status) == ("cancel", JobStatus.COMPLETED)
 
 
 # retry_failed
@@ -374,7 +376,7 @@ def test_retry_requeues_only_the_failed_units(db, sent, finalized, run_on_commit
     assert run_on_commit(jobs.retry_failed, job=job) == 1
     job.refresh_from_db()
     assert job.status == JobStatus.PENDING
-    assert (job.completed_units, job.failed_units) == (1, 0)
+    assert (job.succeeded_units, job.failed_units) == (1, 0)
     assert job.error_summary == {}
     assert job.units.get(pk=ok).status == UnitStatus.SUCCEEDED
     again = job.units.get(pk=bad)
@@ -398,15 +400,15 @@ def test_retried_units_run_and_upgrade_the_job(db, sent, finalized, run_on_commi
 
 def test_retry_of_an_active_job_is_refused(db, sent, run_on_commit):
     job = create_started(run_on_commit)
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(JobStateConflict) as caught:
         jobs.retry_failed(job=job)
-    assert "running" in caught.value.message_dict["status"][0]
+    assert (caught.value.action, caught.value.status) == ("retry", JobStatus.RUNNING)
 
 
 def test_retry_of_a_job_without_failed_units_is_refused(db, sent):
-    job = BackfillJobFactory(status=JobStatus.COMPLETED, total_units=1, completed_units=1)
+    job = BackfillJobFactory(status=JobStatus.COMPLETED, total_units=1, succeeded_units=1)
     BackfillUnitFactory(job=job, status=UnitStatus.SUCCEEDED)
-    with pytest.raises(ValidationError, match="no failed units"):
+    with pytest.raises(JobStateConflict, match="no failed units"):
         jobs.retry_failed(job=job)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
@@ -523,7 +525,7 @@ def test_gap_fill_creates_a_job_for_yesterday(db, sent, snapshot_root):
     yesterday = timezone.localdate() - timedelta(days=1)
     assert (job.start_date, job.end_date) == (yesterday, yesterday)
     assert job.created_via == CreatedVia.BEAT
-    assert job.strategy == "system-wide"
+    assert job.collection_strategy == "system-wide"
     assert job.scope["configuredDistricts"] == ["42", "61"]
     assert job.skip_existing is True
     assert job.total_units == 1

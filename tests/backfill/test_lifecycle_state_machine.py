@@ -91,7 +91,7 @@ class Lifecycle(RuleBasedStateMachine):
         counts = dict(
             self.job.units.values_list("status").annotate(n=Count("id")).order_by("status")
         )
-        assert self.job.completed_units == counts.get(UnitStatus.SUCCEEDED, 0)
+        assert self.job.succeeded_units == counts.get(UnitStatus.SUCCEEDED, 0)
         assert self.job.failed_units == counts.get(UnitStatus.FAILED, 0)
         assert self.job.unavailable_units == counts.get(UnitStatus.UNAVAILABLE, 0)
         assert self.job.cancelled_units == counts.get(UnitStatus.CANCELLED, 0)

@@ -8,7 +8,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from backfill.models import BackfillJob, BackfillUnit, RateLimitConfig, Strategy, UnitStatus
+from backfill.models import (
+    BackfillJob,
+    BackfillUnit,
+    CollectionStrategy,
+    RateLimitConfig,
+    UnitStatus,
+)
 from backfill.services import jobs, planning
 from districts import services as district_services
 from districts.dashboard.statistics import DistrictStatistics
@@ -214,56 +220,58 @@ def test_without_a_configured_scope_every_target_is_in_scope(db):
 
 def test_auto_without_targets_or_scope_is_system_wide_over_every_district(db):
     result = plan_for()
-    assert result.strategy == Strategy.SYSTEM_WIDE
-    assert result.districts == ("",)
+    assert result.collection_strategy == CollectionStrategy.SYSTEM_WIDE
+    assert result.districts == ("*",)
     assert result.scope["scopeType"] == "system-wide"
 
 
 def test_auto_without_targets_covers_the_configured_scope_system_wide(db):
     configure("42", "61")
     result = plan_for()
-    assert result.strategy == Strategy.SYSTEM_WIDE
+    assert result.collection_strategy == CollectionStrategy.SYSTEM_WIDE
     assert result.districts == ("42", "61")
 
 
 def test_auto_targeting_every_configured_district_is_system_wide(db):
     configure("42", "61", "F")
     result = plan_for(targetDistricts=["F", "61", "42"])
-    assert result.strategy == Strategy.SYSTEM_WIDE
+    assert result.collection_strategy == CollectionStrategy.SYSTEM_WIDE
     assert result.scope["scopeType"] == "system-wide"
 
 
 def test_auto_with_up_to_ten_targets_is_per_district(db):
     result = plan_for(targetDistricts=targets(10))
-    assert result.strategy == Strategy.PER_DISTRICT
+    assert result.collection_strategy == CollectionStrategy.PER_DISTRICT
     assert "10 targeted districts" in result.rationale
 
 
 def test_auto_with_more_than_ten_targets_is_targeted(db):
     result = plan_for(targetDistricts=targets(11))
-    assert result.strategy == Strategy.TARGETED
+    assert result.collection_strategy == CollectionStrategy.TARGETED
     assert result.scope["scopeType"] == "targeted"
 
 
 def test_explicit_system_wide_with_some_targets_is_targeted(db):
     result = plan_for(collectionType="system-wide", targetDistricts=["42"])
-    assert result.strategy == Strategy.TARGETED
+    assert result.collection_strategy == CollectionStrategy.TARGETED
 
 
 def test_explicit_system_wide_without_targets_is_system_wide(db):
-    assert plan_for(collectionType="system-wide").strategy == Strategy.SYSTEM_WIDE
+    assert (
+        plan_for(collectionType="system-wide").collection_strategy == CollectionStrategy.SYSTEM_WIDE
+    )
 
 
 def test_explicit_per_district_honours_many_targets(db):
     result = plan_for(collectionType="per-district", targetDistricts=targets(20))
-    assert result.strategy == Strategy.PER_DISTRICT
+    assert result.collection_strategy == CollectionStrategy.PER_DISTRICT
     assert result.unit_count == 20
 
 
 def test_explicit_per_district_without_targets_uses_the_configured_scope(db):
     configure("42", "F")
     result = plan_for(collectionType="per-district")
-    assert result.strategy == Strategy.PER_DISTRICT
+    assert result.collection_strategy == CollectionStrategy.PER_DISTRICT
     assert result.districts == ("42", "F")
 
 
@@ -300,7 +308,7 @@ def test_units_cover_each_date_then_each_district_in_order(db):
 def test_summary_strategies_plan_one_unit_per_date(db):
     result = plan_for(endDate="2025-03-12", targetDistricts=targets(11))
     units = list(result.units())
-    assert [u.district_id for u in units] == ["", "", ""]
+    assert [u.district_id for u in units] == ["*", "*", "*"]
     assert result.unit_count == len(units) == 3
 
 
@@ -359,7 +367,6 @@ def store_districts(
         )
     store.finalize_snapshot(
         logical_date=DAY,
-        collection_method="per-district" if strategy == "per-district" else "summary",
         collection_strategy=strategy,
         # As the engine records it: a system-wide job over every district has no scope list.
         scope=[] if strategy == "system-wide" else list(districts),
@@ -410,20 +417,20 @@ def test_district_file_without_a_manifest_is_not_counted_as_stored(db, snapshot_
 def test_targeted_unit_is_skipped_only_when_every_target_is_stored(db, snapshot_root):
     many = targets(11)
     store_districts(*many[:-1], detail="summary", strategy="targeted")
-    assert statuses(targetDistricts=many) == {"": UnitStatus.PENDING}
+    assert statuses(targetDistricts=many) == {"*": UnitStatus.PENDING}
     store_districts(*many, detail="summary", strategy="targeted")
-    assert statuses(targetDistricts=many) == {"": UnitStatus.SKIPPED}
+    assert statuses(targetDistricts=many) == {"*": UnitStatus.SKIPPED}
 
 
 def test_full_detail_satisfies_a_targeted_unit(db, snapshot_root):
     many = targets(11)
     store_districts(*many, detail="full")
-    assert statuses(targetDistricts=many) == {"": UnitStatus.SKIPPED}
+    assert statuses(targetDistricts=many) == {"*": UnitStatus.SKIPPED}
 
 
 def test_system_wide_unit_is_skipped_when_a_system_wide_snapshot_succeeded(db, snapshot_root):
     store_districts("42", "61", "F", detail="summary", strategy="system-wide")
-    assert statuses() == {"": UnitStatus.SKIPPED}
+    assert statuses() == {"*": UnitStatus.SKIPPED}
 
 
 def test_partial_system_wide_snapshot_is_collected_again(db, snapshot_root):
@@ -433,16 +440,16 @@ def test_partial_system_wide_snapshot_is_collected_again(db, snapshot_root):
         strategy="system-wide",
         errors={"*": {"errorType": "fetch_failed", "message": "HTTP 500"}},
     )
-    assert statuses() == {"": UnitStatus.PENDING}
+    assert statuses() == {"*": UnitStatus.PENDING}
 
 
 def test_per_district_snapshot_of_a_few_districts_does_not_skip_a_system_wide_unit(
     db, snapshot_root
 ):
-    # A per-district job stored two districts: the date's manifest says "success", but the
+    # A per-district job stored two districts: the date's manifest says "completed", but the
     # other ~120 districts have never been collected for it.
     store_districts("42", "61", detail="full", strategy="per-district")
-    assert statuses() == {"": UnitStatus.PENDING}
+    assert statuses() == {"*": UnitStatus.PENDING}
 
 
 def test_failed_district_of_a_partial_snapshot_is_planned_again(db, snapshot_root):
@@ -485,7 +492,7 @@ def preview_of(**fields) -> planning.Preview:
 def test_preview_counts_pending_and_unavailable_units_and_requests(db):
     # 2026-03-01..05 lie in February's closing period; 06..10 are collectable.
     result = preview_of(startDate="2026-03-01", endDate="2026-03-10", targetDistricts=["42", "61"])
-    assert result.strategy == Strategy.PER_DISTRICT
+    assert result.collection_strategy == CollectionStrategy.PER_DISTRICT
     assert (result.total_units, result.pending_units) == (20, 10)
     assert (result.unavailable_units, result.skipped_units) == (10, 0)
     assert result.requests == 30

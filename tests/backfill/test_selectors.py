@@ -16,7 +16,7 @@ from tests.factories import BackfillJobFactory, BackfillUnitFactory
 def job_with_units(statuses_by_district: dict[str, list[str]], **job_fields):
     """A job whose counters match the units it is given (as the services keep them)."""
     counters = {
-        UnitStatus.SUCCEEDED: "completed_units",
+        UnitStatus.SUCCEEDED: "succeeded_units",
         UnitStatus.SKIPPED: "skipped_units",
         UnitStatus.UNAVAILABLE: "unavailable_units",
         UnitStatus.FAILED: "failed_units",
@@ -47,7 +47,7 @@ def test_progress_counts_every_unit_state(db):
     )
     progress = job_progress(job=job)
     assert progress.total == 8
-    assert (progress.completed, progress.failed, progress.skipped) == (1, 1, 1)
+    assert (progress.succeeded, progress.failed, progress.skipped) == (1, 1, 1)
     assert (progress.unavailable, progress.cancelled) == (1, 1)
     assert (progress.running, progress.pending) == (1, 2)
 
@@ -76,9 +76,9 @@ def test_progress_breaks_counts_down_per_district(db):
 
 
 def test_summary_units_are_reported_as_all_districts(db):
-    job = job_with_units({"": [UnitStatus.SUCCEEDED, UnitStatus.PENDING]})
+    job = job_with_units({"*": [UnitStatus.SUCCEEDED, UnitStatus.PENDING]})
     (row,) = job_progress(job=job).districts
-    assert (row.district_id, row.total, row.succeeded) == ("all", 2, 1)
+    assert (row.district_id, row.total, row.succeeded) == ("*", 2, 1)
 
 
 def test_progress_without_the_breakdown_skips_it(db):

@@ -125,7 +125,6 @@ def orchestration(units: int = 2_000) -> dict:
                         store.write_district(logical_date=day, statistics=collected.statistics)
                     store.finalize_snapshot(
                         logical_date=day,
-                        collection_method="per-district",
                         collection_strategy="per-district",
                         scope=districts,
                         job_id=None,

@@ -30,8 +30,7 @@ class SnapshotFactory(DjangoModelFactory):
     logical_date = factory.Sequence(lambda n: date(2024, 7, 1) + timedelta(days=n))
     as_of_date = factory.SelfAttribute("logical_date")
     data_month = factory.LazyAttribute(lambda s: s.logical_date.strftime("%Y-%m"))
-    status = SnapshotStatus.SUCCESS
-    collection_method = "per-district"
+    status = SnapshotStatus.COMPLETED
     collection_strategy = "per-district"
     scope = factory.LazyFunction(lambda: ["42"])
     district_count = 1

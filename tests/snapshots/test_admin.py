@@ -21,10 +21,10 @@ def admin_client_() -> Client:
 
 
 def test_the_index_lists_and_filters_snapshots(admin_client_):
-    SnapshotFactory(logical_date=date(2025, 3, 9), status="partial")
-    SnapshotFactory(logical_date=date(2025, 3, 10), status="success")
+    SnapshotFactory(logical_date=date(2025, 3, 9), status="partial_success")
+    SnapshotFactory(logical_date=date(2025, 3, 10), status="completed")
 
-    response = admin_client_.get("/admin/snapshots/snapshot/?status__exact=partial")
+    response = admin_client_.get("/admin/snapshots/snapshot/?status__exact=partial_success")
     assert response.status_code == 200
     assert b"March 9, 2025" in response.content
     assert b"March 10, 2025" not in response.content

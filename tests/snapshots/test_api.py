@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def stored(snapshot_root):
-    """Three snapshots: 2025-03-08 success, 2025-03-09 partial, 2025-03-10 success."""
+    """Three snapshots: 2025-03-08 completed, 2025-03-09 partial_success, 2025-03-10 completed."""
     for day, errors in (
         (date(2025, 3, 8), {}),
         (date(2025, 3, 9), {"61": {"errorType": "fetch_failed", "message": "HTTP 500"}}),
@@ -35,7 +35,6 @@ def stored(snapshot_root):
         store.write_district(logical_date=day, statistics=full_statistics(logical_date=day))
         store.finalize_snapshot(
             logical_date=day,
-            collection_method="per-district",
             collection_strategy="per-district",
             scope=["42", "61"],
             job_id=None,
@@ -68,7 +67,7 @@ def test_list_is_newest_first_in_camel_case(stored, staff_client):
     assert body["count"] == 3 and body["limit"] == 50
     assert [s["date"] for s in body["snapshots"]] == ["2025-03-10", "2025-03-09", "2025-03-08"]
     first = body["snapshots"][0]
-    assert first["status"] == "success" and first["districtCount"] == 1
+    assert first["status"] == "completed" and first["districtCount"] == 1
     assert first["asOfDate"] == "2025-03-10" and first["isClosingPeriod"] is False
     assert first["collectionStrategy"] == "per-district" and first["scope"] == ["42", "61"]
     assert first["sizeBytes"] > 0 and first["jobId"] is None
@@ -80,7 +79,7 @@ def test_list_filters_by_status_dates_and_limit(stored, staff_client):
         assert response.status_code == 200
         return [s["date"] for s in response.json()["snapshots"]]
 
-    assert dates("status=partial") == ["2025-03-09"]
+    assert dates("status=partial_success") == ["2025-03-09"]
     assert dates("from=2025-03-09") == ["2025-03-10", "2025-03-09"]
     assert dates("to=2025-03-09") == ["2025-03-09", "2025-03-08"]
     assert dates("from=2025-03-09&to=2025-03-09") == ["2025-03-09"]
@@ -110,7 +109,7 @@ def test_detail_returns_the_manifest(stored, staff_client):
     assert response.status_code == 200
     manifest = response.json()
     assert manifest == store.read_manifest(logical_date=date(2025, 3, 9))
-    assert manifest["status"] == "partial"
+    assert manifest["status"] == "partial_success"
     assert manifest["errors"] == [
         {"districtId": "61", "errorType": "fetch_failed", "message": "HTTP 500"}
     ]
@@ -140,13 +139,13 @@ def test_district_statistics_are_served_in_camel_case(stored, staff_client):
     assert body["divisions"][0]["areas"][0]["novVisits"] == 3
 
 
-def test_health_reports_root_count_last_success_and_no_problems(stored, staff_client):
+def test_health_reports_root_count_last_completed_and_no_problems(stored, staff_client):
     body = staff_client.get("/api/admin/snapshot-store/health").json()
     assert body["writable"] is True
     assert body["freeSpaceBytes"] > 0
     assert body["location"] == str(stored)
     assert body["snapshotCount"] == 3
-    assert body["lastSuccessDate"] == "2025-03-10"
+    assert body["lastCompletedDate"] == "2025-03-10"
     assert body["problems"] == [] and body["status"] == "healthy"
 
 

@@ -96,7 +96,6 @@ def test_a_writer_killed_at_random_points_never_leaves_a_partial_snapshot(
         )
     manifest = store.finalize_snapshot(
         logical_date=DAY,
-        collection_method="per-district",
         collection_strategy="per-district",
         scope=districts,
         job_id=None,
@@ -126,6 +125,6 @@ def test_concurrent_writers_of_one_date_give_a_manifest_listing_each_district_on
     manifest = store.read_manifest(logical_date=DAY)
     listed = [f["districtId"] for f in manifest["files"]]
     assert listed == [str(n) for n in range(1, 21)]
-    assert manifest["status"] == "success"
+    assert manifest["status"] == "completed"
     assert set(manifest["detailLevels"].values()) == {"full"}
     assert snapshots_verify().found == ()

@@ -110,14 +110,13 @@ def test_finalize_lists_every_district_file_with_size_and_checksum(snapshot_root
         store.write_district(logical_date=DAY, statistics=full_statistics(district_id=district_id))
     manifest = store.finalize_snapshot(
         logical_date=DAY,
-        collection_method="per-district",
         collection_strategy="per-district",
         scope=["42", "61", "F"],
         job_id="6f1d3b0e-8f43-4d8e-9d5c-2a7c1b9e0f11",
         district_errors={},
     )
 
-    assert manifest["status"] == "success"
+    assert manifest["status"] == "completed"
     assert [f["districtId"] for f in manifest["files"]] == ["42", "61", "F"]
     for entry in manifest["files"]:
         data = (snapshot_root / DAY.isoformat() / entry["file"]).read_bytes()
@@ -131,7 +130,7 @@ def test_finalize_lists_every_district_file_with_size_and_checksum(snapshot_root
     assert on_disk == manifest == store.read_manifest(logical_date=DAY)
 
     row = Snapshot.objects.get(logical_date=DAY)
-    assert (row.status, row.district_count, row.error_count) == ("success", 3, 0)
+    assert (row.status, row.district_count, row.error_count) == ("completed", 3, 0)
     assert row.size_bytes == sum(f["size"] for f in manifest["files"])
     assert str(row.job_id) == manifest["jobId"]
 
@@ -142,13 +141,12 @@ def test_errors_make_a_snapshot_partial_and_no_file_makes_it_failed(snapshot_roo
     errors = {"61": {"errorType": "fetch_failed", "message": "HTTP 500"}}
     partial = store.finalize_snapshot(
         logical_date=DAY,
-        collection_method="per-district",
         collection_strategy="per-district",
         scope=["42", "61"],
         job_id=None,
         district_errors=errors,
     )
-    assert partial["status"] == "partial"
+    assert partial["status"] == "partial_success"
     assert partial["errors"] == [
         {"districtId": "61", "errorType": "fetch_failed", "message": "HTTP 500"}
     ]
@@ -156,7 +154,6 @@ def test_errors_make_a_snapshot_partial_and_no_file_makes_it_failed(snapshot_roo
     empty_day = date(2025, 3, 11)
     failed = store.finalize_snapshot(
         logical_date=empty_day,
-        collection_method="summary",
         collection_strategy="system-wide",
         scope=[],
         job_id=None,
@@ -171,7 +168,6 @@ def test_refinalizing_keeps_created_at_and_upgrades_the_status(snapshot_root):
     store.write_district(logical_date=DAY, statistics=full_statistics())
     first = store.finalize_snapshot(
         logical_date=DAY,
-        collection_method="per-district",
         collection_strategy="per-district",
         scope=["42", "61"],
         job_id=None,
@@ -180,13 +176,12 @@ def test_refinalizing_keeps_created_at_and_upgrades_the_status(snapshot_root):
     store.write_district(logical_date=DAY, statistics=full_statistics(district_id="61"))
     second = store.finalize_snapshot(
         logical_date=DAY,
-        collection_method="per-district",
         collection_strategy="per-district",
         scope=["42", "61"],
         job_id=None,
         district_errors={},
     )
-    assert second["status"] == "success" and second["errors"] == []
+    assert second["status"] == "completed" and second["errors"] == []
     assert second["createdAt"] == first["createdAt"]
     assert second["updatedAt"] >= first["updatedAt"]
     assert Snapshot.objects.count() == 1
@@ -201,7 +196,6 @@ def test_closing_period_fields_come_from_the_district_files(snapshot_root):
     store.write_district(logical_date=month_end, statistics=statistics)
     manifest = store.finalize_snapshot(
         logical_date=month_end,
-        collection_method="summary",
         collection_strategy="system-wide",
         scope=[],
         job_id=None,
@@ -280,7 +274,6 @@ def test_temporary_files_of_dead_writers_are_removed_by_the_next_finalize(snapsh
 
     store.finalize_snapshot(
         logical_date=DAY,
-        collection_method="per-district",
         collection_strategy="per-district",
         scope=["42"],
         job_id=None,
@@ -302,7 +295,6 @@ def test_a_non_filesystem_storage_stores_and_reads_through_plain_saves(settings)
     store.archive_raw_csv(as_of=DAY, report="districtsummary", district_id=None, data=b"a,b")
     manifest = store.finalize_snapshot(
         logical_date=DAY,
-        collection_method="per-district",
         collection_strategy="per-district",
         scope=["42", "61"],
         job_id=None,

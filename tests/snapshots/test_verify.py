@@ -27,7 +27,6 @@ def snapshot(snapshot_root):
         store.write_district(logical_date=DAY, statistics=full_statistics(district_id=district_id))
     store.finalize_snapshot(
         logical_date=DAY,
-        collection_method="per-district",
         collection_strategy="per-district",
         scope=["42", "61"],
         job_id=None,
@@ -92,19 +91,19 @@ def test_a_date_without_manifest_gets_one_rebuilt_from_its_files(snapshot):
     out = verify_command("--repair")
     assert "repaired 1 of 1 problems" in out
     manifest = store.read_manifest(logical_date=DAY)
-    assert manifest["status"] == "success"
-    assert manifest["collectionMethod"] == "unknown"
+    assert manifest["status"] == "completed"
+    assert manifest["collectionStrategy"] == "unknown"
     assert Snapshot.objects.get(logical_date=DAY).district_count == 2
 
 
 def test_index_rows_are_checked_against_the_manifests(snapshot):
-    Snapshot.objects.filter(logical_date=DAY).update(status="success", size_bytes=1)
+    Snapshot.objects.filter(logical_date=DAY).update(status="completed", size_bytes=1)
     SnapshotFactory(logical_date=date(2025, 1, 1))
     assert kinds(snapshots_verify()) == ["index_orphan", "index_stale"]
 
     assert snapshots_verify(repair=True).remaining == ()
     row = Snapshot.objects.get()
-    assert (row.logical_date, row.status) == (DAY, "partial")
+    assert (row.logical_date, row.status) == (DAY, "partial_success")
 
 
 def test_a_missing_index_row_is_restored(snapshot):

@@ -57,7 +57,6 @@ def main(argv: list[str]) -> None:
             )
         store.finalize_snapshot(
             logical_date=day,
-            collection_method="per-district",
             collection_strategy="per-district",
             scope=districts,
             job_id=None,

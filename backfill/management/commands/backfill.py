@@ -57,7 +57,7 @@ class Command(BaseCommand):
             raise CommandError(messages(exc)) from exc
         if not opts["json"]:
             self.stdout.write(
-                f"Job {job.pk} queued: {job.total_units} units, strategy {job.strategy} "
+                f"Job {job.pk} queued: {job.total_units} units, strategy {job.collection_strategy} "
                 f"({job.strategy_rationale})"
             )
         if not opts["wait"]:
@@ -75,7 +75,7 @@ class Command(BaseCommand):
 
     def _print_preview(self, preview, as_json: bool) -> None:
         data = {
-            "strategy": preview.strategy,
+            "collectionStrategy": preview.collection_strategy,
             "rationale": preview.rationale,
             "estimatedEfficiency": preview.estimated_efficiency,
             "scope": preview.scope,
@@ -105,7 +105,7 @@ class Command(BaseCommand):
                 eta = f" ETA {progress.eta_seconds:.0f}s" if progress.eta_seconds else ""
                 self.stdout.write(
                     f"\r[{'#' * done}{'.' * (width - done)}] {progress.percent:5.1f}% "
-                    f"{progress.completed} ok {progress.failed} failed "
+                    f"{progress.succeeded} ok {progress.failed} failed "
                     f"{progress.skipped} skipped {progress.unavailable} unavailable "
                     f"({job.status}){eta}   ",
                     ending="",
@@ -126,7 +126,7 @@ class Command(BaseCommand):
     def _print_summary(self, job: BackfillJob) -> None:
         duration = (job.finished_at - job.started_at).total_seconds() if job.started_at else 0
         self.stdout.write(
-            f"Job {job.pk} {job.status} in {duration:.1f}s: {job.completed_units} succeeded, "
+            f"Job {job.pk} {job.status} in {duration:.1f}s: {job.succeeded_units} succeeded, "
             f"{job.skipped_units} skipped, {job.unavailable_units} unavailable, "
             f"{job.failed_units} failed, {job.cancelled_units} cancelled of {job.total_units}"
         )
@@ -138,7 +138,7 @@ def _job_json(job: BackfillJob) -> dict:
     return {
         "jobId": str(job.pk),
         "status": job.status,
-        "strategy": job.strategy,
+        "collectionStrategy": job.collection_strategy,
         "progress": selectors.job_progress(job=job, per_district=False).as_dict(),
         "errorSummary": job.error_summary,
     }

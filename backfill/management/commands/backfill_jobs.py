@@ -19,7 +19,7 @@ class Command(BaseCommand):
             {
                 "jobId": str(job.pk),
                 "status": job.status,
-                "strategy": job.strategy,
+                "collectionStrategy": job.collection_strategy,
                 "startDate": job.start_date.isoformat(),
                 "endDate": job.end_date.isoformat(),
                 "progress": selectors.job_progress(job=job, per_district=False).as_dict(),
@@ -33,9 +33,9 @@ class Command(BaseCommand):
         for row in rows:
             p = row["progress"]
             self.stdout.write(
-                f"{row['jobId']}  {row['status']:<15} {row['strategy']:<12} "
+                f"{row['jobId']}  {row['status']:<15} {row['collectionStrategy']:<12} "
                 f"{row['startDate']}..{row['endDate']}  {p['percent']:5.1f}% "
-                f"({p['completed']} ok, {p['failed']} failed of {p['total']})"
+                f"({p['succeeded']} ok, {p['failed']} failed of {p['total']})"
             )
         if not rows:
             self.stdout.write("No jobs.")

@@ -1,9 +1,9 @@
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from backfill.services import jobs
+from backfill.services.errors import JobStateConflict
 
-from ._jobarg import get_job, messages
+from ._jobarg import get_job
 
 
 class Command(BaseCommand):
@@ -15,6 +15,6 @@ class Command(BaseCommand):
     def handle(self, *args, job_id, **options):
         try:
             count = jobs.retry_failed(job=get_job(job_id))
-        except ValidationError as exc:
-            raise CommandError(messages(exc)) from exc
+        except JobStateConflict as exc:
+            raise CommandError(exc.message) from exc
         self.stdout.write(f"Job {job_id}: {count} failed units queued again.")

@@ -1,0 +1,23 @@
+"""Domain errors of the backfill service, turned into HTTP or form errors in one place each.
+
+Bad input stays Django's `ValidationError` (field -> messages); an action that the job's current
+state does not allow is a `JobStateConflict`, so an API can answer 409 and a form can show it.
+"""
+
+from __future__ import annotations
+
+
+class BackfillError(Exception):
+    """Base of the backfill service's domain errors."""
+
+
+class JobStateConflict(BackfillError):
+    """The job's current state does not allow the action (cancel a finished job, retry a running
+    one). Carries the job id, the action and the state the job is in."""
+
+    def __init__(self, *, job_id: object, action: str, status: str, message: str) -> None:
+        super().__init__(message)
+        self.job_id = str(job_id)
+        self.action = action
+        self.status = str(status)
+        self.message = message
