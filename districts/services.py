@@ -55,6 +55,31 @@ def resolve_scope(*, targets: Iterable[str]) -> ScopeResolution:
     )
 
 
+@dataclass(frozen=True)
+class KnownDistricts:
+    """Requested ids checked against every district known to exist."""
+
+    unknown: tuple[str, ...]  # neither listed by a collected summary nor configured
+    nothing_known: bool  # no summary collected yet: the ids could not be checked
+
+
+def check_known_districts(*, district_ids: Iterable[str]) -> KnownDistricts:
+    """Which canonical ids are unknown: not in the `District` table (every district a collected
+    summary has listed) and not in the configured scope. Before any summary has been collected
+    nothing is known and every id passes (`nothing_known`), so callers can warn that the ids
+    were not checked."""
+    wanted = tuple(dict.fromkeys(district_ids))
+    if not District.objects.exists():
+        return KnownDistricts(unknown=(), nothing_known=True)
+    known = set(District.objects.filter(id__in=wanted).values_list("id", flat=True))
+    known |= set(
+        DistrictConfiguration.objects.filter(district_id__in=wanted).values_list(
+            "district_id", flat=True
+        )
+    )
+    return KnownDistricts(unknown=tuple(d for d in wanted if d not in known), nothing_known=False)
+
+
 @transaction.atomic
 def set_configured_districts(*, district_ids: Iterable[str]) -> tuple[str, ...]:
     """Replace the configured scope. An empty list means every district."""

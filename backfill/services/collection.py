@@ -148,6 +148,12 @@ def _collect(
     except store.SnapshotStoreError as exc:
         log.error("%s: snapshot write failed: %s", context, exc)
         return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.SNAPSHOT_CREATION_FAILED, str(exc), True)
+    except Exception as exc:
+        # A bug or a surprise in fetch, parse, normalize or store must end this unit, not the
+        # worker's task: the unit records what happened and the job goes on with the others.
+        log.exception("%s: unexpected error", context)
+        message = f"unexpected {type(exc).__name__}: {exc}"
+        return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, message, False)
     return UnitOutcome(UnitStatus.SUCCEEDED)
 
 

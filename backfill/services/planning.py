@@ -5,10 +5,12 @@ Used by `create_job` (which persists the plan) and by `preview` (which only repo
 
 from __future__ import annotations
 
-import math
+import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import groupby
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +27,7 @@ from snapshots.models import SnapshotStatus
 from ..models import CollectionStrategy, JobType, RateLimitConfig, UnitStatus
 
 COLLECTION_TYPES = ("system-wide", "per-district", "auto")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 PER_DISTRICT_AUTO_LIMIT = 10  # `auto` picks per-district detail for up to this many targets
 MAX_CONCURRENCY = 10
 MAX_RATE_LIMIT_DELAY_MS = 60_000
@@ -100,10 +103,16 @@ class Plan:
     def units(self) -> Iterator[PlannedUnit]:
         """Every unit in dispatch order (date, then district), lazily: 50,000 stay cheap."""
         skip = self.request.skip_existing
+        per_district = self.collection_strategy == CollectionStrategy.PER_DISTRICT
         for day in self.dates:
+            if day < EARLIEST_DATE:
+                reason = f"before the data starts: the dashboard serves from {EARLIEST_DATE}"
+                for district_id in self.districts if per_district else (ALL_DISTRICTS,):
+                    yield PlannedUnit(day, district_id, UnitStatus.UNAVAILABLE, reason)
+                continue
             closing_of = closing_period_month(day)
             stored = _stored_detail_levels(day) if skip else {}
-            if self.collection_strategy == CollectionStrategy.PER_DISTRICT:
+            if per_district:
                 for district_id in self.districts:
                     yield _planned(day, district_id, closing_of, stored, needed=(district_id,))
             else:
@@ -168,9 +177,13 @@ def parse_request(data: dict[str, Any]) -> BackfillRequest:
         if raw in (None, ""):
             return None
         try:
-            return date.fromisoformat(str(raw))
+            # Python's fromisoformat also takes week dates (2025-W11-1) and basic ones
+            # (20250310); the contract is the one form the API documents.
+            if not isinstance(raw, str) or not ISO_DATE.fullmatch(raw):
+                raise ValueError(raw)
+            return date.fromisoformat(raw)
         except ValueError:
-            error(name, f"Invalid date {raw!r}: use an ISO date, YYYY-MM-DD.")
+            error(name, f"Invalid date {raw!r}: use YYYY-MM-DD.")
             return None
 
     def as_bool(name: str, default: bool) -> bool:
@@ -216,10 +229,12 @@ def parse_request(data: dict[str, Any]) -> BackfillRequest:
             error("endDate", f"endDate {end} is before startDate {start}.")
         if end > today:
             error("endDate", f"endDate {end} is in the future (today is {today}).")
-        if start < EARLIEST_DATE:
+        if end < EARLIEST_DATE:
+            # A range that starts earlier but reaches the data plans its early dates as
+            # unavailable ("before the data starts"); one entirely before it is a mistake.
             error(
-                "startDate",
-                f"startDate {start} is before {EARLIEST_DATE}, the first day the dashboard "
+                "endDate",
+                f"endDate {end} is before {EARLIEST_DATE}, the first day the dashboard "
                 "serves (program year 2008-2009).",
             )
         max_days = settings.BACKFILL_MAX_RANGE_DAYS
@@ -265,8 +280,23 @@ def parse_request(data: dict[str, Any]) -> BackfillRequest:
 
 def plan(request: BackfillRequest) -> Plan:
     """Resolve scope and strategy for a validated request. Raises ValidationError."""
-    resolution = district_services.resolve_scope(targets=request.target_districts)
     warnings = []
+    known = district_services.check_known_districts(district_ids=request.target_districts)
+    if known.unknown:
+        raise ValidationError(
+            {
+                "targetDistricts": [
+                    f"Unknown district(s) {', '.join(known.unknown)}: no collected summary has "
+                    "listed them and they are not in the configured scope."
+                ]
+            }
+        )
+    if request.target_districts and known.nothing_known:
+        warnings.append(
+            "District ids not checked: no summary has been collected yet, so the districts "
+            "the dashboard publishes are not known."
+        )
+    resolution = district_services.resolve_scope(targets=request.target_districts)
     if resolution.excluded:
         warnings.append(f"Out of the configured scope, excluded: {', '.join(resolution.excluded)}.")
     if request.target_districts and not resolution.targets:
@@ -339,48 +369,91 @@ def _scope_type(*, everything: bool, targets: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
+class DatePlan:
+    """What a job would do on one date: its units by status and why."""
+
+    logical_date: date
+    action: str  # "fetch" (some unit will request data), "stored" or "unavailable"
+    units: dict[str, int]  # unit status -> count
+    reason: str  # why nothing is fetched ("already stored", the closing period...), or ""
+
+
+@dataclass(frozen=True)
 class Preview:
     collection_strategy: str
     rationale: str
     estimated_efficiency: float
     scope: dict[str, Any]
     total_units: int
-    pending_units: int
-    skipped_units: int
-    unavailable_units: int
+    units: dict[str, int]  # unit status -> count, over every date
     requests: int
     estimated_duration_seconds: float
     warnings: tuple[str, ...]
+    dates: tuple[DatePlan, ...]
+
+    @property
+    def pending_units(self) -> int:
+        return self.units.get(UnitStatus.PENDING, 0)
+
+    @property
+    def skipped_units(self) -> int:
+        return self.units.get(UnitStatus.SKIPPED, 0)
+
+    @property
+    def unavailable_units(self) -> int:
+        return self.units.get(UnitStatus.UNAVAILABLE, 0)
 
 
 def preview(plan_: Plan) -> Preview:
-    """What a job would do, without writing anything."""
-    counts = {UnitStatus.PENDING: 0, UnitStatus.SKIPPED: 0, UnitStatus.UNAVAILABLE: 0}
-    for unit in plan_.units():
-        counts[unit.status] += 1
-    requests = counts[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.collection_strategy]
+    """What a job would do, date by date, without writing anything."""
+    dates: list[DatePlan] = []
+    totals: Counter[str] = Counter()
+    for day, planned in groupby(plan_.units(), key=lambda u: u.logical_date):
+        units = list(planned)
+        counts = Counter(str(u.status) for u in units)
+        totals.update(counts)
+        dates.append(_date_plan(day, units, counts))
+    requests = totals[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.collection_strategy]
     return Preview(
         collection_strategy=plan_.collection_strategy,
         rationale=plan_.rationale,
         estimated_efficiency=plan_.estimated_efficiency,
         scope=plan_.scope,
-        total_units=sum(counts.values()),
-        pending_units=counts[UnitStatus.PENDING],
-        skipped_units=counts[UnitStatus.SKIPPED],
-        unavailable_units=counts[UnitStatus.UNAVAILABLE],
+        total_units=sum(totals.values()),
+        units=dict(totals),
         requests=requests,
         estimated_duration_seconds=estimated_duration(requests=requests, request=plan_.request),
         warnings=plan_.warnings,
+        dates=tuple(dates),
     )
 
 
+def _date_plan(day: date, units: list[PlannedUnit], counts: Counter[str]) -> DatePlan:
+    if counts[UnitStatus.PENDING]:
+        others = [u.reason for u in units if u.status != UnitStatus.PENDING and u.reason]
+        reason = f"{counts[UnitStatus.PENDING]} to fetch" + (f"; {others[0]}" if others else "")
+        return DatePlan(day, "fetch", dict(counts), reason if others else "")
+    action = "stored" if set(counts) == {UnitStatus.SKIPPED} else "unavailable"
+    return DatePlan(day, action, dict(counts), units[0].reason)
+
+
 def estimated_duration(*, requests: int, request: BackfillRequest) -> float:
-    """Seconds for `requests` under the current global limit (and the job's own delay)."""
-    config = RateLimitConfig.load()
-    if requests == 0:
+    """Seconds until the last of `requests` may go out under the global limiter's rule.
+
+    The limiter (backfill/limits/limiter.py) grants a request when fewer than `max_requests`
+    went out in the last `window_ms` and at least the minimum delay (the larger of the global
+    one and the job's `rateLimitDelayMs`) has passed since the previous one. Request i (from 0)
+    then goes out at max(i * delay, (i // max_requests) * window + (i % max_requests) * delay):
+    spaced by the delay, in bursts of `max_requests` per window when the delay alone would
+    exceed the window's budget. Response times and 429 cool-downs come on top.
+    """
+    if requests <= 0:
         return 0.0
+    config = RateLimitConfig.load()
     per_window = max(config.max_requests, 1)
-    by_window = math.ceil(requests / per_window) * config.window_ms / 1000
-    min_delay = max(config.min_delay_ms, request.rate_limit_delay_ms or 0)
-    by_delay = requests * min_delay / 1000
-    return float(max(by_window, by_delay))
+    delay = max(config.min_delay_ms, request.rate_limit_delay_ms or 0) / 1000
+    window = config.window_ms / 1000
+    last = requests - 1
+    return float(
+        round(max(last * delay, (last // per_window) * window + (last % per_window) * delay), 3)
+    )

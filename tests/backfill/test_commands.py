@@ -16,6 +16,7 @@ from django.utils import timezone
 from backfill.models import BackfillJob, BackfillUnit, CreatedVia, JobStatus, UnitStatus
 from backfill.services import jobs
 from districts import services as district_services
+from districts.models import District
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 
 
@@ -75,17 +76,51 @@ def test_dry_run_prints_the_preview_and_creates_no_job(db):
         "61",
         "--dry-run",
     )
-    assert "collectionStrategy: per-district" in out
-    assert "totalUnits: 4" in out
-    assert "requests: 12" in out
+    assert "Collection strategy  per-district: 2 targeted districts" in out
+    assert "Units                4 (4 pending)" in out
+    assert "Requests             12" in out
+    assert "{'" not in out and "[]" not in out  # no Python reprs
     assert not BackfillJob.objects.exists()
+
+
+def test_dry_run_lists_every_date_with_its_reason(db):
+    out = run("backfill", "--start", "2025-03-30", "--end", "2025-04-02", "--dry-run")
+    lines = [line.split() for line in out.splitlines() if line.strip().startswith("2025-")]
+    assert [line[:2] for line in lines] == [
+        ["2025-03-30", "fetch"],
+        ["2025-03-31", "fetch"],
+        ["2025-04-01", "unavailable"],
+        ["2025-04-02", "unavailable"],
+    ]
+    assert "closing period of 2025-03" in out
+
+
+def test_dry_run_estimates_the_duration_from_the_limiters_rule(db):
+    out = run("backfill", "--start", "2025-03-10", "--districts", "42", "61", "--dry-run")
+    # Six requests at least 2 s apart: the last one leaves 10 s after the first (was 60 s).
+    assert "Estimated duration   10 s under the current rate limit" in out
+
+
+def test_unknown_districts_are_a_command_error_and_create_no_job(db):
+    District.objects.create(id="42")
+    with pytest.raises(CommandError, match=r"Unknown district\(s\) 999, 0"):
+        run("backfill", "--start", "2025-03-10", "--districts", "999", "0")
+    assert not BackfillJob.objects.exists()
+
+
+def test_iso_week_dates_are_a_command_error(db):
+    with pytest.raises(CommandError, match="Invalid date '2025-W11-1': use YYYY-MM-DD"):
+        run("backfill", "--start", "2025-W11-1", "--dry-run")
 
 
 def test_dry_run_as_json_is_machine_readable(db):
     out = run("backfill", "--start", "2025-03-10", "--dry-run", "--json")
     data = json.loads(out)
     assert data["collectionStrategy"] == "system-wide"
-    assert (data["totalUnits"], data["pendingUnits"], data["requests"]) == (1, 1, 1)
+    assert (data["totalUnits"], data["units"], data["requests"]) == (1, {"pending": 1}, 1)
+    assert data["dates"] == [
+        {"date": "2025-03-10", "plan": "fetch", "units": {"pending": 1}, "reason": ""}
+    ]
     assert data["rationale"] and data["warnings"] == []
     assert "estimatedDurationSeconds" in data
 
@@ -106,7 +141,7 @@ def test_dry_run_lists_out_of_scope_targets(db):
     [
         (["--start", "2025-13-01"], "startDate"),
         (["--start", "2025-03-10", "--end", "2025-03-01"], "endDate"),
-        (["--start", "2001-01-01"], "startDate"),
+        (["--start", "2001-01-01"], "endDate"),
         (["--start", "2025-03-10", "--districts", "4242"], "targetDistricts"),
         (["--start", "2025-03-10", "--concurrency", "0"], "concurrency"),
         (["--start", "2025-03-10", "--rate-limit-delay-ms", "-5"], "rateLimitDelayMs"),

@@ -18,6 +18,7 @@ from backfill.models import (
 from backfill.services import jobs, planning
 from districts import services as district_services
 from districts.dashboard.statistics import DistrictStatistics
+from districts.models import District
 from snapshots import store
 
 VALID = {"startDate": "2025-03-10", "skipExisting": False}
@@ -79,9 +80,63 @@ def test_today_is_accepted():
     assert planning.parse_request({"startDate": today.isoformat()}).end_date == today
 
 
-def test_start_before_program_year_2008_2009_is_a_start_date_error():
-    errors = field_errors({"startDate": "2008-06-30"})
-    assert "2008-07-01" in errors["startDate"][0]
+def test_a_range_entirely_before_program_year_2008_2009_is_an_end_date_error():
+    errors = field_errors({"startDate": "2008-06-29", "endDate": "2008-06-30"})
+    assert "2008-07-01" in errors["endDate"][0]
+
+
+def test_dates_of_a_range_before_the_data_starts_are_planned_unavailable(db):
+    result = preview_of(startDate="2008-06-29", endDate="2008-07-01", targetDistricts=["42"])
+    plans = {d.logical_date.isoformat(): (d.action, d.reason) for d in result.dates}
+    assert plans["2008-06-29"][0] == plans["2008-06-30"][0] == "unavailable"
+    assert "before the data starts" in plans["2008-06-30"][1]
+    assert plans["2008-07-01"] == ("fetch", "")
+
+
+@pytest.mark.parametrize("text", ["2025-W11-1", "20250310", "2025-3-10", "2025-03-10T00:00"])
+def test_only_yyyy_mm_dd_dates_are_accepted(text):
+    errors = field_errors({"startDate": text, "endDate": "2025-03-12"})
+    assert errors["startDate"] == [f"Invalid date {text!r}: use YYYY-MM-DD."]
+
+
+def test_unknown_districts_are_refused_up_front_when_districts_are_known(db):
+    District.objects.create(id="42")
+    with pytest.raises(ValidationError) as caught:
+        planning.plan(
+            planning.parse_request(
+                {"startDate": "2025-03-10", "targetDistricts": ["999", "0", "42"]}
+            )
+        )
+    (message,) = caught.value.message_dict["targetDistricts"]
+    assert "Unknown district(s) 999, 0" in message
+
+
+def test_configured_districts_count_as_known(db):
+    configure("61")
+    District.objects.create(id="42")
+    result = preview_of(targetDistricts=["61"])
+    assert result.scope["targetDistricts"] == ["61"]
+    assert result.warnings == ()
+
+
+def test_targets_are_accepted_with_a_warning_while_no_district_is_known(db):
+    result = preview_of(targetDistricts=["999"])
+    assert result.scope["targetDistricts"] == ["999"]
+    assert any("District ids not checked" in w for w in result.warnings)
+
+
+def test_the_preview_lists_every_date_with_its_plan_and_reason(db, snapshot_root):
+    store_districts("42")  # 2025-03-10 stored with full detail
+    result = preview_of(
+        startDate="2025-03-10", endDate="2025-04-01", targetDistricts=["42"], skipExisting=True
+    )
+    plans = {d.logical_date: d for d in result.dates}
+    assert len(plans) == 23
+    assert (plans[DAY].action, plans[DAY].reason) == ("stored", "already stored")
+    assert plans[date(2025, 3, 11)].action == "fetch"
+    closing = plans[date(2025, 4, 1)]
+    assert closing.action == "unavailable" and "closing period of 2025-03" in closing.reason
+    assert sum(sum(d.units.values()) for d in result.dates) == result.total_units
 
 
 def test_first_day_of_program_year_2008_2009_is_accepted():
@@ -198,7 +253,8 @@ def test_out_of_scope_targets_are_excluded_and_listed(db):
     assert result.scope["targetDistricts"] == ["42", "F"]
     assert result.scope["excludedDistricts"] == ["99", "7"]
     assert result.scope["configuredDistricts"] == ["42", "61", "F"]
-    assert "99" in result.warnings[0] and "7" in result.warnings[0]
+    (excluded,) = [w for w in result.warnings if w.startswith("Out of the configured scope")]
+    assert "99" in excluded and "7" in excluded
 
 
 def test_no_target_left_in_scope_is_an_error(db):
@@ -212,7 +268,7 @@ def test_without_a_configured_scope_every_target_is_in_scope(db):
     result = plan_for(targetDistricts=["42", "99"])
     assert result.districts == ("42", "99")
     assert result.scope["excludedDistricts"] == []
-    assert result.warnings == ()
+    assert [w.split(":")[0] for w in result.warnings] == ["District ids not checked"]
 
 
 # plan: strategy (DOMAIN.md section 8)
@@ -507,20 +563,28 @@ def test_preview_duration_is_bounded_by_the_request_window(db):
     set_limits(max_requests=10, window_ms=60_000, min_delay_ms=2_000)
     result = preview_of(targetDistricts=["42", "61"], endDate="2025-03-14")  # 10 units
     assert result.requests == 30
-    assert result.estimated_duration_seconds == 180.0  # 3 windows of 60 s
+    # Requests 0-9 at 0, 2, ..., 18 s; 10-19 from 60 s; the 30th (index 29) at 120 + 18 s.
+    assert result.estimated_duration_seconds == 138.0
+
+
+def test_preview_duration_of_six_requests_two_seconds_apart_is_ten_seconds(db):
+    set_limits(max_requests=10, window_ms=60_000, min_delay_ms=2_000)
+    result = preview_of(targetDistricts=["42", "61"], endDate="2025-03-10")
+    assert result.requests == 6
+    assert result.estimated_duration_seconds == 10.0  # was 60: a whole window per 10 requests
 
 
 def test_preview_duration_is_bounded_by_the_minimum_delay(db):
     set_limits(max_requests=1_000, window_ms=1_000, min_delay_ms=500)
     result = preview_of(targetDistricts=["42"], endDate="2025-03-11")
     assert result.requests == 6
-    assert result.estimated_duration_seconds == 3.0
+    assert result.estimated_duration_seconds == 2.5
 
 
 def test_preview_duration_uses_the_jobs_own_delay_when_it_is_longer(db):
     set_limits(max_requests=1_000, window_ms=1_000, min_delay_ms=500)
     result = preview_of(targetDistricts=["42"], rateLimitDelayMs=2_000)
-    assert result.estimated_duration_seconds == 6.0
+    assert result.estimated_duration_seconds == 4.0  # three requests, 2 s apart
 
 
 def test_preview_of_only_unavailable_dates_takes_no_time(db):

@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from backfill import selectors
-from backfill.models import BackfillJob, CreatedVia, JobStatus
+from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig
 from backfill.services import jobs
+from backfill.services.planning import Preview
 
 from ._jobarg import messages
 
@@ -73,25 +74,35 @@ class Command(BaseCommand):
         if code:
             sys.exit(code)
 
-    def _print_preview(self, preview, as_json: bool) -> None:
-        data = {
-            "collectionStrategy": preview.collection_strategy,
-            "rationale": preview.rationale,
-            "estimatedEfficiency": preview.estimated_efficiency,
-            "scope": preview.scope,
-            "totalUnits": preview.total_units,
-            "pendingUnits": preview.pending_units,
-            "skippedUnits": preview.skipped_units,
-            "unavailableUnits": preview.unavailable_units,
-            "requests": preview.requests,
-            "estimatedDurationSeconds": preview.estimated_duration_seconds,
-            "warnings": list(preview.warnings),
-        }
+    def _print_preview(self, preview: Preview, as_json: bool) -> None:
         if as_json:
-            self.stdout.write(json.dumps(data))
+            self.stdout.write(json.dumps(_preview_json(preview)))
             return
-        for key, value in data.items():
-            self.stdout.write(f"{key:>26}: {value}")
+        rate = RateLimitConfig.load()
+        units = ", ".join(f"{n} {status}" for status, n in sorted(preview.units.items()))
+        rows = [
+            ("Collection strategy", f"{preview.collection_strategy}: {preview.rationale}"),
+            ("Scope", _scope_text(preview.scope)),
+            ("Units", f"{preview.total_units} ({units or 'none'})"),
+            ("Requests", str(preview.requests)),
+            (
+                "Estimated duration",
+                f"{_duration(preview.estimated_duration_seconds)} under the current rate limit "
+                f"({rate.max_requests} per {rate.window_ms / 1000:g} s, at least "
+                f"{rate.min_delay_ms / 1000:g} s apart)",
+            ),
+        ]
+        rows += [("Warning", warning) for warning in preview.warnings]
+        self.stdout.write("Preview (nothing was written)")
+        for label, value in rows:
+            self.stdout.write(f"  {label:<20} {value}")
+        self.stdout.write("")
+        self.stdout.write(f"  {'Date':<10}  {'Plan':<11}  {'Units':>5}  Reason")
+        for day in preview.dates:
+            self.stdout.write(
+                f"  {day.logical_date.isoformat():<10}  {day.action:<11}  "
+                f"{sum(day.units.values()):>5}  {day.reason or '-'}"
+            )
 
     def _follow(self, job: BackfillJob, *, quiet: bool) -> BackfillJob:
         width = 40
@@ -132,6 +143,43 @@ class Command(BaseCommand):
         )
         if job.error_summary.get("totalErrors"):
             self.stdout.write(f"Errors: {json.dumps(job.error_summary)}")
+
+
+def _preview_json(preview: Preview) -> dict:
+    return {
+        "collectionStrategy": preview.collection_strategy,
+        "rationale": preview.rationale,
+        "estimatedEfficiency": preview.estimated_efficiency,
+        "scope": preview.scope,
+        "totalUnits": preview.total_units,
+        "units": preview.units,
+        "requests": preview.requests,
+        "estimatedDurationSeconds": preview.estimated_duration_seconds,
+        "warnings": list(preview.warnings),
+        "dates": [
+            {
+                "date": day.logical_date.isoformat(),
+                "plan": day.action,
+                "units": day.units,
+                "reason": day.reason,
+            }
+            for day in preview.dates
+        ],
+    }
+
+
+def _scope_text(scope: dict) -> str:
+    targets = scope.get("targetDistricts") or scope.get("configuredDistricts") or []
+    districts = ", ".join(targets) if targets else "every district"
+    return f"{scope.get('scopeType', '-')}: {districts}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _job_json(job: BackfillJob) -> dict:
