@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
 from districts.ids import district_sort_key
 
 from .limits import performance_status
-from .models import ACTIVE_JOB_STATUSES, BackfillJob, BackfillUnit, UnitStatus
+from .models import ACTIVE_JOB_STATUSES, BackfillJob, BackfillUnit, JobStatus, UnitStatus
 
 
 @dataclass(frozen=True)
@@ -136,3 +137,79 @@ def dashboard_performance() -> dict[str, Any]:
         active_units=counts.get(UnitStatus.RUNNING, 0),
         queued_units=counts.get(UnitStatus.PENDING, 0),
     )
+
+
+# Units older than this in `running` with no job heartbeat mean no worker is working on them.
+NO_WORKER_AFTER_SECONDS = 120
+
+
+def why_not_running(*, job: BackfillJob, now=None) -> str | None:
+    """One sentence saying why a job that is not finished does not progress right now, from
+    the engine's real state (queue, pause, limiter, breaker, Redis, workers); None when it is
+    progressing or finished. The admin and the API show the same sentence."""
+    if job.is_terminal:
+        return None
+    now = now or timezone.now()
+    if job.status == JobStatus.PENDING:
+        return _queue_reason(job)
+    if job.status not in ACTIVE_JOB_STATUSES:
+        return f"The job is {job.status}; nothing is dispatched until it is resumed."
+    running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING)
+    heartbeat = job.heartbeat_at or job.started_at
+    if (
+        running.exists()
+        and heartbeat
+        and (now - heartbeat).total_seconds() > NO_WORKER_AFTER_SECONDS
+    ):
+        minutes = int((now - heartbeat).total_seconds() // 60)
+        return (
+            f"No worker has reported on this job for {minutes} min: are workers running? "
+            "Recovery re-dispatches its units once they count as stale."
+        )
+    limits = dashboard_performance()
+    if not limits["redisAvailable"]:
+        return "Redis is unreachable: no request may leave (the rate limiter fails closed)."
+    breaker = limits["circuitBreaker"]
+    if breaker["state"] == "open":
+        return (
+            f"The circuit breaker is open after {breaker['failures']} failures in a row; the "
+            f"next probe request may leave in {breaker['probeInMs'] / 1000:.0f} s."
+        )
+    limiter = limits["rateLimiter"]
+    if limiter["cooldownRemainingMs"]:
+        return (
+            "The dashboard asked us to slow down (429): every worker waits "
+            f"{limiter['cooldownRemainingMs'] / 1000:.0f} s more."
+        )
+    if not running.exists():
+        concurrency = limits["concurrency"]
+        if concurrency["active"] >= concurrency["max"]:
+            return (
+                f"All {concurrency['max']} slots of the global concurrency limit are in use by "
+                "other jobs; units start as slots free up."
+            )
+        return None
+    if limiter["currentCount"] is not None and limiter["currentCount"] >= limiter["maxRequests"]:
+        return (
+            f"Waiting for the rate limiter: {limiter['currentCount']} requests in the last "
+            f"{limiter['windowMs'] / 1000:g} s; the next slot opens in "
+            f"{limiter['nextResetMs'] / 1000:.0f} s."
+        )
+    return None
+
+
+def _queue_reason(job: BackfillJob) -> str:
+    ahead = BackfillJob.objects.filter(status=JobStatus.PENDING, created_at__lt=job.created_at)
+    position = ahead.count() + 1
+    active = list(
+        BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES)
+        .order_by("started_at")
+        .values_list("pk", flat=True)[:3]
+    )
+    if active:
+        blockers = ", ".join(str(pk) for pk in active)
+        return (
+            f"Queued behind job {blockers} (position {position} in the queue); at most "
+            f"{settings.BACKFILL_MAX_ACTIVE_JOBS} job(s) run at once."
+        )
+    return f"Queued (position {position}); no worker has started it yet: are workers running?"

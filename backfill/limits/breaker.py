@@ -88,6 +88,7 @@ class Permit:
 class BreakerStatus:
     state: str  # closed, open, half_open
     failures: int
+    probe_in_ms: int = 0  # while open: time until the half-open probe may go out
 
 
 class CircuitBreaker:
@@ -164,11 +165,16 @@ class CircuitBreaker:
         half_open, since the next request will be the probe. Raises redis.RedisError."""
         raw = self.redis.hgetall(self._state_key)
         state = raw.get(b"state", b"closed").decode()
+        probe_in_ms = 0
         if state == "open":
             seconds, micros = self.redis.time()
-            if seconds * 1_000_000 + micros >= int(raw.get(b"open_until", b"0")):
+            left_us = int(raw.get(b"open_until", b"0")) - (seconds * 1_000_000 + micros)
+            if left_us <= 0:
                 state = "half_open"
-        return BreakerStatus(state=state, failures=int(raw.get(b"failures", b"0")))
+            else:
+                probe_in_ms = -(-left_us // 1000)
+        failures = int(raw.get(b"failures", b"0"))
+        return BreakerStatus(state=state, failures=failures, probe_in_ms=probe_in_ms)
 
     def clear(self) -> None:
         """Close the breaker and forget its history."""

@@ -41,7 +41,7 @@ def performance_status(
                 "cooldownRemainingMs": None,
                 "backoffMs": None,
             },
-            "circuitBreaker": {"state": None, "failures": None},
+            "circuitBreaker": {"state": None, "failures": None, "probeInMs": None},
             "concurrency": concurrency,
             "intermediateCache": {
                 "hits": None,
@@ -62,7 +62,11 @@ def performance_status(
             "cooldownRemainingMs": limiter.cooldown_remaining_ms,
             "backoffMs": limiter.backoff_ms,
         },
-        "circuitBreaker": {"state": breaker.state, "failures": breaker.failures},
+        "circuitBreaker": {
+            "state": breaker.state,
+            "failures": breaker.failures,
+            "probeInMs": breaker.probe_in_ms,
+        },
         "concurrency": concurrency,
         "intermediateCache": {
             "hits": cache.hits,

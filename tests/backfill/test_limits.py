@@ -596,7 +596,7 @@ def test_performance_status_reports_limiter_breaker_concurrency_and_cache(redis_
     assert limiter["currentCount"] == 1 and limiter["maxRequests"] == 10
     assert limiter["windowMs"] == 60_000 and 59_000 < limiter["nextResetMs"] <= 60_000
     assert limiter["cooldownRemainingMs"] == 0 and limiter["backoffMs"] == 0
-    assert status["circuitBreaker"] == {"state": "closed", "failures": 0}
+    assert status["circuitBreaker"] == {"state": "closed", "failures": 0, "probeInMs": 0}
     assert status["concurrency"] == {"active": 2, "max": stored.max_concurrent, "queued": 7}
     assert status["intermediateCache"] == {
         "hits": 1,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from backfill import selectors
+from backfill.limits import circuit_breaker, get_redis, rate_limiter
 from backfill.models import BackfillJob, JobStatus, RateLimitConfig, UnitStatus
 from backfill.selectors import DistrictProgress, job_progress, list_jobs
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
@@ -198,3 +200,68 @@ def test_dashboard_performance_counts_units_of_active_jobs_only(db):
     assert status["concurrency"]["active"] == 1
     assert status["concurrency"]["queued"] == 2
     assert status["rateLimiter"]["maxRequests"] == RateLimitConfig.load().max_requests
+
+
+# why_not_running: one sentence from the engine's real state
+
+
+@pytest.fixture
+def private_limits(settings):
+    """Limiter and breaker keys of this test only, cleared afterwards."""
+    prefix = f"test-why-{uuid.uuid4().hex[:10]}"
+    settings.BACKFILL_LIMITS_KEY_PREFIX = prefix
+    client = get_redis()  # taken now: a test may point settings.REDIS_URL elsewhere
+    yield prefix
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+
+
+def running_job(**fields) -> BackfillJob:
+    now = timezone.now()
+    fields = {"status": JobStatus.RUNNING, "started_at": now, "heartbeat_at": now, **fields}
+    return job_with_units({"42": [UnitStatus.RUNNING, UnitStatus.PENDING]}, **fields)
+
+
+def test_a_queued_job_names_the_job_it_waits_behind_and_its_position(db, private_limits):
+    first = running_job()
+    BackfillJobFactory(status=JobStatus.PENDING)
+    later = BackfillJobFactory(status=JobStatus.PENDING)
+    sentence = selectors.why_not_running(job=later)
+    assert sentence.startswith(f"Queued behind job {first.pk} (position 2 in the queue)")
+
+
+def test_a_queued_job_with_nothing_running_asks_whether_workers_run(db, private_limits):
+    job = BackfillJobFactory(status=JobStatus.PENDING)
+    assert "are workers running?" in selectors.why_not_running(job=job)
+
+
+def test_a_silent_job_says_no_worker_has_reported(db, private_limits):
+    job = running_job(heartbeat_at=timezone.now() - timedelta(minutes=7))
+    assert selectors.why_not_running(job=job).startswith(
+        "No worker has reported on this job for 7 min: are workers running?"
+    )
+
+
+def test_an_open_breaker_says_when_the_probe_may_leave(db, private_limits):
+    breaker = circuit_breaker()
+    for _ in range(RateLimitConfig.load().max_requests + 10):
+        breaker.record_failure()
+    sentence = selectors.why_not_running(job=running_job())
+    assert sentence.startswith("The circuit breaker is open after")
+    assert "the next probe request may leave in" in sentence
+
+
+def test_a_429_cooldown_says_how_long_every_worker_waits(db, private_limits):
+    rate_limiter().report_rate_limited(45)
+    sentence = selectors.why_not_running(job=running_job())
+    assert sentence.startswith("The dashboard asked us to slow down (429): every worker waits")
+
+
+def test_unreachable_redis_is_named(db, private_limits, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    assert selectors.why_not_running(job=running_job()).startswith("Redis is unreachable")
+
+
+def test_a_progressing_or_finished_job_needs_no_explanation(db, private_limits):
+    assert selectors.why_not_running(job=running_job()) is None
+    assert selectors.why_not_running(job=BackfillJobFactory(status=JobStatus.COMPLETED)) is None
