@@ -1,8 +1,45 @@
-"""Minimal admin registrations; the consolidated Backfill section builds on these."""
+"""The consolidated Backfill section of the admin: start, preview, watch, steer, browse.
 
-from django.contrib import admin
+Thin views over the services (writes) and selectors (reads), added to the job admin through
+`get_urls()` and wrapped in `admin_site.admin_view`, with templates that extend the admin's own.
+- the job list is the history (filters by status, type, origin and dates; search by district);
+- "add" is the New backfill form -> preview -> start;
+- "change" is the live job page, which polls `status.json` (and `cell.json` for a grid cell);
+- actions (cancel, retry failed) are POSTs with confirmation.
+"""
 
-from .models import BackfillJob, RateLimitConfig
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from districts.ids import InvalidDistrictId, canonical_district_id
+
+from . import selectors
+from .forms import BackfillRequestForm
+from .models import BackfillJob, CreatedVia, RateLimitConfig, UnitStatus
+from .services import jobs
+from .services.errors import JobStateConflict
+
+# Colours of the unit statuses in the grid and the legend (readable in light and dark mode).
+STATUS_COLOURS = {
+    UnitStatus.SUCCEEDED: "#2e7d32",
+    UnitStatus.SKIPPED: "#81c784",
+    UnitStatus.UNAVAILABLE: "#9e9e9e",
+    UnitStatus.RUNNING: "#1e88e5",
+    UnitStatus.PENDING: "#cfd8dc",
+    UnitStatus.FAILED: "#e53935",
+    UnitStatus.CANCELLED: "#ffb300",
+}
 
 
 @admin.register(RateLimitConfig)
@@ -24,22 +61,251 @@ class RateLimitConfigAdmin(admin.ModelAdmin):
         return False
 
 
+class DistrictSearch:
+    """Search the history by district: jobs with a unit of that district."""
+
+    @staticmethod
+    def filter(queryset, term: str):
+        try:
+            district_id = canonical_district_id(term)
+        except InvalidDistrictId:
+            return queryset.none()
+        return queryset.filter(units__district_id=district_id).distinct()
+
+
 @admin.register(BackfillJob)
 class BackfillJobAdmin(admin.ModelAdmin):
     list_display = (
-        "id",
+        "job_link",
         "status",
-        "collection_strategy",
-        "start_date",
-        "end_date",
-        "total_units",
-        "succeeded_units",
-        "failed_units",
+        "job_type",
+        "created_via",
+        "date_range",
+        "progress",
+        "duration",
+        "outcome",
         "created_at",
     )
-    list_filter = ("status", "collection_strategy", "job_type")
+    list_filter = ("status", "job_type", "created_via", "collection_strategy", "start_date")
+    date_hierarchy = "created_at"
+    search_fields = ("id",)
+    search_help_text = "Search by district id (e.g. 42) or job id."
     show_full_result_count = False
-    readonly_fields = [f.name for f in BackfillJob._meta.fields]
+    list_per_page = 50
+    change_form_template = "admin/backfill/job.html"
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description="job")
+    def job_link(self, job: BackfillJob):
+        url = reverse("admin:backfill_backfilljob_change", args=[job.pk])
+        return format_html('<a href="{}">{}</a>', url, str(job.pk)[:8])
+
+    @admin.display(description="dates")
+    def date_range(self, job: BackfillJob) -> str:
+        return f"{job.start_date} .. {job.end_date}"
+
+    @admin.display(description="progress")
+    def progress(self, job: BackfillJob) -> str:
+        done = (
+            job.succeeded_units
+            + job.skipped_units
+            + job.unavailable_units
+            + job.failed_units
+            + job.cancelled_units
+        )
+        percent = 100 * done / job.total_units if job.total_units else 100
+        return f"{done}/{job.total_units} ({percent:.0f}%)"
+
+    @admin.display(description="duration")
+    def duration(self, job: BackfillJob) -> str:
+        if not job.started_at:
+            return "-"
+        seconds = int(
+            (
+                (job.finished_at or job.heartbeat_at or job.started_at) - job.started_at
+            ).total_seconds()
+        )
+        return str(timedelta(seconds=seconds))
+
+    @admin.display(description="outcome")
+    def outcome(self, job: BackfillJob) -> str:
+        errors = (job.error_summary or {}).get("byType") or {}
+        if not errors:
+            return f"{job.succeeded_units} succeeded, {job.failed_units} failed"
+        listed = ", ".join(f"{kind} {n}" for kind, n in sorted(errors.items()))
+        return f"{job.succeeded_units} succeeded; failed: {listed}"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if len(term) <= 3:
+            return DistrictSearch.filter(queryset, term), True
+        return super().get_search_results(request, queryset, term)
+
+    def has_change_permission(self, request, obj=None):
+        # The job page is read-only; it changes a job only through its actions.
+        return request.user.is_active and request.user.is_staff
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<uuid:job_id>/status.json", view(self.status_json), name="backfill_job_status"),
+            path("<uuid:job_id>/cell.json", view(self.cell_json), name="backfill_job_cell"),
+            path(
+                "<uuid:job_id>/action/<str:action>/",
+                view(require_POST(self.action_view)),
+                name="backfill_job_action",
+            ),
+            *super().get_urls(),
+        ]
+
+    # --- New backfill: form -> preview -> start ---------------------------------------------
+
+    def add_view(self, request, form_url="", extra_context=None):
+        step = request.POST.get("step") if request.method == "POST" else None
+        if step == "start":
+            return self._start(request)
+        if step == "edit":
+            form = BackfillRequestForm.from_request(_posted_request(request))
+            return self._render_form(request, form)
+        if step == "preview":
+            form = BackfillRequestForm(request.POST)
+            if form.is_valid():
+                backfill_request = form.to_request()
+                try:
+                    preview = jobs.preview_job(request=backfill_request)
+                except ValidationError as exc:
+                    form.add_service_errors(exc)
+                else:
+                    return self._render_preview(request, backfill_request, preview)
+            return self._render_form(request, form)
+        initial = {k: v for k, v in request.GET.items() if k in BackfillRequestForm.base_fields}
+        return self._render_form(request, BackfillRequestForm(initial=initial))
+
+    def _start(self, request):
+        backfill_request = _posted_request(request)
+        try:
+            job = jobs.create_job(
+                request=backfill_request, created_via=CreatedVia.ADMIN, created_by=request.user
+            )
+        except ValidationError as exc:
+            form = BackfillRequestForm.from_request(backfill_request)
+            form.is_valid()
+            form.add_service_errors(exc)
+            return self._render_form(request, form)
+        messages.success(request, f"Backfill job {job.pk} started ({job.total_units} units).")
+        return HttpResponseRedirect(reverse("admin:backfill_backfilljob_change", args=[job.pk]))
+
+    def _render_form(self, request, form: BackfillRequestForm):
+        today = date.today()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New backfill",
+            "opts": self.model._meta,
+            "form": form,
+            "presets": _presets(today),
+        }
+        return TemplateResponse(request, "admin/backfill/new.html", context)
+
+    def _render_preview(self, request, backfill_request, preview):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Preview the backfill",
+            "opts": self.model._meta,
+            "preview": preview,
+            "request_json": json.dumps(backfill_request),
+            "rate": RateLimitConfig.load(),
+        }
+        return TemplateResponse(request, "admin/backfill/preview.html", context)
+
+    # --- the live job page ----------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        if job is None:
+            raise Http404("No such backfill job.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Backfill job {job.pk}",
+            "opts": self.model._meta,
+            "original": job,
+            "job": job,
+            "status": selectors.job_status(job=job),
+            "colours": STATUS_COLOURS,
+            "status_url": reverse("admin:backfill_job_status", args=[job.pk]),
+            "cell_url": reverse("admin:backfill_job_cell", args=[job.pk]),
+            "actions": {
+                name: reverse("admin:backfill_job_action", args=[job.pk, name])
+                for name in ("cancel", "retry")
+            },
+        }
+        return TemplateResponse(request, self.change_form_template, context)
+
+    def status_json(self, request, job_id):
+        job = get_object_or_404(BackfillJob, pk=job_id)
+        body = selectors.job_status(job=job)
+        if request.GET.get("grid"):
+            body["grid"] = selectors.unit_grid(job=job).as_dict()
+        return JsonResponse(body)
+
+    def cell_json(self, request, job_id):
+        job = get_object_or_404(BackfillJob, pk=job_id)
+        try:
+            first = date.fromisoformat(request.GET["date"])
+            district_id = request.GET["district"]
+        except (KeyError, ValueError):
+            return JsonResponse(
+                {"error": "date (YYYY-MM-DD) and district are required"}, status=400
+            )
+        last = first + timedelta(days=6) if request.GET.get("week") else first
+        units = selectors.cell_units(job=job, district_id=district_id, first=first, last=last)
+        for unit in units:
+            if unit["status"] == UnitStatus.SUCCEEDED:
+                unit["snapshotUrl"] = (
+                    reverse("snapshot-district", args=[unit["date"], unit["districtId"]])
+                    if unit["districtId"] != "*"
+                    else reverse("snapshot-detail", args=[unit["date"]])
+                )
+        return JsonResponse({"units": units})
+
+    def action_view(self, request, job_id, action):
+        job = get_object_or_404(BackfillJob, pk=job_id)
+        try:
+            if action == "cancel":
+                job = jobs.cancel_job(job=job)
+                messages.success(request, f"Cancel requested: the job is {job.status}.")
+            elif action == "retry":
+                count = jobs.retry_failed(job=job)
+                messages.success(request, f"{count} failed units queued again.")
+            else:
+                raise Http404(f"Unknown action {action!r}.")
+        except JobStateConflict as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("admin:backfill_backfilljob_change", args=[job.pk]))
+
+
+def _posted_request(request) -> dict:
+    try:
+        data = json.loads(request.POST.get("request") or "{}")
+    except ValueError:
+        data = {}
+    return data if isinstance(data, dict) else {}
+
+
+def _presets(today: date) -> list[tuple[str, str, str]]:
+    """(label, start, end) of the form's date presets."""
+    yesterday = today - timedelta(days=1)
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    year = today.year if today.month >= 7 else today.year - 1
+    # The last program year that has ended (July to June).
+    py_start, py_end = date(year - 1, 7, 1), date(year, 6, 30)
+    return [
+        ("Yesterday", yesterday.isoformat(), yesterday.isoformat()),
+        ("Last 7 days", (yesterday - timedelta(days=6)).isoformat(), yesterday.isoformat()),
+        ("Last month", last_month_end.replace(day=1).isoformat(), last_month_end.isoformat()),
+        (f"Program year {year - 1}-{year}", py_start.isoformat(), py_end.isoformat()),
+    ]
+
+
+# The admin index starts with the Backfill panel (running, waiting and last finished jobs).
+admin.site.index_template = "admin/backfill_index.html"

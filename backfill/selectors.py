@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from districts.ids import district_sort_key
+from districts.ids import ALL_DISTRICTS, district_sort_key
 
 from .limits import performance_status
-from .models import ACTIVE_JOB_STATUSES, BackfillJob, BackfillUnit, JobStatus, UnitStatus
+from .models import (
+    ACTIVE_JOB_STATUSES,
+    TERMINAL_JOB_STATUSES,
+    BackfillJob,
+    BackfillUnit,
+    JobStatus,
+    UnitStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -213,3 +222,191 @@ def _queue_reason(job: BackfillJob) -> str:
             f"{settings.BACKFILL_MAX_ACTIVE_JOBS} job(s) run at once."
         )
     return f"Queued (position {position}); no worker has started it yet: are workers running?"
+
+
+# --- the job page's grid of dates x districts -------------------------------------------------
+
+# Beyond this many dates the grid shows weeks (a year of daily units stays readable).
+GRID_MAX_COLUMNS = 62
+# The order in which one cell that aggregates several units shows its "worst" state.
+GRID_PRECEDENCE = (
+    UnitStatus.FAILED,
+    UnitStatus.RUNNING,
+    UnitStatus.PENDING,
+    UnitStatus.CANCELLED,
+    UnitStatus.UNAVAILABLE,
+    UnitStatus.SKIPPED,
+    UnitStatus.SUCCEEDED,
+)
+
+
+@dataclass(frozen=True)
+class UnitGrid:
+    """Rows are districts, columns are dates (or weeks starting on `columns[i]`)."""
+
+    by_week: bool
+    columns: tuple[str, ...]  # ISO dates: each date, or the Monday of each week
+    districts: tuple[str, ...]
+    cells: tuple[tuple[str, ...], ...]  # [district][column] -> status ("" when no unit)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "byWeek": self.by_week,
+            "columns": list(self.columns),
+            "districts": list(self.districts),
+            "cells": [list(row) for row in self.cells],
+        }
+
+
+def unit_grid(*, job: BackfillJob) -> UnitGrid:
+    """The job's units as a grid of district x date, each cell the most telling status of its
+    units (failed first, succeeded last). One grouped query; by week when the range is wide."""
+    days = (job.end_date - job.start_date).days + 1
+    by_week = days > GRID_MAX_COLUMNS
+    units = BackfillUnit.objects.filter(job=job)
+    if by_week:
+        rows = (
+            units.annotate(column=TruncWeek("logical_date"))
+            .values_list("district_id", "column", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        first = job.start_date - timedelta(days=job.start_date.weekday())
+        columns = tuple(
+            first + timedelta(weeks=w) for w in range((job.end_date - first).days // 7 + 1)
+        )
+    else:
+        rows = (
+            units.values_list("district_id", "logical_date", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        columns = tuple(job.start_date + timedelta(days=d) for d in range(days))
+    index = {column: i for i, column in enumerate(columns)}
+    rank = {status: i for i, status in enumerate(GRID_PRECEDENCE)}
+    best: dict[str, dict[int, str]] = {}
+    for district_id, column, status, _ in rows:
+        column = column.date() if hasattr(column, "date") else column
+        cells = best.setdefault(district_id, {})
+        i = index[column]
+        if i not in cells or rank.get(status, -1) < rank.get(cells[i], len(rank)):
+            cells[i] = status
+    districts = tuple(sorted(best, key=district_sort_key))
+    return UnitGrid(
+        by_week=by_week,
+        columns=tuple(c.isoformat() for c in columns),
+        districts=districts,
+        cells=tuple(tuple(best[d].get(i, "") for i in range(len(columns))) for d in districts),
+    )
+
+
+def cell_units(*, job: BackfillJob, district_id: str, first: date, last: date) -> list[dict]:
+    """The units behind one grid cell (a date, or a week's dates) with attempts and errors."""
+    units = BackfillUnit.objects.filter(
+        job=job, district_id=district_id, logical_date__range=(first, last)
+    ).order_by("logical_date")
+    return [
+        {
+            "date": unit.logical_date.isoformat(),
+            "districtId": unit.district_id,
+            "status": unit.status,
+            "attempts": unit.attempts,
+            "requestsMade": unit.requests_made,
+            "errorType": unit.error_type,
+            "errorMessage": unit.error_message,
+            "retryable": unit.retryable,
+            "durationMs": unit.duration_ms,
+        }
+        for unit in units
+    ]
+
+
+def current_date(*, job: BackfillJob) -> date | None:
+    """The date being worked on: the earliest date with a running or pending unit."""
+    return (
+        BackfillUnit.objects.filter(job=job, status__in=(UnitStatus.RUNNING, UnitStatus.PENDING))
+        .order_by("logical_date")
+        .values_list("logical_date", flat=True)
+        .first()
+    )
+
+
+def job_status(*, job: BackfillJob) -> dict[str, Any]:
+    """What an operator watching a job needs, camelCase-ready: state, progress (with the
+    per-district breakdown), the date being worked on, why it does not progress, the error
+    summary (live while it runs) and the limits' state."""
+    progress = job_progress(job=job)
+    day = current_date(job=job)
+    last_errors = _last_errors(job)
+    return {
+        "jobId": str(job.pk),
+        "status": job.status,
+        "isTerminal": job.is_terminal,
+        "progress": {
+            **{k: v for k, v in progress.as_dict().items() if k != "districts"},
+            "currentDate": day.isoformat() if day else None,
+        },
+        "districts": [
+            {**asdict(d), "lastError": last_errors.get(d.district_id, "")}
+            for d in progress.districts
+        ],
+        "whyNotRunning": why_not_running(job=job),
+        "errorSummary": job.error_summary if job.is_terminal else error_summary(job=job),
+        "performanceStatus": dashboard_performance(),
+        "startedAt": job.started_at.isoformat() if job.started_at else None,
+        "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def _last_errors(job: BackfillJob) -> dict[str, str]:
+    """district id -> the message of its most recently failed unit."""
+    failed = (
+        BackfillUnit.objects.filter(job=job, status=UnitStatus.FAILED)
+        .order_by("-finished_at")
+        .values_list("district_id", "error_type", "error_message")[:5000]
+    )
+    errors: dict[str, str] = {}
+    for district_id, error_type, message in failed:
+        errors.setdefault(district_id, f"{error_type}: {message}")
+    return errors
+
+
+def error_summary(*, job: BackfillJob) -> dict[str, Any]:
+    """The job's failed units by error type, retryable vs permanent, and districts affected."""
+    failed = BackfillUnit.objects.filter(job=job, status=UnitStatus.FAILED)
+    by_type = dict(failed.values_list("error_type").annotate(n=Count("id")).order_by("error_type"))
+    return {
+        "totalErrors": sum(by_type.values()),
+        "byType": by_type,
+        "retryableErrors": failed.filter(retryable=True).count(),
+        "permanentErrors": failed.exclude(retryable=True).count(),
+        "affectedDistricts": sorted(
+            set(failed.exclude(district_id=ALL_DISTRICTS).values_list("district_id", flat=True)),
+            key=district_sort_key,
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The admin index's Backfill panel: what runs, what waits, what ended last."""
+
+    active: tuple[tuple[BackfillJob, JobProgress], ...]
+    waiting: tuple[BackfillJob, ...]  # queued (pending) and stopped-but-unfinished jobs
+    finished: tuple[BackfillJob, ...]
+
+
+def overview(*, finished_limit: int = 5) -> Overview:
+    active = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).order_by("started_at")
+    unfinished = BackfillJob.objects.exclude(
+        status__in=(*ACTIVE_JOB_STATUSES, *TERMINAL_JOB_STATUSES)
+    )
+    return Overview(
+        active=tuple((job, job_progress(job=job, per_district=False)) for job in active),
+        waiting=tuple(unfinished.order_by("created_at")[:20]),
+        finished=tuple(
+            BackfillJob.objects.filter(status__in=TERMINAL_JOB_STATUSES).order_by("-finished_at")[
+                :finished_limit
+            ]
+        ),
+    )

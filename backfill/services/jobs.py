@@ -19,12 +19,13 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from snapshots import store
 
+from .. import selectors
 from ..models import (
     ACTIVE_JOB_STATUSES,
     TERMINAL_JOB_STATUSES,
@@ -319,24 +320,10 @@ def _finish_job(job: BackfillJob) -> None:
     else:
         job.status = JobStatus.FAILED
     job.finished_at = timezone.now()
-    job.error_summary = error_summary(job=job)
+    job.error_summary = selectors.error_summary(job=job)
     job.save(update_fields=["status", "finished_at", "error_summary"])
     log.info("job %s finished: %s", job.pk, job.status)
     transaction.on_commit(lambda: _send(START_JOBS_TASK))
-
-
-def error_summary(*, job: BackfillJob) -> dict[str, Any]:
-    failed = job.units.filter(status=UnitStatus.FAILED)
-    by_type = dict(failed.values_list("error_type").annotate(n=Count("id")).order_by("error_type"))
-    return {
-        "totalErrors": sum(by_type.values()),
-        "byType": by_type,
-        "retryableErrors": failed.filter(retryable=True).count(),
-        "permanentErrors": failed.exclude(retryable=True).count(),
-        "affectedDistricts": sorted(
-            set(failed.exclude(district_id="").values_list("district_id", flat=True))
-        ),
-    }
 
 
 def requeue_unit(*, unit_id: int, countdown: float) -> None:

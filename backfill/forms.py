@@ -1,0 +1,114 @@
+"""The admin's New backfill form: the same request contract as the API and the command.
+
+The form only collects the fields; validation is the service's (`jobs.preview_job`), whose
+field errors (camelCase, as the API names them) are put back on the form's fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from districts import services as district_services
+from districts.ids import district_sort_key
+from districts.models import District
+
+from .models import JobType
+from .services import planning
+
+# camelCase request field -> form field
+FIELD_FOR = {
+    "jobType": "job_type",
+    "startDate": "start_date",
+    "endDate": "end_date",
+    "targetDistricts": "target_districts",
+    "collectionType": "collection_type",
+    "concurrency": "concurrency",
+    "retryFailures": "retry_failures",
+    "skipExisting": "skip_existing",
+    "rateLimitDelayMs": "rate_limit_delay_ms",
+    "enableCaching": "enable_caching",
+}
+
+
+def district_choices() -> list[tuple[str, str]]:
+    """The configured scope, or every district the summaries have listed when none is set."""
+    ids = set(district_services.configured_districts()) or set(
+        District.objects.values_list("id", flat=True)
+    )
+    return [(d, f"District {d}") for d in sorted(ids, key=district_sort_key)]
+
+
+class BackfillRequestForm(forms.Form):
+    job_type = forms.ChoiceField(choices=JobType.choices, initial=JobType.DATA_COLLECTION)
+    start_date = forms.CharField(widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.CharField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Defaults to the start date.",
+    )
+    target_districts = forms.CharField(
+        required=False,
+        label="Districts",
+        widget=forms.TextInput(
+            attrs={"placeholder": "e.g. 42, 61, F", "autocomplete": "off", "size": 40}
+        ),
+        help_text="Empty: every district of the configured scope. Pick below or type ids.",
+    )
+    collection_type = forms.ChoiceField(
+        choices=[(c, c) for c in ("auto", "system-wide", "per-district")], initial="auto"
+    )
+    skip_existing = forms.BooleanField(
+        required=False, initial=True, label="Skip dates already stored"
+    )
+    concurrency = forms.IntegerField(initial=3, min_value=1, max_value=planning.MAX_CONCURRENCY)
+    retry_failures = forms.BooleanField(required=False, initial=True)
+    rate_limit_delay_ms = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=planning.MAX_RATE_LIMIT_DELAY_MS,
+        label="Rate-limit delay (ms)",
+        help_text="Optional: a longer minimum delay between this job's requests.",
+    )
+    enable_caching = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.district_choices = district_choices()
+
+    def to_request(self) -> dict[str, Any]:
+        """The camelCase request of the cleaned form (call after is_valid())."""
+        data = self.cleaned_data
+        request = {
+            "jobType": data["job_type"],
+            "startDate": data["start_date"],
+            "endDate": data["end_date"] or data["start_date"],
+            "targetDistricts": data["target_districts"].replace(",", " ").split(),
+            "collectionType": data["collection_type"],
+            "concurrency": data["concurrency"],
+            "retryFailures": data["retry_failures"],
+            "skipExisting": data["skip_existing"],
+            "enableCaching": data["enable_caching"],
+        }
+        if data.get("rate_limit_delay_ms") is not None:
+            request["rateLimitDelayMs"] = data["rate_limit_delay_ms"]
+        return request
+
+    @classmethod
+    def from_request(cls, request: dict[str, Any]) -> BackfillRequestForm:
+        """A bound form showing a request again (back from the preview)."""
+        data = {field: request.get(name) for name, field in FIELD_FOR.items()}
+        data = {k: v for k, v in data.items() if v is not None}
+        for flag in ("retry_failures", "skip_existing", "enable_caching"):
+            if not data.get(flag):
+                data.pop(flag, None)
+        return cls(data={**data, "target_districts": ", ".join(request.get("targetDistricts", []))})
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Put the service's field errors (camelCase keys) on the matching form fields."""
+        for name, messages in error.message_dict.items():
+            field = FIELD_FOR.get(name)
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)

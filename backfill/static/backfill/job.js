@@ -1,0 +1,143 @@
+// The live job page: polls the job's status.json and redraws progress, limits, grid and tables.
+"use strict";
+(function () {
+  const root = document.getElementById("bf-job");
+  if (!root) return;
+  const statusUrl = root.dataset.statusUrl;
+  const cellUrl = root.dataset.cellUrl;
+  const colours = JSON.parse(document.getElementById("bf-colours").textContent);
+  const $ = (id) => document.getElementById(id);
+  let polls = 0;
+  let grid = null;
+
+  function text(id, value) {
+    const node = $(id);
+    if (node) node.textContent = value;
+  }
+
+  function seconds(ms) {
+    return ms === null || ms === undefined ? "-" : (ms / 1000).toFixed(1) + " s";
+  }
+
+  function duration(s) {
+    if (s === null || s === undefined) return "-";
+    if (s < 120) return Math.round(s) + " s";
+    if (s < 7200) return Math.round(s / 60) + " min";
+    return (s / 3600).toFixed(1) + " h";
+  }
+
+  function districtState(d) {
+    if (d.running) return "running";
+    if (d.pending) return "pending";
+    if (d.failed) return "failed";
+    if (d.cancelled) return "cancelled";
+    return "done";
+  }
+
+  function render(s) {
+    const p = s.progress;
+    $("bf-bar").style.width = p.percent + "%";
+    $("bf-bar").parentElement.setAttribute("aria-valuenow", p.percent);
+    text("bf-percent", p.percent + "%");
+    text(
+      "bf-counts",
+      `${p.succeeded} succeeded, ${p.skipped} skipped, ${p.unavailable} unavailable, ` +
+        `${p.failed} failed, ${p.cancelled} cancelled, ${p.running} running, ` +
+        `${p.pending} pending of ${p.total}`
+    );
+    text("bf-current", p.currentDate || "-");
+    text("bf-eta", s.isTerminal ? "-" : duration(p.eta_seconds));
+    const badge = $("bf-status");
+    badge.textContent = s.status;
+    badge.className = "bf-badge " + s.status;
+    text("bf-why", s.whyNotRunning || "");
+
+    const perf = s.performanceStatus;
+    const rl = perf.rateLimiter;
+    text("bf-window", perf.redisAvailable ? `${rl.currentCount} of ${rl.maxRequests} per ${rl.windowMs / 1000} s` : "Redis unreachable");
+    text("bf-next", seconds(rl.nextResetMs));
+    text("bf-cooldown", rl.cooldownRemainingMs ? seconds(rl.cooldownRemainingMs) : "none");
+    text("bf-concurrency", `${perf.concurrency.active} of ${perf.concurrency.max} (${perf.concurrency.queued} units queued)`);
+    const cache = perf.intermediateCache;
+    text("bf-cache", cache.hitRate === null ? "-" : `${(cache.hitRate * 100).toFixed(0)}% (${cache.hits} hits, ${cache.misses} misses)`);
+    const br = perf.circuitBreaker;
+    text("bf-breaker", br.state === null ? "-" : br.state + (br.state === "open" ? `, probe in ${seconds(br.probeInMs)}` : "") + ` (${br.failures} failures)`);
+
+    const rows = s.districts.map((d) => {
+      const done = d.total - d.pending - d.running;
+      return `<tr><td>${d.district_id}</td><td>${districtState(d)}</td><td>${done} / ${d.total}</td>` +
+        `<td>${d.failed}</td><td class="bf-error">${escape(d.lastError || "")}</td></tr>`;
+    });
+    $("bf-districts").innerHTML = rows.join("") || '<tr><td colspan="5">No units.</td></tr>';
+
+    const e = s.errorSummary || {};
+    if (e.totalErrors) {
+      const types = Object.entries(e.byType || {}).map(([k, n]) => `<li>${escape(k)}: ${n}</li>`).join("");
+      $("bf-errors").innerHTML =
+        `<p>${e.totalErrors} failed units: ${e.retryableErrors} retryable, ${e.permanentErrors} permanent.</p>` +
+        `<ul>${types}</ul>` +
+        (e.affectedDistricts && e.affectedDistricts.length ? `<p>Districts: ${e.affectedDistricts.join(", ")}</p>` : "");
+    }
+    if (s.grid) renderGrid(s.grid);
+  }
+
+  function escape(value) {
+    const div = document.createElement("div");
+    div.textContent = value;
+    return div.innerHTML;
+  }
+
+  function renderGrid(g) {
+    grid = g;
+    text("bf-grid-scale", g.byWeek ? "(one column per week)" : "(one column per date)");
+    const head = "<thead><tr><th></th>" + g.columns.map((c) => `<th>${c}</th>`).join("") + "</tr></thead>";
+    const body = g.districts.map((d, r) => {
+      const cells = g.cells[r].map((status, c) => status
+        ? `<td style="background:${colours[status] || "#000"}" title="${d} ${g.columns[c]}: ${status}" data-r="${r}" data-c="${c}"></td>`
+        : '<td class="none"></td>').join("");
+      return `<tr><th>${d === "*" ? "all" : d}</th>${cells}</tr>`;
+    }).join("");
+    $("bf-grid").innerHTML = head + "<tbody>" + body + "</tbody>";
+  }
+
+  $("bf-grid").addEventListener("click", async (event) => {
+    const cell = event.target.closest("td[data-r]");
+    if (!cell || !grid) return;
+    const district = grid.districts[+cell.dataset.r];
+    const column = grid.columns[+cell.dataset.c];
+    const query = new URLSearchParams({ date: column, district: district });
+    if (grid.byWeek) query.set("week", "1");
+    const response = await fetch(`${cellUrl}?${query}`, { credentials: "same-origin" });
+    const body = await response.json();
+    const rows = (body.units || []).map((u) =>
+      `<tr><td>${u.date}</td><td>${u.districtId}</td><td>${u.status}</td><td>${u.attempts}</td>` +
+      `<td>${u.requestsMade}</td><td>${escape(u.errorType ? u.errorType + ": " + u.errorMessage : "")}</td>` +
+      `<td>${u.snapshotUrl ? `<a href="${u.snapshotUrl}">snapshot</a>` : ""}</td></tr>`).join("");
+    $("bf-cell").innerHTML =
+      `<table><thead><tr><th>Date</th><th>District</th><th>Status</th><th>Attempts</th><th>Requests</th><th>Error</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+  });
+
+  async function poll() {
+    const withGrid = polls % 3 === 0;
+    polls += 1;
+    try {
+      const response = await fetch(statusUrl + (withGrid ? "?grid=1" : ""), { credentials: "same-origin" });
+      if (!response.ok) throw new Error(response.status);
+      const s = await response.json();
+      render(s);
+      if (s.isTerminal && grid && !withGrid) {
+        // One last refresh with the grid, then stop: a finished job does not change.
+        const last = await fetch(statusUrl + "?grid=1", { credentials: "same-origin" });
+        render(await last.json());
+        return;
+      }
+      if (s.isTerminal && withGrid) return;
+    } catch (error) {
+      text("bf-why", "Could not refresh the status (" + error + "); retrying.");
+    }
+    setTimeout(poll, 2000);
+  }
+
+  render(JSON.parse(document.getElementById("bf-initial").textContent));
+  poll();
+})();
