@@ -250,7 +250,7 @@ def _check_cells(
     for index, field in fields:
         kind = FIELD_KINDS.get(field, ColumnKind.TEXT)
         text = row.cells[index]
-        if not cell_in_domain(kind, text):
+        if not cell_in_domain(kind, text, required=field in contract.required):
             subject = "district" if contract.report == ReportType.DISTRICT_SUMMARY else "club"
             key = "district" if subject == "district" else "club_number"
             raise ValidationFailed(
@@ -259,22 +259,25 @@ def _check_cells(
             )
 
 
-def cell_in_domain(kind: ColumnKind, text: str) -> bool:
+def cell_in_domain(kind: ColumnKind, text: str, *, required: bool = False) -> bool:
     """True when a cell's text lies in the domain of its column kind (reports.ColumnKind).
 
-    Counts may be empty (not published) and may carry thousands separators; statuses and
-    levels are matched case-insensitively.
+    Numbers may carry thousands separators; an empty number is accepted only in an optional
+    column (`required=False`), since a required one would silently read as zero. Statuses,
+    levels and flags are matched case-insensitively.
     """
     value = text.strip()
+    if not value and kind in _NUMBER_KINDS:
+        return not required
     match kind:
         case ColumnKind.TEXT:
             return True
         case ColumnKind.COUNT:
-            return not value or _COUNT.fullmatch(value.replace(",", "")) is not None
+            return _COUNT.fullmatch(value.replace(",", "")) is not None
         case ColumnKind.SIGNED:
-            return not value or _SIGNED.fullmatch(value.replace(",", "")) is not None
+            return _SIGNED.fullmatch(value.replace(",", "")) is not None
         case ColumnKind.GOALS:
-            return not value or (_COUNT.fullmatch(value) is not None and int(value) <= 10)
+            return _COUNT.fullmatch(value) is not None and int(value) <= 10
         case ColumnKind.CLUB_STATUS:
             return value.lower() in _CLUB_STATUSES
         case ColumnKind.LEVEL:
@@ -290,6 +293,7 @@ def cell_in_domain(kind: ColumnKind, text: str) -> bool:
     return False
 
 
+_NUMBER_KINDS = (ColumnKind.COUNT, ColumnKind.SIGNED, ColumnKind.GOALS, ColumnKind.PERCENT)
 _COUNT = re.compile(r"[0-9]+")
 _SIGNED = re.compile(r"[+-]?[0-9]+")
 _CLUB_STATUSES = tuple(status.lower() for status in CLUB_STATUSES)

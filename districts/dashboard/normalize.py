@@ -468,7 +468,7 @@ def _check_contract(export: ParsedExport) -> None:
                 raise ValidationFailed(f"{export.report} row of {who} has no {field}")
         for field, kind in kinds.items():
             text = row.get(field, "")
-            if not cell_in_domain(kind, text):
+            if not cell_in_domain(kind, text, required=field in contract.required):
                 raise ValidationFailed(
                     f"{export.report} row of {who}: {contract.published_name(field)} is "
                     f"{text!r}, expected {kind}"
