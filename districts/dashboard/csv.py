@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from .errors import DataUnavailable, ValidationFailed
 from .reports import (
     CLUB_STATUSES,
+    CONTRACTS,
     DISTINGUISHED_LEVELS,
     FIELD_KINDS,
     KEY_FIELDS,
@@ -394,8 +395,21 @@ def _detect_report(header: tuple[str, ...]) -> ReportType:
     for report, markers in _REPORT_MARKERS:
         if any(marker in names for marker in markers):
             return report
+    # Without its marker column a header that still looks like one report's is that report
+    # missing a column, which its contract check then names.
+    best = max(
+        (contract for contracts in CONTRACTS.values() for contract in contracts),
+        key=lambda contract: _overlap(names, contract.header),
+    )
+    if _overlap(names, best.header) >= 0.5:
+        return best.report
     preview = ",".join(header)[:120]
     raise ValidationFailed(f"unknown header, not one of the four dashboard reports: {preview!r}")
+
+
+def _overlap(names: set[str], header: tuple[str, ...]) -> float:
+    published = {" ".join(cell.strip().lower().split()) for cell in header if cell}
+    return len(names & published) / len(names | published) if names | published else 0.0
 
 
 def _column_fields(header: tuple[str, ...], report: ReportType) -> list[tuple[int, str]]:
@@ -409,7 +423,9 @@ def _column_fields(header: tuple[str, ...], report: ReportType) -> list[tuple[in
             fields.append((index, field))
     missing = [field for field in KEY_FIELDS[report] if field not in seen]
     if missing:
-        raise ValidationFailed(f"{report} header lacks key column(s): {', '.join(missing)}")
+        contract = contract_of_header(report, header)
+        names = ", ".join(contract.published_name(field) for field in missing)
+        raise ValidationFailed(f"{contract.label} lacks key column(s): {names}")
     return fields
 
 

@@ -218,7 +218,10 @@ def test_thousands_separators_stay_in_the_cell_text():
         (fixture(CLUB_2024).replace(b"As of 09/22/2024", b"As of 09/31/2024"), "invalid as-of"),
         (fixture(CLUB_2024) + b'"21","A","01","00000039"\r\n', "after the footer"),
         (fixture(CLUB_2024).replace(b',"P"\r\n', b"\r\n"), "22 cells, the header has 23"),
-        (fixture(CLUB_2024).replace(b'"Division",', b'"Division Name",'), "division"),
+        (
+            fixture(CLUB_2024).replace(b'"Division",', b'"Division Name",'),
+            r"clubperformance \(2020-07..2025-06 era, 23 columns\) lacks key column\(s\): Division",
+        ),
         (fixture(CLUB_2024).replace(b'"00000396"', b'""'), "empty club_number"),
         (fixture(CLUB_2024).replace(b'"Thunderbird', b'"Thunder"bird'), "broken CSV"),
     ],
