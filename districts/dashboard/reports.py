@@ -317,6 +317,8 @@ class Contract:
     required: frozenset[str]
     first_month: tuple[int, int] | None = None
     end_month: tuple[int, int] | None = None
+    # Other wordings of this era's columns seen within the era (matched when detecting it).
+    variants: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -410,6 +412,8 @@ CONTRACTS: dict[ReportType, tuple[Contract, ...]] = {
             header=CLUB_PERFORMANCE_2025,
             required=_CLUB_IDENTITY | _CLUB_MEMBERSHIP | _PATHWAYS_LEVELS,
             first_month=(2025, 7),
+            # The "or EOM" wording appeared only at about 2026-06-30 (DOMAIN-NOTES b.1).
+            variants=("Level 2s", "Add. Level 2s"),
         ),
     ),
     ReportType.DISTRICT_PERFORMANCE: (
@@ -466,15 +470,17 @@ def contract_of_header(
 ) -> Contract:
     """The contract whose era's header the given header matches best.
 
-    Matching is by published names (case-insensitive): the era sharing the largest fraction of
-    columns wins, so a file with one renamed column still names its own era. A tie goes to the
+    Matching is by published names (case-insensitive, with the era's variant wordings): the
+    era whose columns the header matches for the largest share of the larger of the two wins,
+    so a file with one renamed or missing column still names its own era. A tie goes to the
     era of `data_month`, then to the earlier era.
     """
     names = {_normalized(name) for name in header if name.strip()}
 
     def score(contract: Contract) -> tuple[float, bool]:
-        era = {_normalized(name) for name in contract.header if name}
-        overlap = len(names & era) / len(names | era) if names | era else 0.0
-        return overlap, data_month is not None and contract.covers(data_month)
+        era = {_normalized(name) for name in (*contract.header, *contract.variants) if name}
+        columns = sum(1 for name in contract.header if name)
+        matched = len(names & era) / max(len(names), columns, 1)
+        return matched, data_month is not None and contract.covers(data_month)
 
     return max(CONTRACTS[report], key=score)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from districts.dashboard import reports
-from districts.dashboard.csv import parse_export
+from districts.dashboard.csv import accept_export, parse_export
 from districts.dashboard.errors import DashboardError, ValidationFailed
 from districts.dashboard.normalize import normalize_district, normalize_single
 from districts.dashboard.reports import CONTRACTS, FIELD_KINDS, ColumnKind, ReportType
@@ -442,5 +442,38 @@ def test_parse_and_normalize_raise_only_dashboard_errors(index, position, junk):
     data = BASE_FILES[index]
     position %= len(data)
     mutated = data[:position] + junk + data[position + len(junk) :]
+    footer = parse_export(data).footer
     with contextlib.suppress(DashboardError):
         normalize_single(parse_export(mutated))
+    with contextlib.suppress(DashboardError):
+        accept_export(
+            mutated,
+            report=parse_export(data).report,
+            data_month=footer.data_month,
+            as_of=footer.as_of,
+            district_id="21",
+        )
+
+
+# --- era detection ---------------------------------------------------------------------------
+
+
+def test_a_2025_26_header_without_csp_and_with_the_older_level_2_wording_is_the_2025_era():
+    header = tuple(
+        {"Level 2s or EOM": "Level 2s", "Add. Level 2s or EOM": "Add. Level 2s"}.get(name, name)
+        for name in reports.CLUB_PERFORMANCE_2025
+        if name != "CSP"
+    )
+
+    contract = reports.contract_of_header(ReportType.CLUB_PERFORMANCE, header)
+
+    assert contract.era == "2025-07.."
+
+
+@pytest.mark.parametrize("contract", ALL_CONTRACTS, ids=contract_id)
+def test_a_header_with_one_column_renamed_still_names_its_own_era(contract):
+    for index, name in enumerate(contract.header):
+        if not name:
+            continue
+        header = (*contract.header[:index], f"{name} (renamed)", *contract.header[index + 1 :])
+        assert reports.contract_of_header(contract.report, header) == contract
