@@ -102,6 +102,8 @@ class StoredFile:
     as_of_date: date
     data_month: str
     is_closing_period: bool
+    # The district file's conflicting duplicate club rows (DistrictStatistics.duplicate_rows).
+    duplicate_rows: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -635,6 +637,7 @@ def _scan(files: _FileSystemFiles | _StorageFiles, logical_date: date) -> DateSc
                     as_of_date=date.fromisoformat(raw["as_of_date"]),
                     data_month=raw.get("data_month") or "",
                     is_closing_period=bool(raw.get("is_closing_period")),
+                    duplicate_rows=tuple(raw.get("duplicate_rows") or ()),
                 )
             )
         except (ValueError, TypeError, KeyError):
@@ -831,6 +834,21 @@ def _build_manifest(
             for f in stored
         ],
         "errors": sorted(errors, key=lambda e: district_sort_key(e["districtId"])),
+        # Clubs a source export listed twice with different cells: which row was kept and why.
+        "duplicates": {
+            f.district_id: [
+                {
+                    "report": d.get("report"),
+                    "clubNumber": d.get("club_number"),
+                    "keptLine": d.get("kept_line"),
+                    "droppedLines": d.get("dropped_lines"),
+                    "reason": d.get("reason"),
+                }
+                for d in f.duplicate_rows
+            ]
+            for f in stored
+            if f.duplicate_rows
+        },
     }
 
 

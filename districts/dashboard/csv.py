@@ -14,12 +14,26 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from districts import ids
 
 from .errors import DataUnavailable, ValidationFailed
-from .reports import KEY_FIELDS, PER_DISTRICT_REPORTS, ReportType, canonical_field
+from .reports import (
+    CLUB_STATUSES,
+    CONTRACTS,
+    DISTINGUISHED_LEVELS,
+    FIELD_KINDS,
+    KEY_FIELDS,
+    PER_DISTRICT_REPORTS,
+    ColumnKind,
+    Contract,
+    ReportType,
+    canonical_field,
+    contract_of_header,
+    contract_of_month,
+)
+from .statistics import DuplicateRow
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,38 @@ class ParsedExport:
     # (unquoted, not otherwise altered). Columns with no canonical field are dropped.
     rows: tuple[dict[str, str], ...]
     footer: Footer
+    # Clubs the file lists more than once with different cells; `rows` keeps the first of each.
+    duplicates: tuple[DuplicateRow, ...] = ()
+
+    @property
+    def contract(self) -> Contract:
+        """The contract of the era this header belongs to (the footer's month breaks ties)."""
+        return contract_of_header(self.report, self.header, self.footer.data_month)
+
+    @property
+    def month_contract(self) -> Contract:
+        """The contract of the era the footer's data month belongs to."""
+        return contract_of_month(self.report, self.footer.data_month)
+
+    @property
+    def era_conflict(self) -> str | None:
+        """Why the header era contradicts the footer's data month, or None when they agree.
+
+        The site serves an archived year's final file with today's as-of when the month-end is
+        left out of the token, so such a footer names the wrong month and program year.
+        """
+        header_era, month_era = self.contract, self.month_contract
+        if header_era == month_era:
+            return None
+        return (
+            f"the header is that of {header_era.label}, but the footer's data month "
+            f"{self.footer.data_month:%Y-%m} belongs to {month_era.label}"
+        )
+
+    @property
+    def unknown_columns(self) -> tuple[str, ...]:
+        """Header cells no contract knows (accepted and ignored), as published."""
+        return tuple(name for name in self.header if name.strip() and not canonical_field(name))
 
 
 MONTH_ABBREVIATIONS = (
@@ -59,6 +105,10 @@ _REPORT_MARKERS = (
     (ReportType.DIVISION_PERFORMANCE, ("area club base",)),
 )
 _FOOTER_PREFIX = "month of"
+# Exports start with program year 2008-2009 (DOMAIN.md section 1).
+FIRST_DATA_MONTH = date(2008, 7, 1)
+# The site's as-of is yesterday; a few days of slack cover time zones and clock skew.
+MAX_AS_OF_DAYS_AHEAD = 3
 
 
 def parse_footer(line: str) -> Footer:
@@ -87,16 +137,23 @@ def parse_footer(line: str) -> Footer:
     return Footer(data_month=date(year, month, 1), as_of=as_of)
 
 
-def parse_export(data: bytes) -> ParsedExport:
+def parse_export(data: bytes, *, today: date | None = None) -> ParsedExport:
     """Parse one export of any of the four reports, detected from its header.
 
-    Tolerates a BOM, LF or CRLF, and blank lines before the header. Rows are de-duplicated by
-    club number (leading zeros stripped) in the per-district reports; the first row wins. A
-    header-only file with a valid footer gives `rows=()`.
+    Tolerates a BOM, LF or CRLF, and blank lines before the header. The file must meet the
+    contract of its header era (`reports.CONTRACTS`): every required column present (parsed by
+    name, in any order) and every known cell inside its column's domain; unknown extra columns
+    are accepted (`ParsedExport.unknown_columns`). Rows are de-duplicated by club number
+    (leading zeros stripped) in the per-district reports: identical repeats are dropped, and of
+    conflicting ones the first row in file order is kept and the others listed in
+    `ParsedExport.duplicates`. A header-only file with a valid footer gives `rows=()`.
 
     Raises ValidationFailed naming the problem for anything that is not a valid export: HTML,
-    undecodable bytes, no or unknown header, missing key columns, a row with the wrong number
-    of cells, broken quoting, a missing or malformed footer, data after the footer.
+    undecodable bytes, no or unknown header, a missing required column (naming the report, the
+    era and the column), a cell outside its domain (naming the line, club, column and value),
+    a row with the wrong number of cells, broken quoting, a missing or malformed footer, data
+    rows under a footer before July 2008 or more than a few days after `today` (default: the
+    current date), data after the footer.
     """
     text = _decode(data)
     if text.lstrip().startswith("<"):
@@ -117,7 +174,7 @@ def parse_export(data: bytes) -> ParsedExport:
     report = _detect_report(header)
     fields = _column_fields(header, report)
 
-    rows: list[dict[str, str]] = []
+    rows: list[_Row] = []
     footer: Footer | None = None
     for line_number, record in enumerate(records[position + 1 :], start=position + 2):
         if _is_blank(record):
@@ -136,12 +193,113 @@ def parse_export(data: bytes) -> ParsedExport:
         for key in KEY_FIELDS[report]:
             if key != "division" and not row[key].strip():
                 raise ValidationFailed(f"line {line_number}: empty {key}")
-        rows.append(row)
+        rows.append(_Row(line=line_number, cells=tuple(record), values=row))
     if footer is None:
         raise ValidationFailed("missing footer 'Month of Mon, As of MM/DD/YYYY' (truncated file?)")
+    if rows:
+        # A header-only answer is "no data" whatever its footer says; data claimed for a month
+        # before the exports begin or as of a day still to come is not a dashboard export.
+        _check_footer_dates(footer, today or date.today())
+    contract = contract_of_header(report, header, footer.data_month)
+    _check_columns(contract, {field for _, field in fields}, footer)
+    for row in rows:
+        _check_cells(contract, header, fields, row)
+    kept, duplicates = _deduplicated(report, rows)
     return ParsedExport(
-        report=report, header=header, rows=_deduplicated(report, rows), footer=footer
+        report=report,
+        header=header,
+        rows=tuple(row.values for row in kept),
+        footer=footer,
+        duplicates=duplicates,
     )
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int  # 1-based line number in the file
+    cells: tuple[str, ...]  # every cell as published, unknown columns included
+    values: dict[str, str]  # canonical field -> cell text
+
+
+def _check_footer_dates(footer: Footer, today: date) -> None:
+    if footer.data_month < FIRST_DATA_MONTH:
+        raise ValidationFailed(
+            f"footer data month {footer.data_month:%Y-%m} is before {FIRST_DATA_MONTH:%Y-%m}: "
+            "the dashboard's exports start with program year 2008-2009"
+        )
+    if footer.as_of > today + timedelta(days=MAX_AS_OF_DAYS_AHEAD):
+        raise ValidationFailed(
+            f"footer as-of {footer.as_of.isoformat()} lies in the future (today is "
+            f"{today.isoformat()}): not a dashboard export"
+        )
+
+
+def _check_columns(contract: Contract, published: set[str], footer: Footer) -> None:
+    missing = contract.missing(published)
+    if not missing:
+        return
+    message = f"{contract.label} lacks required column(s): {', '.join(missing)}"
+    month_contract = contract_of_month(contract.report, footer.data_month)
+    if month_contract != contract:
+        message += (
+            f"; the footer's data month {footer.data_month:%Y-%m} belongs to {month_contract.label}"
+        )
+    raise ValidationFailed(message)
+
+
+def _check_cells(
+    contract: Contract, header: tuple[str, ...], fields: list[tuple[int, str]], row: _Row
+) -> None:
+    for index, field in fields:
+        kind = FIELD_KINDS.get(field, ColumnKind.TEXT)
+        text = row.cells[index]
+        if not cell_in_domain(kind, text, required=field in contract.required):
+            subject = "district" if contract.report == ReportType.DISTRICT_SUMMARY else "club"
+            key = "district" if subject == "district" else "club_number"
+            raise ValidationFailed(
+                f"{contract.report} line {row.line} ({subject} {row.values[key].strip()}): "
+                f"{header[index]} is {text!r}, expected {kind}"
+            )
+
+
+def cell_in_domain(kind: ColumnKind, text: str, *, required: bool = False) -> bool:
+    """True when a cell's text lies in the domain of its column kind (reports.ColumnKind).
+
+    Numbers may carry thousands separators; an empty number is accepted only in an optional
+    column (`required=False`), since a required one would silently read as zero. Statuses,
+    levels and flags are matched case-insensitively.
+    """
+    value = text.strip()
+    if not value and kind in _NUMBER_KINDS:
+        return not required
+    match kind:
+        case ColumnKind.TEXT:
+            return True
+        case ColumnKind.COUNT:
+            return _COUNT.fullmatch(value.replace(",", "")) is not None
+        case ColumnKind.SIGNED:
+            return _SIGNED.fullmatch(value.replace(",", "")) is not None
+        case ColumnKind.GOALS:
+            return _COUNT.fullmatch(value) is not None and int(value) <= 10
+        case ColumnKind.CLUB_STATUS:
+            return value.lower() in _CLUB_STATUSES
+        case ColumnKind.LEVEL:
+            return not value or value.upper() in DISTINGUISHED_LEVELS
+        case ColumnKind.FLAG:
+            return value.upper() in ("", "Y", "N")
+        case ColumnKind.PERCENT:
+            try:
+                to_percent(value)
+            except ValidationFailed:
+                return False
+            return True
+    return False
+
+
+_NUMBER_KINDS = (ColumnKind.COUNT, ColumnKind.SIGNED, ColumnKind.GOALS, ColumnKind.PERCENT)
+_COUNT = re.compile(r"[0-9]+")
+_SIGNED = re.compile(r"[+-]?[0-9]+")
+_CLUB_STATUSES = tuple(status.lower() for status in CLUB_STATUSES)
 
 
 def accept_export(
@@ -239,8 +397,21 @@ def _detect_report(header: tuple[str, ...]) -> ReportType:
     for report, markers in _REPORT_MARKERS:
         if any(marker in names for marker in markers):
             return report
+    # Without its marker column a header that still looks like one report's is that report
+    # missing a column, which its contract check then names.
+    best = max(
+        (contract for contracts in CONTRACTS.values() for contract in contracts),
+        key=lambda contract: _overlap(names, contract.header),
+    )
+    if _overlap(names, best.header) >= 0.5:
+        return best.report
     preview = ",".join(header)[:120]
     raise ValidationFailed(f"unknown header, not one of the four dashboard reports: {preview!r}")
+
+
+def _overlap(names: set[str], header: tuple[str, ...]) -> float:
+    published = {" ".join(cell.strip().lower().split()) for cell in header if cell}
+    return len(names & published) / len(names | published) if names | published else 0.0
 
 
 def _column_fields(header: tuple[str, ...], report: ReportType) -> list[tuple[int, str]]:
@@ -254,17 +425,37 @@ def _column_fields(header: tuple[str, ...], report: ReportType) -> list[tuple[in
             fields.append((index, field))
     missing = [field for field in KEY_FIELDS[report] if field not in seen]
     if missing:
-        raise ValidationFailed(f"{report} header lacks key column(s): {', '.join(missing)}")
+        contract = contract_of_header(report, header)
+        names = ", ".join(contract.published_name(field) for field in missing)
+        raise ValidationFailed(f"{contract.label} lacks key column(s): {names}")
     return fields
 
 
-def _deduplicated(report: ReportType, rows: list[dict[str, str]]) -> tuple[dict[str, str], ...]:
+def _deduplicated(
+    report: ReportType, rows: list[_Row]
+) -> tuple[list[_Row], tuple[DuplicateRow, ...]]:
+    # Old data lists some clubs twice (DOMAIN.md section 3); the dashboard lists a club once.
     if report not in PER_DISTRICT_REPORTS:
-        return tuple(rows)
-    unique: dict[str, dict[str, str]] = {}
+        return rows, ()
+    first: dict[str, _Row] = {}
+    conflicting: dict[str, list[int]] = {}
     for row in rows:
-        unique.setdefault(club_key(row["club_number"]), row)
-    return tuple(unique.values())
+        key = club_key(row.values["club_number"])
+        kept = first.setdefault(key, row)
+        if kept is not row and kept.cells != row.cells:
+            conflicting.setdefault(key, []).append(row.line)
+    duplicates = tuple(
+        DuplicateRow(
+            report=str(report),
+            club_number=first[key].values["club_number"],
+            kept_line=first[key].line,
+            dropped_lines=tuple(lines),
+            reason="same club number with different cells: the first row in file order is kept "
+            "(the dashboard lists a club once)",
+        )
+        for key, lines in conflicting.items()
+    )
+    return list(first.values()), duplicates
 
 
 # --- value helpers ------------------------------------------------------------------------

@@ -16,13 +16,20 @@ from .csv import (
     Footer,
     ParsedExport,
     canonical_district_id,
+    cell_in_domain,
     club_key,
     parse_charter_suspend,
     to_int,
     to_percent,
 )
 from .errors import ValidationFailed
-from .reports import ReportType
+from .reports import CLUB_STATUSES as PUBLISHED_CLUB_STATUSES
+from .reports import (
+    FIELD_KINDS,
+    ColumnKind,
+    ReportType,
+    canonical_field,
+)
 from .statistics import (
     Area,
     ClubCounts,
@@ -35,8 +42,7 @@ from .statistics import (
 )
 from .urls import program_year_of
 
-DISTINGUISHED_LEVELS = ("D", "S", "P", "M")
-CLUB_STATUSES = ("active", "low", "suspended", "ineligible")
+CLUB_STATUSES = tuple(status.lower() for status in PUBLISHED_CLUB_STATUSES)
 
 # Division/area figures repeated on every club row of the divisionperformance report.
 _AREA_FIELDS = (
@@ -74,9 +80,9 @@ def normalize_district(
     """One district's full statistics from its three reports of one collection.
 
     Data month, as-of date, closing flag and program year come from the club report's footer.
-    Raises ValidationFailed when an export is of the wrong report, the reports disagree on the
-    data month, a row belongs to another district, `logical_date` lies outside the data month,
-    or a numeric cell is not a number.
+    Raises ValidationFailed when an export is of the wrong report or breaks its contract (a
+    required column missing, a cell outside its domain), the reports disagree on the data
+    month, a row belongs to another district, or `logical_date` lies outside the data month.
     """
     exports = {
         ReportType.CLUB_PERFORMANCE: club_performance,
@@ -98,6 +104,7 @@ def normalize_single(
     `logical_date` defaults to the export's own (`logical_date_of`). Raises ValidationFailed as
     `normalize_district` does, and for a per-district export without rows (no district known).
     """
+    _check_contract(parsed)
     logical_date = logical_date or logical_date_of(parsed.footer)
     if parsed.report == ReportType.DISTRICT_SUMMARY:
         return normalize_summary(summary=parsed, logical_date=logical_date)
@@ -117,14 +124,17 @@ def normalize_summary(
 
     Payments, paid clubs and distinguished counts come from the summary's columns; columns the
     era does not publish (Smedley before 2025-26) stay None. A repeated identical row is kept
-    once with a warning. Raises ValidationFailed for a non-summary export, conflicting rows for
-    one district, a malformed id or number, or a `logical_date` outside the data month.
+    once with a warning. Raises ValidationFailed for a non-summary export, one that breaks its
+    contract, conflicting rows for one district, a malformed id, or a `logical_date` outside
+    the data month.
     """
     if summary.report != ReportType.DISTRICT_SUMMARY:
         raise ValidationFailed(
             f"expected a {ReportType.DISTRICT_SUMMARY} export, got {summary.report}"
         )
+    _check_contract(summary)
     _check_logical_date(summary.footer, logical_date)
+    file_warnings = _unknown_columns_warnings([summary])
     seen: dict[str, dict[str, str]] = {}
     result: dict[str, DistrictStatistics] = {}
     for row in summary.rows:
@@ -144,6 +154,7 @@ def normalize_summary(
             **_period_fields(summary.footer, logical_date),
             district_id=district_id,
             detail="summary",
+            warnings=file_warnings,
             region=row.get("region", "").strip() or None,
             payments=Payments(
                 new=_int(row, "new_payments"),
@@ -182,8 +193,10 @@ def _normalize_reports(
     payments = exports.get(ReportType.DISTRICT_PERFORMANCE)
     division = exports.get(ReportType.DIVISION_PERFORMANCE)
     footer = (club or payments or division).footer
+    for export in exports.values():
+        _check_contract(export)
     _check_logical_date(footer, logical_date)
-    warnings: list[str] = []
+    warnings: list[str] = list(_unknown_columns_warnings(exports.values()))
     for report, export in exports.items():
         if export.footer.data_month != footer.data_month:
             raise ValidationFailed(
@@ -216,6 +229,7 @@ def _normalize_reports(
         divisions=divisions,
         club_details=details,
         warnings=tuple(warnings),
+        duplicate_rows=tuple(d for export in exports.values() for d in export.duplicates),
     )
 
 
@@ -247,12 +261,12 @@ def _club_details(
                 name=name,
                 division=first.get("division", ""),
                 area=first.get("area", ""),
-                status=(club["club_status"].strip() or None) if club else None,
+                status=_status(club),
                 active_members=_int(club, "active_members"),
                 membership_base=_int(club, "membership_base"),
                 new_members=_new_members(club),
                 goals_met=_int(club, "goals_met") if club else _int(area, "goals_met"),
-                distinguished_level=_level(club or paid or area, number, warnings),
+                distinguished_level=_level(club or paid or area),
                 new_payments=_int(paid, "new_payments"),
                 october_payments=_int(paid, "october_payments"),
                 april_payments=_int(paid, "april_payments"),
@@ -280,12 +294,17 @@ def _new_members(row: dict[str, str] | None) -> int | None:
     return None if all(c is None for c in counts) else sum(c or 0 for c in counts)
 
 
-def _level(row: dict[str, str], number: str, warnings: list[str]) -> str:
-    level = row.get("distinguished_status", "").strip().upper()
-    if level and level not in DISTINGUISHED_LEVELS:
-        warnings.append(f"club {number} has an unknown distinguished status {level!r}")
-        return ""
-    return level
+def _status(row: dict[str, str] | None) -> str | None:
+    # Published as one of four words; stored in their canonical spelling whatever the case.
+    if row is None:
+        return None
+    return PUBLISHED_CLUB_STATUSES[CLUB_STATUSES.index(row["club_status"].strip().lower())]
+
+
+def _level(row: dict[str, str]) -> str:
+    # The contract check has refused anything but "", D, S, P, M (a word such as "Presidents
+    # Distinguished" would otherwise become an undercount).
+    return row["distinguished_status"].strip().upper()
 
 
 def _charter_suspend(
@@ -428,6 +447,41 @@ def _figures(
 
 
 # --- shared -----------------------------------------------------------------------------------
+
+
+def _check_contract(export: ParsedExport) -> None:
+    """Refuse an export that breaks its era's contract, whoever built it.
+
+    `parse_export` already refuses such files with line numbers; this guards exports built in
+    code, so that no figure is ever read from a missing column (a KeyError) or a bad cell.
+    """
+    contract = export.contract
+    published = {field for field in map(canonical_field, export.header) if field}
+    missing = contract.missing(published)
+    if missing:
+        raise ValidationFailed(f"{contract.label} lacks required column(s): {', '.join(missing)}")
+    kinds = {field: FIELD_KINDS.get(field, ColumnKind.TEXT) for field in published}
+    for row in export.rows:
+        who = row.get("club_number") or row.get("district") or "?"
+        for field in contract.required:
+            if field not in row:
+                raise ValidationFailed(f"{export.report} row of {who} has no {field}")
+        for field, kind in kinds.items():
+            text = row.get(field, "")
+            if not cell_in_domain(kind, text, required=field in contract.required):
+                raise ValidationFailed(
+                    f"{export.report} row of {who}: {contract.published_name(field)} is "
+                    f"{text!r}, expected {kind}"
+                )
+
+
+def _unknown_columns_warnings(exports: Iterable[ParsedExport]) -> tuple[str, ...]:
+    return tuple(
+        f"{export.report} has column(s) outside its contract, ignored: "
+        + ", ".join(export.unknown_columns)
+        for export in exports
+        if export.unknown_columns
+    )
 
 
 def _check_logical_date(footer: Footer, logical_date: date) -> None:

@@ -115,6 +115,20 @@ class ClubDetail:
 
 
 @dataclass(frozen=True)
+class DuplicateRow:
+    """A club listed more than once with different cells: which row was kept, and why.
+
+    Lines are 1-based line numbers of the published file. Identical repeats are not listed.
+    """
+
+    report: str
+    club_number: str  # as published in the kept row
+    kept_line: int
+    dropped_lines: tuple[int, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class DistrictStatistics:
     district_id: str  # canonical: no leading zeros, upper-case
     logical_date: date
@@ -131,6 +145,9 @@ class DistrictStatistics:
     divisions: tuple[Division, ...] = ()
     club_details: tuple[ClubDetail, ...] = ()
     warnings: tuple[str, ...] = ()
+    # Conflicting duplicate club rows of the source exports (absent from files written before
+    # this field existed, which read back as no duplicates).
+    duplicate_rows: tuple[DuplicateRow, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return _to_jsonable(self)
@@ -180,9 +197,13 @@ def _field_value(cls: type, name: str, raw: Any) -> Any:
                 return tuple(_from_jsonable(ClubDetail, c) for c in raw)
             case "warnings":
                 return tuple(raw)
+            case "duplicate_rows":
+                return tuple(_from_jsonable(DuplicateRow, d) for d in raw)
     if cls is Division and name == "areas":
         return tuple(_from_jsonable(Area, a) for a in raw)
     if cls in (Division, Area) and name.endswith("_goals"):
+        return tuple(raw)
+    if cls is DuplicateRow and name == "dropped_lines":
         return tuple(raw)
     if cls is ClubDetail and name in ("charter_date", "suspend_date"):
         return date.fromisoformat(raw)

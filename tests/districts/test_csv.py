@@ -218,7 +218,10 @@ def test_thousands_separators_stay_in_the_cell_text():
         (fixture(CLUB_2024).replace(b"As of 09/22/2024", b"As of 09/31/2024"), "invalid as-of"),
         (fixture(CLUB_2024) + b'"21","A","01","00000039"\r\n', "after the footer"),
         (fixture(CLUB_2024).replace(b',"P"\r\n', b"\r\n"), "22 cells, the header has 23"),
-        (fixture(CLUB_2024).replace(b'"Division",', b'"Division Name",'), "division"),
+        (
+            fixture(CLUB_2024).replace(b'"Division",', b'"Division Name",'),
+            r"clubperformance \(2020-07..2025-06 era, 23 columns\) lacks key column\(s\): Division",
+        ),
         (fixture(CLUB_2024).replace(b'"00000396"', b'""'), "empty club_number"),
         (fixture(CLUB_2024).replace(b'"Thunderbird', b'"Thunder"bird'), "broken CSV"),
     ],
@@ -470,6 +473,20 @@ cell_text = st.text(
 ).filter(lambda text: not text.strip().lower().startswith("month of"))  # that is the footer
 
 
+# Cells inside each column kind's domain (reports.FIELD_KINDS): what a valid export may hold.
+counts_text = st.integers(0, 99_999).map(str)
+CELLS_OF_KIND = {
+    reports.ColumnKind.TEXT: cell_text,
+    reports.ColumnKind.COUNT: counts_text,
+    reports.ColumnKind.SIGNED: st.integers(-9_999, 9_999).map(str),
+    reports.ColumnKind.GOALS: st.integers(0, 10).map(str),
+    reports.ColumnKind.CLUB_STATUS: st.sampled_from(["Active", "Low", "Suspended", "Ineligible"]),
+    reports.ColumnKind.LEVEL: st.sampled_from(["", "D", "S", "P", "M"]),
+    reports.ColumnKind.FLAG: st.sampled_from(["", "Y", "N"]),
+    reports.ColumnKind.PERCENT: st.sampled_from(["-8.29%", "0.00%", "12.5%", "N/A"]),
+}
+
+
 @st.composite
 def parsed_exports(draw):
     header = draw(st.sampled_from(HEADERS))
@@ -478,12 +495,13 @@ def parsed_exports(draw):
     numbers = draw(st.lists(st.integers(1, 99_999_999), unique=True, max_size=8))
     rows = []
     for number in numbers:
-        row = {field: draw(cell_text) for field in fields}
+        row = {field: draw(CELLS_OF_KIND[reports.FIELD_KINDS[field]]) for field in fields}
         row["district"] = draw(st.sampled_from(["02", "21", "F", "U", "128"]))
         if report != ReportType.DISTRICT_SUMMARY:
             row["club_number"] = f"{number:08d}"
         rows.append(row)
-    data_month = draw(st.dates(min_value=date(2008, 7, 1), max_value=date(2030, 6, 1))).replace(
+    # Exports with data exist from July 2008 up to today (the parser refuses other footers).
+    data_month = draw(st.dates(min_value=date(2008, 7, 1), max_value=date(2026, 9, 1))).replace(
         day=1
     )
     as_of = data_month + timedelta(days=draw(st.integers(0, 60)))

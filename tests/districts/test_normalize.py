@@ -231,9 +231,13 @@ def test_summary_with_a_repeated_identical_row_keeps_one_and_warns():
 counts = st.integers(min_value=0, max_value=60)
 
 
+# A valid cell of each column kind, for the columns a test does not set.
+_DEFAULTS = {reports.ColumnKind.FLAG: "N", reports.ColumnKind.LEVEL: ""}
+
+
 def _row(header, values):
     return {
-        field: values.get(field, "0")
+        field: values.get(field, _DEFAULTS.get(reports.FIELD_KINDS[field], "0"))
         for field in dict.fromkeys(reports.canonical_field(h) for h in header)
         if field
     }

@@ -418,7 +418,7 @@ def test_token_parsing_is_the_sites_own():
 def test_malformed_token_answers_an_html_error_page_with_200(simulator):
     answer = get(f"{simulator.base_url}/2024-2025/export.aspx?type=CSV&report=bogus~1~2")
     assert answer.status_code == 200
-    assert answer.content.startswith(b"<")
+    assert answer.content.lstrip().startswith(b"<")
 
 
 # --- Faults -------------------------------------------------------------------------------------
@@ -496,7 +496,18 @@ def test_html_error_page_with_status_200(simulator, club_url):
     simulator.set_faults(html_error_next=1)
     answer = get(club_url)
     assert answer.status_code == 200
-    assert answer.content.startswith(b"<")
+    assert answer.content.lstrip().startswith(b"<")
+
+
+def test_html_error_page_has_the_real_shape_blank_lines_first_and_about_8_kb(simulator, club_url):
+    simulator.set_faults(html_error_next=1)
+    answer = get(club_url)
+
+    assert answer.content.startswith(b"\r\n\r\n<!DOCTYPE html>")
+    assert 7_500 < len(answer.content) < 9_000
+    assert b"<title>Runtime Error</title>" in answer.content
+    with pytest.raises(ValidationFailed, match="HTML page"):
+        parse_export(answer.content)
 
 
 def test_no_data_dates_answer_header_only(simulator):
@@ -523,7 +534,7 @@ def test_unknown_districts_answer_header_only_and_failing_ones_html(simulator):
         simulator.export_url(club_token("44", "3/31/2025", "3/14/2025"), program_year="2024-2025")
     )
     assert len(lines_of(unknown.content)) == 2
-    assert failing.status_code == 200 and failing.content.startswith(b"<")
+    assert failing.status_code == 200 and failing.content.lstrip().startswith(b"<")
     assert len(lines_of(healthy.content)) > 2
     assert [entry["fault"] for entry in simulator.requests()] == [
         "unknown_district",

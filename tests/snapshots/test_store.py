@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
+from districts.dashboard.statistics import DuplicateRow
 from snapshots import store
 from snapshots.models import Snapshot
 from tests.snapshots.factories import DistrictStatisticsFactory, full_statistics
@@ -133,6 +135,41 @@ def test_finalize_lists_every_district_file_with_size_and_checksum(snapshot_root
     assert (row.status, row.district_count, row.error_count) == ("completed", 3, 0)
     assert row.size_bytes == sum(f["size"] for f in manifest["files"])
     assert str(row.job_id) == manifest["jobId"]
+
+
+@pytest.mark.django_db
+def test_manifest_lists_conflicting_duplicate_club_rows_per_district(snapshot_root):
+    duplicate = DuplicateRow(
+        report="clubperformance",
+        club_number="00000038",
+        kept_line=2,
+        dropped_lines=(10, 12),
+        reason="same club number with different cells: the first row in file order is kept",
+    )
+    with_duplicates = replace(full_statistics(district_id="61"), duplicate_rows=(duplicate,))
+    store.write_district(logical_date=DAY, statistics=with_duplicates)
+    store.write_district(logical_date=DAY, statistics=full_statistics(district_id="42"))
+
+    manifest = store.finalize_snapshot(
+        logical_date=DAY,
+        collection_strategy="per-district",
+        scope=["42", "61"],
+        job_id=None,
+        district_errors={},
+    )
+
+    assert manifest["duplicates"] == {
+        "61": [
+            {
+                "report": "clubperformance",
+                "clubNumber": "00000038",
+                "keptLine": 2,
+                "droppedLines": [10, 12],
+                "reason": duplicate.reason,
+            }
+        ]
+    }
+    assert store.read_district(logical_date=DAY, district_id="61") == with_duplicates
 
 
 @pytest.mark.django_db

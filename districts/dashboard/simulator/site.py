@@ -26,12 +26,153 @@ HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 
 _ARCHIVE_PATH = re.compile(r"^/(?P<year>\d{4}-\d{4})/export\.aspx$", re.IGNORECASE)
 
-# A server-side failure of the real site: an HTML page with status 200.
-ERROR_PAGE = (
-    b"<!DOCTYPE html>\r\n<html>\r\n<head><title>Runtime Error</title></head>\r\n<body>\r\n"
-    b"<h1>Server Error in '/' Application.</h1>\r\n<h2><i>Runtime Error</i></h2>\r\n"
-    b"<p>An application error occurred on the server.</p>\r\n</body>\r\n</html>\r\n"
-)
+
+def _runtime_error_page() -> bytes:
+    """A server-side failure of the real site: ASP.NET's "Runtime Error" page, status 200.
+
+    Shaped like the real one (DOMAIN-NOTES f): blank lines before the first `<` and about
+    8 kB, most of it the stock explanation and the exception comment, so that clients are
+    tested against whitespace before the markup rather than a body starting with `<`.
+    """
+    style = (
+        '         body {font-family:"Verdana";font-weight:normal;font-size: .7em;color:black;}\r\n'
+        '         p {font-family:"Verdana";font-weight:normal;color:black;margin-top: -5px}\r\n'
+        '         b {font-family:"Verdana";font-weight:bold;color:black;margin-top: -5px}\r\n'
+        '         H1 { font-family:"Verdana";font-weight:normal;font-size:18pt;color:red }\r\n'
+        '         H2 { font-family:"Verdana";font-weight:normal;font-size:14pt;color:maroon }\r\n'
+        '         pre {font-family:"Consolas","Lucida Console",Monospace;font-size:11pt;'
+        "margin:0;padding:0.5em;line-height:14pt}\r\n"
+        "         .marker {font-weight: bold; color: black;text-decoration: none;}\r\n"
+        "         .version {color: gray;}\r\n"
+        "         .error {margin-bottom: 10px;}\r\n"
+        "         .expandable { text-decoration:underline; font-weight:bold; color:navy; "
+        "cursor:pointer; }\r\n"
+        "         @media screen and (max-width: 639px) {\r\n"
+        "          pre { width: 440px; overflow: auto; white-space: pre-wrap; "
+        "word-wrap: break-word; }\r\n"
+        "         }\r\n"
+    )
+    explanation = (
+        "An application error occurred on the server. The current custom error settings for "
+        "this application prevent the details of the application error from being viewed "
+        "remotely (for security reasons). It could, however, be viewed by browsers running on "
+        "the local server machine."
+    )
+    off_config = (
+        "&lt;!-- Web.Config Configuration File --&gt;\r\n\r\n&lt;configuration&gt;\r\n"
+        "    &lt;system.web&gt;\r\n"
+        "        &lt;customErrors mode=&quot;Off&quot;/&gt;\r\n"
+        "    &lt;/system.web&gt;\r\n&lt;/configuration&gt;"
+    )
+    redirect_config = off_config.replace(
+        "mode=&quot;Off&quot;",
+        "mode=&quot;RemoteOnly&quot; defaultRedirect=&quot;mycustompage.htm&quot;",
+    )
+    trace = "".join(
+        f"   at {frame}\r\n"
+        for frame in (
+            "Dashboards.Export.BuildClubPerformance(String district, DateTime monthEnd)",
+            "Dashboards.Export.WriteCsv(HttpResponse response, String report)",
+            "Dashboards.Export.Page_Load(Object sender, EventArgs e)",
+            "System.Web.Util.CalliEventHandlerDelegateProxy.Callback(Object sender, EventArgs e)",
+            "System.Web.UI.Control.OnLoad(EventArgs e)",
+            "System.Web.UI.Control.LoadRecursive()",
+            "System.Web.UI.Page.ProcessRequestMain(Boolean includeStagesBeforeAsyncPoint, "
+            "Boolean includeStagesAfterAsyncPoint)",
+            "System.Web.UI.Page.HandleError(Exception e)",
+            "System.Web.UI.Page.ProcessRequest(Boolean includeStagesBeforeAsyncPoint, "
+            "Boolean includeStagesAfterAsyncPoint)",
+            "System.Web.UI.Page.ProcessRequest()",
+            "System.Web.UI.Page.ProcessRequestWithNoAssert(HttpContext context)",
+            "System.Web.UI.Page.ProcessRequest(HttpContext context)",
+            "ASP.export_aspx.ProcessRequest(HttpContext context)",
+            "System.Web.HttpApplication.CallHandlerExecutionStep.System.Web.HttpApplication."
+            "IExecutionStep.Execute()",
+        )
+    )
+    data_trace = "".join(
+        f"   at {frame}\r\n"
+        for frame in (
+            "System.Data.SqlClient.SqlConnection.OnError(SqlException exception, "
+            "Boolean breakConnection, Action`1 wrapCloseInAction)",
+            "System.Data.SqlClient.TdsParser.ThrowExceptionAndWarning(TdsParserStateObject "
+            "stateObj, Boolean callerHasConnectionLock, Boolean asyncClose)",
+            "System.Data.SqlClient.TdsParser.TryRun(RunBehavior runBehavior, SqlCommand "
+            "cmdHandler, SqlDataReader dataStream, BulkCopySimpleResultSet bulkCopyHandler, "
+            "TdsParserStateObject stateObj, Boolean& dataReady)",
+            "System.Data.SqlClient.SqlDataReader.TryConsumeMetaData()",
+            "System.Data.SqlClient.SqlDataReader.get_MetaData()",
+            "System.Data.SqlClient.SqlCommand.FinishExecuteReader(SqlDataReader ds, "
+            "RunBehavior runBehavior, String resetOptionsString, Boolean isInternal, "
+            "Boolean forDescribeParameterEncryption, Boolean shouldCacheForAlwaysEncrypted)",
+            "System.Data.SqlClient.SqlCommand.RunExecuteReaderTds(CommandBehavior cmdBehavior, "
+            "RunBehavior runBehavior, Boolean returnStream, Boolean async, Int32 timeout, "
+            "Task& task, Boolean asyncWrite, Boolean inRetry, SqlDataReader ds, "
+            "Boolean describeParameterEncryptionRequest)",
+            "System.Data.SqlClient.SqlCommand.ExecuteReader(CommandBehavior behavior)",
+            "System.Data.Common.DbDataAdapter.FillInternal(DataSet dataset, DataTable[] "
+            "datatables, Int32 startRecord, Int32 maxRecords, String srcTable, IDbCommand "
+            "command, CommandBehavior behavior)",
+            "System.Data.Common.DbDataAdapter.Fill(DataSet dataSet, Int32 startRecord, "
+            "Int32 maxRecords, String srcTable, IDbCommand command, CommandBehavior behavior)",
+            "Dashboards.Data.ClubPerformance.Load(String district, DateTime monthEnd)",
+        )
+    )
+    page = (
+        "\r\n\r\n"
+        "<!DOCTYPE html>\r\n<html>\r\n    <head>\r\n"
+        "        <title>Runtime Error</title>\r\n"
+        '        <meta name="viewport" content="width=device-width" />\r\n'
+        f"        <style>\r\n{style}        </style>\r\n    </head>\r\n\r\n"
+        '    <body bgcolor="white">\r\n\r\n'
+        "            <span><H1>Server Error in '/' Application.<hr width=100% size=1 "
+        "color=silver></H1>\r\n\r\n"
+        "            <h2> <i>Runtime Error</i> </h2></span>\r\n\r\n"
+        '            <font face="Arial, Helvetica, Geneva, SunSans-Regular, sans-serif ">\r\n\r\n'
+        f"            <b> Description: </b>{explanation}\r\n            <br><br>\r\n\r\n"
+        "            <b>Details:</b> To enable the details of this specific error message to be "
+        "viewable on remote machines, please create a &lt;customErrors&gt; tag within a "
+        "&quot;web.config&quot; configuration file located in the root directory of the current "
+        "web application. This &lt;customErrors&gt; tag should then have its "
+        "&quot;mode&quot; attribute set to &quot;Off&quot;.<br><br>\r\n\r\n"
+        '            <table width=100% bgcolor="#ffffcc">\r\n               <tr>\r\n'
+        f"                  <td>\r\n                      <code><pre>\r\n\r\n{off_config}"
+        "</pre></code>\r\n\r\n                  </td>\r\n               </tr>\r\n"
+        "            </table>\r\n\r\n            <br>\r\n\r\n"
+        "            <b>Notes:</b> The current error page you are seeing can be replaced by a "
+        "custom error page by modifying the &quot;defaultRedirect&quot; attribute of the "
+        "application's &lt;customErrors&gt; configuration tag to point to a custom error page "
+        "URL.<br><br>\r\n\r\n"
+        '            <table width=100% bgcolor="#ffffcc">\r\n               <tr>\r\n'
+        f"                  <td>\r\n                      <code><pre>\r\n\r\n{redirect_config}"
+        "</pre></code>\r\n\r\n                  </td>\r\n               </tr>\r\n"
+        "            </table>\r\n\r\n            <br>\r\n\r\n    </body>\r\n</html>\r\n"
+        "<!-- \r\n[SqlException]: Execution Timeout Expired.  The timeout period elapsed "
+        "prior to completion of the operation or the server is not responding.\r\n"
+        f"{data_trace}"
+        "[NullReferenceException]: Object reference not set to an instance of an "
+        f"object.\r\n{trace}"
+        "[HttpUnhandledException]: Exception of type 'System.Web.HttpUnhandledException' was "
+        f"thrown.\r\n{trace}"
+        "   at System.Web.HttpApplication.ExecuteStep(IExecutionStep step, "
+        "Boolean& completedSynchronously)\r\n"
+        "[HttpException (0x80004005): Exception of type 'System.Web.HttpUnhandledException' "
+        "was thrown.]\r\n"
+        "   at System.Web.HttpApplication.PipelineStepManager.ResumeSteps(Exception error)\r\n"
+        "   at System.Web.HttpApplication.BeginProcessRequestNotification(HttpContext context, "
+        "AsyncCallback cb)\r\n"
+        "   at System.Web.HttpRuntime.ProcessRequestNotificationPrivate(IIS7WorkerRequest wr, "
+        "HttpContext context)\r\n"
+        "   at System.Web.Hosting.PipelineRuntime.ProcessRequestNotificationHelper(IntPtr "
+        "rootedObjectsPointer, IntPtr nativeRequestContext, IntPtr moduleData, Int32 flags)\r\n"
+        "-->\r\n"
+        "<!-- Version Information: Microsoft .NET Framework Version:4.0.30319; "
+        "ASP.NET Version:4.8.4797.0 -->\r\n"
+    )
+    return page.encode()
+
+
+ERROR_PAGE = _runtime_error_page()
 REWRITE_ERROR_PAGE = (
     b"<!DOCTYPE html>\r\n<html>\r\n<head><title>500 - Internal server error.</title></head>\r\n"
     b"<body>\r\n<h1>HTTP Error 500.52 - URL Rewrite Module Error.</h1>\r\n"
