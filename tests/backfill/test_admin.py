@@ -1,0 +1,201 @@
+"""backfill/admin.py: the Backfill section (form -> preview -> start, job page, actions, history).
+
+Django's test client against the real database; the broker is replaced by a recorder, so
+starting a job queues nothing. The browser tests (tests/backfill/test_admin_browser.py) drive
+the same pages in Chromium against a real worker.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from backfill.models import BackfillJob, CreatedVia, JobStatus, UnitStatus
+from backfill.services import jobs
+from districts.models import District
+from tests.factories import BackfillJobFactory, BackfillUnitFactory
+
+pytestmark = pytest.mark.django_db
+
+NEW = "/admin/backfill/backfilljob/add/"
+
+
+@pytest.fixture
+def staff() -> Client:
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com"))
+    return client
+
+
+@pytest.fixture(autouse=True)
+def sent(monkeypatch) -> list:
+    calls: list = []
+    monkeypatch.setattr(jobs, "_send", lambda task, *args, countdown=None: calls.append(task))
+    return calls
+
+
+def job_page(job: BackfillJob) -> str:
+    return reverse("admin:backfill_backfilljob_change", args=[job.pk])
+
+
+def test_the_index_shows_the_backfill_panel_with_the_running_job(staff):
+    running = BackfillJobFactory(status=JobStatus.RUNNING, total_units=4, succeeded_units=1)
+    finished = BackfillJobFactory(status=JobStatus.COMPLETED)
+    body = staff.get("/admin/").content.decode()
+    assert 'id="bf-overview"' in body and "New backfill" in body
+    assert job_page(running) in body and "25.0%" in body
+    assert job_page(finished) in body
+
+
+def test_the_form_shows_service_errors_next_to_their_fields(staff):
+    District.objects.create(id="42")
+    response = staff.post(
+        NEW,
+        {
+            "step": "preview",
+            "job_type": "data-collection",
+            "start_date": "2025-03-12",
+            "end_date": "2025-03-10",
+            "target_districts": "42, 999",
+            "collection_type": "auto",
+            "concurrency": 3,
+        },
+    )
+    form = response.context["form"]
+    assert "is before startDate" in form.errors["end_date"][0]
+    assert not BackfillJob.objects.exists()
+
+
+def test_unknown_districts_are_an_error_on_the_district_field(staff):
+    District.objects.create(id="42")
+    response = staff.post(
+        NEW,
+        {
+            "step": "preview",
+            "job_type": "data-collection",
+            "start_date": "2025-03-10",
+            "target_districts": "42 999",
+            "collection_type": "auto",
+            "concurrency": 3,
+        },
+    )
+    assert "Unknown district(s) 999" in response.context["form"].errors["target_districts"][0]
+
+
+def test_preview_writes_nothing_and_start_creates_the_job_as_admin(
+    staff, sent, django_capture_on_commit_callbacks
+):
+    fields = {
+        "step": "preview",
+        "job_type": "data-collection",
+        "start_date": "2025-03-30",
+        "end_date": "2025-04-01",
+        "target_districts": "42, 61",
+        "collection_type": "auto",
+        "concurrency": 2,
+        "skip_existing": "on",
+        "retry_failures": "on",
+        "enable_caching": "on",
+    }
+    preview = staff.post(NEW, fields)
+    assert preview.status_code == 200 and not BackfillJob.objects.exists()
+    body = preview.content.decode()
+    assert "closing period of 2025-03" in body and "Start" in body
+    request = json.loads(preview.context["request_json"])
+    assert request["targetDistricts"] == ["42", "61"] and request["concurrency"] == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = staff.post(NEW, {"step": "start", "request": preview.context["request_json"]})
+    job = BackfillJob.objects.get()
+    assert started.status_code == 302 and started["Location"] == job_page(job)
+    assert (job.created_via, job.created_by.username) == (CreatedVia.ADMIN, "admin")
+    assert (job.total_units, job.unavailable_units) == (6, 2)
+    assert jobs.START_JOBS_TASK in sent
+
+
+def test_back_to_edit_keeps_what_was_entered(staff):
+    request = {"startDate": "2025-03-10", "endDate": "2025-03-11", "targetDistricts": ["42"]}
+    response = staff.post(NEW, {"step": "edit", "request": json.dumps(request)})
+    form = response.context["form"]
+    assert form["start_date"].value() == "2025-03-10"
+    assert form["target_districts"].value() == "42"
+
+
+def test_the_job_page_and_its_status_json_show_progress_and_the_grid(staff):
+    job = BackfillJobFactory(status=JobStatus.RUNNING, total_units=2, failed_units=1)
+    BackfillUnitFactory(
+        job=job,
+        district_id="42",
+        status=UnitStatus.FAILED,
+        error_type="fetch_failed",
+        error_message="HTTP 500",
+    )
+    BackfillUnitFactory(job=job, district_id="61", status=UnitStatus.PENDING)
+    page = staff.get(job_page(job))
+    assert page.status_code == 200 and "Units by date and district" in page.content.decode()
+
+    status = staff.get(f"{job_page(job).removesuffix('change/')}status.json?grid=1").json()
+    assert status["progress"]["failed"] == 1 and status["progress"]["currentDate"] == "2025-03-10"
+    assert status["grid"]["districts"] == ["42", "61"]
+    assert status["grid"]["cells"] == [["failed"], ["pending"]]
+    (row,) = [d for d in status["districts"] if d["district_id"] == "42"]
+    assert row["lastError"] == "fetch_failed: HTTP 500"
+    assert status["errorSummary"]["byType"] == {"fetch_failed": 1}
+
+    cell = staff.get(
+        f"{job_page(job).removesuffix('change/')}cell.json?date=2025-03-10&district=42"
+    ).json()
+    assert cell["units"][0]["errorMessage"] == "HTTP 500"
+
+
+def test_a_wide_job_is_shown_by_week(staff):
+    job = BackfillJobFactory(start_date=date(2025, 1, 1), end_date=date(2025, 12, 31))
+    BackfillUnitFactory(job=job, district_id="42", logical_date=date(2025, 6, 4))
+    status = staff.get(f"{job_page(job).removesuffix('change/')}status.json?grid=1").json()
+    grid = status["grid"]
+    assert grid["byWeek"] is True and len(grid["columns"]) == 53
+    assert grid["cells"][0][grid["columns"].index("2025-06-02")] == "pending"
+
+
+def test_cancelling_a_finished_job_shows_the_conflict_and_changes_nothing(staff):
+    job = BackfillJobFactory(status=JobStatus.COMPLETED)
+    url = reverse("admin:backfill_job_action", args=[job.pk, "cancel"])
+    response = staff.post(url, follow=True)
+    assert "is already completed" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED
+
+
+def test_cancel_from_the_job_page_cancels_a_queued_job(staff):
+    job = jobs.create_job(request={"startDate": "2025-03-10", "targetDistricts": ["42"]})
+    staff.post(reverse("admin:backfill_job_action", args=[job.pk, "cancel"]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+
+
+def test_actions_need_a_post(staff):
+    job = BackfillJobFactory(status=JobStatus.RUNNING)
+    url = reverse("admin:backfill_job_action", args=[job.pk, "cancel"])
+    assert staff.get(url).status_code == 405
+
+
+def test_history_searches_by_district_and_filters_by_origin(staff):
+    with_42 = BackfillJobFactory(created_via=CreatedVia.API)
+    BackfillUnitFactory(job=with_42, district_id="42")
+    other = BackfillJobFactory(created_via=CreatedVia.BEAT)
+    BackfillUnitFactory(job=other, district_id="61")
+    found = staff.get("/admin/backfill/backfilljob/?q=042").context["cl"].result_list
+    assert list(found) == [with_42]
+    beat = staff.get("/admin/backfill/backfilljob/?created_via__exact=beat").context["cl"]
+    assert list(beat.result_list) == [other]
+
+
+def test_the_section_is_for_staff_only(client):
+    user = get_user_model().objects.create_user("someone", password="pw")
+    client.force_login(user)
+    assert client.get(NEW).status_code == 302  # to the admin login
