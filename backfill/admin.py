@@ -21,7 +21,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from districts.ids import InvalidDistrictId, canonical_district_id
+from districts.ids import ALL_DISTRICTS, InvalidDistrictId, canonical_district_id
+from snapshots.models import Snapshot
 
 from . import selectors
 from .forms import BackfillRequestForm
@@ -258,13 +259,20 @@ class BackfillJobAdmin(admin.ModelAdmin):
             )
         last = first + timedelta(days=6) if request.GET.get("week") else first
         units = selectors.cell_units(job=job, district_id=district_id, first=first, last=last)
+        snapshots = dict(
+            Snapshot.objects.filter(logical_date__range=(first, last)).values_list(
+                "logical_date", "pk"
+            )
+        )
         for unit in units:
-            if unit["status"] == UnitStatus.SUCCEEDED:
-                unit["snapshotUrl"] = (
-                    reverse("snapshot-district", args=[unit["date"], unit["districtId"]])
-                    if unit["districtId"] != "*"
-                    else reverse("snapshot-detail", args=[unit["date"]])
-                )
+            pk = snapshots.get(date.fromisoformat(unit["date"]))
+            if pk is None or unit["status"] != UnitStatus.SUCCEEDED:
+                continue
+            unit["snapshotUrl"] = (
+                reverse("admin:snapshots_snapshot_change", args=[pk])
+                if unit["districtId"] == ALL_DISTRICTS
+                else reverse("admin:snapshots_snapshot_district", args=[pk, unit["districtId"]])
+            )
         return JsonResponse({"units": units})
 
     def action_view(self, request, job_id, action):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -173,6 +174,37 @@ class RateLimitConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.max_requests} per {self.window_ms} ms, min {self.min_delay_ms} ms"
+
+    def clean(self) -> None:
+        """Refuse a configuration that could hurt the dashboard or stall every worker: each
+        number in its range, the minimum delay no longer than the maximum, and no more than
+        `BACKFILL_MAX_REQUESTS_PER_MINUTE` requests per minute. Raises ValidationError naming
+        the fields."""
+        errors: dict[str, str] = {}
+        if self.max_requests < 1:
+            errors["max_requests"] = "At least 1 request per window."
+        if self.window_ms < 1_000:
+            errors["window_ms"] = "The window is at least 1,000 ms."
+        if self.max_delay_ms < self.min_delay_ms:
+            errors["max_delay_ms"] = (
+                f"The maximum delay ({self.max_delay_ms} ms) is shorter than the minimum delay "
+                f"({self.min_delay_ms} ms)."
+            )
+        if not 1.0 <= self.backoff_multiplier <= 10.0:
+            errors["backoff_multiplier"] = "Between 1 and 10."
+        if not 1 <= self.max_concurrent <= 50:
+            errors["max_concurrent"] = "Between 1 and 50 units at a time."
+        ceiling = settings.BACKFILL_MAX_REQUESTS_PER_MINUTE
+        if "max_requests" not in errors and "window_ms" not in errors:
+            per_minute = self.max_requests * 60_000 / self.window_ms
+            by_delay = 60_000 / self.min_delay_ms if self.min_delay_ms else float("inf")
+            if min(per_minute, by_delay) > ceiling:
+                errors["max_requests"] = (
+                    f"{min(per_minute, by_delay):g} requests per minute is more than the "
+                    f"{ceiling} the dashboard is asked to bear (BACKFILL_MAX_REQUESTS_PER_MINUTE)."
+                )
+        if errors:
+            raise ValidationError(errors)
 
     @classmethod
     def load(cls) -> RateLimitConfig:

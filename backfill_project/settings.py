@@ -166,6 +166,8 @@ STORAGES = {
 # --- Backfill jobs --------------------------------------------------------------------------
 BACKFILL_MAX_ACTIVE_JOBS = env_int("BACKFILL_MAX_ACTIVE_JOBS", 1)
 BACKFILL_MAX_RANGE_DAYS = env_int("BACKFILL_MAX_RANGE_DAYS", 366)
+# The fastest rate an operator may configure (the dashboard is a public site).
+BACKFILL_MAX_REQUESTS_PER_MINUTE = env_int("BACKFILL_MAX_REQUESTS_PER_MINUTE", 60)
 BACKFILL_STALE_AFTER_SECONDS = env_int("BACKFILL_STALE_AFTER_SECONDS", 600)
 BACKFILL_JOB_RETENTION_DAYS = env_int("BACKFILL_JOB_RETENTION_DAYS", 30)
 # Unit-level retries of transient failures (on top of the HTTP client's own retries).

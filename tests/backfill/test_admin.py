@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from backfill.models import BackfillJob, CreatedVia, JobStatus, UnitStatus
+from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
 from districts.models import District
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
@@ -199,3 +199,30 @@ def test_the_section_is_for_staff_only(client):
     user = get_user_model().objects.create_user("someone", password="pw")
     client.force_login(user)
     assert client.get(NEW).status_code == 302  # to the admin login
+
+
+def rate_form(**fields) -> dict:
+    return {
+        "max_requests": 10,
+        "window_ms": 60_000,
+        "min_delay_ms": 2_000,
+        "max_delay_ms": 30_000,
+        "backoff_multiplier": 2.0,
+        "max_concurrent": 3,
+        **fields,
+    }
+
+
+def test_the_rate_limit_refuses_values_that_would_hammer_the_dashboard(staff):
+    config = RateLimitConfig.load()
+    url = reverse("admin:backfill_ratelimitconfig_change", args=[config.pk])
+    response = staff.post(url, rate_form(max_requests=500, min_delay_ms=0))
+    assert "requests per minute is more than the 60" in str(response.context["errors"])
+    response = staff.post(url, rate_form(min_delay_ms=5_000, max_delay_ms=1_000))
+    assert "shorter than the minimum delay" in str(response.context["errors"])
+    config.refresh_from_db()
+    assert config.max_requests == 10
+
+    assert staff.post(url, rate_form(max_requests=20)).status_code == 302
+    config.refresh_from_db()
+    assert config.max_requests == 20

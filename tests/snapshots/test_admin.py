@@ -8,7 +8,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.snapshots.factories import SnapshotFactory
+from snapshots import store
+from snapshots.models import Snapshot
+from tests.snapshots.factories import SnapshotFactory, full_statistics
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +37,36 @@ def test_the_index_cannot_be_edited_from_the_admin(admin_client_):
     assert admin_client_.get("/admin/snapshots/snapshot/add/").status_code == 403
     assert admin_client_.post(f"/admin/snapshots/snapshot/{row.pk}/delete/").status_code == 403
     assert admin_client_.get(f"/admin/snapshots/snapshot/{row.pk}/change/").status_code == 200
+
+
+@pytest.fixture
+def stored_snapshot(snapshot_root) -> Snapshot:
+    day = date(2025, 3, 10)
+    store.write_district(logical_date=day, statistics=full_statistics(district_id="42"))
+    store.archive_raw_csv(
+        as_of=day, report="clubperformance", district_id="42", data=b"raw,csv\r\n"
+    )
+    store.finalize_snapshot(
+        logical_date=day,
+        collection_strategy="per-district",
+        scope=["42"],
+        job_id=None,
+        district_errors={},
+    )
+    return Snapshot.objects.get(logical_date=day)
+
+
+def test_a_snapshot_page_lists_its_districts_and_a_district_page_its_figures(
+    admin_client_, stored_snapshot
+):
+    snapshot = stored_snapshot
+    page = admin_client_.get(f"/admin/snapshots/snapshot/{snapshot.pk}/change/")
+    body = page.content.decode()
+    assert page.status_code == 200 and "Districts (1)" in body
+    district = admin_client_.get(f"/admin/snapshots/snapshot/{snapshot.pk}/district/42/")
+    assert district.status_code == 200
+    assert "Active members" in district.content.decode()
+    raw = admin_client_.get(f"/admin/snapshots/snapshot/{snapshot.pk}/raw/clubperformance/42.csv")
+    assert raw.status_code == 200 and raw.content == b"raw,csv\r\n"
+    missing = admin_client_.get(f"/admin/snapshots/snapshot/{snapshot.pk}/district/61/")
+    assert missing.status_code == 404
