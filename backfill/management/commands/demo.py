@@ -1,13 +1,17 @@
 """`make demo`: the whole flow on one machine, against the dashboard simulator.
 
-Starts the simulator and a Celery worker as child processes, runs a real backfill (one week,
-three districts, full detail) through the job queue with a live progress bar, prints the
-normalized totals per date from the snapshot store, and stops what it started.
+Collects the static files, creates an admin user (credentials printed), starts the simulator, a
+Celery worker, beat and the web server as child processes, runs a real backfill (one week, three
+districts, full detail) through the job queue with a live progress bar, prints the normalized
+totals per date from the snapshot store, then keeps the admin up until Ctrl-C (with
+`DEMO_EXIT=1`, or `--exit`, it stops everything after the summary instead, as CI does).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +21,7 @@ from datetime import date, timedelta
 
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -35,13 +40,35 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _beat_argv() -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "backfill_project",
+        "beat",  # the DatabaseScheduler (settings.CELERY_BEAT_SCHEDULER)
+        "--loglevel=INFO",
+    ]
+
+
 class Command(BaseCommand):
-    help = "Run the demo: simulator + worker + a one-week, three-district backfill."
+    help = (
+        "Run the demo: simulator, worker, beat and web server, a one-week, three-district "
+        "backfill, then the admin until Ctrl-C (DEMO_EXIT=1 or --exit: stop after the summary)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, help="Simulator port (default: a free one)")
+        parser.add_argument("--web-port", type=int, default=8000, help="Admin port (8000)")
+        parser.add_argument(
+            "--exit", action="store_true", help="Stop after the summary (as DEMO_EXIT=1 does)"
+        )
 
-    def handle(self, *args, port=None, **options):
+    def handle(self, *args, port=None, web_port=8000, exit=False, **options):
+        exit = exit or os.environ.get("DEMO_EXIT", "") not in ("", "0")
+        call_command("collectstatic", interactive=False, verbosity=0)
+        username, password = self._admin_user()
         port = port or _free_port()
         base_url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "DASHBOARD_BASE_URL": base_url, "PYTHONUNBUFFERED": "1"}
@@ -67,6 +94,23 @@ class Command(BaseCommand):
                 )
             )
             stack.callback(self._restore_limits, self._local_limits())
+            web = f"http://127.0.0.1:{web_port}"
+            if not exit:
+                self.stdout.write(f"Starting beat and the web server on {web} (logs: var/demo/)")
+                stack.enter_context(self._child(_beat_argv(), env, log_dir / "beat.log"))
+                stack.enter_context(
+                    self._child(
+                        [
+                            sys.executable,
+                            "manage.py",
+                            "runserver",
+                            f"127.0.0.1:{web_port}",
+                            "--noreload",
+                        ],
+                        {**env, "DEBUG": "0"},
+                        log_dir / "web.log",
+                    )
+                )
             end = START + timedelta(days=DAYS - 1)
             self.stdout.write(
                 f"Backfilling {START}..{end} for districts {', '.join(DISTRICTS)} (full detail)"
@@ -88,6 +132,32 @@ class Command(BaseCommand):
             requests_seen = requests.get(f"{base_url}/_simulator/requests", timeout=5).json()
             count = len(requests_seen.get("requests", requests_seen))
             self.stdout.write(f"The simulator served {count} requests.")
+            if exit:
+                return
+            self._wait_for(f"{web}/admin/login/")
+            self.stdout.write("")
+            self.stdout.write(
+                f"The admin is up: {web}/admin/  (user {username}, password {password})"
+            )
+            self.stdout.write(
+                "Click Backfill > New backfill to start a job, or open the finished job from the "
+                "panel on the admin's front page. Ctrl-C stops everything."
+            )
+            try:
+                signal.pause()
+            except KeyboardInterrupt:
+                self.stdout.write("Stopping the demo.")
+
+    def _admin_user(self) -> tuple[str, str]:
+        """The demo's superuser, with a fresh password each run (printed once the admin is up)."""
+        username, password = "admin", secrets.token_urlsafe(9)
+        user, _ = get_user_model().objects.get_or_create(
+            username=username, defaults={"email": "admin@example.com"}
+        )
+        user.is_staff = user.is_superuser = user.is_active = True
+        user.set_password(password)
+        user.save()
+        return username, password
 
     def _local_limits(self) -> dict:
         """The simulator is local: allow 20 requests per second instead of the polite default
