@@ -30,6 +30,7 @@ run: setup services
 	$(BIN)/honcho start
 
 test: setup services
+	scripts/ensure-chromium
 	$(BIN)/pytest -m "not faults"
 
 faults: setup services

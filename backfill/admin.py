@@ -55,10 +55,17 @@ class RateLimitConfigAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request):
-        return not RateLimitConfig.objects.exists()
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        # There is one configuration: its list is its form.
+        config = RateLimitConfig.load()
+        return HttpResponseRedirect(
+            reverse("admin:backfill_ratelimitconfig_change", args=[config.pk])
+        )
 
 
 class DistrictSearch:

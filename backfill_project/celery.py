@@ -8,6 +8,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backfill_project.settings")
 app = Celery("backfill_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# `current_app` is per thread: without this, a web server's request threads would send tasks
+# through Celery's unconfigured fallback app (the default AMQP broker), not ours.
+app.set_default()
 
 
 def worker_argv(*, queue: str, concurrency: int, loglevel: str = "INFO") -> list[str]:

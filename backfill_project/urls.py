@@ -1,8 +1,12 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
+    # Browsers ask for it on every page; an answer keeps their consoles (and our tests) clean.
+    path("favicon.ico", RedirectView.as_view(url=static("backfill/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("api/admin/", include("snapshots.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

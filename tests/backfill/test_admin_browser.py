@@ -1,0 +1,145 @@
+"""The Backfill section in a real browser: Chromium against a live server, a real Celery worker,
+PostgreSQL, Redis and the simulator over HTTP. Every page visited is saved under
+var/screenshots/ (look at them); any console error or failed resource fails the test.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from django.utils import timezone
+
+from backfill.models import BackfillJob, JobStatus, UnitStatus
+from backfill.services import jobs
+from tests.factories import BackfillJobFactory, BackfillUnitFactory
+from tests.fixtures.browser import screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TERMINAL = ("completed", "partial_success", "failed", "cancelled")
+
+
+def wait_for_status(page, statuses, timeout_s: float = 60) -> str:
+    """Wait until the job page's badge (refreshed by its polling) shows one of `statuses`."""
+    pattern = "|".join(re.escape(s) for s in statuses)
+    page.wait_for_function(
+        f"() => /^({pattern})$/.test(document.getElementById('bf-status').textContent.trim())",
+        timeout=timeout_s * 1000,
+    )
+    return page.inner_text("#bf-status").strip()
+
+
+def open_job(page, job: BackfillJob) -> None:
+    page.goto(f"{page.base_url}/admin/backfill/backfilljob/{job.pk}/change/")
+    page.wait_for_selector("#bf-grid")
+
+
+def wait_for_db(job: BackfillJob, statuses, timeout_s: float = 60) -> BackfillJob:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in statuses:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job still {job.status}")
+
+
+def test_a_job_started_from_the_form_runs_to_100_percent_on_its_page(
+    admin_page, celery_worker_process, simulator
+):
+    page = admin_page
+    screenshot(page, "01-index")
+    page.click("#bf-new-button")
+    page.fill("#id_start_date", "2025-03-10")
+    page.fill("#id_end_date", "2025-03-12")
+    page.fill("#id_target_districts", "42, 61")
+    screenshot(page, "02-new-backfill")
+    page.click("input[value=Preview]")
+    page.wait_for_selector("#bf-preview")
+    assert "6 to fetch" in page.inner_text("#bf-preview")
+    screenshot(page, "03-preview")
+    assert not BackfillJob.objects.exists()
+
+    page.click("#bf-start")
+    page.wait_for_selector("#bf-grid")
+    assert wait_for_status(page, TERMINAL) == "completed"
+    page.wait_for_function("() => document.getElementById('bf-percent').textContent === '100%'")
+    page.wait_for_selector("#bf-grid td[data-r]")
+    assert page.locator("#bf-grid td[data-r]").count() == 6
+    page.click("#bf-grid td[data-r]")
+    page.wait_for_selector("#bf-cell a")  # the unit's snapshot link
+    screenshot(page, "04-job-completed")
+    job = BackfillJob.objects.get()
+    assert (job.created_via, job.succeeded_units) == ("admin", 6)
+
+    page.click("#bf-cell a")
+    page.wait_for_selector("text=Active members")
+    screenshot(page, "05-snapshot-district")
+
+
+def test_a_running_job_is_cancelled_from_its_page(admin_page, celery_worker_process, simulator):
+    simulator.set_faults(latency_ms=400)
+    job = jobs.create_job(
+        request={"startDate": "2025-03-01", "endDate": "2025-03-20", "targetDistricts": ["42"]}
+    )
+    page = admin_page
+    wait_for_db(job, ("running",))
+    open_job(page, job)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#bf-cancel")
+    assert wait_for_status(page, ("cancelled",)) == "cancelled"
+    screenshot(page, "06-job-cancelled")
+
+
+def test_the_failures_of_a_partial_job_are_retried_from_its_page(
+    admin_page, celery_worker_process, simulator
+):
+    simulator.set_faults(error_status=500, error_rate=1.0, districts=["61"])
+    job = jobs.create_job(request={"startDate": "2025-03-10", "targetDistricts": ["42", "61"]})
+    wait_for_db(job, TERMINAL)
+    assert job.status == JobStatus.PARTIAL_SUCCESS
+    page = admin_page
+    open_job(page, job)
+    page.wait_for_selector("#bf-districts td.bf-error:has-text('fetch_failed')")
+    screenshot(page, "07-job-partial")
+    simulator.clear_faults()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#bf-retry")
+    assert wait_for_status(page, ("completed",)) == "completed"
+
+
+def test_a_queued_job_says_why_it_does_not_run(admin_page):
+    now = timezone.now()
+    running = BackfillJobFactory(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
+    BackfillUnitFactory(job=running, district_id="42", status=UnitStatus.RUNNING)
+    queued = BackfillJobFactory(status=JobStatus.PENDING)
+    page = admin_page
+    open_job(page, queued)
+    why = page.inner_text("#bf-why")
+    assert why.startswith(f"Queued behind job {running.pk} (position 1 in the queue)")
+    screenshot(page, "08-job-queued")
+
+
+def test_the_history_filters_by_status(admin_page):
+    BackfillJobFactory(status=JobStatus.COMPLETED)
+    BackfillJobFactory(status=JobStatus.FAILED)
+    page = admin_page
+    page.goto(f"{page.base_url}/admin/backfill/backfilljob/")
+    assert page.locator("#result_list tbody tr").count() == 2
+    page.click("#changelist-filter a:text-is('Failed')")
+    page.wait_for_url(re.compile(r"status__exact=failed"))
+    assert page.locator("#result_list tbody tr").count() == 1
+    screenshot(page, "09-history-failed")
+
+
+def test_a_bad_rate_limit_is_refused_next_to_its_field(admin_page):
+    page = admin_page
+    page.goto(f"{page.base_url}/admin/backfill/ratelimitconfig/")  # opens the one config
+    page.fill("#id_max_requests", "500")
+    page.fill("#id_min_delay_ms", "0")
+    page.click("input[name=_save]")
+    error = page.inner_text(".field-max_requests .errorlist")
+    assert "requests per minute is more than the 60" in error
+    screenshot(page, "10-rate-limit-refused")
