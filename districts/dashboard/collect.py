@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .client import REDIRECT_STATUSES, DashboardClient
-from .csv import ParsedExport, accept_export
+from .csv import ParsedExport, accept_export, canonical_district_id
 from .errors import DashboardError
 from .normalize import normalize_district, normalize_summary
 from .reports import PER_DISTRICT_REPORTS, ReportType
@@ -130,8 +130,10 @@ def collect_district(
 ) -> CollectedDistrict:
     """Full statistics of one district for `logical_date` from its three reports.
 
-    `district_id` is spelled as the site's URLs spell it. `should_stop` is asked before each
-    report request; `today` decides the live program year (see `fetch_export`). Raises
+    `district_id` may be canonical (`"2"`) or as the site spells it (`"02"`): the URLs carry
+    the site's form, the statistics the canonical id (DOMAIN.md section 6). `should_stop` is
+    asked before each report request; `today` decides the live program year (see
+    `fetch_export`). Raises
     CollectionCancelled, DashboardError (download, acceptance) and ValidationFailed
     (normalization: reports that disagree).
     """
@@ -146,7 +148,7 @@ def collect_district(
         district_performance=parsed[ReportType.DISTRICT_PERFORMANCE],
         division_performance=parsed[ReportType.DIVISION_PERFORMANCE],
         club_performance=parsed[ReportType.CLUB_PERFORMANCE],
-        district_id=district_id,
+        district_id=canonical_district_id(district_id),
         logical_date=logical_date,
     )
     return CollectedDistrict(

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .closing import closing_date_for
+from .closing import closing_date_for, closing_period_month
 from .errors import ValidationFailed
 from .reports import PER_DISTRICT_REPORTS, ReportType
 
@@ -163,12 +163,52 @@ def export_urls(request: ExportRequest, base_url: str) -> tuple[str, ...]:
     return (f"{base}/{request.program_year}/{query}", f"{base}/{query}")
 
 
+def _site_form(district_id: str) -> str:
+    """The district id as the site's URLs spell it: numbers zero-padded to two digits, as the
+    summary writes them (`"2"` -> `"02"`, `"21"`, `"128"`), letters upper-case (DOMAIN.md
+    section 6). Storage keeps the canonical form; only URLs use this one.
+
+    Raises ValidationFailed for an id that is neither 1-3 digits nor letters.
+    """
+    # Stand-in for `districts.ids.site_district_id`, which replaces it once it lands on main.
+    value = str(district_id).strip()
+    if value.isdigit() and len(value) <= 3:
+        return str(int(value)).zfill(2)
+    if value.isalpha() and len(value) <= 4:
+        return value.upper()
+    raise ValidationFailed(f"malformed district id {district_id!r}: expected 1-3 digits or letters")
+
+
+def request_for_as_of(
+    report: ReportType, as_of: date, district_id: str | None = None
+) -> ExportRequest:
+    """The export request for what the site serves at `as_of` (DOMAIN.md section 2).
+
+    An as-of inside a closing period (after month M ends, up to M's closing date) asks for M:
+    month end and program year of M, the data stored under M's last day (2025-07-05 gives
+    `~6/30/2025~7/5/2025~2024-2025`). Any other as-of asks for its own month and is stored
+    under itself. Closing periods come from the merged registry (`closing.py`); a month whose
+    closing is unknown is taken as closed. `district_id` may be canonical (`"2"`): the token
+    carries the site form (`"02"`). Raises ValidationFailed for dates before program year
+    2008-2009, an unknown report or a malformed district id.
+    """
+    if as_of < EARLIEST_DATE:
+        raise ValidationFailed(
+            f"{as_of} is before {EARLIEST_DATE}: exports start with program year 2008-2009"
+        )
+    closing_of = closing_period_month(as_of)
+    data_month = closing_of or as_of.replace(day=1)
+    logical_date = month_end(data_month) if closing_of else as_of
+    return _request(report, data_month, as_of, logical_date, district_id)
+
+
 def request_for(
     report: ReportType, logical_date: date, district_id: str | None = None
 ) -> ExportRequest:
     """The export request whose data is stored under `logical_date`.
 
-    A month's last day is collected at the month's closing date from the registry (the final
+    `district_id` may be canonical (`"2"`); the token carries the site form (`"02"`). A month's
+    last day is collected at the month's closing date from the registry (the final
     state of the month); the day itself when the registry does not know the month. Any other
     day is requested as of itself, for its own month. Raises ValidationFailed for dates before
     program year 2008-2009 and for a malformed district id.
@@ -181,10 +221,22 @@ def request_for(
     as_of = logical_date
     if logical_date == month_end(logical_date):
         as_of = closing_date_for(data_month) or logical_date
+    return _request(report, data_month, as_of, logical_date, district_id)
+
+
+def _request(
+    report: ReportType | str,
+    data_month: date,
+    as_of: date,
+    logical_date: date,
+    district_id: str | None,
+) -> ExportRequest:
     try:
         report = ReportType(report)
     except ValueError:
         raise ValidationFailed(f"unknown report {report!r}") from None
+    if district_id is not None and report in PER_DISTRICT_REPORTS:
+        district_id = _site_form(district_id) if district_id.strip() else district_id
     return ExportRequest(
         report=report,
         district_id=district_id,

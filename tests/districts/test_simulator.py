@@ -642,3 +642,16 @@ def test_every_per_district_report_is_served(simulator):
         answer = get(simulator.export_url(token, program_year="2024-2025"))
         assert answer.status_code == 200
         assert parse_export(answer.content).report == report
+
+
+def test_per_district_export_answers_only_the_site_form_of_the_district_id(simulator):
+    def rows(district: str) -> int:
+        token = f"clubperformance~{district}~3/31/2025~3/14/2025~2024-2025"
+        answer = requests.get(simulator.export_url(token, program_year="2024-2025"), timeout=10)
+        return len(parse_export(answer.content).rows)
+
+    assert rows("02") > 0
+    assert rows("128") > 0 or rows("21") > 0
+    assert rows("2") == 0
+    assert rows("002") == 0
+    assert [entry["district"] for entry in simulator.requests()][:1] == ["02"]
