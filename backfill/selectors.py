@@ -23,6 +23,7 @@ class DistrictProgress:
     cancelled: int
     pending: int
     running: int
+    waiting: int = 0
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class JobProgress:
     percent: float
     eta_seconds: float | None
     districts: tuple[DistrictProgress, ...] = field(default=())
+    waiting: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +57,7 @@ def job_progress(*, job: BackfillJob, per_district: bool = True) -> JobProgress:
         + job.unavailable_units
         + job.failed_units
         + job.cancelled_units
+        + job.waiting_units
     )
     running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).count()
     pending = max(job.total_units - finished - running, 0)
@@ -74,6 +77,7 @@ def job_progress(*, job: BackfillJob, per_district: bool = True) -> JobProgress:
         percent=percent,
         eta_seconds=_eta(job, finished),
         districts=districts,
+        waiting=job.waiting_units,
     )
 
 

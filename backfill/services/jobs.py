@@ -50,6 +50,7 @@ COUNTER_FOR = {
     UnitStatus.UNAVAILABLE: "unavailable_units",
     UnitStatus.FAILED: "failed_units",
     UnitStatus.CANCELLED: "cancelled_units",
+    UnitStatus.WAITING: "waiting_units",
 }
 
 
@@ -100,6 +101,7 @@ def create_job(
             total_units=sum(counts.values()),
             skipped_units=counts[UnitStatus.SKIPPED],
             unavailable_units=counts[UnitStatus.UNAVAILABLE],
+            waiting_units=counts[UnitStatus.WAITING],
         )
         transaction.on_commit(lambda: _send(START_JOBS_TASK))
     job.refresh_from_db()
@@ -119,7 +121,9 @@ def _insert_units(job: BackfillJob, units: Iterator[planning.PlannedUnit]) -> di
     PostgreSQL gets one COPY (an order of magnitude faster than INSERTs for a year of units);
     other databases get batched bulk inserts.
     """
-    counts = dict.fromkeys((UnitStatus.PENDING, UnitStatus.SKIPPED, UnitStatus.UNAVAILABLE), 0)
+    counts = dict.fromkeys(
+        (UnitStatus.PENDING, UnitStatus.SKIPPED, UnitStatus.UNAVAILABLE, UnitStatus.WAITING), 0
+    )
     now = timezone.now()
 
     def rows() -> Iterator[tuple]:
@@ -314,7 +318,7 @@ def _finish_job(job: BackfillJob) -> None:
         job.status = JobStatus.CANCELLED
     elif job.failed_units == 0:
         job.status = JobStatus.COMPLETED
-    elif job.completed_units + job.skipped_units + job.unavailable_units > 0:
+    elif job.completed_units + job.skipped_units + job.unavailable_units + job.waiting_units > 0:
         job.status = JobStatus.PARTIAL_SUCCESS
     else:
         job.status = JobStatus.FAILED

@@ -16,8 +16,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from districts import services as district_services
-from districts.dashboard.closing import closing_period_month
-from districts.dashboard.urls import EARLIEST_DATE
+from districts.dashboard.closing import closing_date_for, closing_period_month, still_closing_on
+from districts.dashboard.urls import EARLIEST_DATE, month_end
 from snapshots import store
 
 from ..models import JobType, RateLimitConfig, Strategy, UnitStatus
@@ -30,6 +30,10 @@ REQUESTS_PER_UNIT = {Strategy.SYSTEM_WIDE: 1, Strategy.TARGETED: 1, Strategy.PER
 # Districts the dashboard publishes per summary, for the efficiency estimate when no scope is
 # configured (DOMAIN.md section 6: ~128 in 2025-26, 94 from 2026-27).
 TYPICAL_DISTRICT_COUNT = 120
+# A month end whose closing date is unknown waits while its month ended at most this many days
+# ago: closing periods end by about day 29 of the next month (DOMAIN.md section 1). Older
+# unknown months are probed when their unit runs (collection.py).
+RECENT_MONTH_END_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class BackfillRequest:
 class PlannedUnit:
     logical_date: date
     district_id: str  # "" for a summary unit covering every district of the scope
-    status: str  # pending, skipped or unavailable
+    status: str  # pending, skipped, unavailable or waiting
     reason: str = ""
 
 
@@ -80,6 +84,9 @@ class Plan:
     districts: tuple[str, ...]  # "" -> every district (system-wide with no configured scope)
     dates: tuple[date, ...]
     warnings: tuple[str, ...] = field(default=())
+    # Dates that no unit collects, decided once when planning (the registry may read the
+    # database, which must not happen while units stream into a COPY): date -> (status, reason).
+    blocked: dict[date, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def unit_count(self) -> int:
@@ -90,36 +97,73 @@ class Plan:
         """Every unit in dispatch order (date, then district), lazily: 50,000 stay cheap."""
         skip = self.request.skip_existing
         for day in self.dates:
-            closing_of = closing_period_month(day)
-            stored = _stored_detail_levels(day) if skip else {}
+            blocked = self.blocked.get(day)
+            stored = _stored_detail_levels(day) if skip and blocked is None else {}
             if self.strategy == Strategy.PER_DISTRICT:
                 for district_id in self.districts:
-                    yield _planned(day, district_id, closing_of, stored, needed=(district_id,))
+                    yield _planned(day, district_id, blocked, stored, needed=(district_id,))
             else:
                 needed = self.districts if self.districts != ("",) else ("*",)
-                yield _planned(day, "", closing_of, stored, needed=needed, detail="summary")
+                yield _planned(day, "", blocked, stored, needed=needed, detail="summary")
 
 
 def _planned(
     day: date,
     district_id: str,
-    closing_of: date | None,
+    blocked: tuple[str, str] | None,
     stored: dict[str, str],
     *,
     needed: tuple[str, ...],
     detail: str = "full",
 ) -> PlannedUnit:
-    if closing_of is not None:
-        return PlannedUnit(
-            day,
-            district_id,
-            UnitStatus.UNAVAILABLE,
-            f"{day} lies in the closing period of {closing_of:%Y-%m}: the dashboard serves no "
-            "data for it",
-        )
+    if blocked is not None:
+        return PlannedUnit(day, district_id, *blocked)
     if stored and _covers(stored, needed, detail):
         return PlannedUnit(day, district_id, UnitStatus.SKIPPED, "already stored")
     return PlannedUnit(day, district_id, UnitStatus.PENDING)
+
+
+def blocked_dates(dates: tuple[date, ...], *, today: date) -> dict[date, tuple[str, str]]:
+    """Dates no unit can collect yet, with the unit status and reason to record for them.
+
+    A day inside a closing period is `unavailable` (the site serves the previous month then).
+    A month end whose month is not known to have closed is `waiting` while the month ended
+    recently (see `month_end_waiting_reason`).
+    """
+    blocked: dict[date, tuple[str, str]] = {}
+    for day in dates:
+        closing_of = closing_period_month(day)
+        if closing_of is not None:
+            blocked[day] = (
+                UnitStatus.UNAVAILABLE,
+                f"{day} lies in the closing period of {closing_of:%Y-%m}: the dashboard serves "
+                "no data for it",
+            )
+            continue
+        reason = month_end_waiting_reason(day, today=today)
+        if reason:
+            blocked[day] = (UnitStatus.WAITING, reason)
+    return blocked
+
+
+def month_end_waiting_reason(day: date, *, today: date) -> str:
+    """Why the month end `day` must wait for its month's closing period to end, or "".
+
+    It waits when its month's closing date is unknown and either a probe saw the month still
+    served yesterday or the month ended at most RECENT_MONTH_END_DAYS ago. Collecting it now
+    would store a day of the closing period as the month's final state.
+    """
+    if day != month_end(day) or closing_date_for(day) is not None:
+        return ""
+    seen = still_closing_on(day)
+    if (seen is None or seen < today - timedelta(days=1)) and (
+        (today - day).days > RECENT_MONTH_END_DAYS
+    ):
+        return ""
+    return (
+        f"{day:%Y-%m} is still closing on the dashboard; its month-end snapshot ({day}) is "
+        "collected once the closing period ends"
+    )
 
 
 def _covers(stored: dict[str, str], needed: tuple[str, ...], detail: str) -> bool:
@@ -306,6 +350,7 @@ def plan(request: BackfillRequest) -> Plan:
         "scopeType": "system-wide" if everything else "targeted",
         "validationPassed": True,
     }
+    dates = tuple(request.start_date + timedelta(days=i) for i in range(days))
     return Plan(
         request=request,
         strategy=strategy,
@@ -313,8 +358,9 @@ def plan(request: BackfillRequest) -> Plan:
         estimated_efficiency=round(efficiency, 3),
         scope=scope,
         districts=tuple(districts),
-        dates=tuple(request.start_date + timedelta(days=i) for i in range(days)),
+        dates=dates,
         warnings=tuple(warnings),
+        blocked=blocked_dates(dates, today=timezone.localdate()),
     )
 
 
@@ -331,11 +377,14 @@ class Preview:
     requests: int
     estimated_duration_seconds: float
     warnings: tuple[str, ...]
+    waiting_units: int = 0
 
 
 def preview(plan_: Plan) -> Preview:
     """What a job would do, without writing anything."""
-    counts = {UnitStatus.PENDING: 0, UnitStatus.SKIPPED: 0, UnitStatus.UNAVAILABLE: 0}
+    counts = dict.fromkeys(
+        (UnitStatus.PENDING, UnitStatus.SKIPPED, UnitStatus.UNAVAILABLE, UnitStatus.WAITING), 0
+    )
     for unit in plan_.units():
         counts[unit.status] += 1
     requests = counts[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.strategy]
@@ -351,6 +400,7 @@ def preview(plan_: Plan) -> Preview:
         requests=requests,
         estimated_duration_seconds=estimated_duration(requests=requests, request=plan_.request),
         warnings=plan_.warnings,
+        waiting_units=counts[UnitStatus.WAITING],
     )
 
 
