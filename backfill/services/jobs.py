@@ -23,6 +23,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from districts.dashboard.closing import closing_date_for
 from snapshots import store
 
 from ..models import (
@@ -468,8 +469,29 @@ def cleanup_jobs(*, older_than: timedelta | None = None) -> dict[str, int]:
 
 def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
     """Beat's daily job: collect the configured scope for `days_back` days ago (already stored
-    data is skipped). Returns None, logging why, when there is nothing valid to collect."""
-    day = timezone.localdate() - timedelta(days=days_back)
+    data is skipped). Returns None, logging why, when there is nothing valid to collect.
+
+    It also queues a job for each recent month end (`planning.recent_month_ends`) that is not
+    stored yet and whose month's closing date is now known and past: the month ends that
+    waited while their month was closing (`collection.discover_recent_closings` finds the
+    closing dates; the beat task runs it first)."""
+    today = timezone.localdate()
+    day = today - timedelta(days=days_back)
+    for month_end in planning.recent_month_ends(today=today):
+        closing = closing_date_for(month_end)
+        if month_end == day or closing is None or closing >= today:
+            continue
+        request = {"startDate": month_end.isoformat()}
+        try:
+            plan = planning.plan(planning.parse_request(request))
+        except ValidationError as exc:
+            log.warning("month end %s not collected: %s", month_end, exc.messages)
+            continue
+        if any(unit.status == UnitStatus.PENDING for unit in plan.units()):
+            job = create_job(request=request, created_via=CreatedVia.BEAT)
+            log.info(
+                "gap fill: month end %s (closed %s) queued as job %s", month_end, closing, job.pk
+            )
     try:
         return create_job(request={"startDate": day.isoformat()}, created_via=CreatedVia.BEAT)
     except ValidationError as exc:

@@ -146,6 +146,17 @@ def blocked_dates(dates: tuple[date, ...], *, today: date) -> dict[date, tuple[s
     return blocked
 
 
+def recent_month_ends(*, today: date) -> list[date]:
+    """Month ends before `today` within the last 2 x RECENT_MONTH_END_DAYS days, oldest first:
+    the months whose closing the daily gap fill watches."""
+    ends: list[date] = []
+    day = today.replace(day=1) - timedelta(days=1)
+    while (today - day).days <= 2 * RECENT_MONTH_END_DAYS:
+        ends.append(day)
+        day = day.replace(day=1) - timedelta(days=1)
+    return sorted(ends)
+
+
 def month_end_waiting_reason(day: date, *, today: date) -> str:
     """Why the month end `day` must wait for its month's closing period to end, or "".
 
