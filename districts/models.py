@@ -1,5 +1,6 @@
 """Districts seen on the dashboard and the configured scope of collection."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -83,3 +84,9 @@ class MonthEndClosing(models.Model):
     def __str__(self) -> str:
         closing = self.closing_date.isoformat() if self.closing_date else "still closing"
         return f"{self.data_month:%Y-%m}: {closing} ({self.source})"
+
+    def clean(self) -> None:
+        if self.data_month and self.data_month.day != 1:
+            raise ValidationError({"data_month": "Use the first day of the data month."})
+        if self.data_month and self.closing_date and self.closing_date < self.data_month:
+            raise ValidationError({"closing_date": "A month cannot close before it starts."})
