@@ -50,13 +50,15 @@ class ClosingDiscovery:
     @property
     def waiting_reason(self) -> str:
         """Why the month's month-end snapshot waits ("" once the month has closed)."""
-        if not self.is_open:
-            return ""
-        end = month_end(self.data_month)
-        return (
-            f"{self.data_month:%Y-%m} is still closing on the dashboard; its month-end snapshot "
-            f"({end}) is collected once the closing period ends"
-        )
+        return waiting_reason(self.data_month) if self.is_open else ""
+
+
+def waiting_reason(data_month: date) -> str:
+    """The explanation a waiting month-end unit carries (UnitStatus.WAITING)."""
+    return (
+        f"{data_month:%Y-%m} is still closing on the dashboard; its month-end snapshot "
+        f"({month_end(data_month)}) is collected once the closing period ends"
+    )
 
 
 def discover_closing_date(

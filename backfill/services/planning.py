@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from districts import services as district_services
+from districts.closing_discovery import waiting_reason
 from districts.dashboard.closing import closing_date_for, closing_period_month, still_closing_on
 from districts.dashboard.urls import EARLIEST_DATE, month_end
 from snapshots import store
@@ -171,10 +172,7 @@ def month_end_waiting_reason(day: date, *, today: date) -> str:
         (today - day).days > RECENT_MONTH_END_DAYS
     ):
         return ""
-    return (
-        f"{day:%Y-%m} is still closing on the dashboard; its month-end snapshot ({day}) is "
-        "collected once the closing period ends"
-    )
+    return waiting_reason(day.replace(day=1))
 
 
 def _covers(stored: dict[str, str], needed: tuple[str, ...], detail: str) -> bool:

@@ -57,6 +57,9 @@ class _DatabaseRows:
 
 _lock = threading.Lock()
 _cached: tuple[float, _DatabaseRows] | None = None
+# The last merge, reused while neither the database rows nor the operator file changed: the
+# planner asks for every date of a job.
+_merged: tuple[_DatabaseRows, str, MappingProxyType[date, ClosingEntry]] | None = None
 
 
 def closing_registry() -> MappingProxyType[date, ClosingEntry]:
@@ -114,9 +117,10 @@ def closing_period_month(d: date) -> date | None:
 
 def clear_cache() -> None:
     """Forget the cached database rows (call after writing `MonthEndClosing` rows)."""
-    global _cached
+    global _cached, _merged
     with _lock:
         _cached = None
+        _merged = None
 
 
 def _database_rows() -> _DatabaseRows:
