@@ -361,3 +361,13 @@ def test_cleanup_defaults_to_the_retention_setting(db, settings):
 def test_cleanup_with_zero_days_deletes_every_finished_job(db):
     old_finished_job(1)
     assert run("backfill_cleanup", "--days", "0").startswith("Deleted 1 jobs")
+
+
+def test_dry_run_counts_month_ends_that_wait_for_their_closing_period(db, monkeypatch):
+    from datetime import date
+
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: date(2026, 11, 20))
+
+    out = json.loads(run("backfill", "--start", "2026-10-31", "--dry-run", "--json"))
+
+    assert (out["waitingUnits"], out["pendingUnits"], out["requests"]) == (1, 0, 0)

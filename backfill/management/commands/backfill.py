@@ -83,6 +83,7 @@ class Command(BaseCommand):
             "pendingUnits": preview.pending_units,
             "skippedUnits": preview.skipped_units,
             "unavailableUnits": preview.unavailable_units,
+            "waitingUnits": preview.waiting_units,
             "requests": preview.requests,
             "estimatedDurationSeconds": preview.estimated_duration_seconds,
             "warnings": list(preview.warnings),
@@ -130,6 +131,11 @@ class Command(BaseCommand):
             f"{job.skipped_units} skipped, {job.unavailable_units} unavailable, "
             f"{job.failed_units} failed, {job.cancelled_units} cancelled of {job.total_units}"
         )
+        if job.waiting_units:
+            self.stdout.write(
+                f"{job.waiting_units} month-end units wait for their month's closing period to "
+                "end; the daily gap fill collects them then."
+            )
         if job.error_summary.get("totalErrors"):
             self.stdout.write(f"Errors: {json.dumps(job.error_summary)}")
 
