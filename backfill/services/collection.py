@@ -212,10 +212,9 @@ def discover_month_closing(
 
 
 def discover_recent_closings(*, today: date | None = None) -> list[ClosingDiscovery]:
-    """Probe the months that ended recently (their month end within the last
-    `planning.RECENT_MONTH_END_DAYS` days) whose closing date is unknown, so that the daily gap
-    fill can collect their month ends once closed. Failures are logged, never raised: the gap
-    fill goes on with what is known."""
+    """Probe the months that ended recently (`planning.recent_month_ends`) whose closing date is
+    unknown, so that the daily gap fill can collect their month ends once closed. Failures are
+    logged, never raised: the gap fill goes on with what is known."""
     today = today or timezone.localdate()
     found: list[ClosingDiscovery] = []
     for day in planning.recent_month_ends(today=today):

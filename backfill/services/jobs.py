@@ -481,6 +481,13 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
         closing = closing_date_for(month_end)
         if month_end == day or closing is None or closing >= today:
             continue
+        queued = BackfillJob.objects.filter(
+            status__in=(JobStatus.PENDING, *ACTIVE_JOB_STATUSES),
+            start_date__lte=month_end,
+            end_date__gte=month_end,
+        )
+        if queued.exists():
+            continue
         request = {"startDate": month_end.isoformat()}
         try:
             plan = planning.plan(planning.parse_request(request))

@@ -630,3 +630,22 @@ def test_gap_fill_does_not_queue_a_month_end_already_stored(db, sent, snapshot_r
     jobs.fill_gap()
 
     assert list(BackfillJob.objects.values_list("start_date", flat=True)) == [date(2026, 11, 29)]
+
+
+def test_gap_fill_does_not_queue_a_month_end_twice_while_its_job_is_queued(
+    db, sent, snapshot_root, today_is
+):
+    from districts.dashboard import closing
+    from districts.models import MonthEndClosing
+
+    today_is(date(2026, 11, 30))
+    MonthEndClosing.objects.create(
+        data_month=date(2026, 10, 1), closing_date=date(2026, 11, 18), source="discovered"
+    )
+    closing.clear_cache()
+
+    jobs.fill_gap()
+    jobs.fill_gap()
+
+    month_end_jobs = BackfillJob.objects.filter(start_date=date(2026, 10, 31))
+    assert month_end_jobs.count() == 1
