@@ -37,6 +37,7 @@ STATUS_COLOURS = {
     UnitStatus.UNAVAILABLE: "#9e9e9e",
     UnitStatus.RUNNING: "#1e88e5",
     UnitStatus.PENDING: "#cfd8dc",
+    UnitStatus.WAITING: "#8e24aa",
     UnitStatus.FAILED: "#e53935",
     UnitStatus.CANCELLED: "#ffb300",
 }
@@ -118,6 +119,7 @@ class BackfillJobAdmin(admin.ModelAdmin):
             + job.unavailable_units
             + job.failed_units
             + job.cancelled_units
+            + job.waiting_units
         )
         percent = 100 * done / job.total_units if job.total_units else 100
         return f"{done}/{job.total_units} ({percent:.0f}%)"

@@ -82,6 +82,8 @@ class BackfillJob(models.Model):
     unavailable_units = models.PositiveIntegerField(default=0)
     failed_units = models.PositiveIntegerField(default=0)
     cancelled_units = models.PositiveIntegerField(default=0)
+    # Month ends whose closing period was still open: collected later (see UnitStatus.WAITING).
+    waiting_units = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -113,6 +115,9 @@ class UnitStatus(models.TextChoices):
     UNAVAILABLE = "unavailable"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # A month end whose month is still closing on the dashboard: nothing is stored (that day's
+    # data is not the month's final state); the daily gap fill collects it once it has closed.
+    WAITING = "waiting"
 
 
 FINISHED_UNIT_STATUSES = (
@@ -121,6 +126,7 @@ FINISHED_UNIT_STATUSES = (
     UnitStatus.UNAVAILABLE,
     UnitStatus.FAILED,
     UnitStatus.CANCELLED,
+    UnitStatus.WAITING,
 )
 
 

@@ -35,6 +35,7 @@ class DistrictProgress:
     cancelled: int
     pending: int
     running: int
+    waiting: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class JobProgress:
     percent: float
     eta_seconds: float | None
     districts: tuple[DistrictProgress, ...] = field(default=())
+    waiting: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +69,7 @@ def job_progress(*, job: BackfillJob, per_district: bool = True) -> JobProgress:
         + job.unavailable_units
         + job.failed_units
         + job.cancelled_units
+        + job.waiting_units
     )
     running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).count()
     pending = max(job.total_units - finished - running, 0)
@@ -86,6 +89,7 @@ def job_progress(*, job: BackfillJob, per_district: bool = True) -> JobProgress:
         percent=percent,
         eta_seconds=_eta(job, finished),
         districts=districts,
+        waiting=job.waiting_units,
     )
 
 
@@ -233,6 +237,7 @@ GRID_PRECEDENCE = (
     UnitStatus.FAILED,
     UnitStatus.RUNNING,
     UnitStatus.PENDING,
+    UnitStatus.WAITING,
     UnitStatus.CANCELLED,
     UnitStatus.UNAVAILABLE,
     UnitStatus.SKIPPED,
@@ -392,7 +397,7 @@ class Overview:
     """The admin index's Backfill panel: what runs, what waits, what ended last."""
 
     active: tuple[tuple[BackfillJob, JobProgress], ...]
-    waiting: tuple[BackfillJob, ...]  # queued (pending) and stopped-but-unfinished jobs
+    queued: tuple[BackfillJob, ...]  # unfinished jobs that do not run: pending, paused
     finished: tuple[BackfillJob, ...]
 
 
@@ -403,7 +408,7 @@ def overview(*, finished_limit: int = 5) -> Overview:
     )
     return Overview(
         active=tuple((job, job_progress(job=job, per_district=False)) for job in active),
-        waiting=tuple(unfinished.order_by("created_at")[:20]),
+        queued=tuple(unfinished.order_by("created_at")[:20]),
         finished=tuple(
             BackfillJob.objects.filter(status__in=TERMINAL_JOB_STATUSES).order_by("-finished_at")[
                 :finished_limit

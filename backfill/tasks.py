@@ -35,5 +35,7 @@ def recover_on_worker_start(**kwargs) -> None:
 
 @shared_task(name="backfill.tasks.fill_yesterday")
 def fill_yesterday() -> str | None:
+    # Closing dates first, so that month ends that waited are collected in the same run.
+    collection.discover_recent_closings()
     job = jobs.fill_gap(days_back=1)
     return str(job.pk) if job else None

@@ -9,20 +9,30 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import date
 
+import redis
 from django.conf import settings
+from django.utils import timezone
 
 from districts import services as district_services
+from districts.closing_discovery import ClosingDiscovery, discover_closing_date
 from districts.dashboard.client import DashboardClient
+from districts.dashboard.closing import closing_date_for
 from districts.dashboard.collect import CollectionCancelled, collect_district, collect_summary
 from districts.dashboard.errors import DashboardError, ErrorType
+from districts.dashboard.urls import month_end
 from snapshots import store
 
 from .. import limits
 from ..models import BackfillJob, BackfillUnit, CollectionStrategy, JobStatus, UnitStatus
-from . import jobs
+from . import jobs, planning
 
 log = logging.getLogger(__name__)
+
+# Probing a month's closing takes a handful of rate-limited requests; units of the same month
+# wait for the first prober instead of probing again.
+DISCOVERY_LOCK_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -129,8 +139,12 @@ def run_unit(*, unit_id: int) -> UnitOutcome | None:
 def _collect(
     unit: BackfillUnit, job: BackfillJob, client: DashboardClient, stop: _StopCheck
 ) -> UnitOutcome:
-    context = f"job {job.pk} unit {unit.pk} ({unit.logical_date} {unit.district_id or 'all'})"
+    context = f"job {job.pk} unit {unit.pk} ({unit.logical_date} {unit.district_id})"
     try:
+        waiting = _month_end_waiting(unit.logical_date, client)
+        if waiting:
+            log.info("%s waits: %s", context, waiting)
+            return UnitOutcome(UnitStatus.WAITING, message=waiting)
         if job.collection_strategy == CollectionStrategy.PER_DISTRICT:
             _collect_district(unit, client, stop)
         else:
@@ -155,6 +169,68 @@ def _collect(
         message = f"unexpected {type(exc).__name__}: {exc}"
         return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, message, False)
     return UnitOutcome(UnitStatus.SUCCEEDED)
+
+
+def _month_end_waiting(day: date, client: DashboardClient) -> str:
+    """Why the unit of `day` must wait for its month's closing period to end, or "".
+
+    A month end whose month's closing date is unknown is probed first (the planner already
+    made recent ones wait), so that it is collected at the closing date: never a day of the
+    closing period stored as the month's final state.
+    """
+    if day != month_end(day) or closing_date_for(day) is not None:
+        return ""
+    return discover_month_closing(data_month=day, client=client).waiting_reason
+
+
+def discover_month_closing(
+    *, data_month: date, client: DashboardClient | None = None, today: date | None = None
+) -> ClosingDiscovery:
+    """Find (or recall) `data_month`'s closing date by probing the dashboard through the
+    global rate limiter and circuit breaker (`districts.closing_discovery`).
+
+    `client` defaults to a new client with the shared limits and no response cache. One process
+    probes a month at a time (a Redis lock); the others then find its answer stored. Raises
+    DashboardError (including DataUnavailable when probing cannot decide; a retryable
+    network_error when Redis is unreachable or the lock is not obtained in time).
+    """
+    own_client = client is None
+    if client is None:
+        guard = limits.dashboard_guard(enable_caching=False)
+        client = DashboardClient(
+            before_request=guard.before_request, after_response=guard.after_response
+        )
+    month = data_month.replace(day=1)
+    name = f"{limits.key_prefix()}:closing-discovery:{month:%Y-%m}"
+    try:
+        lock = limits.get_redis().lock(
+            name, timeout=DISCOVERY_LOCK_SECONDS, blocking_timeout=DISCOVERY_LOCK_SECONDS
+        )
+        with lock:
+            return discover_closing_date(client=client, data_month=month, today=today)
+    except redis.RedisError as exc:
+        raise DashboardError(
+            ErrorType.NETWORK_ERROR, f"closing discovery of {month:%Y-%m}: {exc}", retryable=True
+        ) from exc
+    finally:
+        if own_client:
+            client.close()
+
+
+def discover_recent_closings(*, today: date | None = None) -> list[ClosingDiscovery]:
+    """Probe the months that ended recently (`planning.recent_month_ends`) whose closing date is
+    unknown, so that the daily gap fill can collect their month ends once closed. Failures are
+    logged, never raised: the gap fill goes on with what is known."""
+    today = today or timezone.localdate()
+    found: list[ClosingDiscovery] = []
+    for day in planning.recent_month_ends(today=today):
+        if closing_date_for(day) is not None:
+            continue
+        try:
+            found.append(discover_month_closing(data_month=day, today=today))
+        except DashboardError as exc:
+            log.warning("closing date of %s not discovered: %s", f"{day:%Y-%m}", exc)
+    return found
 
 
 def _collect_district(unit: BackfillUnit, client: DashboardClient, stop: _StopCheck) -> None:

@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from districts.dashboard.closing import closing_date_for
 from snapshots import store
 
 from .. import selectors
@@ -52,6 +53,7 @@ COUNTER_FOR = {
     UnitStatus.UNAVAILABLE: "unavailable_units",
     UnitStatus.FAILED: "failed_units",
     UnitStatus.CANCELLED: "cancelled_units",
+    UnitStatus.WAITING: "waiting_units",
 }
 
 
@@ -102,6 +104,7 @@ def create_job(
             total_units=sum(counts.values()),
             skipped_units=counts[UnitStatus.SKIPPED],
             unavailable_units=counts[UnitStatus.UNAVAILABLE],
+            waiting_units=counts[UnitStatus.WAITING],
         )
         transaction.on_commit(lambda: _send(START_JOBS_TASK))
     job.refresh_from_db()
@@ -121,7 +124,9 @@ def _insert_units(job: BackfillJob, units: Iterator[planning.PlannedUnit]) -> di
     PostgreSQL gets one COPY (an order of magnitude faster than INSERTs for a year of units);
     other databases get batched bulk inserts.
     """
-    counts = dict.fromkeys((UnitStatus.PENDING, UnitStatus.SKIPPED, UnitStatus.UNAVAILABLE), 0)
+    counts = dict.fromkeys(
+        (UnitStatus.PENDING, UnitStatus.SKIPPED, UnitStatus.UNAVAILABLE, UnitStatus.WAITING), 0
+    )
     now = timezone.now()
 
     def rows() -> Iterator[tuple]:
@@ -315,7 +320,7 @@ def _finish_job(job: BackfillJob) -> None:
         job.status = JobStatus.CANCELLED
     elif job.failed_units == 0:
         job.status = JobStatus.COMPLETED
-    elif job.succeeded_units + job.skipped_units + job.unavailable_units > 0:
+    elif job.succeeded_units + job.skipped_units + job.unavailable_units + job.waiting_units > 0:
         job.status = JobStatus.PARTIAL_SUCCESS
     else:
         job.status = JobStatus.FAILED
@@ -466,8 +471,36 @@ def cleanup_jobs(*, older_than: timedelta | None = None) -> dict[str, int]:
 
 def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
     """Beat's daily job: collect the configured scope for `days_back` days ago (already stored
-    data is skipped). Returns None, logging why, when there is nothing valid to collect."""
-    day = timezone.localdate() - timedelta(days=days_back)
+    data is skipped). Returns None, logging why, when there is nothing valid to collect.
+
+    It also queues a job for each recent month end (`planning.recent_month_ends`) that is not
+    stored yet and whose month's closing date is now known and past: the month ends that
+    waited while their month was closing (`collection.discover_recent_closings` finds the
+    closing dates; the beat task runs it first)."""
+    today = timezone.localdate()
+    day = today - timedelta(days=days_back)
+    for month_end in planning.recent_month_ends(today=today):
+        closing = closing_date_for(month_end)
+        if month_end == day or closing is None or closing >= today:
+            continue
+        queued = BackfillJob.objects.filter(
+            status__in=(JobStatus.PENDING, *ACTIVE_JOB_STATUSES),
+            start_date__lte=month_end,
+            end_date__gte=month_end,
+        )
+        if queued.exists():
+            continue
+        request = {"startDate": month_end.isoformat()}
+        try:
+            plan = planning.plan(planning.parse_request(request))
+        except ValidationError as exc:
+            log.warning("month end %s not collected: %s", month_end, exc.messages)
+            continue
+        if any(unit.status == UnitStatus.PENDING for unit in plan.units()):
+            job = create_job(request=request, created_via=CreatedVia.BEAT)
+            log.info(
+                "gap fill: month end %s (closed %s) queued as job %s", month_end, closing, job.pk
+            )
     try:
         return create_job(request={"startDate": day.isoformat()}, created_via=CreatedVia.BEAT)
     except ValidationError as exc:

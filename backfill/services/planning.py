@@ -18,8 +18,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from districts import services as district_services
-from districts.dashboard.closing import closing_period_month
-from districts.dashboard.urls import EARLIEST_DATE
+from districts.closing_discovery import waiting_reason
+from districts.dashboard.closing import closing_date_for, closing_period_month, still_closing_on
+from districts.dashboard.urls import EARLIEST_DATE, month_end
 from districts.ids import ALL_DISTRICTS
 from snapshots import store
 from snapshots.models import SnapshotStatus
@@ -39,6 +40,10 @@ REQUESTS_PER_UNIT = {
 # Districts the dashboard publishes per summary, for the efficiency estimate when no scope is
 # configured (DOMAIN.md section 6: ~128 in 2025-26, 94 from 2026-27).
 TYPICAL_DISTRICT_COUNT = 120
+# A month end whose closing date is unknown waits while its month ended at most this many days
+# ago: closing periods end by about day 29 of the next month (DOMAIN.md section 1). Older
+# unknown months are probed when their unit runs (collection.py).
+RECENT_MONTH_END_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class BackfillRequest:
 class PlannedUnit:
     logical_date: date
     district_id: str  # ALL_DISTRICTS for a summary unit covering every district of the scope
-    status: str  # pending, skipped or unavailable
+    status: str  # pending, skipped, unavailable or waiting
     reason: str = ""
 
 
@@ -90,6 +95,9 @@ class Plan:
     districts: tuple[str, ...]
     dates: tuple[date, ...]
     warnings: tuple[str, ...] = field(default=())
+    # Dates that no unit collects, decided once when planning (the registry may read the
+    # database, which must not happen while units stream into a COPY): date -> (status, reason).
+    blocked: dict[date, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def unit_count(self) -> int:
@@ -105,42 +113,88 @@ class Plan:
         skip = self.request.skip_existing
         per_district = self.collection_strategy == CollectionStrategy.PER_DISTRICT
         for day in self.dates:
-            if day < EARLIEST_DATE:
-                reason = f"before the data starts: the dashboard serves from {EARLIEST_DATE}"
-                for district_id in self.districts if per_district else (ALL_DISTRICTS,):
-                    yield PlannedUnit(day, district_id, UnitStatus.UNAVAILABLE, reason)
-                continue
-            closing_of = closing_period_month(day)
-            stored = _stored_detail_levels(day) if skip else {}
+            blocked = self.blocked.get(day)
+            stored = _stored_detail_levels(day) if skip and blocked is None else {}
             if per_district:
                 for district_id in self.districts:
-                    yield _planned(day, district_id, closing_of, stored, needed=(district_id,))
+                    yield _planned(day, district_id, blocked, stored, needed=(district_id,))
             else:
                 yield _planned(
-                    day, ALL_DISTRICTS, closing_of, stored, needed=self.districts, detail="summary"
+                    day, ALL_DISTRICTS, blocked, stored, needed=self.districts, detail="summary"
                 )
 
 
 def _planned(
     day: date,
     district_id: str,
-    closing_of: date | None,
+    blocked: tuple[str, str] | None,
     stored: dict[str, str],
     *,
     needed: tuple[str, ...],
     detail: str = "full",
 ) -> PlannedUnit:
-    if closing_of is not None:
-        return PlannedUnit(
-            day,
-            district_id,
-            UnitStatus.UNAVAILABLE,
-            f"{day} lies in the closing period of {closing_of:%Y-%m}: the dashboard serves no "
-            "data for it",
-        )
+    if blocked is not None:
+        return PlannedUnit(day, district_id, *blocked)
     if stored and _covers(stored, needed, detail):
         return PlannedUnit(day, district_id, UnitStatus.SKIPPED, "already stored")
     return PlannedUnit(day, district_id, UnitStatus.PENDING)
+
+
+def blocked_dates(dates: tuple[date, ...], *, today: date) -> dict[date, tuple[str, str]]:
+    """Dates no unit can collect yet, with the unit status and reason to record for them.
+
+    A day before the data starts (2008-07-01) or inside a closing period (the site serves the
+    previous month then) is `unavailable`. A month end whose month is not known to have closed
+    is `waiting` while the month ended recently (see `month_end_waiting_reason`).
+    """
+    blocked: dict[date, tuple[str, str]] = {}
+    for day in dates:
+        if day < EARLIEST_DATE:
+            blocked[day] = (
+                UnitStatus.UNAVAILABLE,
+                f"before the data starts: the dashboard serves from {EARLIEST_DATE}",
+            )
+            continue
+        closing_of = closing_period_month(day)
+        if closing_of is not None:
+            blocked[day] = (
+                UnitStatus.UNAVAILABLE,
+                f"{day} lies in the closing period of {closing_of:%Y-%m}: the dashboard serves "
+                "no data for it",
+            )
+            continue
+        reason = month_end_waiting_reason(day, today=today)
+        if reason:
+            blocked[day] = (UnitStatus.WAITING, reason)
+    return blocked
+
+
+def recent_month_ends(*, today: date) -> list[date]:
+    """Month ends before `today` within the last 2 x RECENT_MONTH_END_DAYS days, oldest first:
+    the months whose closing the daily gap fill watches."""
+    ends: list[date] = []
+    day = today.replace(day=1) - timedelta(days=1)
+    while (today - day).days <= 2 * RECENT_MONTH_END_DAYS:
+        ends.append(day)
+        day = day.replace(day=1) - timedelta(days=1)
+    return sorted(ends)
+
+
+def month_end_waiting_reason(day: date, *, today: date) -> str:
+    """Why the month end `day` must wait for its month's closing period to end, or "".
+
+    It waits when its month's closing date is unknown and either a probe saw the month still
+    served yesterday or the month ended at most RECENT_MONTH_END_DAYS ago. Collecting it now
+    would store a day of the closing period as the month's final state.
+    """
+    if day != month_end(day) or closing_date_for(day) is not None:
+        return ""
+    seen = still_closing_on(day)
+    if (seen is None or seen < today - timedelta(days=1)) and (
+        (today - day).days > RECENT_MONTH_END_DAYS
+    ):
+        return ""
+    return waiting_reason(day.replace(day=1))
 
 
 def _covers(stored: dict[str, str], needed: tuple[str, ...], detail: str) -> bool:
@@ -349,6 +403,7 @@ def plan(request: BackfillRequest) -> Plan:
         "scopeType": _scope_type(everything=everything, targets=resolution.targets),
         "validationPassed": True,
     }
+    dates = tuple(request.start_date + timedelta(days=i) for i in range(days))
     return Plan(
         request=request,
         collection_strategy=strategy,
@@ -356,8 +411,9 @@ def plan(request: BackfillRequest) -> Plan:
         estimated_efficiency=round(efficiency, 3),
         scope=scope,
         districts=tuple(districts),
-        dates=tuple(request.start_date + timedelta(days=i) for i in range(days)),
+        dates=dates,
         warnings=tuple(warnings),
+        blocked=blocked_dates(dates, today=timezone.localdate()),
     )
 
 
@@ -373,7 +429,7 @@ class DatePlan:
     """What a job would do on one date: its units by status and why."""
 
     logical_date: date
-    action: str  # "fetch" (some unit will request data), "stored" or "unavailable"
+    action: str  # "fetch" (some unit will request data), "stored", "waiting" or "unavailable"
     units: dict[str, int]  # unit status -> count
     reason: str  # why nothing is fetched ("already stored", the closing period...), or ""
 
@@ -402,6 +458,10 @@ class Preview:
     @property
     def unavailable_units(self) -> int:
         return self.units.get(UnitStatus.UNAVAILABLE, 0)
+
+    @property
+    def waiting_units(self) -> int:
+        return self.units.get(UnitStatus.WAITING, 0)
 
 
 def preview(plan_: Plan) -> Preview:
@@ -433,7 +493,12 @@ def _date_plan(day: date, units: list[PlannedUnit], counts: Counter[str]) -> Dat
         others = [u.reason for u in units if u.status != UnitStatus.PENDING and u.reason]
         reason = f"{counts[UnitStatus.PENDING]} to fetch" + (f"; {others[0]}" if others else "")
         return DatePlan(day, "fetch", dict(counts), reason if others else "")
-    action = "stored" if set(counts) == {UnitStatus.SKIPPED} else "unavailable"
+    if set(counts) == {UnitStatus.SKIPPED}:
+        action = "stored"
+    elif UnitStatus.WAITING in counts:
+        action = "waiting"
+    else:
+        action = "unavailable"
     return DatePlan(day, action, dict(counts), units[0].reason)
 
 

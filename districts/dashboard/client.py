@@ -65,7 +65,8 @@ def parse_retry_after(
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
+    # str.isdigit() is true for digits float() refuses ("¹"): delay-seconds are ASCII digits.
+    if text.isascii() and text.isdigit():
         return min(float(text), cap)
     try:
         moment = parsedate_to_datetime(text)

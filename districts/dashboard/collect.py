@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from .client import REDIRECT_STATUSES, DashboardClient
-from .csv import ParsedExport, accept_export
-from .errors import DashboardError
+from .csv import ParsedExport, accept_export, canonical_district_id, parse_export
+from .errors import DashboardError, ValidationFailed
 from .normalize import normalize_district, normalize_summary
 from .reports import PER_DISTRICT_REPORTS, ReportType
 from .statistics import DistrictStatistics
@@ -72,24 +72,84 @@ def fetch_export(
             return _accept(data, request), data
         except DashboardError as exc:
             log.warning("cached body of %s is no longer accepted (%s); downloading", url, exc)
+    parsed, data, url = _fetch(client, request, today=today, accept=_accept)
+    client.remember(url, data)
+    return parsed, data
+
+
+def served_data_month(
+    client: DashboardClient, *, as_of: date, today: date | None = None
+) -> date | None:
+    """The data month the dashboard serves at `as_of`, read from a district summary's footer.
+
+    Asks for the summary of `as_of`'s own month. The answer is that month when it has data, the
+    previous month when the site is still closing it (the footer names it), or None when the
+    site answers header-only: it has no data for `as_of`'s month yet, which while a month is
+    closing means the previous one is still served (DOMAIN.md section 1). One request (two
+    when the archive path falls through to the root, see `fetch_export`), never cached: the
+    answer changes when the closing period ends. Raises DashboardError from the download and
+    ValidationFailed when the answer is not a summary of that as-of for either month.
+    """
+    month = as_of.replace(day=1)
+    request = ExportRequest(
+        report=ReportType.DISTRICT_SUMMARY,
+        district_id=None,
+        data_month=month,
+        as_of=as_of,
+        logical_date=as_of,
+    )
+
+    def read(data: bytes, request: ExportRequest) -> ParsedExport:
+        parsed = parse_export(data)
+        if parsed.report != ReportType.DISTRICT_SUMMARY:
+            raise ValidationFailed(f"expected a district summary, got {parsed.report}")
+        if parsed.footer.as_of != as_of:
+            raise ValidationFailed(
+                f"footer as-of {parsed.footer.as_of} != requested as-of {as_of} (closing probe)"
+            )
+        previous = (month - timedelta(days=1)).replace(day=1)
+        if parsed.footer.data_month not in (month, previous):
+            raise ValidationFailed(
+                f"footer data month {parsed.footer.data_month:%Y-%m} is neither "
+                f"{month:%Y-%m} nor {previous:%Y-%m} (closing probe at {as_of})"
+            )
+        return parsed
+
+    parsed, _, _ = _fetch(client, request, today=today, accept=read)
+    return parsed.footer.data_month if parsed.rows else None
+
+
+def _fetch(
+    client: DashboardClient,
+    request: ExportRequest,
+    *,
+    today: date | None,
+    accept: Callable[[bytes, ExportRequest], ParsedExport],
+) -> tuple[ParsedExport, bytes, str]:
+    """Download `request` from the archive path, falling through to the root (see
+    `fetch_export`); returns what `accept` made of the body, the body and the URL."""
+    archive_url, root_url = export_urls(request, client.base_url)
     live = request.program_year >= program_year_of(today or date.today())
     if live and client.root_serves(request.program_year):
-        return _download(client, request, root_url)
+        return (*_download(client, request, root_url, accept=accept), root_url)
 
     def falls_through(exc: DashboardError) -> bool:
         status = exc.status_code or 0
         return status in REDIRECT_STATUSES or (live and status >= 500)
 
     try:
-        return _download(client, request, archive_url, give_up=falls_through)
+        return (
+            *_download(client, request, archive_url, accept=accept, give_up=falls_through),
+            archive_url,
+        )
     except DashboardError as exc:
         if not falls_through(exc):
             raise
         log.info("archive path of %s answered %s; trying the root path", request.token, exc)
-    parsed, data = _download(client, request, root_url)
+    parsed, data = _download(client, request, root_url, accept=accept)
     if live:
         client.note_root_serves(request.program_year)
-    return parsed, data
+    return parsed, data, root_url
 
 
 def _download(
@@ -97,12 +157,11 @@ def _download(
     request: ExportRequest,
     url: str,
     *,
+    accept: Callable[[bytes, ExportRequest], ParsedExport],
     give_up: Callable[[DashboardError], bool] | None = None,
 ) -> tuple[ParsedExport, bytes]:
     data = client.get(url, give_up=give_up)
-    parsed = _accept(data, request)
-    client.remember(url, data)
-    return parsed, data
+    return accept(data, request), data
 
 
 def _accept(data: bytes, request: ExportRequest) -> ParsedExport:
@@ -130,8 +189,10 @@ def collect_district(
 ) -> CollectedDistrict:
     """Full statistics of one district for `logical_date` from its three reports.
 
-    `district_id` is spelled as the site's URLs spell it. `should_stop` is asked before each
-    report request; `today` decides the live program year (see `fetch_export`). Raises
+    `district_id` may be canonical (`"2"`) or as the site spells it (`"02"`): the URLs carry
+    the site's form, the statistics the canonical id (DOMAIN.md section 6). `should_stop` is
+    asked before each report request; `today` decides the live program year (see
+    `fetch_export`). Raises
     CollectionCancelled, DashboardError (download, acceptance) and ValidationFailed
     (normalization: reports that disagree).
     """
@@ -146,7 +207,7 @@ def collect_district(
         district_performance=parsed[ReportType.DISTRICT_PERFORMANCE],
         division_performance=parsed[ReportType.DIVISION_PERFORMANCE],
         club_performance=parsed[ReportType.CLUB_PERFORMANCE],
-        district_id=district_id,
+        district_id=canonical_district_id(district_id),
         logical_date=logical_date,
     )
     return CollectedDistrict(

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from districts.ids import DISTRICT_ID_PATTERN
+from districts.ids import DISTRICT_ID_PATTERN, InvalidDistrictId, site_district_id
 
-from .closing import closing_date_for
+from .closing import closing_date_for, closing_period_month
 from .errors import ValidationFailed
 from .reports import PER_DISTRICT_REPORTS, ReportType
 
@@ -164,12 +164,45 @@ def export_urls(request: ExportRequest, base_url: str) -> tuple[str, ...]:
     return (f"{base}/{request.program_year}/{query}", f"{base}/{query}")
 
 
+def _site_form(district_id: str) -> str:
+    """The id as the site's URLs spell it (`districts.ids.site_district_id`); storage keeps the
+    canonical form. Raises ValidationFailed for a malformed id."""
+    try:
+        return site_district_id(district_id)
+    except InvalidDistrictId as exc:
+        raise ValidationFailed(str(exc)) from None
+
+
+def request_for_as_of(
+    report: ReportType, as_of: date, district_id: str | None = None
+) -> ExportRequest:
+    """The export request for what the site serves at `as_of` (DOMAIN.md section 2).
+
+    An as-of inside a closing period (after month M ends, up to M's closing date) asks for M:
+    month end and program year of M, the data stored under M's last day (2025-07-05 gives
+    `~6/30/2025~7/5/2025~2024-2025`). Any other as-of asks for its own month and is stored
+    under itself. Closing periods come from the merged registry (`closing.py`); a month whose
+    closing is unknown is taken as closed. `district_id` may be canonical (`"2"`): the token
+    carries the site form (`"02"`). Raises ValidationFailed for dates before program year
+    2008-2009, an unknown report or a malformed district id.
+    """
+    if as_of < EARLIEST_DATE:
+        raise ValidationFailed(
+            f"{as_of} is before {EARLIEST_DATE}: exports start with program year 2008-2009"
+        )
+    closing_of = closing_period_month(as_of)
+    data_month = closing_of or as_of.replace(day=1)
+    logical_date = month_end(data_month) if closing_of else as_of
+    return _request(report, data_month, as_of, logical_date, district_id)
+
+
 def request_for(
     report: ReportType, logical_date: date, district_id: str | None = None
 ) -> ExportRequest:
     """The export request whose data is stored under `logical_date`.
 
-    A month's last day is collected at the month's closing date from the registry (the final
+    `district_id` may be canonical (`"2"`); the token carries the site form (`"02"`). A month's
+    last day is collected at the month's closing date from the registry (the final
     state of the month); the day itself when the registry does not know the month. Any other
     day is requested as of itself, for its own month. Raises ValidationFailed for dates before
     program year 2008-2009 and for a malformed district id.
@@ -182,10 +215,22 @@ def request_for(
     as_of = logical_date
     if logical_date == month_end(logical_date):
         as_of = closing_date_for(data_month) or logical_date
+    return _request(report, data_month, as_of, logical_date, district_id)
+
+
+def _request(
+    report: ReportType | str,
+    data_month: date,
+    as_of: date,
+    logical_date: date,
+    district_id: str | None,
+) -> ExportRequest:
     try:
         report = ReportType(report)
     except ValueError:
         raise ValidationFailed(f"unknown report {report!r}") from None
+    if district_id is not None and report in PER_DISTRICT_REPORTS:
+        district_id = _site_form(district_id) if district_id.strip() else district_id
     return ExportRequest(
         report=report,
         district_id=district_id,

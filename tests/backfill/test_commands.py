@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
@@ -396,3 +396,12 @@ def test_cleanup_defaults_to_the_retention_setting(db, settings):
 def test_cleanup_with_zero_days_deletes_every_finished_job(db):
     old_finished_job(1)
     assert run("backfill_cleanup", "--days", "0").startswith("Deleted 1 jobs")
+
+
+def test_dry_run_counts_month_ends_that_wait_for_their_closing_period(db, monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: date(2026, 11, 20))
+
+    out = json.loads(run("backfill", "--start", "2026-10-31", "--dry-run", "--json"))
+
+    assert (out["units"], out["requests"]) == ({"waiting": 1}, 0)
+    assert out["dates"][0]["plan"] == "waiting"

@@ -535,3 +535,119 @@ def test_gap_fill_creates_a_job_for_yesterday(db, sent, snapshot_root):
 def test_gap_fill_of_an_invalid_date_creates_nothing(db, sent):
     assert jobs.fill_gap(days_back=-1) is None  # tomorrow is in the future
     assert not BackfillJob.objects.exists()
+
+
+# waiting month ends
+
+
+@pytest.fixture
+def today_is(monkeypatch):
+    def set_today(day: date) -> None:
+        monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: day)
+
+    return set_today
+
+
+def test_waiting_month_ends_are_counted_and_the_job_completes(db, sent, run_on_commit, today_is):
+    today_is(date(2026, 11, 20))  # 2026-10 is unknown to the registry and ended recently
+
+    job = jobs.create_job(
+        request={"startDate": "2026-10-30", "endDate": "2026-10-31", "targetDistricts": ["42"]}
+    )
+
+    assert (job.total_units, job.waiting_units) == (2, 1)
+    waiting = job.units.get(logical_date=date(2026, 10, 31))
+    assert waiting.status == UnitStatus.WAITING
+    assert "2026-10 is still closing" in waiting.error_message
+    assert waiting.error_type == ""
+    run_on_commit(jobs.start_queued_jobs)
+    (unit_id,) = units_sent(sent)
+    finish(run_on_commit, unit_id)
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED
+    assert_counters_match_units(job)
+
+
+def test_a_job_of_only_waiting_units_completes_at_start(db, sent, run_on_commit, today_is):
+    today_is(date(2026, 11, 20))
+
+    job = jobs.create_job(request={"startDate": "2026-10-31"})
+    run_on_commit(jobs.start_queued_jobs)
+
+    job.refresh_from_db()
+    assert (job.status, job.waiting_units, units_sent(sent)) == (JobStatus.COMPLETED, 1, [])
+
+
+def test_gap_fill_queues_a_waiting_month_end_once_its_closing_date_is_known(
+    db, sent, snapshot_root, today_is
+):
+    from districts.dashboard import closing
+    from districts.models import MonthEndClosing
+
+    today_is(date(2026, 11, 30))
+    assert [(j.start_date, j.end_date) for j in [jobs.fill_gap()]] == [
+        (date(2026, 11, 29), date(2026, 11, 29))
+    ]
+    assert BackfillJob.objects.count() == 1  # 2026-10's closing date is not known yet
+
+    MonthEndClosing.objects.create(
+        data_month=date(2026, 10, 1), closing_date=date(2026, 11, 18), source="discovered"
+    )
+    closing.clear_cache()
+    yesterday = jobs.fill_gap()
+
+    month_end_job = BackfillJob.objects.exclude(pk=yesterday.pk).latest("created_at")
+    assert (month_end_job.start_date, month_end_job.end_date) == (
+        date(2026, 10, 31),
+        date(2026, 10, 31),
+    )
+    assert month_end_job.created_via == CreatedVia.BEAT
+    assert month_end_job.units.get().status == UnitStatus.PENDING
+
+
+def test_gap_fill_does_not_queue_a_month_end_already_stored(db, sent, snapshot_root, today_is):
+    from districts.dashboard import closing
+    from districts.models import MonthEndClosing
+    from tests.snapshots.factories import DistrictStatisticsFactory
+
+    today_is(date(2026, 11, 30))
+    district_services.set_configured_districts(district_ids=["42"])
+    MonthEndClosing.objects.create(
+        data_month=date(2026, 10, 1), closing_date=date(2026, 11, 18), source="discovered"
+    )
+    closing.clear_cache()
+    day = date(2026, 10, 31)
+    store.write_district(
+        logical_date=day,
+        statistics=DistrictStatisticsFactory(district_id="42", logical_date=day, detail="full"),
+    )
+    store.finalize_snapshot(
+        logical_date=day,
+        collection_strategy="system-wide",
+        scope=["42"],
+        job_id=None,
+        district_errors={},
+    )
+
+    jobs.fill_gap()
+
+    assert list(BackfillJob.objects.values_list("start_date", flat=True)) == [date(2026, 11, 29)]
+
+
+def test_gap_fill_does_not_queue_a_month_end_twice_while_its_job_is_queued(
+    db, sent, snapshot_root, today_is
+):
+    from districts.dashboard import closing
+    from districts.models import MonthEndClosing
+
+    today_is(date(2026, 11, 30))
+    MonthEndClosing.objects.create(
+        data_month=date(2026, 10, 1), closing_date=date(2026, 11, 18), source="discovered"
+    )
+    closing.clear_cache()
+
+    jobs.fill_gap()
+    jobs.fill_gap()
+
+    month_end_jobs = BackfillJob.objects.filter(start_date=date(2026, 10, 31))
+    assert month_end_jobs.count() == 1

@@ -396,6 +396,91 @@ def test_closing_period_applies_to_system_wide_units_too(db):
     assert statuses == [UnitStatus.UNAVAILABLE, UnitStatus.UNAVAILABLE, UnitStatus.PENDING]
 
 
+@pytest.fixture
+def today_is(monkeypatch):
+    """Pretend today is a given date (planning and request validation read it)."""
+
+    def set_today(day: date) -> None:
+        monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: day)
+
+    return set_today
+
+
+def test_recent_month_end_of_a_month_with_unknown_closing_is_planned_waiting(db, today_is):
+    today_is(date(2026, 11, 20))  # the registry ends with 2026-07; nothing discovered
+
+    (unit,) = plan_for(startDate="2026-10-31", targetDistricts=["42"]).units()
+
+    assert unit.status == UnitStatus.WAITING
+    assert unit.reason == (
+        "2026-10 is still closing on the dashboard; its month-end snapshot (2026-10-31) is "
+        "collected once the closing period ends"
+    )
+
+
+def test_waiting_applies_to_summary_units_and_only_to_the_month_end(db, today_is):
+    today_is(date(2026, 11, 20))
+
+    statuses = [u.status for u in plan_for(startDate="2026-10-30", endDate="2026-10-31").units()]
+
+    assert statuses == [UnitStatus.PENDING, UnitStatus.WAITING]
+
+
+def test_month_end_with_a_discovered_closing_date_is_pending(db, today_is):
+    from districts.models import MonthEndClosing
+
+    today_is(date(2026, 11, 20))
+    MonthEndClosing.objects.create(
+        data_month=date(2026, 10, 1), closing_date=date(2026, 11, 9), source="discovered"
+    )
+
+    (unit,) = plan_for(startDate="2026-10-31", targetDistricts=["42"]).units()
+
+    assert unit.status == UnitStatus.PENDING
+
+
+def test_days_of_a_closing_period_seen_still_open_are_unavailable(db, today_is):
+    from districts.models import MonthEndClosing
+
+    today_is(date(2026, 11, 6))
+    MonthEndClosing.objects.create(
+        data_month=date(2026, 10, 1), still_closing_on=date(2026, 11, 5), source="discovered"
+    )
+
+    units = list(plan_for(startDate="2026-11-04", endDate="2026-11-05").units())
+
+    assert [u.status for u in units] == [UnitStatus.UNAVAILABLE, UnitStatus.UNAVAILABLE]
+
+
+def test_old_month_end_of_an_unknown_month_is_pending_and_probed_when_it_runs(db, today_is):
+    today_is(date(2026, 11, 20))
+
+    (unit,) = plan_for(startDate="2026-08-31", targetDistricts=["42"]).units()
+    (old,) = plan_for(startDate="2012-03-31", targetDistricts=["42"]).units()
+
+    assert (unit.status, old.status) == (UnitStatus.PENDING, UnitStatus.PENDING)
+
+
+def test_preview_counts_waiting_units_without_requests(db, today_is):
+    today_is(date(2026, 11, 20))
+
+    result = planning.preview(plan_for(startDate="2026-10-31", targetDistricts=["42", "61"]))
+
+    assert (result.waiting_units, result.pending_units, result.requests) == (2, 0, 0)
+
+
+def test_recent_month_ends_are_those_of_the_last_62_days():
+    assert planning.recent_month_ends(today=date(2026, 12, 1)) == [
+        date(2026, 9, 30),
+        date(2026, 10, 31),
+        date(2026, 11, 30),
+    ]
+    assert planning.recent_month_ends(today=date(2026, 12, 15)) == [
+        date(2026, 10, 31),
+        date(2026, 11, 30),
+    ]
+
+
 # plan: skipExisting (the snapshot store is real, under a private root)
 
 DAY = date(2025, 3, 10)

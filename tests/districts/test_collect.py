@@ -223,6 +223,17 @@ def test_collect_district_on_a_month_end_asks_for_the_closing_date(site, client)
     assert {entry["month_end"] for entry in site.requests()} == {month_end.isoformat()}
 
 
+def test_collect_district_asks_with_the_site_form_of_the_id_and_keeps_the_canonical_one(
+    site, client
+):
+    collected = collect_district(client, district_id="2", logical_date=PAST_DAY, today=TODAY)
+
+    assert {entry["district"] for entry in site.requests()} == {"02"}
+    assert all("performance~02~" in entry["path"] for entry in site.requests())
+    assert collected.statistics.district_id == "2"
+    assert collected.statistics.club_details
+
+
 def test_collect_district_counts_retries_as_requests(site, client):
     site.set_faults(fail_next=1)
 

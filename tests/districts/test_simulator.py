@@ -653,3 +653,45 @@ def test_every_per_district_report_is_served(simulator):
         answer = get(simulator.export_url(token, program_year="2024-2025"))
         assert answer.status_code == 200
         assert parse_export(answer.content).report == report
+
+
+def test_per_district_export_answers_only_the_site_form_of_the_district_id(simulator):
+    def rows(district: str) -> int:
+        token = f"clubperformance~{district}~3/31/2025~3/14/2025~2024-2025"
+        answer = requests.get(simulator.export_url(token, program_year="2024-2025"), timeout=10)
+        return len(parse_export(answer.content).rows)
+
+    assert rows("02") > 0
+    assert rows("128") > 0 or rows("21") > 0
+    assert rows("2") == 0
+    assert rows("002") == 0
+    assert [entry["district"] for entry in simulator.requests()][:1] == ["02"]
+
+
+def test_months_after_the_registry_close_on_their_own_simulated_days():
+    from districts.dashboard.simulator.periods import simulated_closing_day
+
+    days = {m: CALENDAR.closing_date(date(2026, m, 1)) for m in (8, 9, 10, 11, 12)}
+
+    assert all(day.month == (m % 12) + 1 and 3 <= day.day <= 18 for m, day in days.items())
+    assert len({day.day for day in days.values()}) > 1  # not one fixed day for every month
+    assert days[10].day == simulated_closing_day(date(2026, 10, 1))
+    assert ClosingCalendar().closing_date(date(2026, 10, 1)) == days[10]  # deterministic
+    assert 12 <= CALENDAR.closing_date(date(2027, 6, 1)).day <= 29
+    assert CALENDAR.closing_date(date(2026, 7, 1)) == date(2026, 8, 10)  # the registry's
+
+
+def test_previous_month_is_still_closing_until_its_simulated_closing_day(simulator):
+    october_closes = CALENDAR.closing_date(date(2026, 10, 1))
+
+    def served(today: date) -> tuple[int, str]:
+        simulator.set_today(today)
+        as_of = today - timedelta(days=1)
+        token = f"districtsummary~11/30/2026~{as_of.month}/{as_of.day}/{as_of.year}~2026-2027"
+        body = get(simulator.export_url(token)).content
+        parsed = parse_export(body)
+        return len(parsed.rows), f"{parsed.footer.data_month:%Y-%m}"
+
+    assert served(october_closes + timedelta(days=1))[0] == 0  # November has no data yet
+    rows, month = served(october_closes + timedelta(days=2))
+    assert rows > 0 and month == "2026-11"

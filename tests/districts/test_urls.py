@@ -14,9 +14,11 @@ from districts.dashboard.urls import (
     EARLIEST_DATE,
     ExportRequest,
     export_urls,
+    month_end,
     parse_token,
     program_year_of,
     request_for,
+    request_for_as_of,
 )
 
 BASE = "https://dashboards.toastmasters.org"
@@ -242,3 +244,89 @@ def test_archive_path_comes_first_then_root(request):
 
     assert archive == f"{BASE}/{request.program_year}/{query}"
     assert root == f"{BASE}/{query}"
+
+
+def test_closing_period_as_of_in_july_asks_for_june_of_the_previous_program_year():
+    request = request_for_as_of(ReportType.DISTRICT_SUMMARY, date(2025, 7, 5))
+
+    assert request.token == "districtsummary~6/30/2025~7/5/2025~2024-2025"
+    assert export_urls(request, BASE)[0] == (
+        f"{BASE}/2024-2025/export.aspx?type=CSV&report=districtsummary~6/30/2025~7/5/2025~2024-2025"
+    )
+    assert request.logical_date == date(2025, 6, 30)
+    assert request.is_closing_period
+
+
+def test_closing_period_as_of_in_a_leap_march_asks_for_february_29():
+    request = request_for_as_of(ReportType.CLUB_PERFORMANCE, date(2024, 3, 1), "21")
+
+    assert request.token == "clubperformance~21~2/29/2024~3/1/2024~2023-2024"
+    assert request.data_month == date(2024, 2, 1)
+
+
+def test_as_of_after_the_closing_date_asks_for_its_own_month():
+    request = request_for_as_of(ReportType.DISTRICT_SUMMARY, date(2025, 7, 21))
+
+    assert request.token == "districtsummary~7/31/2025~7/21/2025~2025-2026"
+    assert request.logical_date == date(2025, 7, 21)
+    assert not request.is_closing_period
+
+
+def test_as_of_builder_refuses_dates_before_program_year_2008_2009():
+    with pytest.raises(ValidationFailed, match="2008-2009"):
+        request_for_as_of(ReportType.DISTRICT_SUMMARY, EARLIEST_DATE - timedelta(days=1))
+
+
+@settings(max_examples=300)
+@given(as_of=logical_dates, report=reports, district=district_ids)
+def test_as_of_builder_asks_for_the_month_the_site_serves(as_of, report, district):
+    district_id = None if report == ReportType.DISTRICT_SUMMARY else district
+    request = request_for_as_of(report, as_of, district_id)
+    closing_of = closing_period_month(as_of)
+
+    assert request.as_of == as_of
+    assert request.data_month == (closing_of or as_of.replace(day=1))
+    assert request.program_year == program_year_of(request.data_month)
+    assert request.is_closing_period == (closing_of is not None)
+    # The token's month end never lies after the as-of, and only a closing as-of reaches back.
+    assert request.month_end == month_end(request.data_month)
+    assert request.data_month <= as_of
+    if closing_of is not None:
+        assert as_of <= closing_date_for(closing_of)
+        assert request.logical_date == request.month_end
+
+
+@settings(max_examples=300)
+@given(data_month=st.dates(min_value=date(2017, 1, 1), max_value=date(2026, 7, 31)))
+def test_every_day_of_a_known_closing_period_asks_for_the_closing_month(data_month):
+    data_month = data_month.replace(day=1)
+    closing = closing_date_for(data_month)
+    day = month_end(data_month) + timedelta(days=1)
+    while day <= closing:
+        request = request_for_as_of(ReportType.DISTRICT_SUMMARY, day)
+        assert request.data_month == data_month, day
+        assert request.program_year == program_year_of(data_month)
+        day += timedelta(days=1)
+    after = request_for_as_of(ReportType.DISTRICT_SUMMARY, max(day, closing + timedelta(days=1)))
+    assert after.data_month > data_month
+
+
+@pytest.mark.parametrize(
+    ("district_id", "in_url"),
+    [
+        ("2", "02"),
+        ("02", "02"),
+        ("9", "09"),
+        ("21", "21"),
+        ("128", "128"),
+        ("F", "F"),
+        ("u", "U"),
+        ("201", "201"),
+    ],
+)
+def test_per_district_tokens_carry_the_district_id_as_the_site_writes_it(district_id, in_url):
+    for build in (request_for, request_for_as_of):
+        request = build(ReportType.CLUB_PERFORMANCE, date(2025, 3, 15), district_id)
+
+        assert request.district_id == in_url
+        assert request.token == f"clubperformance~{in_url}~3/31/2025~3/15/2025~2024-2025"

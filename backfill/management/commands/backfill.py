@@ -141,6 +141,11 @@ class Command(BaseCommand):
             f"{job.skipped_units} skipped, {job.unavailable_units} unavailable, "
             f"{job.failed_units} failed, {job.cancelled_units} cancelled of {job.total_units}"
         )
+        if job.waiting_units:
+            self.stdout.write(
+                f"{job.waiting_units} month-end units wait for their month's closing period to "
+                "end; the daily gap fill collects them then."
+            )
         if job.error_summary.get("totalErrors"):
             self.stdout.write(f"Errors: {json.dumps(job.error_summary)}")
 

@@ -42,7 +42,7 @@
     text(
       "bf-counts",
       `${p.succeeded} succeeded, ${p.skipped} skipped, ${p.unavailable} unavailable, ` +
-        `${p.failed} failed, ${p.cancelled} cancelled, ${p.running} running, ` +
+        `${p.failed} failed, ${p.cancelled} cancelled, ${p.waiting} waiting, ${p.running} running, ` +
         `${p.pending} pending of ${p.total}`
     );
     text("bf-current", p.currentDate || "-");

@@ -6,6 +6,7 @@ the wire and must not share the client's mistakes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,10 +16,19 @@ SHIPPED_CLOSING_DATES = (
     Path(__file__).resolve().parents[2] / "data" / "month-end-closing-dates.json"
 )
 
-# Months the registry does not know close on this day of the next month (June: of July), near
-# the registry's medians (DOMAIN.md section 1).
-DEFAULT_CLOSING_DAY = 8
-DEFAULT_JUNE_CLOSING_DAY = 20
+# Months the registry does not know (before 2017, after its last month) close on a day of the
+# next month derived from a hash of the month, in the ranges the registry shows (DOMAIN.md
+# section 1): day 3-18 normally, 12-29 of July for June. Deterministic, and different from
+# month to month, so closing-date discovery has something real to find.
+SIMULATED_CLOSING_DAYS = range(3, 19)
+SIMULATED_JUNE_CLOSING_DAYS = range(12, 30)
+
+
+def simulated_closing_day(data_month: date) -> int:
+    """The day of the next month on which a month unknown to the registry closes."""
+    days = SIMULATED_JUNE_CLOSING_DAYS if data_month.month == 6 else SIMULATED_CLOSING_DAYS
+    digest = hashlib.sha256(f"closing {data_month:%Y-%m}".encode()).digest()
+    return days[int.from_bytes(digest[:4], "big") % len(days)]
 
 
 @dataclass(frozen=True, order=True)
@@ -77,6 +87,9 @@ class ClosingCalendar:
 
     As-of dates partition into data months: month M is served from the day after M-1's closing
     date up to M's closing date, which normally lies in M+1 (2022-04 closed on its own last day).
+    Months the registry does not know close on `simulated_closing_day`. Relative to a site's
+    today, the previous month is therefore still closing (the as-of dates up to yesterday serve
+    it) until its simulated closing day has passed.
     """
 
     def __init__(self, closing_dates: dict[date, date] | None = None) -> None:
@@ -88,8 +101,7 @@ class ClosingCalendar:
         known = self._closing.get(month)
         if known is not None:
             return known
-        day = DEFAULT_JUNE_CLOSING_DAY if month.month == 6 else DEFAULT_CLOSING_DAY
-        return next_month(month).replace(day=day)
+        return next_month(month).replace(day=simulated_closing_day(month))
 
     def first_as_of(self, data_month: date) -> date:
         """The first as-of date at which `data_month` is served."""

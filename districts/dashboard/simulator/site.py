@@ -228,6 +228,19 @@ def parse_token(text: str) -> ExportToken:
     )
 
 
+def _in_site_form(district_id: str | None) -> bool:
+    """Whether a token's district id is spelled as the site spells it in its own URLs: numbers
+    zero-padded to two digits as in the summary (`"02"`, `"21"`, `"128"`), letters as they are.
+
+    What the real site answers to an unpadded `"2"` was never measured; the simulator answers
+    it header-only, like an unknown district, so that a collector sending it is caught.
+    """
+    if district_id is None:
+        return True
+    canonical = generation.canonical_district_id(district_id)
+    return district_id == generation.summary_district_id(canonical)
+
+
 @dataclass(frozen=True)
 class SiteResponse:
     """One answer of the site; `export` is the CSV served, if any (fault injection re-renders
@@ -318,6 +331,8 @@ class DashboardSite:
             export = self._root_export(token)
         else:
             export = self._archive_export(token, archive_year)
+        if not _in_site_form(token.district_id):
+            export = replace(export, rows=())
         return csv_response(export, token)
 
     def _archive_export(self, token: ExportToken, year: ProgramYear) -> ParsedExport:

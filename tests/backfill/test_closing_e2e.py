@@ -1,0 +1,54 @@
+"""End to end with a real Celery worker: a month end of a month the registry does not know is
+probed once (however many units run at once), then collected at the discovered closing date
+with the district ids as the site writes them."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+
+from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus
+from backfill.services import jobs
+from districts.dashboard.simulator.periods import next_month, simulated_closing_day
+from districts.models import MonthEndClosing
+from snapshots import store
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def finished(job: BackfillJob, timeout: float = 90) -> BackfillJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in TERMINAL_JOB_STATUSES:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job still {job.status} after {timeout}s: {job.error_summary}")
+
+
+def test_unknown_month_end_is_probed_once_then_collected_at_its_closing_date(
+    celery_worker_process, simulator
+):
+    march = date(2016, 3, 1)
+    closing = next_month(march).replace(day=simulated_closing_day(march))
+
+    job = jobs.create_job(
+        request={"startDate": "2016-03-31", "targetDistricts": ["2", "42", "F"], "concurrency": 3}
+    )
+    job = finished(job)
+
+    assert job.status == JobStatus.COMPLETED, job.error_summary
+    assert job.succeeded_units == 3
+    log = [e for e in simulator.requests() if "export.aspx" in e["path"]]
+    probes = [e for e in log if e["report"] == "districtsummary"]
+    assert 1 <= len(probes) <= 7  # one prober; the other units found its answer
+    collected = [e for e in log if e["report"] != "districtsummary"]
+    assert len(collected) == 9
+    assert {e["as_of"] for e in collected} == {closing.isoformat()}
+    assert {e["district"] for e in collected} == {"02", "42", "F"}
+    assert MonthEndClosing.objects.get(data_month=march).closing_date == closing
+    statistics = store.read_district(logical_date=date(2016, 3, 31), district_id="2")
+    assert statistics.district_id == "2"
+    assert statistics.as_of_date == closing
