@@ -9,5 +9,7 @@ COPY snapshots snapshots
 COPY templates templates
 COPY manage.py ./
 RUN pip install --no-cache-dir .
+# The admin's CSS and scripts, served by WhiteNoise from STATIC_ROOT.
+RUN VAR_DIR=/app/var python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
+CMD ["gunicorn", "backfill_project.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
