@@ -113,14 +113,7 @@ class BackfillJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress(self, job: BackfillJob) -> str:
-        done = (
-            job.succeeded_units
-            + job.skipped_units
-            + job.unavailable_units
-            + job.failed_units
-            + job.cancelled_units
-            + job.waiting_units
-        )
+        done = job.finished_units
         percent = 100 * done / job.total_units if job.total_units else 100
         return f"{done}/{job.total_units} ({percent:.0f}%)"
 

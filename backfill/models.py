@@ -106,6 +106,18 @@ class BackfillJob(models.Model):
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_JOB_STATUSES
 
+    @property
+    def finished_units(self) -> int:
+        """Units that ended, whatever their outcome (from the counters, not the units)."""
+        return (
+            self.succeeded_units
+            + self.skipped_units
+            + self.unavailable_units
+            + self.waiting_units
+            + self.failed_units
+            + self.cancelled_units
+        )
+
 
 class UnitStatus(models.TextChoices):
     PENDING = "pending"

@@ -63,14 +63,7 @@ def job_progress(*, job: BackfillJob, per_district: bool = True) -> JobProgress:
     Counters are kept in step with the units by the services, so totals never scan units; the
     per-district breakdown is one index-only GROUP BY.
     """
-    finished = (
-        job.succeeded_units
-        + job.skipped_units
-        + job.unavailable_units
-        + job.failed_units
-        + job.cancelled_units
-        + job.waiting_units
-    )
+    finished = job.finished_units
     running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).count()
     pending = max(job.total_units - finished - running, 0)
     districts: tuple[DistrictProgress, ...] = ()

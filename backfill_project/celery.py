@@ -30,3 +30,16 @@ def worker_argv(*, queue: str, concurrency: int, loglevel: str = "INFO") -> list
         "--without-heartbeat",
         f"--loglevel={loglevel}",
     ]
+
+
+def beat_argv(*, loglevel: str = "INFO") -> list[str]:
+    """The command line of beat, with the DatabaseScheduler of settings.CELERY_BEAT_SCHEDULER."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "backfill_project",
+        "beat",
+        f"--loglevel={loglevel}",
+    ]

@@ -20,15 +20,6 @@ from snapshots import store
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def sent(monkeypatch) -> list[tuple[str, tuple]]:
-    calls: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: calls.append((task, args))
-    )
-    return calls
-
-
 def run_to_the_end(job: BackfillJob) -> BackfillJob:
     """Start the job and run its claimed units here, one at a time, until none is left."""
     jobs.start_queued_jobs()

@@ -17,15 +17,6 @@ from districts.models import MonthEndClosing
 
 
 @pytest.fixture
-def sent(monkeypatch) -> list[tuple[str, tuple]]:
-    calls: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: calls.append((task, args))
-    )
-    return calls
-
-
-@pytest.fixture
 def engine(db, backfill_env, fast_limits, sent, simulator, monkeypatch):
     """Jobs run their units in this process; the simulator and the engine share one today."""
 

@@ -38,16 +38,6 @@ REQUEST = {
 
 
 @pytest.fixture
-def sent(monkeypatch) -> list[tuple[str, tuple]]:
-    """What would have gone to the broker: (task name, args)."""
-    calls: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: calls.append((task, args))
-    )
-    return calls
-
-
-@pytest.fixture
 def finalized(monkeypatch) -> list[dict]:
     """Snapshot assemblies requested by the engine (the store itself is tested elsewhere)."""
     calls: list[dict] = []

@@ -26,7 +26,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from backfill.models import RateLimitConfig
-from backfill_project.celery import worker_argv
+from backfill_project.celery import beat_argv, worker_argv
 from snapshots import store
 
 DISTRICTS = ["42", "61", "F"]
@@ -38,18 +38,6 @@ def _free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _beat_argv() -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "backfill_project",
-        "beat",  # the DatabaseScheduler (settings.CELERY_BEAT_SCHEDULER)
-        "--loglevel=INFO",
-    ]
 
 
 class Command(BaseCommand):
@@ -97,7 +85,7 @@ class Command(BaseCommand):
             web = f"http://127.0.0.1:{web_port}"
             if not exit:
                 self.stdout.write(f"Starting beat and the web server on {web} (logs: var/demo/)")
-                stack.enter_context(self._child(_beat_argv(), env, log_dir / "beat.log"))
+                stack.enter_context(self._child(beat_argv(), env, log_dir / "beat.log"))
                 stack.enter_context(
                     self._child(
                         [
