@@ -300,11 +300,19 @@ def unit_grid(*, job: BackfillJob) -> UnitGrid:
 
 def cell_units(*, job: BackfillJob, district_id: str, first: date, last: date) -> list[dict]:
     """The units behind one grid cell (a date, or a week's dates) with attempts and errors."""
-    units = BackfillUnit.objects.filter(
-        job=job, district_id=district_id, logical_date__range=(first, last)
-    ).order_by("logical_date")
+    units = list(
+        BackfillUnit.objects.filter(
+            job=job, district_id=district_id, logical_date__range=(first, last)
+        ).order_by("logical_date")
+    )
+    pending_why = (
+        unit_pending_reason(job=job, unit=units[0])
+        if units and any(u.status == UnitStatus.PENDING for u in units)
+        else ""
+    )
     return [
         {
+            "whyNotRunning": pending_why if unit.status == UnitStatus.PENDING else "",
             "date": unit.logical_date.isoformat(),
             "districtId": unit.district_id,
             "status": unit.status,
@@ -317,6 +325,21 @@ def cell_units(*, job: BackfillJob, district_id: str, first: date, last: date) -
         }
         for unit in units
     ]
+
+
+def unit_pending_reason(*, job: BackfillJob, unit: BackfillUnit) -> str:
+    """Why a pending unit has not started: its job's reason, or its place in the job's queue."""
+    reason = why_not_running(job=job)
+    if reason:
+        return reason
+    ahead = BackfillUnit.objects.filter(
+        job=job, status=UnitStatus.PENDING, logical_date__lt=unit.logical_date
+    ).count()
+    running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).count()
+    return (
+        f"Queued in its job: {ahead} earlier units wait before it and {running} run now "
+        f"(the job runs at most {job.concurrency} at a time)."
+    )
 
 
 def current_date(*, job: BackfillJob) -> date | None:

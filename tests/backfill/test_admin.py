@@ -8,12 +8,14 @@ the same pages in Chromium against a real worker.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
@@ -220,3 +222,18 @@ def test_the_rate_limit_refuses_values_that_would_hammer_the_dashboard(staff):
     assert staff.post(url, rate_form(max_requests=20)).status_code == 302
     config.refresh_from_db()
     assert config.max_requests == 20
+
+
+def test_a_pending_units_cell_says_why_it_has_not_started(staff, settings):
+    settings.BACKFILL_LIMITS_KEY_PREFIX = f"test-admin-{uuid.uuid4().hex[:8]}"  # no limiter state
+    now = timezone.now()
+    job = BackfillJobFactory(
+        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, concurrency=1
+    )
+    BackfillUnitFactory(job=job, district_id="42", status=UnitStatus.RUNNING)
+    BackfillUnitFactory(
+        job=job, district_id="42", status=UnitStatus.PENDING, logical_date=date(2025, 3, 11)
+    )
+    base = job_page(job).removesuffix("change/")
+    (unit,) = staff.get(f"{base}cell.json?date=2025-03-11&district=42").json()["units"]
+    assert unit["whyNotRunning"].startswith("Queued in its job: 0 earlier units wait before it")

@@ -111,10 +111,10 @@
     const body = await response.json();
     const rows = (body.units || []).map((u) =>
       `<tr><td>${u.date}</td><td>${u.districtId}</td><td>${u.status}</td><td>${u.attempts}</td>` +
-      `<td>${u.requestsMade}</td><td>${escape(u.errorType ? u.errorType + ": " + u.errorMessage : "")}</td>` +
+      `<td>${u.requestsMade}</td><td>${escape(u.whyNotRunning || (u.errorType ? u.errorType + ": " + u.errorMessage : u.errorMessage))}</td>` +
       `<td>${u.snapshotUrl ? `<a href="${u.snapshotUrl}">snapshot</a>` : ""}</td></tr>`).join("");
     $("bf-cell").innerHTML =
-      `<table><thead><tr><th>Date</th><th>District</th><th>Status</th><th>Attempts</th><th>Requests</th><th>Error</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+      `<table><thead><tr><th>Date</th><th>District</th><th>Status</th><th>Attempts</th><th>Requests</th><th>Error or reason</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
   });
 
   async function poll() {
