@@ -442,7 +442,7 @@ def _deduplicated(
     for row in rows:
         key = club_key(row.values["club_number"])
         kept = first.setdefault(key, row)
-        if kept is not row and kept.cells != row.cells:
+        if kept is not row and _comparable(kept) != _comparable(row):
             conflicting.setdefault(key, []).append(row.line)
     duplicates = tuple(
         DuplicateRow(
@@ -456,6 +456,12 @@ def _deduplicated(
         for key, lines in conflicting.items()
     )
     return list(first.values()), duplicates
+
+
+def _comparable(row: _Row) -> dict[str, str]:
+    # Rows that differ only in spacing or case say the same thing (the figures read from them
+    # are equal), so they are identical duplicates, not conflicting ones.
+    return {field: " ".join(value.split()).casefold() for field, value in row.values.items()}
 
 
 # --- value helpers ------------------------------------------------------------------------

@@ -291,6 +291,15 @@ def test_identical_duplicate_rows_are_dropped_without_a_listing():
     assert parsed.duplicates == ()
 
 
+def test_duplicate_rows_differing_only_in_spacing_or_case_are_identical():
+    data = (DATA / "clubperformance_d21_2024-09.csv").read_bytes()
+    # Found by the mutation property: the first row of club 38 re-spaced, its repeat unchanged.
+    first = b'"00000038","First Canadian Toastmasters Club","Active"'
+    respaced = first.replace(b'"Active"', b'" active "')
+    parsed = parse_export(data.replace(first, respaced, 1))
+    assert parsed.duplicates == ()
+
+
 def conflicting_club_file() -> bytes:
     data = (DATA / "clubperformance_d21_2024-09.csv").read_bytes()
     # The fixture's last row repeats club 38 identically; make it disagree on the members.
