@@ -35,8 +35,9 @@ from districts.dashboard.errors import DashboardError, ErrorType
 from tests.backfill.test_limits import PrivateRedis
 
 # Arrival jitter allowed at the simulator beyond the limiter's own JITTER_MARGIN_MS (a request
-# delayed on a loaded 2-core machine while the next one is not); grant times are checked exactly.
-TOLERANCE_S = 0.010
+# delayed on a loaded 2-core machine while the next one is not: 15 ms was seen with other suites
+# running beside this one); grant times, the limiter's own decisions, are checked exactly.
+TOLERANCE_S = 0.025
 SUMMARY = "districtsummary~6/30/2024~7/15/2024~2023-2024"
 FORK = multiprocessing.get_context("fork")
 
