@@ -47,6 +47,14 @@ def sent(monkeypatch) -> list[tuple[str, tuple]]:
     return calls
 
 
+@pytest.fixture(autouse=True)
+def alive(monkeypatch) -> set[str]:
+    """The workers that answer a ping (none unless a test adds some); nothing waits on Celery."""
+    hostnames: set[str] = set()
+    monkeypatch.setattr(jobs, "alive_workers", lambda: set(hostnames))
+    return hostnames
+
+
 @pytest.fixture
 def finalized(monkeypatch) -> list[dict]:
     """Snapshot assemblies requested by the engine (the store itself is tested elsewhere)."""
