@@ -648,15 +648,19 @@ def recover_jobs(*, stale_after: timedelta | None = None) -> list[str]:
         stale_after = timedelta(seconds=settings.BACKFILL_STALE_AFTER_SECONDS)
     if stale_after < timedelta(0):
         raise ValueError(f"stale_after must not be negative, got {stale_after}")
-    recovered = reclaim_lost_units()
     cutoff = timezone.now() - stale_after
+    recovered = reclaim_lost_units()
     with transaction.atomic():
         _dispatch_lock()
         stale = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).filter(
             Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
         )
+        # Only units sent before the cutoff: one dispatched just now is on its way.
         unsent = BackfillUnit.objects.filter(
-            job__in=stale, status=UnitStatus.RUNNING, lease_owner=""
+            Q(started_at__lt=cutoff) | Q(started_at__isnull=True),
+            job__in=stale,
+            status=UnitStatus.RUNNING,
+            lease_owner="",
         )
         recovered += _redispatch(unsent, now=timezone.now())
         _dispatch()

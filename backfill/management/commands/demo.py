@@ -24,6 +24,8 @@ from backfill.models import RateLimitConfig
 from backfill_project.celery import worker_argv
 from snapshots import store
 
+from ._options import PORT
+
 DISTRICTS = ["42", "61", "F"]
 START = date(2026, 3, 9)  # a week clear of February's closing period (closes 2026-03-05)
 DAYS = 7
@@ -39,7 +41,7 @@ class Command(BaseCommand):
     help = "Run the demo: simulator + worker + a one-week, three-district backfill."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, help="Simulator port (default: a free one)")
+        parser.add_argument("--port", type=PORT, help="Simulator port (default: a free one)")
 
     def handle(self, *args, port=None, **options):
         port = port or _free_port()
