@@ -1,9 +1,19 @@
-"""Checking the snapshot store against itself, and repairing it.
+"""Checking the snapshot store against itself, and repairing only what can be proven.
 
-`snapshots_verify` compares every manifest with the district files on disk (missing, extra,
-checksum mismatch, unreadable), the `Snapshot` index with the manifests, and looks for temporary
-files of writers that died. With `repair=True` it rebuilds manifests from the files, re-indexes,
-drops index rows without a snapshot and deletes dead writers' temporary files, then checks again.
+`snapshots_verify` compares every manifest with the district files on disk and reports every
+kind of damage: a listed file that is missing (`file_missing`), a file the manifest does not list
+(`file_extra`), a file whose content changed since the manifest recorded it (`tampered`), a file
+that holds another district than its name (`district_mismatch`), an unreadable file
+(`file_corrupt`), a missing or unreadable manifest, the `Snapshot` index against the manifests,
+and temporary files of any name (`temp_leftover` when their writer is provably gone, `temp_file`
+when it may still be alive).
+
+With `repair=True` it fixes what it can prove, then checks again: manifests are rebuilt from the
+files with a missing district recorded as an error (the snapshot becomes `partial_success`, and
+planning collects the district again), keeping the job id, strategy and scope (from the index
+when the manifest is unreadable); index rows are re-indexed or dropped; dead writers' temporary
+files are deleted. It never re-hashes a tampered file, never adopts a file under another
+district's name and never deletes a temporary file a live writer may own: those remain.
 """
 
 from __future__ import annotations
@@ -20,9 +30,8 @@ from snapshots.models import Snapshot
 log = logging.getLogger(__name__)
 
 # Problems a manifest rebuild fixes; the others are fixed by re-indexing or cleanup.
-MANIFEST_KINDS = frozenset(
-    {"manifest_missing", "manifest_invalid", "file_missing", "file_extra", "checksum_mismatch"}
-)
+# Tampered files, district mismatches and unreadable files are never "repaired" by a rebuild.
+MANIFEST_KINDS = frozenset({"manifest_missing", "manifest_invalid", "file_missing", "file_extra"})
 INDEX_FIELDS = (
     "as_of_date",
     "data_month",
@@ -75,10 +84,19 @@ def _check() -> tuple[list[date], tuple[Problem, ...]]:
     problems: list[Problem] = []
     for logical_date in dates:
         problems.extend(_check_date(logical_date, rows.get(logical_date)))
-    problems.extend(
-        Problem("temp_leftover", None, f"{name} (its writer is gone)")
-        for name in store.temp_leftovers()
-    )
+    dead = set(store.temp_leftovers())
+    for name in store.temp_files():
+        if name in dead:
+            problems.append(Problem("temp_leftover", None, f"{name} (its writer is gone)"))
+        else:
+            problems.append(
+                Problem(
+                    "temp_file",
+                    None,
+                    f"{name} (its writer may be alive; --repair removes it once it is older "
+                    f"than {store.STALE_TEMP_SECONDS} s)",
+                )
+            )
     return dates, tuple(problems)
 
 
@@ -91,6 +109,8 @@ def _check_date(logical_date: date, row: Snapshot | None) -> list[Problem]:
     scan = store.scan_date(logical_date=logical_date)
     for name in scan.corrupt:
         problem("file_corrupt", f"{name} is not a readable district file")
+    for name, inside in scan.mismatched:
+        problem("district_mismatch", f"{name} holds district {inside}: refused, not adopted")
     try:
         manifest = store.read_manifest(logical_date=logical_date)
     except store.SnapshotStoreError as exc:
@@ -109,7 +129,11 @@ def _check_date(logical_date: date, row: Snapshot | None) -> list[Problem]:
         if stored is None:
             problem("file_missing", f"district {district_id}: {entry.get('file')} is missing")
         elif (stored.size, stored.sha256) != (entry.get("size"), entry.get("sha256")):
-            problem("checksum_mismatch", f"district {district_id}: size or sha256 differs")
+            problem(
+                "tampered",
+                f"district {district_id}: content changed since the manifest recorded it "
+                "(size or sha256 differs); collect the date again",
+            )
     for district_id in sorted(set(on_disk) - set(listed), key=district_sort_key):
         problem("file_extra", f"district {district_id}: a file the manifest does not list")
     if row is None:
