@@ -14,7 +14,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
+from backfill import tasks
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
 from tests.backfill.test_jobs import (
@@ -325,3 +327,13 @@ def test_max_concurrent_is_read_per_dispatch(db, sent, run_on_commit):
     set_limits(max_concurrent=1)
     job = create_started(run_on_commit, concurrency=3)
     assert len(running(job)) == 1
+
+
+# the beat schedule (migration 0004)
+
+
+def test_beat_reclaims_lost_units_every_ten_seconds(db):
+    schedule = PeriodicTask.objects.get(name="backfill: re-dispatch lost units")
+    assert (schedule.task, schedule.enabled) == ("backfill.tasks.reclaim_lost_units", True)
+    assert (schedule.interval.every, schedule.interval.period) == (10, "seconds")
+    assert tasks.reclaim_lost_units.name == schedule.task
