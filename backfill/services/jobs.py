@@ -12,8 +12,9 @@ token and only while nobody holds it (`claim_unit`), records its hostname and pi
 short lease (`BACKFILL_UNIT_LEASE_SECONDS`) while it runs (`renew_lease`). Only the holder of
 the current token can end the unit (`finish_unit`, `requeue_unit`), so a late redelivery of an
 old message, or a runner whose lease was taken over, changes nothing. A running unit is lost
-when its lease expired (its holder died, or its message never arrived: a Redis restart) or when
-its worker no longer answers a ping; lost units are dispatched again with a new token by
+when its lease expired (its holder died; or it was not claimed within a third of the lease:
+its message was lost with Redis or reserved by a worker that died) or when its worker no longer
+answers a ping; lost units are dispatched again with a new token by
 `reclaim_lost_units` (beat, every 10 s; every worker at start) and by dispatch itself, which
 re-dispatches expired leases before it counts the window.
 """
@@ -101,6 +102,14 @@ def _lease_seconds() -> float:
 
 def _lease_until(now, extra: float = 0.0):
     return now + timedelta(seconds=_lease_seconds() + extra)
+
+
+def _claim_deadline(now, extra: float = 0.0):
+    """How long a dispatched unit waits to be claimed before its message is presumed lost (a
+    third of the lease): a message reserved by a worker killed before it started the unit is
+    never redelivered in time, and re-sending one that was merely queued costs only a message
+    the claim then ignores."""
+    return now + timedelta(seconds=_lease_seconds() / 3 + extra)
 
 
 def _new_token() -> str:
@@ -277,7 +286,7 @@ def _dispatch() -> int:
                 lease_token=token,
                 lease_owner="",
                 lease_pid=None,
-                lease_expires_at=_lease_until(now),
+                lease_expires_at=_claim_deadline(now),
             )
             transaction.on_commit(lambda ids=ids, token=token: _send_units(ids, token))
             free -= len(ids)
@@ -317,7 +326,7 @@ def _redispatch(lost, *, now) -> list[str]:
                 lease_token=token,
                 lease_owner="",
                 lease_pid=None,
-                lease_expires_at=_lease_until(now),
+                lease_expires_at=_claim_deadline(now),
                 started_at=now,
             )
             BackfillJob.objects.filter(pk=job_id).update(
@@ -513,7 +522,7 @@ def requeue_unit(
             lease_token=new_token,
             lease_owner="",
             lease_pid=None,
-            lease_expires_at=_lease_until(now, extra=countdown),
+            lease_expires_at=_claim_deadline(now, extra=countdown),
             requests_made=F("requests_made") + requests_made,
         )
         if moved:
