@@ -571,6 +571,11 @@ def write_district(*, logical_date: date, statistics: DistrictStatistics) -> Dis
     )
 
 
+def district_sha256(statistics: DistrictStatistics) -> str:
+    """The sha256 the district file of `statistics` has when `write_district` stores it."""
+    return hashlib.sha256(_encode(statistics.to_dict())).hexdigest()
+
+
 def _stored_detail(files: _FileSystemFiles | _StorageFiles, name: str) -> Detail | None:
     try:
         return _read_statistics(files, name).detail

@@ -13,6 +13,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from districts.dashboard.client import DashboardClient
+from districts.dashboard.collect import collect_district
 from snapshots import store
 from snapshots.models import Snapshot
 from snapshots.services import snapshots_verify
@@ -211,3 +213,52 @@ def test_temporary_files_of_any_name_are_reported_and_removed_once_no_writer_can
     assert kinds(snapshots_verify()) == ["temp_leftover"]
     assert snapshots_verify(repair=True).remaining == ()
     assert not stray.exists()
+
+
+@pytest.fixture
+def collected(snapshot_root, simulator):
+    """District 42 of DAY collected from the simulator as a unit would: raw exports archived,
+    the district file written, the snapshot finalized."""
+    with DashboardClient(base_url=simulator.base_url) as client:
+        result = collect_district(client, district_id="42", logical_date=DAY)
+    for report, data in result.raw.items():
+        store.archive_raw_csv(as_of=result.as_of, report=report, district_id="42", data=data)
+    store.write_district(logical_date=DAY, statistics=result.statistics)
+    store.finalize_snapshot(
+        logical_date=DAY,
+        collection_strategy="per-district",
+        scope=["42"],
+        job_id=None,
+        district_errors={},
+    )
+    return snapshot_root / DAY.isoformat() / "district_42.json"
+
+
+def test_repair_restores_a_missing_district_file_from_the_raw_archive(collected):
+    published = collected.read_bytes()
+    collected.unlink()
+    assert kinds(snapshots_verify()) == ["file_missing"]
+
+    assert snapshots_verify(repair=True).remaining == ()
+    assert collected.read_bytes() == published  # byte for byte the published file
+    assert store.read_manifest(logical_date=DAY)["status"] == "completed"
+
+
+def test_repair_restores_a_tampered_district_file_from_the_raw_archive(collected):
+    published = collected.read_bytes()
+    collected.write_bytes(published.replace(b'"42"', b'"42" ', 1))
+    assert kinds(snapshots_verify()) == ["tampered"]
+    assert snapshots_verify(repair=True).remaining == ()
+    assert collected.read_bytes() == published
+
+
+def test_an_archive_that_does_not_rebuild_the_published_file_restores_nothing(collected):
+    collected.unlink()
+    for raw in (collected.parents[1] / "raw").rglob("*.csv"):
+        rows = raw.read_bytes().splitlines(keepends=True)
+        raw.write_bytes(b"".join(rows[:1] + rows[2:]))  # one club fewer
+    report = snapshots_verify(repair=True)
+    assert not collected.exists()
+    manifest = store.read_manifest(logical_date=DAY)
+    assert manifest["status"] == "failed"  # nothing left: not restored from an unproven source
+    assert report.remaining == ()
