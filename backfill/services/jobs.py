@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
+from django.db.models.functions import Least
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 from kombu.exceptions import KombuError
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 RUN_UNIT_TASK = "backfill.tasks.run_unit"
 START_JOBS_TASK = "backfill.tasks.start_queued_jobs"
 BULK_BATCH = 5_000
+# recovery_count is a small integer column; it saturates rather than overflow.
+RECOVERY_COUNT_MAX = 32_767
 
 # Unit status -> the job counter that counts it.
 COUNTER_FOR = {
@@ -314,12 +317,19 @@ def _redispatch(lost, *, now) -> list[str]:
         units = BackfillUnit.objects.filter(id__in=ids, status=UnitStatus.RUNNING)
         release = {"lease_token": "", "lease_owner": "", "lease_pid": None}
         if job.status == JobStatus.CANCELLING:
+            days = set(units.values_list("logical_date", flat=True))
             count = units.update(
                 status=UnitStatus.CANCELLED, finished_at=now, lease_expires_at=None, **release
             )
             BackfillJob.objects.filter(pk=job_id).update(
                 cancelled_units=F("cancelled_units") + count
             )
+            for day in sorted(days):
+                # Their date may have no unit left to run: its snapshot is assembled now.
+                if not job.units.filter(
+                    logical_date=day, status__in=(UnitStatus.PENDING, UnitStatus.RUNNING)
+                ).exists():
+                    assemble_snapshot(job=job, logical_date=day)
         elif job.status in DISPATCHABLE_JOB_STATUSES:
             token = _new_token()
             units.update(
@@ -330,7 +340,7 @@ def _redispatch(lost, *, now) -> list[str]:
                 started_at=now,
             )
             BackfillJob.objects.filter(pk=job_id).update(
-                recovery_count=F("recovery_count") + 1, heartbeat_at=now
+                recovery_count=Least(F("recovery_count") + 1, RECOVERY_COUNT_MAX), heartbeat_at=now
             )
             transaction.on_commit(lambda ids=ids, token=token: _send_units(ids, token))
         else:
