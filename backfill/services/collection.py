@@ -26,6 +26,10 @@ from . import jobs
 
 log = logging.getLogger(__name__)
 
+# Runs of a unit that may be lost (killed worker, lost lease) beyond its attempts before the unit
+# counts as poison and fails.
+LOST_RUNS_TOLERATED = 3
+
 
 @dataclass(frozen=True)
 class UnitOutcome:
@@ -142,6 +146,19 @@ def run_unit(
         _finish(unit, token, outcome)
         return outcome
     attempt = unit.attempts
+    max_attempts = settings.BACKFILL_UNIT_MAX_ATTEMPTS if job.retry_failures else 1
+    if attempt > max_attempts + LOST_RUNS_TOLERATED:
+        # Claimed again and again without ever ending: whatever runs it dies (a poison unit).
+        # Celery keeps no delivery count, so the lease's claim count bounds the loop.
+        outcome = UnitOutcome(
+            UnitStatus.FAILED,
+            error_type=ErrorType.PROCESSING_FAILED,
+            message=f"claimed {attempt} times without ending: its runner keeps dying",
+            retryable=True,
+        )
+        log.error("job %s unit %s: %s", job.pk, unit.pk, outcome.message)
+        _finish(unit, token, outcome)
+        return outcome
     client, stop = _client_for(job)
     before = client.requests_made
     with _LeaseKeeper(unit_id=unit.pk, token=token) as lease:
@@ -151,7 +168,6 @@ def run_unit(
         finally:
             stop.lease = None
     requests = client.requests_made - before
-    max_attempts = settings.BACKFILL_UNIT_MAX_ATTEMPTS if job.retry_failures else 1
     if outcome.status == UnitStatus.FAILED and outcome.retryable and attempt < max_attempts:
         countdown = settings.BACKFILL_UNIT_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
         log.warning(

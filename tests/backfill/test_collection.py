@@ -76,3 +76,26 @@ def test_a_late_message_of_an_earlier_dispatch_does_nothing(
     run_messages(messages[1:])
     unit = BackfillUnit.objects.get(job=job)
     assert (unit.status, unit.attempts) == (UnitStatus.SUCCEEDED, 1)
+
+
+def test_a_unit_whose_runners_keep_dying_fails_instead_of_looping(
+    backfill_env, simulator, fast_limits, settings, messages
+):
+    settings.BACKFILL_UNIT_MAX_ATTEMPTS = 3
+    job = jobs.create_job(
+        request={"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
+    )
+    jobs.start_queued_jobs()
+    # Six earlier claims whose runners died (each claim counts an attempt).
+    BackfillUnit.objects.filter(job=job).update(attempts=6)
+
+    run_messages(messages)
+
+    unit = BackfillUnit.objects.get(job=job)
+    assert (unit.status, unit.error_type, unit.retryable) == (
+        UnitStatus.FAILED,
+        "processing_failed",
+        True,
+    )
+    assert "claimed 7 times" in unit.error_message
+    assert simulator.requests() == []
