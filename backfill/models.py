@@ -159,6 +159,15 @@ class BackfillUnit(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The lease of a running unit (backfill/services/jobs.py "Leases"). A dispatch draws a new
+    # token; only a message carrying it may claim the unit, and only its holder may end it.
+    lease_token = models.CharField(max_length=32, blank=True, default="")
+    # The Celery worker (hostname) and pool process holding the unit; empty while the unit's
+    # message waits in the broker.
+    lease_owner = models.CharField(max_length=255, blank=True, default="")
+    lease_pid = models.PositiveIntegerField(null=True, blank=True)
+    # Renewed while the unit runs; past it, the unit is re-dispatched.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -170,6 +179,7 @@ class BackfillUnit(models.Model):
             # Claiming the next pending units and counting per status stay index-only scans.
             models.Index(fields=["job", "status", "logical_date"], name="unit_job_status_date"),
             models.Index(fields=["job", "district_id", "status"], name="unit_job_district_status"),
+            models.Index(fields=["status", "lease_expires_at"], name="unit_status_lease"),
         ]
 
     def __str__(self) -> str:

@@ -1,14 +1,19 @@
 """Thin Celery tasks: ids in, services do the work (STYLE.md)."""
 
+import os
+
 from celery import shared_task
 from celery.signals import worker_ready
 
 from .services import collection, jobs
 
 
-@shared_task(name="backfill.tasks.run_unit", acks_late=True, reject_on_worker_lost=True)
-def run_unit(unit_id: int) -> str | None:
-    outcome = collection.run_unit(unit_id=unit_id)
+@shared_task(name="backfill.tasks.run_unit", bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_unit(self, unit_id: int, token: str | None = None) -> str | None:
+    # The lease records which worker (hostname) and pool process runs the unit.
+    outcome = collection.run_unit(
+        unit_id=unit_id, token=token, owner=self.request.hostname or "", pid=os.getpid()
+    )
     return outcome.status if outcome else None
 
 
@@ -27,9 +32,15 @@ def cleanup_jobs() -> dict[str, int]:
     return jobs.cleanup_jobs()
 
 
+@shared_task(name="backfill.tasks.reclaim_lost_units")
+def reclaim_lost_units() -> list[str]:
+    return jobs.reclaim_lost_units()
+
+
 @worker_ready.connect
 def recover_on_worker_start(**kwargs) -> None:
-    """A worker that starts resumes stale jobs (a crash may have left some behind)."""
+    """A worker that starts re-dispatches lost units (a crash may have left some behind) and
+    resumes stale jobs."""
     recover_jobs.delay()
 
 

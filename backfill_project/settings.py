@@ -174,11 +174,20 @@ BACKFILL_JOB_RETENTION_DAYS = env_int("BACKFILL_JOB_RETENTION_DAYS", 30)
 BACKFILL_UNIT_MAX_ATTEMPTS = env_int("BACKFILL_UNIT_MAX_ATTEMPTS", 3)
 BACKFILL_UNIT_RETRY_BASE_SECONDS = float(os.environ.get("BACKFILL_UNIT_RETRY_BASE_SECONDS", "5"))
 BACKFILL_HEARTBEAT_SECONDS = env_int("BACKFILL_HEARTBEAT_SECONDS", 5)
+# A running unit's lease: renewed every third of it while the unit runs; a unit whose lease
+# expired (or whose worker no longer answers a ping) is dispatched again.
+BACKFILL_UNIT_LEASE_SECONDS = float(os.environ.get("BACKFILL_UNIT_LEASE_SECONDS", "30"))
+BACKFILL_WORKER_PING_TIMEOUT_SECONDS = float(
+    os.environ.get("BACKFILL_WORKER_PING_TIMEOUT_SECONDS", "1.0")
+)
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "backfill")
 
 # --- Protecting the dashboard (backfill/limits) ---------------------------------------------
 # Redis keys of the rate limiter, breaker and response cache start with this prefix.
 BACKFILL_LIMITS_KEY_PREFIX = os.environ.get("BACKFILL_LIMITS_KEY_PREFIX", "backfill")
+# The longest Retry-After a worker waits through; a longer one fails the unit (retryable) while
+# the shared cooldown still holds every worker for the full value.
+BACKFILL_MAX_RETRY_AFTER_SECONDS = float(os.environ.get("BACKFILL_MAX_RETRY_AFTER_SECONDS", "300"))
 BACKFILL_BREAKER_FAILURES = env_int("BACKFILL_BREAKER_FAILURES", 5)
 BACKFILL_BREAKER_COOLDOWN_SECONDS = float(os.environ.get("BACKFILL_BREAKER_COOLDOWN_SECONDS", "30"))
 BACKFILL_CACHE_TTL_SECONDS = env_int("BACKFILL_CACHE_TTL_SECONDS", 3600)

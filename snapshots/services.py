@@ -1,9 +1,21 @@
-"""Checking the snapshot store against itself, and repairing it.
+"""Checking the snapshot store against itself, and repairing only what can be proven.
 
-`snapshots_verify` compares every manifest with the district files on disk (missing, extra,
-checksum mismatch, unreadable), the `Snapshot` index with the manifests, and looks for temporary
-files of writers that died. With `repair=True` it rebuilds manifests from the files, re-indexes,
-drops index rows without a snapshot and deletes dead writers' temporary files, then checks again.
+`snapshots_verify` compares every manifest with the district files on disk and reports every
+kind of damage: a listed file that is missing (`file_missing`), a file the manifest does not list
+(`file_extra`), a file whose content changed since the manifest recorded it (`tampered`), a file
+that holds another district than its name (`district_mismatch`), an unreadable file
+(`file_corrupt`), a missing or unreadable manifest, the `Snapshot` index against the manifests,
+and temporary files of any name (`temp_leftover` when their writer is provably gone, `temp_file`
+when it may still be alive).
+
+With `repair=True` it fixes what it can prove, then checks again: manifests are rebuilt from the
+files with a missing district recorded as an error (the snapshot becomes `partial_success`, and
+planning collects the district again), keeping the job id, strategy and scope (from the index
+when the manifest is unreadable); index rows are re-indexed or dropped; dead writers' temporary
+files are deleted. A missing or tampered district file whose exports are in the raw CSV archive
+is written again from them when the result is byte for byte the published file. It never
+re-hashes a tampered file, never adopts a file under another district's name and never deletes a
+temporary file a live writer may own: those remain.
 """
 
 from __future__ import annotations
@@ -13,6 +25,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from districts.dashboard.csv import accept_export
+from districts.dashboard.errors import DashboardError
+from districts.dashboard.normalize import normalize_district
+from districts.dashboard.reports import PER_DISTRICT_REPORTS, ReportType
+from districts.dashboard.urls import request_for
 from districts.ids import district_sort_key
 from snapshots import store
 from snapshots.models import Snapshot
@@ -20,9 +37,8 @@ from snapshots.models import Snapshot
 log = logging.getLogger(__name__)
 
 # Problems a manifest rebuild fixes; the others are fixed by re-indexing or cleanup.
-MANIFEST_KINDS = frozenset(
-    {"manifest_missing", "manifest_invalid", "file_missing", "file_extra", "checksum_mismatch"}
-)
+# Tampered files, district mismatches and unreadable files are never "repaired" by a rebuild.
+MANIFEST_KINDS = frozenset({"manifest_missing", "manifest_invalid", "file_missing", "file_extra"})
 INDEX_FIELDS = (
     "as_of_date",
     "data_month",
@@ -42,6 +58,7 @@ class Problem:
     kind: str
     logical_date: date | None
     detail: str
+    district_id: str | None = None
 
     def __str__(self) -> str:
         where = self.logical_date.isoformat() if self.logical_date else "store"
@@ -75,22 +92,33 @@ def _check() -> tuple[list[date], tuple[Problem, ...]]:
     problems: list[Problem] = []
     for logical_date in dates:
         problems.extend(_check_date(logical_date, rows.get(logical_date)))
-    problems.extend(
-        Problem("temp_leftover", None, f"{name} (its writer is gone)")
-        for name in store.temp_leftovers()
-    )
+    dead = set(store.temp_leftovers())
+    for name in store.temp_files():
+        if name in dead:
+            problems.append(Problem("temp_leftover", None, f"{name} (its writer is gone)"))
+        else:
+            problems.append(
+                Problem(
+                    "temp_file",
+                    None,
+                    f"{name} (its writer may be alive; --repair removes it once it is older "
+                    f"than {store.STALE_TEMP_SECONDS} s)",
+                )
+            )
     return dates, tuple(problems)
 
 
 def _check_date(logical_date: date, row: Snapshot | None) -> list[Problem]:
     problems = []
 
-    def problem(kind: str, detail: str) -> None:
-        problems.append(Problem(kind, logical_date, detail))
+    def problem(kind: str, detail: str, district_id: str | None = None) -> None:
+        problems.append(Problem(kind, logical_date, detail, district_id))
 
     scan = store.scan_date(logical_date=logical_date)
     for name in scan.corrupt:
         problem("file_corrupt", f"{name} is not a readable district file")
+    for name, inside in scan.mismatched:
+        problem("district_mismatch", f"{name} holds district {inside}: refused, not adopted")
     try:
         manifest = store.read_manifest(logical_date=logical_date)
     except store.SnapshotStoreError as exc:
@@ -107,9 +135,15 @@ def _check_date(logical_date: date, row: Snapshot | None) -> list[Problem]:
     for district_id, entry in listed.items():
         stored = on_disk.get(district_id)
         if stored is None:
-            problem("file_missing", f"district {district_id}: {entry.get('file')} is missing")
+            missing = f"district {district_id}: {entry.get('file')} is missing"
+            problem("file_missing", missing, district_id)
         elif (stored.size, stored.sha256) != (entry.get("size"), entry.get("sha256")):
-            problem("checksum_mismatch", f"district {district_id}: size or sha256 differs")
+            problem(
+                "tampered",
+                f"district {district_id}: content changed since the manifest recorded it "
+                "(size or sha256 differs); collect the date again",
+                district_id,
+            )
     for district_id in sorted(set(on_disk) - set(listed), key=district_sort_key):
         problem("file_extra", f"district {district_id}: a file the manifest does not list")
     if row is None:
@@ -127,6 +161,12 @@ def _stale_fields(row: Snapshot, manifest: dict[str, Any]) -> list[str]:
 
 
 def _repair(problems: tuple[Problem, ...]) -> None:
+    for p in problems:
+        restorable = p.kind in ("file_missing", "tampered") and p.logical_date and p.district_id
+        if restorable and _restore_from_archive(
+            logical_date=p.logical_date, district_id=p.district_id
+        ):
+            log.info("snapshots_verify: %s restored from the raw CSV archive", p)
     rebuild = sorted({p.logical_date for p in problems if p.kind in MANIFEST_KINDS})
     reindex = sorted(
         {p.logical_date for p in problems if p.kind.startswith("index_")} - set(rebuild)
@@ -140,3 +180,54 @@ def _repair(problems: tuple[Problem, ...]) -> None:
     if any(p.kind == "temp_leftover" for p in problems):
         removed = store.remove_temp_leftovers()
         log.info("snapshots_verify: removed %d leftover temporary files", removed)
+
+
+def _restore_from_archive(*, logical_date: date, district_id: str) -> bool:
+    """Write a full-detail district file again from its exports in the raw CSV archive, only
+    when the result is byte for byte the file the manifest recorded (same sha256): proof that
+    it is the published file. False, writing nothing, otherwise (no manifest entry, an export
+    not archived, an export that no longer parses, or a different result)."""
+    try:
+        manifest = store.read_manifest(logical_date=logical_date)
+        entry = next(
+            (f for f in (manifest or {}).get("files") or [] if f.get("districtId") == district_id),
+            None,
+        )
+        if entry is None or not manifest.get("asOfDate"):
+            return False
+        as_of = date.fromisoformat(manifest["asOfDate"])
+        parsed = {}
+        for report in PER_DISTRICT_REPORTS:
+            data = store.read_raw_csv(as_of=as_of, report=report, district_id=district_id)
+            if data is None:
+                return False
+            request = request_for(report, logical_date, district_id)
+            parsed[report] = accept_export(
+                data,
+                report=report,
+                data_month=request.data_month,
+                as_of=request.as_of,
+                district_id=request.district_id,
+            )
+        statistics = normalize_district(
+            district_performance=parsed[ReportType.DISTRICT_PERFORMANCE],
+            division_performance=parsed[ReportType.DIVISION_PERFORMANCE],
+            club_performance=parsed[ReportType.CLUB_PERFORMANCE],
+            district_id=district_id,
+            logical_date=logical_date,
+        )
+        if store.district_sha256(statistics) != entry.get("sha256"):
+            log.warning(
+                "snapshots_verify: district %s of %s rebuilt from the archive differs from the "
+                "published file; not restored",
+                district_id,
+                logical_date,
+            )
+            return False
+        store.write_district(logical_date=logical_date, statistics=statistics)
+    except (DashboardError, store.SnapshotStoreError, ValueError) as exc:
+        log.warning(
+            "snapshots_verify: district %s of %s not restored: %s", district_id, logical_date, exc
+        )
+        return False
+    return True

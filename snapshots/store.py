@@ -112,6 +112,9 @@ class DateScan:
 
     files: tuple[StoredFile, ...]
     corrupt: tuple[str, ...]
+    # (file name, the district id inside it) for files whose content names another district
+    # than their file name: refused, never adopted as the district of their name.
+    mismatched: tuple[tuple[str, str], ...] = ()
 
 
 # --- storage backends -------------------------------------------------------------------------
@@ -233,12 +236,24 @@ class _FileSystemFiles:
         dead = []
         now = time.time()
         for file in files:
-            if not (file.startswith(".") and file.endswith(TEMP_SUFFIX)):
+            if not file.endswith(TEMP_SUFFIX):
                 continue
             full = f"{name}/{file}" if name else file
             if _temp_writer_gone(file, self.path(full), now):
                 dead.append(full)
         return dead
+
+    def all_temp_files(self) -> list[str]:
+        """Every temporary file (any name ending in `.tmp`) under the root."""
+        found = []
+        for directory, _, names in os.walk(self.root):
+            relative = os.path.relpath(directory, self.root)
+            found += [
+                name if relative == "." else f"{relative}/{name}"
+                for name in names
+                if name.endswith(TEMP_SUFFIX)
+            ]
+        return sorted(found)
 
     def all_dead_temp_files(self) -> list[str]:
         dead = []
@@ -370,6 +385,9 @@ class _StorageFiles:
         return []  # plain saves leave no temporary files
 
     def all_dead_temp_files(self) -> list[str]:
+        return []
+
+    def all_temp_files(self) -> list[str]:
         return []
 
     def writable(self) -> bool:
@@ -555,6 +573,11 @@ def write_district(*, logical_date: date, statistics: DistrictStatistics) -> Dis
     )
 
 
+def district_sha256(statistics: DistrictStatistics) -> str:
+    """The sha256 the district file of `statistics` has when `write_district` stores it."""
+    return hashlib.sha256(_encode(statistics.to_dict())).hexdigest()
+
+
 def _stored_detail(files: _FileSystemFiles | _StorageFiles, name: str) -> Detail | None:
     try:
         return _read_statistics(files, name).detail
@@ -568,14 +591,20 @@ def _stored_detail(files: _FileSystemFiles | _StorageFiles, name: str) -> Detail
 def read_district(*, logical_date: date, district_id: str) -> DistrictStatistics | None:
     """The stored statistics of one district on one date, or None when there are none.
 
-    Raises SnapshotStoreError for a corrupt file or an invalid district id.
+    Raises SnapshotStoreError for a corrupt file, an invalid district id, or a file that holds
+    another district than its name says.
     """
     started = time.perf_counter()
     files = _files()
+    name = _district_name(logical_date, district_id)
     try:
-        statistics = _read_statistics(files, _district_name(logical_date, district_id))
+        statistics = _read_statistics(files, name)
     except FileNotFoundError:
         return None
+    if statistics.district_id != district_id:
+        raise SnapshotStoreError(
+            f"{name} holds district {statistics.district_id}, not {district_id}: refused"
+        )
     performance.record_operation(operation="read_district", seconds=time.perf_counter() - started)
     return statistics
 
@@ -619,7 +648,7 @@ def scan_date(*, logical_date: date) -> DateScan:
 
 
 def _scan(files: _FileSystemFiles | _StorageFiles, logical_date: date) -> DateScan:
-    stored, corrupt = [], []
+    stored, corrupt, mismatched = [], [], []
     for district_id in list_districts(logical_date=logical_date):
         name = _district_name(logical_date, district_id)
         data = files.read(name)
@@ -627,6 +656,11 @@ def _scan(files: _FileSystemFiles | _StorageFiles, logical_date: date) -> DateSc
             continue
         try:
             raw = json.loads(data)
+            inside = str(raw["district_id"])
+            if inside != district_id:
+                log.error("snapshot %s: %s holds district %s", logical_date, name, inside)
+                mismatched.append((name, inside))
+                continue
             stored.append(
                 StoredFile(
                     district_id=district_id,
@@ -643,7 +677,7 @@ def _scan(files: _FileSystemFiles | _StorageFiles, logical_date: date) -> DateSc
         except (ValueError, TypeError, KeyError):
             log.error("snapshot %s: unreadable district file %s", logical_date, name)
             corrupt.append(name)
-    return DateScan(files=tuple(stored), corrupt=tuple(corrupt))
+    return DateScan(files=tuple(stored), corrupt=tuple(corrupt), mismatched=tuple(mismatched))
 
 
 # --- manifests --------------------------------------------------------------------------------
@@ -703,21 +737,49 @@ def finalize_snapshot(
     return manifest
 
 
-def rebuild_manifest(*, logical_date: date) -> dict[str, Any] | None:
-    """Rebuild a date's manifest from its files, keeping the recorded job, method and errors.
+MISSING_FILE_ERROR = "file_missing"
 
-    For repairs. With no district file and no readable manifest there is no snapshot: a corrupt
-    manifest and the index row are removed and None is returned. Raises SnapshotStoreError.
+
+def rebuild_manifest(*, logical_date: date) -> dict[str, Any] | None:
+    """Rebuild a date's manifest from its files, for repairs; it claims only what it can prove.
+
+    Keeps the recorded job, collection strategy, scope and errors (from the `Snapshot` index
+    row when the manifest itself is unreadable). A district the old manifest listed whose file
+    is gone is recorded as an error (`file_missing`), so the snapshot becomes
+    `partial_success`. A listed file whose content changed keeps its recorded size and sha256
+    (never re-hashed: verify keeps reporting it). A file holding another district than its
+    name is left out. With no district file and no manifest or index row there is no
+    snapshot: a corrupt manifest and the index row are removed and None is returned.
+    Raises SnapshotStoreError.
     """
     files = _files()
     with files.lock(logical_date):
         previous = _load_manifest(files, logical_date, tolerate_corrupt=True)
         scan = _scan(files, logical_date)
-        if previous is None and not scan.files:
+        row = Snapshot.objects.filter(logical_date=logical_date).first()
+        if previous is None and not scan.files and row is None:
             files.delete(_manifest_name(logical_date))
-            Snapshot.objects.filter(logical_date=logical_date).delete()
             return None
+        if previous is None and row is not None:
+            previous = {
+                "collectionStrategy": row.collection_strategy,
+                "scope": list(row.scope or []),
+                "jobId": str(row.job_id) if row.job_id else None,
+                "createdAt": row.created_at.isoformat(),
+            }
         previous = previous or {}
+        listed = {entry.get("districtId"): entry for entry in previous.get("files") or []}
+        errors = list(previous.get("errors") or [])
+        on_disk = {f.district_id for f in scan.files}
+        with_error = {e.get("districtId") for e in errors}
+        for district_id in sorted(set(listed) - on_disk - with_error, key=district_sort_key):
+            errors.append(
+                {
+                    "districtId": district_id,
+                    "errorType": MISSING_FILE_ERROR,
+                    "message": f"{listed[district_id].get('file')} is missing from the store",
+                }
+            )
         manifest = _build_manifest(
             files,
             logical_date,
@@ -725,12 +787,19 @@ def rebuild_manifest(*, logical_date: date) -> dict[str, Any] | None:
             collection_strategy=previous.get("collectionStrategy") or "unknown",
             scope=list(previous.get("scope") or []),
             job_id=previous.get("jobId"),
-            errors=list(previous.get("errors") or []),
+            errors=errors,
             as_of_date=None,
             data_month=None,
             is_closing_period=None,
             scan=scan,
         )
+        for entry in manifest["files"]:
+            recorded = listed.get(entry["districtId"])
+            if recorded and (recorded.get("size"), recorded.get("sha256")) != (
+                entry["size"],
+                entry["sha256"],
+            ):
+                entry.update(size=recorded.get("size"), sha256=recorded.get("sha256"))
         _publish_manifest(files, logical_date, manifest)
     return manifest
 
@@ -947,6 +1016,11 @@ def read_raw_csv(*, as_of: date, report: str, district_id: str | None) -> bytes 
 def temp_leftovers() -> list[str]:
     """Temporary files left by writers that died (a live writer's files are not listed)."""
     return _files().all_dead_temp_files()
+
+
+def temp_files() -> list[str]:
+    """Every temporary file in the store, of any name, whoever wrote it."""
+    return _files().all_temp_files()
 
 
 def remove_temp_leftovers() -> int:

@@ -6,6 +6,7 @@ A unit is idempotent: run twice, it writes the same files (atomically) and count
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import date
 
 import redis
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from districts import services as district_services
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 # Probing a month's closing takes a handful of rate-limited requests; units of the same month
 # wait for the first prober instead of probing again.
 DISCOVERY_LOCK_SECONDS = 300
+# Runs of a unit that may be lost (killed worker, lost lease) beyond its attempts before the unit
+# counts as poison and fails.
+LOST_RUNS_TOLERATED = 3
 
 
 @dataclass(frozen=True)
@@ -44,16 +49,59 @@ class UnitOutcome:
     retryable: bool | None = None
 
 
+class _LeaseKeeper:
+    """Renews a claimed unit's lease from a background thread every third of the lease, so a
+    unit inside one long request, download or wait keeps it, and a dead process loses it within
+    one lease. `lost` is set when the lease is no longer this runner's (the unit was dispatched
+    again or ended elsewhere): the unit then stops before its next request."""
+
+    def __init__(self, *, unit_id: int, token: str | None) -> None:
+        self.unit_id = unit_id
+        self.token = token
+        self.lost = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{unit_id}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        if self.token is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        interval = max(0.1, settings.BACKFILL_UNIT_LEASE_SECONDS / 3)
+        try:
+            while not self._done.wait(interval):
+                try:
+                    if not jobs.renew_lease(unit_id=self.unit_id, token=self.token):
+                        log.warning("unit %s: lease lost, stopping", self.unit_id)
+                        self.lost.set()
+                        return
+                except DatabaseError as exc:
+                    # The lease runs out if this lasts; until then the unit keeps going.
+                    log.warning("unit %s: lease not renewed: %s", self.unit_id, exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+
 class _StopCheck:
     """Cooperative cancel: re-reads the job's status at most once a second; doubles as the
-    job's heartbeat while a unit waits (on the rate limiter, say)."""
+    job's heartbeat while a unit waits (on the rate limiter, say). Also stops at once when the
+    running unit's lease was lost (`lease`, set per unit)."""
 
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         self.checked_at = 0.0
         self.stopped = False
+        self.lease: _LeaseKeeper | None = None
 
     def __call__(self) -> bool:
+        if self.lease is not None and self.lease.lost.is_set():
+            return True
         if not self.stopped and time.monotonic() - self.checked_at >= 1.0:
             self.checked_at = time.monotonic()
             status = jobs.touch_heartbeat(job_id=self.job_id)
@@ -90,24 +138,45 @@ def _client_for(job: BackfillJob) -> tuple[DashboardClient, _StopCheck]:
     return client, stop
 
 
-def run_unit(*, unit_id: int) -> UnitOutcome | None:
-    """Execute a claimed unit and record its end. Returns None when there was nothing to do
-    (the unit had already ended: a redelivered task)."""
-    unit = BackfillUnit.objects.select_related("job").filter(pk=unit_id).first()
-    if unit is None or unit.status != UnitStatus.RUNNING:
+def run_unit(
+    *, unit_id: int, token: str | None = None, owner: str = "", pid: int = 0
+) -> UnitOutcome | None:
+    """Claim a dispatched unit (its lease `token`, for worker `owner`, process `pid`), execute
+    it while renewing its lease, and record its end. Returns None when there was nothing to do:
+    a late or duplicate message, or a unit already ended."""
+    if not jobs.claim_unit(unit_id=unit_id, token=token, owner=owner, pid=pid):
+        log.info("unit %s: message ignored (token %s is not the unit's lease)", unit_id, token)
         return None
+    unit = BackfillUnit.objects.select_related("job").get(pk=unit_id)
     job = unit.job
+    log.info("unit %s claimed by %s pid %s token %s", unit.pk, owner, pid, token)
     if job.status not in (JobStatus.RUNNING, JobStatus.RECOVERING):
         outcome = UnitOutcome(UnitStatus.CANCELLED, message="job cancelled before the unit ran")
-        jobs.finish_unit(unit_id=unit.pk, status=outcome.status, message=outcome.message)
+        _finish(unit, token, outcome)
         return outcome
-    BackfillUnit.objects.filter(pk=unit.pk).update(attempts=unit.attempts + 1)
-    attempt = unit.attempts + 1
+    attempt = unit.attempts
+    max_attempts = settings.BACKFILL_UNIT_MAX_ATTEMPTS if job.retry_failures else 1
+    if attempt > max_attempts + LOST_RUNS_TOLERATED:
+        # Claimed again and again without ever ending: whatever runs it dies (a poison unit).
+        # Celery keeps no delivery count, so the lease's claim count bounds the loop.
+        outcome = UnitOutcome(
+            UnitStatus.FAILED,
+            error_type=ErrorType.PROCESSING_FAILED,
+            message=f"claimed {attempt} times without ending: its runner keeps dying",
+            retryable=True,
+        )
+        log.error("job %s unit %s: %s", job.pk, unit.pk, outcome.message)
+        _finish(unit, token, outcome)
+        return outcome
     client, stop = _client_for(job)
     before = client.requests_made
-    outcome = _collect(unit, job, client, stop)
+    with _LeaseKeeper(unit_id=unit.pk, token=token) as lease:
+        stop.lease = lease
+        try:
+            outcome = _collect(unit, job, client, stop)
+        finally:
+            stop.lease = None
     requests = client.requests_made - before
-    max_attempts = settings.BACKFILL_UNIT_MAX_ATTEMPTS if job.retry_failures else 1
     if outcome.status == UnitStatus.FAILED and outcome.retryable and attempt < max_attempts:
         countdown = settings.BACKFILL_UNIT_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
         log.warning(
@@ -120,20 +189,30 @@ def run_unit(*, unit_id: int) -> UnitOutcome | None:
             outcome.message,
             countdown,
         )
-        BackfillUnit.objects.filter(pk=unit.pk).update(
+        BackfillUnit.objects.filter(pk=unit.pk, lease_token=token or unit.lease_token).update(
             error_type=outcome.error_type, error_message=outcome.message[:2000]
         )
-        jobs.requeue_unit(unit_id=unit.pk, countdown=countdown)
+        requeued = jobs.requeue_unit(
+            unit_id=unit.pk, countdown=countdown, token=token, requests_made=requests
+        )
+        log.info("unit %s ended retry token %s (%s)", unit.pk, token, requeued)
         return outcome
-    jobs.finish_unit(
+    _finish(unit, token, outcome, requests=requests)
+    return outcome
+
+
+def _finish(unit: BackfillUnit, token: str | None, outcome: UnitOutcome, requests: int = 0) -> None:
+    recorded = jobs.finish_unit(
         unit_id=unit.pk,
+        token=token,
         status=outcome.status,
         error_type=outcome.error_type,
         message=outcome.message,
         retryable=outcome.retryable,
         requests_made=requests,
     )
-    return outcome
+    # "ended" lines let the fault suite check that no unit ran twice at the same time.
+    log.info("unit %s ended %s token %s (recorded %s)", unit.pk, outcome.status, token, recorded)
 
 
 def _collect(

@@ -5,12 +5,26 @@ a unit is claimed (`SELECT ... FOR UPDATE SKIP LOCKED`), sent to a worker, and i
 next one. Every transition that touches more than one row happens under one global dispatch lock
 (the `RateLimitConfig` row, locked FOR UPDATE), which keeps the counters equal to the unit counts
 and makes "the last unit of a date" and "the last unit of a job" exact.
+
+Leases. The broker is only a delivery hint; a unit's row says who may run it. Dispatching a unit
+draws a new `lease_token` and sends it with the message; a worker claims the unit only with that
+token and only while nobody holds it (`claim_unit`), records its hostname and pid, and renews a
+short lease (`BACKFILL_UNIT_LEASE_SECONDS`) while it runs (`renew_lease`). Only the holder of
+the current token can end the unit (`finish_unit`, `requeue_unit`), so a late redelivery of an
+old message, or a runner whose lease was taken over, changes nothing. A running unit is lost
+when its lease expired (its holder died; or it was not claimed within a third of the lease:
+its message was lost with Redis or reserved by a worker that died) or when its worker no longer
+answers a ping; lost units are dispatched again with a new token by
+`reclaim_lost_units` (beat, every 10 s; every worker at start) and by dispatch itself, which
+re-dispatches expired leases before it counts the window.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+import uuid
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from itertools import islice
 from typing import Any
@@ -19,9 +33,11 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
+from django.db.models.functions import Least
 from django.utils import timezone
 from django_celery_results.models import TaskResult
+from kombu.exceptions import KombuError
 
 from districts.dashboard.closing import closing_date_for
 from snapshots import store
@@ -45,6 +61,8 @@ log = logging.getLogger(__name__)
 RUN_UNIT_TASK = "backfill.tasks.run_unit"
 START_JOBS_TASK = "backfill.tasks.start_queued_jobs"
 BULK_BATCH = 5_000
+# recovery_count is a small integer column; it saturates rather than overflow.
+RECOVERY_COUNT_MAX = 32_767
 
 # Unit status -> the job counter that counts it.
 COUNTER_FOR = {
@@ -63,10 +81,45 @@ def _dispatch_lock() -> RateLimitConfig:
     return RateLimitConfig.objects.select_for_update().get(pk=pk)
 
 
+# Jobs whose pending units may be dispatched. Any other status (cancelling, paused, ...) gets
+# no new unit.
+DISPATCHABLE_JOB_STATUSES = (JobStatus.RUNNING, JobStatus.RECOVERING)
+
+
 def _send(task: str, *args: Any, countdown: float | None = None) -> None:
     current_app.send_task(
         task, args=args, countdown=countdown, queue=settings.CELERY_TASK_DEFAULT_QUEUE
     )
+
+
+def _send_units(ids: Iterable[int], token: str, countdown: float | None = None) -> None:
+    """Send unit messages after commit. A broker that is down loses nothing: the units stay
+    running with a lease nobody renews, and the next reclaim dispatches them again."""
+    for unit_id in ids:
+        try:
+            _send(RUN_UNIT_TASK, unit_id, token, countdown=countdown)
+        except (KombuError, OSError) as exc:
+            log.warning("unit %s not sent (%s); re-dispatched when its lease ends", unit_id, exc)
+
+
+def _lease_seconds() -> float:
+    return float(settings.BACKFILL_UNIT_LEASE_SECONDS)
+
+
+def _lease_until(now, extra: float = 0.0):
+    return now + timedelta(seconds=_lease_seconds() + extra)
+
+
+def _claim_deadline(now, extra: float = 0.0):
+    """How long a dispatched unit waits to be claimed before its message is presumed lost (a
+    third of the lease): a message reserved by a worker killed before it started the unit is
+    never redelivered in time, and re-sending one that was merely queued costs only a message
+    the claim then ignores."""
+    return now + timedelta(seconds=_lease_seconds() / 3 + extra)
+
+
+def _new_token() -> str:
+    return uuid.uuid4().hex
 
 
 def create_job(
@@ -148,11 +201,11 @@ def _insert_units(job: BackfillJob, units: Iterator[planning.PlannedUnit]) -> di
     columns += ("finished_at",)
     if connection.vendor == "postgresql":
         table = BackfillUnit._meta.db_table
-        defaults = "attempts, requests_made"
+        defaults = "attempts, requests_made, lease_token, lease_owner"
         sql = f"COPY {table} ({', '.join(columns)}, {defaults}) FROM STDIN"
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for row in rows():
-                copy.write_row((*row, 0, 0))
+                copy.write_row((*row, 0, 0, "", ""))
         return counts
     batch_iter = rows()
     while batch := list(islice(batch_iter, BULK_BATCH)):
@@ -186,74 +239,197 @@ def start_queued_jobs() -> list[str]:
             job.finished_at = None
             job.save(update_fields=["status", "started_at", "heartbeat_at", "finished_at"])
             started.append(str(job.pk))
-            _claim_units(job)
+        _dispatch()
     for job_id in started:
         log.info("job %s started", job_id)
     return started
 
 
-def dispatch_units(*, job_id: str) -> int:
-    """Fill the job's window of in-flight units. Returns how many units were claimed."""
+def dispatch_units(*, job_id: str | None = None) -> int:
+    """Fill the window of every running job (see `_dispatch`). `job_id` is accepted for old
+    callers; free slots go to all running jobs, oldest first. Returns how many units were
+    dispatched."""
     with transaction.atomic():
         _dispatch_lock()
-        job = BackfillJob.objects.get(pk=job_id)
-        return _claim_units(job)
+        return _dispatch()
 
 
-def _claim_units(job: BackfillJob) -> int:
-    """Claim pending units up to the job's and the global concurrency; finish an empty job.
-
-    Must run inside a transaction holding the dispatch lock.
-    """
-    if job.status != JobStatus.RUNNING:
-        return 0
+def _dispatch() -> int:
+    """Dispatch pending units into the free slots of every dispatchable job, oldest job first,
+    each up to its own concurrency and all together up to the global `max_concurrent`; first
+    re-dispatch running units whose lease expired, so dead units never hold the window; finish
+    active jobs with nothing left to run. Must run inside a transaction holding the dispatch
+    lock. Returns how many pending units were dispatched."""
+    now = timezone.now()
+    _redispatch(
+        BackfillUnit.objects.filter(status=UnitStatus.RUNNING, lease_expires_at__lt=now), now=now
+    )
     config = RateLimitConfig.load()
-    running = BackfillUnit.objects.filter(status=UnitStatus.RUNNING)
-    running_job = running.filter(job_id=job.pk).count()
-    running_all = running.filter(job__status__in=ACTIVE_JOB_STATUSES).count()
-    slots = min(job.concurrency - running_job, config.max_concurrent - running_all)
-    ids: list[int] = []
-    if slots > 0:
-        ids = list(
-            BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING)
-            .order_by("logical_date", "district_id")
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:slots]
-        )
-    if ids:
-        BackfillUnit.objects.filter(id__in=ids).update(
-            status=UnitStatus.RUNNING, started_at=timezone.now()
-        )
-        transaction.on_commit(lambda: [_send(RUN_UNIT_TASK, unit_id) for unit_id in ids])
-    elif running_job == 0 and not _has_pending(job):
-        _finish_job(job)
-    return len(ids)
+    in_flight = dict(
+        BackfillUnit.objects.filter(status=UnitStatus.RUNNING, job__status__in=ACTIVE_JOB_STATUSES)
+        .values_list("job_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    free = config.max_concurrent - sum(in_flight.values())
+    dispatched = 0
+    active = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).order_by(
+        F("started_at").asc(nulls_last=True), "created_at"
+    )
+    for job in active:
+        running = in_flight.get(job.pk, 0)
+        ids: list[int] = []
+        slots = min(job.concurrency - running, free)
+        if job.status in DISPATCHABLE_JOB_STATUSES and slots > 0:
+            ids = list(
+                BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING)
+                .order_by("logical_date", "district_id")
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)[:slots]
+            )
+        if ids:
+            token = _new_token()
+            BackfillUnit.objects.filter(id__in=ids).update(
+                status=UnitStatus.RUNNING,
+                started_at=now,
+                lease_token=token,
+                lease_owner="",
+                lease_pid=None,
+                lease_expires_at=_claim_deadline(now),
+            )
+            transaction.on_commit(lambda ids=ids, token=token: _send_units(ids, token))
+            free -= len(ids)
+            dispatched += len(ids)
+        elif running == 0 and (job.status == JobStatus.CANCELLING or not _has_pending(job)):
+            _finish_job(job)
+    return dispatched
 
 
 def _has_pending(job: BackfillJob) -> bool:
     return BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING).exists()
 
 
+def _redispatch(lost, *, now) -> list[str]:
+    """Give lost running units (a queryset) a new lease token and send them again; those of a
+    cancelling job end cancelled, those of a job that may not dispatch go back to pending.
+    Returns the ids of the jobs that had lost units. Inside the dispatch lock."""
+    by_job: dict[Any, list[int]] = {}
+    for unit_id, job_id in lost.values_list("id", "job_id"):
+        by_job.setdefault(job_id, []).append(unit_id)
+    recovered = []
+    for job_id, ids in by_job.items():
+        recovered.append(str(job_id))
+        job = BackfillJob.objects.get(pk=job_id)
+        units = BackfillUnit.objects.filter(id__in=ids, status=UnitStatus.RUNNING)
+        release = {"lease_token": "", "lease_owner": "", "lease_pid": None}
+        if job.status == JobStatus.CANCELLING:
+            days = set(units.values_list("logical_date", flat=True))
+            count = units.update(
+                status=UnitStatus.CANCELLED, finished_at=now, lease_expires_at=None, **release
+            )
+            BackfillJob.objects.filter(pk=job_id).update(
+                cancelled_units=F("cancelled_units") + count
+            )
+            for day in sorted(days):
+                # Their date may have no unit left to run: its snapshot is assembled now.
+                if not job.units.filter(
+                    logical_date=day, status__in=(UnitStatus.PENDING, UnitStatus.RUNNING)
+                ).exists():
+                    assemble_snapshot(job=job, logical_date=day)
+        elif job.status in DISPATCHABLE_JOB_STATUSES:
+            token = _new_token()
+            units.update(
+                lease_token=token,
+                lease_owner="",
+                lease_pid=None,
+                lease_expires_at=_claim_deadline(now),
+                started_at=now,
+            )
+            BackfillJob.objects.filter(pk=job_id).update(
+                recovery_count=Least(F("recovery_count") + 1, RECOVERY_COUNT_MAX), heartbeat_at=now
+            )
+            transaction.on_commit(lambda ids=ids, token=token: _send_units(ids, token))
+        else:
+            units.update(
+                status=UnitStatus.PENDING, started_at=None, lease_expires_at=None, **release
+            )
+        log.warning("job %s: %s lost units re-dispatched (%s)", job_id, len(ids), job.status)
+    return recovered
+
+
+def claim_unit(*, unit_id: int, token: str | None, owner: str, pid: int) -> bool:
+    """Take the lease of a dispatched unit for the worker `owner` (Celery hostname), process
+    `pid`. True when this caller now holds it and should run it; False for a late or duplicate
+    message (another token, the unit already ended or held by a live process).
+
+    A message that comes back because its pool process was killed (same token, same worker,
+    that process gone) takes the unit over at once instead of waiting for the lease to end.
+    `token` None is a message sent before leases existed: it claims an unheld unit.
+    """
+    now = timezone.now()
+    fields = {
+        "lease_owner": owner,
+        "lease_pid": pid,
+        "lease_expires_at": _lease_until(now),
+        "attempts": F("attempts") + 1,
+    }
+    free = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING)
+    if token is not None:
+        free = free.filter(lease_token=token)
+    if free.filter(lease_owner="").update(**fields):
+        return True
+    held = free.exclude(lease_owner="").filter(lease_owner=owner).first()
+    if held is None or held.lease_pid in (None, pid) or _process_alive(held.lease_pid):
+        return False
+    taken = free.filter(lease_owner=owner, lease_pid=held.lease_pid).update(**fields)
+    if taken:
+        log.warning("unit %s: taken from dead process %s of %s", unit_id, held.lease_pid, owner)
+    return bool(taken)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def renew_lease(*, unit_id: int, token: str) -> bool:
+    """Extend the lease of a unit this caller holds. False when the lease is no longer this
+    caller's (the unit ended, was cancelled, or was dispatched again): the runner must stop."""
+    return bool(
+        BackfillUnit.objects.filter(
+            pk=unit_id, status=UnitStatus.RUNNING, lease_token=token
+        ).update(lease_expires_at=_lease_until(timezone.now()))
+    )
+
+
 def finish_unit(
     *,
     unit_id: int,
     status: str,
+    token: str | None = None,
     error_type: str = "",
     message: str = "",
     retryable: bool | None = None,
     requests_made: int = 0,
 ) -> bool:
     """Record a unit's end, assemble its date's snapshot if it was the date's last unit, and
-    dispatch the next units. Returns False (and does nothing) if the unit had already ended:
-    a redelivered unit never counts twice."""
+    dispatch the next units of every running job. Returns False (and does nothing) if the unit
+    had already ended or, given its lease `token`, if the lease is no longer that one: a
+    redelivered or superseded unit never counts twice."""
     now = timezone.now()
     with transaction.atomic():
         _dispatch_lock()
-        unit = (
-            BackfillUnit.objects.select_related("job")
-            .filter(pk=unit_id, status=UnitStatus.RUNNING)
-            .first()
+        current = BackfillUnit.objects.select_related("job").filter(
+            pk=unit_id, status=UnitStatus.RUNNING
         )
+        if token is not None:
+            current = current.filter(lease_token=token)
+        unit = current.first()
         if unit is None:
             return False
         started = unit.started_at or now
@@ -265,6 +441,9 @@ def finish_unit(
             requests_made=F("requests_made") + requests_made,
             finished_at=now,
             duration_ms=int((now - started).total_seconds() * 1000),
+            lease_owner="",
+            lease_pid=None,
+            lease_expires_at=None,
         )
         job = unit.job
         BackfillJob.objects.filter(pk=job.pk).update(
@@ -275,13 +454,7 @@ def finish_unit(
             logical_date=unit.logical_date, status__in=(UnitStatus.PENDING, UnitStatus.RUNNING)
         ).exists():
             assemble_snapshot(job=job, logical_date=unit.logical_date)
-        if job.status == JobStatus.RUNNING:
-            _claim_units(job)
-        elif (
-            job.status == JobStatus.CANCELLING
-            and not job.units.filter(status=UnitStatus.RUNNING).exists()
-        ):
-            _finish_job(job)
+        _dispatch()
     return True
 
 
@@ -297,6 +470,7 @@ def assemble_snapshot(*, job: BackfillJob, logical_date: date) -> dict[str, Any]
     )
     if not units:
         return None
+    log.info("job %s: assembling the snapshot of %s", job.pk, logical_date)
     errors = {
         u["district_id"]: {"errorType": u["error_type"], "message": u["error_message"]}
         for u in units
@@ -312,13 +486,16 @@ def assemble_snapshot(*, job: BackfillJob, logical_date: date) -> dict[str, Any]
 
 
 def _finish_job(job: BackfillJob) -> None:
-    """Give a job with no pending or running unit its final status; start the next job."""
+    """Give a job with no pending or running unit its final status; start the next job.
+
+    A job is `completed` only when no unit failed and none was cancelled: a retried cancelled
+    job whose cancelled units never ran ends `partial_success`."""
     job.refresh_from_db()
     if job.is_terminal:
         return
     if job.status == JobStatus.CANCELLING:
         job.status = JobStatus.CANCELLED
-    elif job.failed_units == 0:
+    elif job.failed_units == 0 and job.cancelled_units == 0:
         job.status = JobStatus.COMPLETED
     elif job.succeeded_units + job.skipped_units + job.unavailable_units + job.waiting_units > 0:
         job.status = JobStatus.PARTIAL_SUCCESS
@@ -331,9 +508,28 @@ def _finish_job(job: BackfillJob) -> None:
     transaction.on_commit(lambda: _send(START_JOBS_TASK))
 
 
-def requeue_unit(*, unit_id: int, countdown: float) -> None:
-    """Run a unit again later (transient error): it keeps its slot in the window meanwhile."""
-    _send(RUN_UNIT_TASK, unit_id, countdown=countdown)
+def requeue_unit(
+    *, unit_id: int, countdown: float, token: str | None = None, requests_made: int = 0
+) -> bool:
+    """Run a unit again later (transient error): it keeps its slot in the window meanwhile,
+    under a new lease token that the delayed message carries. Adds `requests_made` to the
+    unit's count. False (nothing sent) when the caller's `token` no longer holds the unit."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING)
+        if token is not None:
+            current = current.filter(lease_token=token)
+        new_token = _new_token()
+        moved = current.update(
+            lease_token=new_token,
+            lease_owner="",
+            lease_pid=None,
+            lease_expires_at=_claim_deadline(now, extra=countdown),
+            requests_made=F("requests_made") + requests_made,
+        )
+        if moved:
+            transaction.on_commit(lambda: _send_units([unit_id], new_token, countdown=countdown))
+    return bool(moved)
 
 
 def touch_heartbeat(*, job_id: str) -> str:
@@ -370,7 +566,8 @@ def cancel_job(*, job: BackfillJob) -> BackfillJob:
 
 
 def retry_failed(*, job: BackfillJob) -> int:
-    """Queue a finished job's failed units again (only those). Returns how many.
+    """Queue a finished job's failed units again (only those: a cancelled job's cancelled
+    units stay cancelled, so it ends `partial_success` at best). Returns how many.
 
     Raises JobStateConflict when the job is still active or has no failed unit."""
     with transaction.atomic():
@@ -396,7 +593,10 @@ def retry_failed(*, job: BackfillJob) -> int:
                 job_id=job.pk,
                 action="retry",
                 status=job.status,
-                message=f"Job {job.pk} ({job.status}) has no failed units to retry.",
+                message=(
+                    f"Job {job.pk} ({job.status}) has no failed units to retry"
+                    + (" (cancelled units are not retried)." if job.cancelled_units else ".")
+                ),
             )
         BackfillJob.objects.filter(pk=job.pk).update(
             failed_units=F("failed_units") - count,
@@ -409,49 +609,74 @@ def retry_failed(*, job: BackfillJob) -> int:
     return count
 
 
+def alive_workers() -> set[str] | None:
+    """Hostnames of the Celery workers that answer a ping within
+    BACKFILL_WORKER_PING_TIMEOUT_SECONDS; None when the broker cannot be asked (then only
+    expired leases count as lost)."""
+    try:
+        replies = current_app.control.ping(timeout=settings.BACKFILL_WORKER_PING_TIMEOUT_SECONDS)
+    except (KombuError, OSError) as exc:
+        log.warning("workers not pinged (%s): only expired leases are reclaimed", exc)
+        return None
+    return {hostname for reply in replies or [] for hostname in reply}
+
+
+def reclaim_lost_units() -> list[str]:
+    """Dispatch again every running unit whose lease expired or whose worker no longer
+    answers a ping, then fill every job's window. Never touches a unit whose holder is alive:
+    a unit claimed after the ping started is not judged by it. Returns the ids of the jobs
+    that had lost units. For beat (every 10 s) and worker start."""
+    pinged_at = timezone.now()
+    alive = alive_workers()
+    with transaction.atomic():
+        _dispatch_lock()
+        now = timezone.now()
+        lost = Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+        if alive is not None:
+            # A live holder renewed its lease within a third of it; one that renewed after the
+            # ping went out is judged by the next ping.
+            lost |= (
+                ~Q(lease_owner="")
+                & ~Q(lease_owner__in=alive)
+                & Q(lease_expires_at__lte=_lease_until(pinged_at))
+            )
+        recovered = _redispatch(
+            BackfillUnit.objects.filter(status=UnitStatus.RUNNING).filter(lost), now=now
+        )
+        _dispatch()
+    return recovered
+
+
 def recover_jobs(*, stale_after: timedelta | None = None) -> list[str]:
-    """Resume active jobs whose heartbeat is older than `stale_after` (default
-    BACKFILL_STALE_AFTER_SECONDS): their running units go back to pending and are dispatched
-    again. Then start queued jobs if there is room. Returns the recovered job ids."""
+    """Reclaim lost units (`reclaim_lost_units`); for active jobs whose heartbeat is older than
+    `stale_after` (default BACKFILL_STALE_AFTER_SECONDS) also dispatch again the units whose
+    message may be lost (dispatched, never claimed). A unit held by a live process is never
+    sent again, so no unit runs twice at once. Then start queued jobs if there is room.
+    Returns the ids of the jobs that had units dispatched again.
+
+    Raises ValueError for a negative `stale_after`."""
     if stale_after is None:
         stale_after = timedelta(seconds=settings.BACKFILL_STALE_AFTER_SECONDS)
+    if stale_after < timedelta(0):
+        raise ValueError(f"stale_after must not be negative, got {stale_after}")
     cutoff = timezone.now() - stale_after
-    recovered: list[str] = []
-    stale = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
-    )
-    for job_id in stale.values_list("pk", flat=True):
-        with transaction.atomic():
-            _dispatch_lock()
-            job = BackfillJob.objects.get(pk=job_id)
-            if job.status not in ACTIVE_JOB_STATUSES:
-                continue
-            was_cancelling = job.status == JobStatus.CANCELLING
-            job.status = JobStatus.RECOVERING
-            job.save(update_fields=["status"])
-            lost = job.units.filter(status=UnitStatus.RUNNING)
-            orphans = lost.count()
-            if was_cancelling:
-                lost.update(status=UnitStatus.CANCELLED, finished_at=timezone.now())
-                BackfillJob.objects.filter(pk=job.pk).update(
-                    cancelled_units=F("cancelled_units") + orphans
-                )
-            else:
-                lost.update(status=UnitStatus.PENDING, started_at=None)
-            BackfillJob.objects.filter(pk=job.pk).update(
-                status=JobStatus.CANCELLING if was_cancelling else JobStatus.RUNNING,
-                heartbeat_at=timezone.now(),
-                recovery_count=F("recovery_count") + 1,
-            )
-            job.refresh_from_db()
-            log.warning("job %s recovered: %s in-flight units resumed", job.pk, orphans)
-            if was_cancelling:
-                _finish_job(job)
-            else:
-                _claim_units(job)
-            recovered.append(str(job.pk))
+    recovered = reclaim_lost_units()
+    with transaction.atomic():
+        _dispatch_lock()
+        stale = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
+        )
+        # Only units sent before the cutoff: one dispatched just now is on its way.
+        unsent = BackfillUnit.objects.filter(
+            Q(started_at__lt=cutoff) | Q(started_at__isnull=True),
+            job__in=stale,
+            status=UnitStatus.RUNNING,
+            lease_owner="",
+        )
+        recovered += _redispatch(unsent, now=timezone.now())
+        _dispatch()
     start_queued_jobs()
-    return recovered
+    return sorted(set(recovered), key=recovered.index)
 
 
 def cleanup_jobs(*, older_than: timedelta | None = None) -> dict[str, int]:

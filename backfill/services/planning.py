@@ -206,8 +206,8 @@ def _covers(stored: dict[str, str], needed: tuple[str, ...], detail: str) -> boo
 
 
 def _stored_detail_levels(day: date) -> dict[str, str]:
-    """district id -> stored detail level for one date (ALL_DISTRICTS -> the manifest's status
-    when it covers every district); {} if none."""
+    """district id -> stored detail level for one date, for districts whose file exists
+    (ALL_DISTRICTS -> the manifest's status when it covers every district); {} if none."""
     manifest = store.read_manifest(logical_date=day)
     if manifest is None:
         return {}
@@ -216,7 +216,11 @@ def _stored_detail_levels(day: date) -> dict[str, str]:
         "collectionStrategy"
     ) == CollectionStrategy.SYSTEM_WIDE and not manifest.get("scope")
     status = manifest.get("status", "") if every_district else ""
-    return {**manifest.get("detailLevels", {}), ALL_DISTRICTS: status}
+    # A district counts as stored only while its file is there: one deleted since the manifest
+    # was written is collected again, repaired manifest or not.
+    present = set(store.list_districts(logical_date=day))
+    levels = {d: level for d, level in manifest.get("detailLevels", {}).items() if d in present}
+    return {**levels, ALL_DISTRICTS: status}
 
 
 def parse_request(data: dict[str, Any]) -> BackfillRequest:

@@ -37,9 +37,10 @@ log = logging.getLogger(__name__)
 BeforeRequest = Callable[[str], None]
 AfterResponse = Callable[[str, int | None, float | None], None]
 
-# A Retry-After longer than this is not slept through in a worker: the unit fails retryable and
-# the shared cooldown (after_response) keeps every worker away meanwhile.
-DEFAULT_MAX_RETRY_AFTER_S = 60.0
+# A Retry-After longer than this is not slept through in a worker: the request fails retryable
+# (naming the value) and the shared cooldown, which `after_response` gets in full, keeps every
+# worker away meanwhile. The default is settings.BACKFILL_MAX_RETRY_AFTER_SECONDS.
+DEFAULT_MAX_RETRY_AFTER_S = 300.0
 DEFAULT_BACKOFF_BASE_S = 1.0
 DEFAULT_BACKOFF_MAX_S = 30.0
 # The read timeout bounds the gap between bytes only; a slow drip is bounded by this.
@@ -56,15 +57,18 @@ class ResponseCacheLike(Protocol):
 
 
 def parse_retry_after(
-    value: str | None, *, cap: float = DEFAULT_MAX_RETRY_AFTER_S, now: datetime | None = None
+    value: str | None, *, cap: float | None = None, now: datetime | None = None
 ) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delay-seconds or an HTTP-date), between 0
-    and `cap`; None when the header is absent or unreadable. Never raises."""
+    """Seconds to wait from a `Retry-After` header (delay-seconds or an HTTP-date), at least 0
+    and at most `cap` (None: the value as given, in full); None when the header is absent or
+    unreadable. Never raises."""
     if value is None:
         return None
     text = value.strip()
     if not text:
         return None
+    if cap is None:
+        cap = float("inf")
     # str.isdigit() is true for digits float() refuses ("¹"): delay-seconds are ASCII digits.
     if text.isascii() and text.isdigit():
         return min(float(text), cap)
@@ -100,7 +104,7 @@ class DashboardClient:
         download_deadline: float = DEFAULT_DOWNLOAD_DEADLINE_S,
         backoff_base: float = DEFAULT_BACKOFF_BASE_S,
         backoff_max: float = DEFAULT_BACKOFF_MAX_S,
-        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER_S,
+        max_retry_after: float | None = None,
         user_agent: str | None = None,
         pool_size: int = 16,
         sleep: Callable[[float], None] = time.sleep,
@@ -116,7 +120,11 @@ class DashboardClient:
         )
         self.max_bytes = max_bytes or settings.DASHBOARD_MAX_RESPONSE_BYTES
         self.download_deadline = download_deadline
-        self.max_retry_after = max_retry_after
+        self.max_retry_after = (
+            max_retry_after
+            if max_retry_after is not None
+            else getattr(settings, "BACKFILL_MAX_RETRY_AFTER_SECONDS", DEFAULT_MAX_RETRY_AFTER_S)
+        )
         self._backoff = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -208,8 +216,11 @@ class DashboardClient:
 
         Retries network errors, timeouts, 5xx and 429 up to `max_attempts` (default: the
         client's), waiting exponential backoff with full jitter, or the `Retry-After` of the
-        answer when longer (capped at `max_retry_after`); `give_up(error)` True stops retrying
-        at once. Raises DashboardError: `network_error`, `timeout_error`, `rate_limit_error`
+        answer in full when longer; a `Retry-After` beyond `max_retry_after` is not waited
+        through: the request fails at once, retryable, with a message naming the value (the
+        `after_response` hook got the full value, so a shared cooldown holds meanwhile);
+        `give_up(error)` True stops retrying at once. Raises DashboardError: `network_error`,
+        `timeout_error`, `rate_limit_error`
         or `fetch_failed` (5xx) with retryable=True, also when the attempts are exhausted;
         `fetch_failed` non-retryable for other 4xx; DataUnavailable for a redirect (an
         unpublished program year answers 302 to the error page); ValidationFailed for a body
@@ -222,6 +233,7 @@ class DashboardClient:
             return (
                 isinstance(exc, DashboardError)
                 and exc.retryable
+                and not self._too_long(exc)
                 and not (give_up is not None and give_up(exc))
             )
 
@@ -236,6 +248,17 @@ class DashboardClient:
         try:
             return retrying(self._attempt, url)
         except DashboardError as exc:
+            if exc.retryable and self._too_long(exc):
+                raise DashboardError(
+                    exc.error_type,
+                    f"{exc.message}: Retry-After {exc.retry_after:g} s is longer than a worker "
+                    f"waits ({self.max_retry_after:g} s, BACKFILL_MAX_RETRY_AFTER_SECONDS); "
+                    "the shared cooldown holds every worker until it ends",
+                    retryable=True,
+                    status_code=exc.status_code,
+                    url=url,
+                    retry_after=exc.retry_after,
+                ) from exc
             if exc.retryable and should_retry(exc) and attempts > 1:
                 raise DashboardError(
                     exc.error_type,
@@ -247,12 +270,16 @@ class DashboardClient:
                 ) from exc
             raise
 
+    def _too_long(self, exc: DashboardError) -> bool:
+        return bool(exc.retry_after) and exc.retry_after > self.max_retry_after
+
     def _wait(self, state: RetryCallState) -> float:
         backoff = self._backoff(state)
         exc = state.outcome.exception() if state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
         if retry_after:
-            return max(backoff, min(retry_after, self.max_retry_after))
+            # In full: a longer one never gets here (`_too_long` stops retrying first).
+            return max(backoff, retry_after)
         return backoff
 
     def _before_sleep(self, state: RetryCallState) -> None:
@@ -278,9 +305,8 @@ class DashboardClient:
                 raise _transport_error(exc, url) from exc
             with response:
                 status = response.status_code
-                retry_after = parse_retry_after(
-                    response.headers.get("Retry-After"), cap=self.max_retry_after
-                )
+                # In full: the shared cooldown must hold for as long as the site asked.
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if status != 200:
                     _drain(response)
                     _raise_for_status(response, url, retry_after)

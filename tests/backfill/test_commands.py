@@ -27,6 +27,7 @@ def no_broker(monkeypatch, snapshot_root) -> list[tuple[str, tuple]]:
     monkeypatch.setattr(
         jobs, "_send", lambda task, *args, countdown=None: calls.append((task, args))
     )
+    monkeypatch.setattr(jobs, "alive_workers", set)  # no worker to ping
     return calls
 
 
@@ -43,7 +44,14 @@ def stale_running_job() -> BackfillJob:
         started_at=timezone.now() - timedelta(hours=1),
         heartbeat_at=timezone.now() - timedelta(hours=1),
     )
-    BackfillUnitFactory(job=job, district_id="42", status=UnitStatus.RUNNING)
+    # Dispatched, its lease still running, but never claimed: its message may be lost.
+    BackfillUnitFactory(
+        job=job,
+        district_id="42",
+        status=UnitStatus.RUNNING,
+        lease_token="t",
+        lease_expires_at=timezone.now() + timedelta(minutes=5),
+    )
     BackfillUnitFactory(job=job, district_id="61", status=UnitStatus.PENDING)
     return job
 
@@ -405,3 +413,42 @@ def test_dry_run_counts_month_ends_that_wait_for_their_closing_period(db, monkey
 
     assert (out["units"], out["requests"]) == ({"waiting": 1}, 0)
     assert out["dates"][0]["plan"] == "waiting"
+
+
+# numeric options (issue 9 finding 5)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backfill_recover", "--stale-after", "-100"], "--stale-after: must be at least 0"),
+        (["backfill_recover", "--stale-after", "soon"], "--stale-after: 'soon' is not a whole"),
+        (["backfill_cleanup", "--days", "-1"], "--days: must be at least 0, got -1"),
+        (["backfill_jobs", "--limit", "0"], "--limit: must be at least 1, got 0"),
+        (["backfill_jobs", "--limit", "-5"], "--limit: must be at least 1"),
+        (["demo", "--port", "70000"], "--port: must be at most 65535"),
+    ],
+)
+def test_out_of_range_numeric_options_are_refused_with_a_clear_message(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+
+
+def test_recover_with_a_negative_stale_after_touches_no_healthy_job(db, no_broker):
+    job = stale_running_job()
+    BackfillJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+    with pytest.raises(CommandError):
+        run("backfill_recover", "--stale-after", "-100")
+    job.refresh_from_db()
+    assert job.recovery_count == 0
+    assert [task for task, _ in no_broker if task == jobs.RUN_UNIT_TASK] == []
+
+
+def test_recover_never_resends_a_unit_a_live_worker_holds(db, no_broker, monkeypatch):
+    job = stale_running_job()
+    BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).update(
+        lease_owner="celery@alive", lease_pid=1
+    )
+    monkeypatch.setattr(jobs, "alive_workers", lambda: {"celery@alive"})
+    assert run("backfill_recover", "--stale-after", "0").strip() == "Recovered 0 jobs: -"
+    assert [task for task, _ in no_broker if task == jobs.RUN_UNIT_TASK] == []

@@ -37,6 +37,14 @@ REQUEST = {
 }
 
 
+@pytest.fixture(autouse=True)
+def alive(monkeypatch) -> set[str]:
+    """The workers that answer a ping (none unless a test adds some); nothing waits on Celery."""
+    hostnames: set[str] = set()
+    monkeypatch.setattr(jobs, "alive_workers", lambda: set(hostnames))
+    return hostnames
+
+
 @pytest.fixture
 def finalized(monkeypatch) -> list[dict]:
     """Snapshot assemblies requested by the engine (the store itself is tested elsewhere)."""
@@ -436,7 +444,9 @@ def test_recovery_resumes_the_running_units_of_a_stale_job_only(db, sent, settin
 
 def test_recovery_honours_the_stale_after_threshold(db, sent, run_on_commit):
     job = create_started(run_on_commit)
-    BackfillJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=2))
+    two_minutes_ago = timezone.now() - timedelta(minutes=2)
+    BackfillJob.objects.filter(pk=job.pk).update(heartbeat_at=two_minutes_ago)
+    job.units.filter(status=UnitStatus.RUNNING).update(started_at=two_minutes_ago)
     assert jobs.recover_jobs(stale_after=timedelta(minutes=10)) == []
     assert jobs.recover_jobs(stale_after=timedelta(minutes=1)) == [str(job.pk)]
 
@@ -450,7 +460,9 @@ def test_recovery_with_a_zero_threshold_resumes_every_active_job(db, sent, run_o
 def test_recovery_finishes_a_stale_cancelling_job(db, sent, run_on_commit):
     job = create_started(run_on_commit, concurrency=2)
     jobs.cancel_job(job=job)
-    BackfillJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    BackfillJob.objects.filter(pk=job.pk).update(heartbeat_at=an_hour_ago)
+    job.units.filter(status=UnitStatus.RUNNING).update(started_at=an_hour_ago)
     assert jobs.recover_jobs() == [str(job.pk)]
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED

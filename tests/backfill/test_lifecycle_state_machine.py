@@ -27,7 +27,9 @@ class Lifecycle(RuleBasedStateMachine):
         super().__init__()
         BackfillJob.objects.all().delete()
         self.sent: list[int] = []
+        self.dead_tokens: dict[int, str] = {}
         jobs._send = self._record  # the broker: record instead of enqueue
+        jobs.alive_workers = set  # no worker answers a ping (and none is waited for)
         self.job = jobs.create_job(
             request={
                 "startDate": "2025-03-10",
@@ -80,6 +82,29 @@ class Lifecycle(RuleBasedStateMachine):
             with pytest.raises(Exception):  # noqa: B017 - ValidationError of either kind
                 jobs.retry_failed(job=self.job)
 
+    @precondition(lambda self: self._running())
+    @rule(data=st.data())
+    def a_worker_claims_a_unit_and_dies(self, data):
+        unit_id = data.draw(st.sampled_from(self._running()))
+        token = BackfillUnit.objects.values_list("lease_token", flat=True).get(pk=unit_id)
+        claimed = jobs.claim_unit(unit_id=unit_id, token=token, owner="celery@dead", pid=1)
+        # A second delivery of the same message never runs the unit while it is held.
+        if claimed:
+            assert not jobs.claim_unit(unit_id=unit_id, token=token, owner="celery@b", pid=2)
+            self.dead_tokens[unit_id] = token
+
+    @rule()
+    def reclaim_lost_units(self):
+        # No worker answers: units held by the dead one are dispatched again, new tokens.
+        jobs.reclaim_lost_units()
+        for unit_id, token in list(self.dead_tokens.items()):
+            unit = BackfillUnit.objects.get(pk=unit_id)
+            if unit.status == UnitStatus.RUNNING:
+                assert unit.lease_token != token and unit.lease_owner == ""
+            # The dead runner's late end changes nothing.
+            assert not jobs.finish_unit(unit_id=unit_id, token=token, status=UnitStatus.SUCCEEDED)
+            del self.dead_tokens[unit_id]
+
     @rule()
     def recover(self):
         # Everything is stale with a zero threshold: running units go back to pending.
@@ -116,7 +141,7 @@ class Lifecycle(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_job_lifecycle_invariants_hold_in_any_order(snapshot_root):
     RateLimitConfig.load()
-    original = jobs._send
+    original, original_ping = jobs._send, jobs.alive_workers
     try:
         Lifecycle.TestCase.settings = settings(
             max_examples=100,
@@ -126,4 +151,4 @@ def test_job_lifecycle_invariants_hold_in_any_order(snapshot_root):
         )
         Lifecycle.TestCase().runTest()
     finally:
-        jobs._send = original
+        jobs._send, jobs.alive_workers = original, original_ping

@@ -20,6 +20,7 @@ from districts import services as district_services
 from districts.dashboard.statistics import DistrictStatistics
 from districts.models import District
 from snapshots import store
+from snapshots.services import snapshots_verify
 
 VALID = {"startDate": "2025-03-10", "skipExisting": False}
 
@@ -590,6 +591,24 @@ def test_per_district_snapshot_of_a_few_districts_does_not_skip_a_system_wide_un
     # A per-district job stored two districts: the date's manifest says "completed", but the
     # other ~120 districts have never been collected for it.
     store_districts("42", "61", detail="full", strategy="per-district")
+    assert statuses() == {"*": UnitStatus.PENDING}
+
+
+def test_a_deleted_district_file_is_collected_again_before_and_after_repair(db, snapshot_root):
+    # Issue 9 finding 6: a district file gone from the store must show up for collection again.
+    store_districts("42", "61")
+    (snapshot_root / DAY.isoformat() / "district_61.json").unlink()
+    expected = {"42": UnitStatus.SKIPPED, "61": UnitStatus.PENDING}
+    assert statuses(targetDistricts=["42", "61"]) == expected
+    snapshots_verify(repair=True)
+    assert store.read_manifest(logical_date=DAY)["status"] == "partial_success"
+    assert statuses(targetDistricts=["42", "61"]) == expected
+
+
+def test_system_wide_date_with_a_deleted_district_file_is_collected_again(db, snapshot_root):
+    store_districts("42", "61", detail="summary", strategy="system-wide")
+    (snapshot_root / DAY.isoformat() / "district_61.json").unlink()
+    snapshots_verify(repair=True)
     assert statuses() == {"*": UnitStatus.PENDING}
 
 

@@ -14,15 +14,21 @@ from backfill.services import jobs
 from districts import services as district_services
 
 
-def test_the_migration_creates_the_three_default_schedules_enabled(db):
+def test_the_migrations_create_the_default_schedules_enabled(db):
     schedules = {
-        task.task: (task.crontab.minute, task.crontab.hour, task.enabled)
+        task.task: (
+            (task.crontab.minute, task.crontab.hour)
+            if task.crontab
+            else (task.interval.every, task.interval.period),
+            task.enabled,
+        )
         for task in PeriodicTask.objects.filter(task__startswith="backfill.tasks.")
     }
     assert schedules == {
-        "backfill.tasks.fill_yesterday": ("30", "6", True),
-        "backfill.tasks.recover_jobs": ("*/5", "*", True),
-        "backfill.tasks.cleanup_jobs": ("15", "3", True),
+        "backfill.tasks.fill_yesterday": (("30", "6"), True),
+        "backfill.tasks.recover_jobs": (("*/5", "*"), True),
+        "backfill.tasks.cleanup_jobs": (("15", "3"), True),
+        "backfill.tasks.reclaim_lost_units": ((10, "seconds"), True),
     }
 
 

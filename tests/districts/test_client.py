@@ -135,14 +135,40 @@ def test_rate_limit_waits_at_least_retry_after_then_succeeds(simulator, make_cli
     assert recorder.after[0] == (url, 429, 2.0)
 
 
-def test_rate_limit_wait_is_capped(simulator, make_client, url, recorder):
-    simulator.set_faults(rate_limit_next=1, retry_after=3600)
-    client = make_client(max_retry_after=5)
+def test_retry_after_above_60_s_is_waited_in_full_and_reported_in_full(
+    simulator, make_client, url, recorder
+):
+    # Issue 9 finding 4: a 90 s Retry-After was cut to 60 s, for the wait and the cooldown.
+    simulator.set_faults(rate_limit_next=1, retry_after=90)
+    client = make_client(max_retry_after=300)
 
     client.get(url)
 
-    assert recorder.sleeps == [5]
-    assert recorder.after[0] == (url, 429, 5.0)
+    assert recorder.sleeps[0] >= 90
+    assert recorder.after[0] == (url, 429, 90.0)
+
+
+def test_retry_after_beyond_the_maximum_fails_retryable_naming_it_and_is_reported_in_full(
+    simulator, make_client, url, recorder
+):
+    simulator.set_faults(rate_limit_next=1, retry_after=3600)
+    client = make_client(max_retry_after=5)
+
+    with pytest.raises(DashboardError) as caught:
+        client.get(url)
+
+    assert recorder.sleeps == []  # nothing slept, nothing sent again
+    assert len(simulator.requests()) == 1
+    assert caught.value.retryable is True
+    assert caught.value.error_type == ErrorType.RATE_LIMIT_ERROR
+    assert "Retry-After 3600 s" in caught.value.message
+    assert caught.value.retry_after == 3600.0
+    assert recorder.after[0] == (url, 429, 3600.0)  # the shared cooldown gets it all
+
+
+def test_max_retry_after_defaults_to_the_setting(settings):
+    settings.BACKFILL_MAX_RETRY_AFTER_SECONDS = 123
+    assert DashboardClient(base_url="http://127.0.0.1:9").max_retry_after == 123
 
 
 def test_rate_limit_on_every_attempt_fails_retryable_as_rate_limit_error(

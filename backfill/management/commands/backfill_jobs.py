@@ -5,13 +5,15 @@ from django.core.management.base import BaseCommand
 from backfill import selectors
 from backfill.models import JobStatus
 
+from ._options import POSITIVE
+
 
 class Command(BaseCommand):
     help = "List backfill jobs, newest first."
 
     def add_arguments(self, parser):
         parser.add_argument("--status", choices=JobStatus.values)
-        parser.add_argument("--limit", type=int, default=20)
+        parser.add_argument("--limit", type=POSITIVE, default=20, help="1 or more (default 20)")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, status, limit, json: bool = False, **options):

@@ -4,12 +4,22 @@ from django.core.management.base import BaseCommand
 
 from backfill.services import jobs
 
+from ._options import NON_NEGATIVE
+
 
 class Command(BaseCommand):
-    help = "Resume stale jobs (no heartbeat for --stale-after seconds) and start queued ones."
+    help = (
+        "Dispatch again units whose lease expired or whose worker is gone; for stale jobs (no "
+        "heartbeat for --stale-after seconds) also units whose message may be lost. A unit a "
+        "live worker holds is never sent twice. Then start queued jobs."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--stale-after", type=int, help="Seconds (default: the setting)")
+        parser.add_argument(
+            "--stale-after",
+            type=NON_NEGATIVE,
+            help="Seconds without heartbeat, 0 or more (default: BACKFILL_STALE_AFTER_SECONDS)",
+        )
 
     def handle(self, *args, stale_after, **options):
         delta = timedelta(seconds=stale_after) if stale_after is not None else None

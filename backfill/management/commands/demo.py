@@ -29,6 +29,8 @@ from backfill.models import RateLimitConfig
 from backfill_project.celery import beat_argv, worker_argv
 from snapshots import store
 
+from ._options import PORT
+
 DISTRICTS = ["42", "61", "F"]
 START = date(2026, 3, 9)  # a week clear of February's closing period (closes 2026-03-05)
 DAYS = 7
@@ -47,8 +49,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, help="Simulator port (default: a free one)")
-        parser.add_argument("--web-port", type=int, default=8000, help="Admin port (8000)")
+        parser.add_argument("--port", type=PORT, help="Simulator port (default: a free one)")
+        parser.add_argument("--web-port", type=PORT, default=8000, help="Admin port (8000)")
         parser.add_argument(
             "--exit", action="store_true", help="Stop after the summary (as DEMO_EXIT=1 does)"
         )
