@@ -16,6 +16,9 @@ class JobType(models.TextChoices):
 class JobStatus(models.TextChoices):
     PENDING = "pending"  # waiting in the queue for a free slot
     RUNNING = "running"
+    # Dispatch stopped by an operator; in-flight units finish, the rest wait for resume. Not
+    # active (the queue behind it may start) and not terminal (it keeps its units and place).
+    PAUSED = "paused"
     RECOVERING = "recovering"
     CANCELLING = "cancelling"
     COMPLETED = "completed"

@@ -24,6 +24,15 @@ from . import jobs
 
 log = logging.getLogger(__name__)
 
+# A claimed unit runs to its end while its job is in one of these (pause stops dispatch, not
+# units in flight); any other status (cancelling, finished) stops it before its next request.
+IN_FLIGHT_JOB_STATUSES = (
+    JobStatus.RUNNING,
+    JobStatus.RECOVERING,
+    JobStatus.PAUSED,
+    JobStatus.PENDING,
+)
+
 
 @dataclass(frozen=True)
 class UnitOutcome:
@@ -47,7 +56,9 @@ class _StopCheck:
         if not self.stopped and time.monotonic() - self.checked_at >= 1.0:
             self.checked_at = time.monotonic()
             status = jobs.touch_heartbeat(job_id=self.job_id)
-            self.stopped = status not in (JobStatus.RUNNING, JobStatus.RECOVERING)
+            # Only a cancel stops a unit mid-way; a paused (or resumed, queued) job lets its
+            # in-flight units finish.
+            self.stopped = status not in IN_FLIGHT_JOB_STATUSES
         return self.stopped
 
 
@@ -87,7 +98,7 @@ def run_unit(*, unit_id: int) -> UnitOutcome | None:
     if unit is None or unit.status != UnitStatus.RUNNING:
         return None
     job = unit.job
-    if job.status not in (JobStatus.RUNNING, JobStatus.RECOVERING):
+    if job.status not in IN_FLIGHT_JOB_STATUSES:
         outcome = UnitOutcome(UnitStatus.CANCELLED, message="job cancelled before the unit ran")
         jobs.finish_unit(unit_id=unit.pk, status=outcome.status, message=outcome.message)
         return outcome

@@ -1,6 +1,8 @@
-"""Planning a backfill: validate the request, resolve the scope, pick the strategy, list units.
+"""Planning a backfill: resolve the scope, pick the strategy, list units.
 
-Used by `create_job` (which persists the plan) and by `preview` (which only reports it).
+Takes a `BackfillRequest` that `backfill.contracts` has validated (the one input contract of every
+entry point). Used by `create_job` (which persists the plan) and by `preview` (which only reports
+it).
 """
 
 from __future__ import annotations
@@ -11,20 +13,23 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from districts import services as district_services
 from districts.dashboard.closing import closing_period_month
-from districts.dashboard.urls import EARLIEST_DATE
 from districts.ids import ALL_DISTRICTS
 from snapshots import store
 from snapshots.models import SnapshotStatus
 
 from ..models import CollectionStrategy, JobType, RateLimitConfig, UnitStatus
 
-COLLECTION_TYPES = ("system-wide", "per-district", "auto")
+COLLECTION_TYPES = ("auto", "system-wide", "per-district")
+# Which stored dates a job collects again: `missing` (what is not stored yet), `failed` (only
+# dates whose stored snapshot is partial_success or failed) or `all` (everything).
+REPROCESS_MISSING = "missing"
+REPROCESS_FAILED = "failed"
+REPROCESS_ALL = "all"
+REPROCESS_CHOICES = (REPROCESS_MISSING, REPROCESS_FAILED, REPROCESS_ALL)
 PER_DISTRICT_AUTO_LIMIT = 10  # `auto` picks per-district detail for up to this many targets
 MAX_CONCURRENCY = 10
 MAX_RATE_LIMIT_DELAY_MS = 60_000
@@ -49,9 +54,14 @@ class BackfillRequest:
     job_type: str = JobType.DATA_COLLECTION
     concurrency: int = 3
     retry_failures: bool = True
-    skip_existing: bool = True
+    reprocess: str = REPROCESS_MISSING
     rate_limit_delay_ms: int | None = None
     enable_caching: bool = True
+
+    @property
+    def skip_existing(self) -> bool:
+        """The seeds' `skipExisting`: stored data is skipped unless everything is reprocessed."""
+        return self.reprocess != REPROCESS_ALL
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +73,7 @@ class BackfillRequest:
             "concurrency": self.concurrency,
             "retryFailures": self.retry_failures,
             "skipExisting": self.skip_existing,
+            "reprocess": self.reprocess,
             "rateLimitDelayMs": self.rate_limit_delay_ms,
             "enableCaching": self.enable_caching,
         }
@@ -99,16 +110,25 @@ class Plan:
 
     def units(self) -> Iterator[PlannedUnit]:
         """Every unit in dispatch order (date, then district), lazily: 50,000 stay cheap."""
-        skip = self.request.skip_existing
+        reprocess = self.request.reprocess
         for day in self.dates:
             closing_of = closing_period_month(day)
-            stored = _stored_detail_levels(day) if skip else {}
+            stored = _stored_detail_levels(day) if reprocess != REPROCESS_ALL else {}
+            keep = _not_failed_reason(day) if reprocess == REPROCESS_FAILED else ""
             if self.collection_strategy == CollectionStrategy.PER_DISTRICT:
                 for district_id in self.districts:
-                    yield _planned(day, district_id, closing_of, stored, needed=(district_id,))
+                    yield _planned(
+                        day, district_id, closing_of, stored, needed=(district_id,), keep=keep
+                    )
             else:
                 yield _planned(
-                    day, ALL_DISTRICTS, closing_of, stored, needed=self.districts, detail="summary"
+                    day,
+                    ALL_DISTRICTS,
+                    closing_of,
+                    stored,
+                    needed=self.districts,
+                    detail="summary",
+                    keep=keep,
                 )
 
 
@@ -120,6 +140,7 @@ def _planned(
     *,
     needed: tuple[str, ...],
     detail: str = "full",
+    keep: str = "",
 ) -> PlannedUnit:
     if closing_of is not None:
         return PlannedUnit(
@@ -129,6 +150,8 @@ def _planned(
             f"{day} lies in the closing period of {closing_of:%Y-%m}: the dashboard serves no "
             "data for it",
         )
+    if keep:
+        return PlannedUnit(day, district_id, UnitStatus.SKIPPED, keep)
     if stored and _covers(stored, needed, detail):
         return PlannedUnit(day, district_id, UnitStatus.SKIPPED, "already stored")
     return PlannedUnit(day, district_id, UnitStatus.PENDING)
@@ -140,6 +163,17 @@ def _covers(stored: dict[str, str], needed: tuple[str, ...], detail: str) -> boo
         return stored.get(ALL_DISTRICTS) == SnapshotStatus.COMPLETED
     rank = {"summary": 0, "full": 1}
     return all(rank.get(stored.get(d, ""), -1) >= rank[detail] for d in needed)
+
+
+def _not_failed_reason(day: date) -> str:
+    """Why `reprocess=failed` leaves the date alone ("" when its snapshot is partial or failed)."""
+    manifest = store.read_manifest(logical_date=day)
+    if manifest is None:
+        return "nothing stored: reprocess=failed redoes only partial or failed snapshots"
+    status = manifest.get("status", "")
+    if status in (SnapshotStatus.PARTIAL_SUCCESS, SnapshotStatus.FAILED):
+        return ""
+    return f"stored snapshot is {status}: reprocess=failed redoes only partial or failed ones"
 
 
 def _stored_detail_levels(day: date) -> dict[str, str]:
@@ -154,113 +188,6 @@ def _stored_detail_levels(day: date) -> dict[str, str]:
     ) == CollectionStrategy.SYSTEM_WIDE and not manifest.get("scope")
     status = manifest.get("status", "") if every_district else ""
     return {**manifest.get("detailLevels", {}), ALL_DISTRICTS: status}
-
-
-def parse_request(data: dict[str, Any]) -> BackfillRequest:
-    """Validate a camelCase request. Raises ValidationError with a message per field."""
-    errors: dict[str, list[str]] = {}
-
-    def error(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
-
-    def as_date(name: str) -> date | None:
-        raw = data.get(name)
-        if raw in (None, ""):
-            return None
-        try:
-            return date.fromisoformat(str(raw))
-        except ValueError:
-            error(name, f"Invalid date {raw!r}: use an ISO date, YYYY-MM-DD.")
-            return None
-
-    def as_bool(name: str, default: bool) -> bool:
-        raw = data.get(name, default)
-        if isinstance(raw, bool):
-            return raw
-        error(name, "Must be true or false.")
-        return default
-
-    def as_int(name: str, default: int | None, low: int, high: int) -> int | None:
-        raw = data.get(name, default)
-        if raw is None:
-            return None
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            error(name, "Must be an integer.")
-            return default
-        if not low <= raw <= high:
-            error(name, f"Must be between {low} and {high}.")
-        return raw
-
-    known = {
-        "startDate",
-        "endDate",
-        "targetDistricts",
-        "collectionType",
-        "jobType",
-        "concurrency",
-        "retryFailures",
-        "skipExisting",
-        "rateLimitDelayMs",
-        "enableCaching",
-    }
-    for name in sorted(set(data) - known):
-        error(name, "Unknown field.")
-
-    start = as_date("startDate")
-    if start is None and "startDate" not in errors:
-        error("startDate", "This field is required.")
-    end = as_date("endDate") or start
-    today = timezone.localdate()
-    if start and end:
-        if start > end:
-            error("endDate", f"endDate {end} is before startDate {start}.")
-        if end > today:
-            error("endDate", f"endDate {end} is in the future (today is {today}).")
-        if start < EARLIEST_DATE:
-            error(
-                "startDate",
-                f"startDate {start} is before {EARLIEST_DATE}, the first day the dashboard "
-                "serves (program year 2008-2009).",
-            )
-        max_days = settings.BACKFILL_MAX_RANGE_DAYS
-        if (end - start).days + 1 > max_days:
-            error("endDate", f"The range covers more than {max_days} days; split the job.")
-
-    raw_targets = data.get("targetDistricts") or []
-    targets: list[str] = []
-    if not isinstance(raw_targets, list):
-        error("targetDistricts", "Must be a list of district ids.")
-    else:
-        for raw in raw_targets:
-            try:
-                targets.append(district_services.canonical_district_id(str(raw)))
-            except ValidationError as exc:
-                error("targetDistricts", exc.messages[0])
-
-    collection_type = data.get("collectionType", "auto")
-    if collection_type not in COLLECTION_TYPES:
-        error("collectionType", f"Must be one of {', '.join(COLLECTION_TYPES)}.")
-    job_type = data.get("jobType", JobType.DATA_COLLECTION)
-    if job_type not in JobType.values:
-        error("jobType", f"Must be one of {', '.join(JobType.values)}.")
-
-    parsed = {
-        "concurrency": as_int("concurrency", 3, 1, MAX_CONCURRENCY),
-        "retry_failures": as_bool("retryFailures", True),
-        "skip_existing": as_bool("skipExisting", True),
-        "rate_limit_delay_ms": as_int("rateLimitDelayMs", None, 0, MAX_RATE_LIMIT_DELAY_MS),
-        "enable_caching": as_bool("enableCaching", True),
-    }
-    if errors:
-        raise ValidationError(errors)
-    return BackfillRequest(
-        start_date=start,
-        end_date=end,
-        target_districts=tuple(dict.fromkeys(targets)),
-        collection_type=collection_type,
-        job_type=job_type,
-        **parsed,
-    )
 
 
 def plan(request: BackfillRequest) -> Plan:
@@ -339,6 +266,18 @@ def _scope_type(*, everything: bool, targets: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
+class DatePlan:
+    """What a job does for one date: `fetch` (some unit will run), `skip` (all stored) or
+    `unavailable` (closing period), with the reason and the date's unit counts."""
+
+    logical_date: date
+    plan: str
+    reason: str
+    units: int
+    pending_units: int
+
+
+@dataclass(frozen=True)
 class Preview:
     collection_strategy: str
     rationale: str
@@ -351,13 +290,16 @@ class Preview:
     requests: int
     estimated_duration_seconds: float
     warnings: tuple[str, ...]
+    dates: tuple[DatePlan, ...] = ()
 
 
 def preview(plan_: Plan) -> Preview:
     """What a job would do, without writing anything."""
     counts = {UnitStatus.PENDING: 0, UnitStatus.SKIPPED: 0, UnitStatus.UNAVAILABLE: 0}
+    by_date: dict[date, list[PlannedUnit]] = {}
     for unit in plan_.units():
         counts[unit.status] += 1
+        by_date.setdefault(unit.logical_date, []).append(unit)
     requests = counts[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.collection_strategy]
     return Preview(
         collection_strategy=plan_.collection_strategy,
@@ -371,6 +313,26 @@ def preview(plan_: Plan) -> Preview:
         requests=requests,
         estimated_duration_seconds=estimated_duration(requests=requests, request=plan_.request),
         warnings=plan_.warnings,
+        dates=tuple(_date_plan(day, units) for day, units in by_date.items()),
+    )
+
+
+def _date_plan(day: date, units: list[PlannedUnit]) -> DatePlan:
+    pending = sum(1 for u in units if u.status == UnitStatus.PENDING)
+    if pending:
+        plan_word = "fetch"
+        reason = (
+            "will fetch"
+            if pending == len(units)
+            else (f"will fetch {pending} of {len(units)} units; the others are already stored")
+        )
+    elif all(u.status == UnitStatus.UNAVAILABLE for u in units):
+        plan_word, reason = "unavailable", units[0].reason
+    else:
+        plan_word = "skip"
+        reason = next((u.reason for u in units if u.status == UnitStatus.SKIPPED), "")
+    return DatePlan(
+        logical_date=day, plan=plan_word, reason=reason, units=len(units), pending_units=pending
     )
 
 

@@ -166,6 +166,7 @@ def test_backfill_passes_every_option_into_the_request(db):
         "concurrency": 5,
         "retryFailures": False,
         "skipExisting": False,
+        "reprocess": "all",
         "rateLimitDelayMs": 500,
         "enableCaching": False,
     }

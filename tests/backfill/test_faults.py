@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, UnitStatus
 from backfill.services import jobs
 from snapshots import store
@@ -32,12 +33,14 @@ def test_worker_killed_mid_job_loses_no_unit_and_duplicates_no_snapshot(
 ):
     simulator.set_faults(latency_ms=150)
     job = jobs.create_job(
-        request={
-            "startDate": "2025-03-10",
-            "endDate": "2025-03-19",
-            "targetDistricts": ["42", "61"],
-            "concurrency": 2,
-        }
+        request=backfill_request(
+            {
+                "startDate": "2025-03-10",
+                "endDate": "2025-03-19",
+                "targetDistricts": ["42", "61"],
+                "concurrency": 2,
+            }
+        )
     )
     wait_for(job, [JobStatus.RUNNING])
     succeeded = job.units.filter(status=UnitStatus.SUCCEEDED)

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import requests
 
 from backfill import selectors
+from backfill.contracts import backfill_request
 from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, RateLimitConfig
 from backfill.services import jobs
 from districts.dashboard.client import DashboardClient
@@ -47,7 +48,7 @@ def _big_job() -> tuple[BackfillJob, float, float]:
     }
     tracemalloc.start()
     started = time.perf_counter()
-    job = jobs.create_job(request=request, created_via="cli")
+    job = jobs.create_job(request=backfill_request(request), created_via="cli")
     elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -136,14 +137,16 @@ def orchestration(units: int = 2_000) -> dict:
             with bench_environment(base_url) as (env, _root), worker_process(env, concurrency=1):
                 requests.delete(f"{base_url}/_simulator/requests", timeout=5)
                 job = jobs.create_job(
-                    request={
-                        "startDate": dates[0].isoformat(),
-                        "endDate": dates[-1].isoformat(),
-                        "targetDistricts": districts,
-                        "collectionType": "per-district",
-                        "concurrency": 1,
-                        "skipExisting": False,
-                    },
+                    request=backfill_request(
+                        {
+                            "startDate": dates[0].isoformat(),
+                            "endDate": dates[-1].isoformat(),
+                            "targetDistricts": districts,
+                            "collectionType": "per-district",
+                            "concurrency": 1,
+                            "skipExisting": False,
+                        }
+                    ),
                     created_via="cli",
                 )
                 began = time.perf_counter()

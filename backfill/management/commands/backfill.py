@@ -4,8 +4,9 @@ import time
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from rest_framework.exceptions import ValidationError as RequestInvalid
 
-from backfill import selectors
+from backfill import contracts, selectors
 from backfill.models import BackfillJob, CreatedVia, JobStatus
 from backfill.services import jobs
 
@@ -30,6 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=3)
         parser.add_argument("--rate-limit-delay-ms", type=int)
         parser.add_argument("--no-skip-existing", action="store_true")
+        parser.add_argument(
+            "--reprocess",
+            choices=["missing", "failed", "all"],
+            help="Which stored dates to collect again (wins over --no-skip-existing)",
+        )
         parser.add_argument("--no-retry-failures", action="store_true")
         parser.add_argument("--no-cache", action="store_true")
         parser.add_argument("--dry-run", action="store_true", help="Print the preview only")
@@ -47,12 +53,21 @@ class Command(BaseCommand):
             "retryFailures": not opts["no_retry_failures"],
             "enableCaching": not opts["no_cache"],
         }
+        if opts["reprocess"]:
+            request["reprocess"] = opts["reprocess"]
         if opts["rate_limit_delay_ms"] is not None:
             request["rateLimitDelayMs"] = opts["rate_limit_delay_ms"]
         try:
+            backfill_request = contracts.backfill_request(request)
+        except RequestInvalid as exc:
+            raise CommandError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in contracts.error_messages(exc).items())
+            ) from exc
+        try:
             if opts["dry_run"]:
-                return self._print_preview(jobs.preview_job(request=request), opts["json"])
-            job = jobs.create_job(request=request, created_via=CreatedVia.CLI)
+                preview = jobs.preview_job(request=backfill_request)
+                return self._print_preview(preview, opts["json"])
+            job = jobs.create_job(request=backfill_request, created_via=CreatedVia.CLI)
         except ValidationError as exc:
             raise CommandError(messages(exc)) from exc
         if not opts["json"]:
