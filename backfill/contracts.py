@@ -38,6 +38,7 @@ from rest_framework import serializers
 from districts.dashboard.urls import EARLIEST_DATE
 from districts.ids import InvalidDistrictId, canonical_district_id
 
+from .limits import LimitSettings
 from .models import JobType
 from .services import planning
 
@@ -214,3 +215,72 @@ def _flat(messages: Any) -> list[Any]:
     if isinstance(messages, list | tuple):
         return [m for value in messages for m in _flat(value)]
     return [messages]
+
+
+class RateLimitConfigSerializer(serializers.Serializer):
+    """The rate-limit configuration in camelCase, with the bounds that keep an operator from
+    setting the dashboard on fire: every number positive (the minimum delay may be 0), the
+    minimum delay not above the maximum, and at most BACKFILL_MAX_REQUESTS_PER_MINUTE requests
+    per minute (maxRequests scaled to a 60 s window). `partial=True` validates a PATCH against the
+    current values. `limit_settings()` gives the typed settings."""
+
+    maxRequests = StrictIntegerField(min_value=1, max_value=100_000)
+    windowMs = StrictIntegerField(min_value=1_000, max_value=3_600_000)
+    minDelayMs = StrictIntegerField(min_value=0, max_value=600_000)
+    maxDelayMs = StrictIntegerField(min_value=1, max_value=3_600_000)
+    backoffMultiplier = serializers.FloatField(min_value=1.0, max_value=10.0)
+    maxConcurrent = StrictIntegerField(min_value=1, max_value=64)
+
+    FIELD_FOR = {
+        "maxRequests": "max_requests",
+        "windowMs": "window_ms",
+        "minDelayMs": "min_delay_ms",
+        "maxDelayMs": "max_delay_ms",
+        "backoffMultiplier": "backoff_multiplier",
+        "maxConcurrent": "max_concurrent",
+    }
+
+    def __init__(self, *args: Any, current: Any = None, **kwargs: Any) -> None:
+        """`current`: the configuration a partial update starts from (a LimitSettings)."""
+        super().__init__(*args, **kwargs)
+        self.current = current
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        unknown: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            unknown = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **unknown}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return values
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        merged = {
+            camel: attrs.get(camel, getattr(self.current, snake, None))
+            for camel, snake in self.FIELD_FOR.items()
+        }
+        errors: dict[str, list[str]] = {}
+        if merged["minDelayMs"] > merged["maxDelayMs"]:
+            errors["minDelayMs"] = [
+                f"minDelayMs {merged['minDelayMs']} is above maxDelayMs {merged['maxDelayMs']}."
+            ]
+        per_minute = merged["maxRequests"] * 60_000 / merged["windowMs"]
+        ceiling = settings.BACKFILL_MAX_REQUESTS_PER_MINUTE
+        if per_minute > ceiling:
+            errors["maxRequests"] = [
+                f"{merged['maxRequests']} requests per {merged['windowMs']} ms is "
+                f"{per_minute:g} per minute; at most {ceiling} per minute are allowed "
+                "(BACKFILL_MAX_REQUESTS_PER_MINUTE)."
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return merged
+
+    def limit_settings(self) -> LimitSettings:
+        """The validated configuration as `backfill.limits.LimitSettings`."""
+        return LimitSettings(
+            **{snake: self.validated_data[camel] for camel, snake in self.FIELD_FOR.items()}
+        )

@@ -19,12 +19,13 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from snapshots import store
 
+from .. import selectors
 from ..models import (
     ACTIVE_JOB_STATUSES,
     TERMINAL_JOB_STATUSES,
@@ -327,17 +328,8 @@ def _finish_job(job: BackfillJob) -> None:
 
 
 def error_summary(*, job: BackfillJob) -> dict[str, Any]:
-    failed = job.units.filter(status=UnitStatus.FAILED)
-    by_type = dict(failed.values_list("error_type").annotate(n=Count("id")).order_by("error_type"))
-    return {
-        "totalErrors": sum(by_type.values()),
-        "byType": by_type,
-        "retryableErrors": failed.filter(retryable=True).count(),
-        "permanentErrors": failed.exclude(retryable=True).count(),
-        "affectedDistricts": sorted(
-            set(failed.exclude(district_id="").values_list("district_id", flat=True))
-        ),
-    }
+    """The job's error summary as stored when it finishes (see selectors.job_error_summary)."""
+    return selectors.job_error_summary(job=job)
 
 
 def requeue_unit(*, unit_id: int, countdown: float) -> None:
