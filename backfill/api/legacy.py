@@ -251,10 +251,10 @@ def backfill_response(job_id: object, *, district_id: str | None = None) -> dict
 
 
 def _district(d: selectors.DistrictDates) -> dict[str, Any]:
-    if d.dates_processed == 0 and not d.running:
-        word = "pending"
-    elif d.dates_processed < d.dates_total:
-        word = "processing"
+    collected = d.successful_dates or d.failed_dates
+    if d.dates_processed < d.dates_total:
+        # Dates planned skipped or unavailable are "processed" without any work starting.
+        word = "processing" if d.running or collected else "pending"
     elif d.failed_dates:
         word = "failed"
     elif not d.successful_dates:
