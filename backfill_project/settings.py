@@ -174,6 +174,8 @@ STORAGES = {
 # --- Backfill jobs --------------------------------------------------------------------------
 BACKFILL_MAX_ACTIVE_JOBS = env_int("BACKFILL_MAX_ACTIVE_JOBS", 1)
 BACKFILL_MAX_RANGE_DAYS = env_int("BACKFILL_MAX_RANGE_DAYS", 366)
+# A job plans at most this many units (days x districts for per-district collection).
+BACKFILL_MAX_JOB_UNITS = env_int("BACKFILL_MAX_JOB_UNITS", 50_000)
 BACKFILL_STALE_AFTER_SECONDS = env_int("BACKFILL_STALE_AFTER_SECONDS", 600)
 BACKFILL_JOB_RETENTION_DAYS = env_int("BACKFILL_JOB_RETENTION_DAYS", 30)
 # Unit-level retries of transient failures (on top of the HTTP client's own retries).

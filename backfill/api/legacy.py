@@ -447,7 +447,12 @@ class LegacyDistrictCreateApi(LegacyApi):
 class LegacyDistrictDetailApi(LegacyApi):
     @extend_schema(
         operation_id="legacy_district_backfill_retrieve",
-        responses={200: BackfillResponseSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
+        responses={
+            200: BackfillResponseSerializer,
+            400: BAD_REQUEST,
+            404: NOT_FOUND,
+            **AUTH_ERRORS,
+        },
         deprecated=True,
     )
     def get(self, request: Request, district_id: str, backfill_id: str) -> Response:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from districts import services as district_services
@@ -239,6 +240,16 @@ def plan(request: BackfillRequest) -> Plan:
     covered = 1 if strategy == CollectionStrategy.PER_DISTRICT else count
     efficiency = covered / REQUESTS_PER_UNIT[strategy]
     days = (request.end_date - request.start_date).days + 1
+    per_date = len(districts) if strategy == CollectionStrategy.PER_DISTRICT else 1
+    if per_date * days > settings.BACKFILL_MAX_JOB_UNITS:
+        raise ValidationError(
+            {
+                "endDate": [
+                    f"{per_date * days} units ({days} days x {per_date} per date) is more than "
+                    f"{settings.BACKFILL_MAX_JOB_UNITS} (BACKFILL_MAX_JOB_UNITS); split the job."
+                ]
+            }
+        )
     scope = {
         "targetDistricts": list(resolution.targets),
         "configuredDistricts": list(resolution.configured),
