@@ -186,7 +186,7 @@ def test_job_list_pages_with_limit_and_offset(db):
 
 
 def test_dashboard_performance_counts_units_of_active_jobs_only(db):
-    active = BackfillJobFactory(status=JobStatus.RUNNING)
+    active = BackfillJobFactory(status=JobStatus.RUNNING, total_units=3)  # counters as kept
     BackfillUnitFactory(job=active, status=UnitStatus.RUNNING, district_id="1")
     BackfillUnitFactory(job=active, status=UnitStatus.PENDING, district_id="2")
     BackfillUnitFactory(job=active, status=UnitStatus.PENDING, district_id="3")
