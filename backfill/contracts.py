@@ -34,6 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from districts.dashboard.urls import EARLIEST_DATE
 from districts.ids import InvalidDistrictId, canonical_district_id
@@ -206,7 +207,7 @@ def error_messages(exc: serializers.ValidationError) -> dict[str, list[str]]:
     detail = exc.detail
     if isinstance(detail, Mapping):
         return {name: [str(m) for m in _flat(messages)] for name, messages in detail.items()}
-    return {"nonFieldErrors": [str(m) for m in _flat(detail)]}
+    return {api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in _flat(detail)]}
 
 
 def _flat(messages: Any) -> list[Any]:

@@ -112,6 +112,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backfill_project.exceptions.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # camelCase like every field name.
+    "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
     # Only the write endpoints carry a throttle scope (backfill.api). DRF's throttles are
     # advisory (the cache is per process here): they stop a runaway script, not an attacker.
     "DEFAULT_THROTTLE_RATES": {"backfill-write": os.environ.get("API_WRITE_RATE", "30/min")},

@@ -353,8 +353,8 @@ def _district_path(raw: str) -> str:
 
 def _district_job(job_id: str, district_id: str) -> None:
     """404 unless the job is this district's one-district job (the old district pages)."""
-    detail = selectors.get_job(job_id=job_id)
-    if detail.scope.get("targetDistricts") != [district_id]:
+    job = selectors.get_job(job_id=job_id)
+    if job.scope.get("targetDistricts") != [district_id]:
         raise NotFound(f"Backfill {job_id} is not a backfill of district {district_id}.")
 
 

@@ -122,7 +122,7 @@ def test_a_body_that_is_not_json_or_not_an_object_gets_400(staff_client):
     response = staff_client.post(URL, "startDate=2025-03-10", content_type="text/plain")
     assert response.status_code == 415
     response = staff_client.post(URL, "[1, 2]", content_type="application/json")
-    assert response.status_code == 400 and "non_field_errors" in response.json()
+    assert response.status_code == 400 and "nonFieldErrors" in response.json()
     response = staff_client.post(URL, "{nope", content_type="application/json")
     assert response.status_code == 400 and "JSON parse error" in response.json()["detail"]
 

@@ -198,7 +198,9 @@ def test_unknown_reprocess_choice_is_a_reprocess_error():
 
 
 def test_a_body_that_is_not_an_object_is_refused():
-    assert "nonFieldErrors" in field_errors(["startDate"]) or field_errors(["startDate"])
+    assert field_errors(["startDate"]) == {
+        "nonFieldErrors": ["Invalid data. Expected a dictionary, but got list."]
+    }
 
 
 def test_null_end_date_and_null_targets_mean_the_defaults():
