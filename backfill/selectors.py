@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from .models import (
     BackfillUnit,
     JobStatus,
     RateLimitConfig,
+    UnitCount,
     UnitStatus,
 )
 from .services.errors import JobNotFound
@@ -94,35 +95,29 @@ def job_progress(*, job: BackfillJob, per_district: bool = True) -> JobProgress:
 
 
 def _district_progress(job: BackfillJob) -> tuple[DistrictProgress, ...]:
-    """The per-district breakdown, at most BACKFILL_DISTRICT_PROGRESS_CACHE_SECONDS old.
-
-    It is the one part of a job's status that grows with the job (a GROUP BY over its units,
-    ~20 ms for 43,800 units); the status endpoint is polled, so every poller within that window
-    shares one computation. The totals beside it come from the job's counters and are exact.
-    """
-    return _shared(f"backfill:district-progress:{job.pk}", lambda: _count_district_progress(job))
-
-
-def _shared(key: str, compute):
-    """`compute()`, shared by every caller for BACKFILL_DISTRICT_PROGRESS_CACHE_SECONDS (the
-    scans of a job's units that its status needs besides the exact counters)."""
-    ttl = settings.BACKFILL_DISTRICT_PROGRESS_CACHE_SECONDS
-    if ttl <= 0:
-        return compute()
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, ttl)
-    return value
+    """The per-district breakdown. On PostgreSQL it reads the trigger-kept `UnitCount` rows (a
+    few hundred rows whatever the job's size: the status endpoint is polled); elsewhere it
+    counts the units."""
+    if connection.vendor == "postgresql":
+        rows = (
+            UnitCount.objects.filter(job=job)
+            .exclude(count=0)
+            .values_list("district_id", "status", "count")
+        )
+        return _district_rows(rows)
+    return _count_district_progress(job)
 
 
 def _count_district_progress(job: BackfillJob) -> tuple[DistrictProgress, ...]:
-    rows = (
+    return _district_rows(
         BackfillUnit.objects.filter(job=job)
         .values_list("district_id", "status")
         .annotate(n=Count("*"))
         .order_by()
     )
+
+
+def _district_rows(rows) -> tuple[DistrictProgress, ...]:
     counts: dict[str, dict[str, int]] = {}
     for district_id, status, n in rows:
         counts.setdefault(district_id, {})[status] = n
@@ -143,12 +138,9 @@ def _eta(job: BackfillJob, finished: int) -> float | None:
     if job.started_at is None or job.is_terminal:
         return None
     # Units planned unavailable (closing periods) never started: they are not work done.
-    ran_unavailable = _shared(
-        f"backfill:ran-unavailable:{job.pk}",
-        lambda: BackfillUnit.objects.filter(
-            job=job, status=UnitStatus.UNAVAILABLE, started_at__isnull=False
-        ).count(),
-    )
+    ran_unavailable = BackfillUnit.objects.filter(
+        job=job, status=UnitStatus.UNAVAILABLE, started_at__isnull=False
+    ).count()
     ran = job.succeeded_units + job.failed_units + ran_unavailable
     left = job.total_units - finished
     if ran == 0 or left == 0:

@@ -194,11 +194,6 @@ BACKFILL_BREAKER_COOLDOWN_SECONDS = float(os.environ.get("BACKFILL_BREAKER_COOLD
 BACKFILL_CACHE_TTL_SECONDS = env_int("BACKFILL_CACHE_TTL_SECONDS", 3600)
 BACKFILL_CACHE_MAX_ENTRIES = env_int("BACKFILL_CACHE_MAX_ENTRIES", 1000)
 BACKFILL_CACHE_MAX_BYTES = env_int("BACKFILL_CACHE_MAX_BYTES", 50 * 1024 * 1024)
-# The per-district breakdown of a job's status is shared by pollers for this long (the counters
-# beside it are always exact).
-BACKFILL_DISTRICT_PROGRESS_CACHE_SECONDS = float(
-    os.environ.get("BACKFILL_DISTRICT_PROGRESS_CACHE_SECONDS", "2")
-)
 # The API refuses a rate-limit configuration faster than this many requests per minute.
 BACKFILL_MAX_REQUESTS_PER_MINUTE = env_int("BACKFILL_MAX_REQUESTS_PER_MINUTE", 60)
 
