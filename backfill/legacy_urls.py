@@ -7,17 +7,17 @@ from backfill.api import legacy
 urlpatterns = [
     path("backfill", legacy.LegacyCreateApi.as_view(), name="legacy-backfill-create"),
     path(
-        "backfill/<str:backfill_id>",
+        "backfill/<str:backfillId>",
         legacy.LegacyDetailApi.as_view(),
         name="legacy-backfill-detail",
     ),
     path(
-        "<str:district_id>/backfill",
+        "<str:districtId>/backfill",
         legacy.LegacyDistrictCreateApi.as_view(),
         name="legacy-district-backfill-create",
     ),
     path(
-        "<str:district_id>/backfill/<str:backfill_id>",
+        "<str:districtId>/backfill/<str:backfillId>",
         legacy.LegacyDistrictDetailApi.as_view(),
         name="legacy-district-backfill-detail",
     ),

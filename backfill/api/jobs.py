@@ -310,8 +310,8 @@ class JobDetailApi(BackfillApi):
         operation_id="backfill_job_retrieve",
         responses={200: JobDetailSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
     )
-    def get(self, request: Request, job_id: str) -> Response:
-        return job_response(job_id)
+    def get(self, request: Request, jobId: str) -> Response:
+        return job_response(jobId)
 
     @extend_schema(
         operation_id="backfill_job_cancel",
@@ -319,8 +319,8 @@ class JobDetailApi(BackfillApi):
         description="Cancel: no unit starts after this; units in flight stop before their next "
         "request. 409 for a job that has already ended.",
     )
-    def delete(self, request: Request, job_id: str) -> Response:
-        job = jobs.cancel_job(job=selectors.get_job(job_id=job_id))
+    def delete(self, request: Request, jobId: str) -> Response:
+        job = jobs.cancel_job(job=selectors.get_job(job_id=jobId))
         return job_response(job.pk, code=status.HTTP_202_ACCEPTED)
 
 
@@ -332,8 +332,8 @@ def _action_api(action: str, service, description: str) -> type[BackfillApi]:
             responses={202: JobDetailSerializer, 404: NOT_FOUND, 409: CONFLICT, **WRITE_ERRORS},
             description=description,
         )
-        def post(self, request: Request, job_id: str) -> Response:
-            job = selectors.get_job(job_id=job_id)
+        def post(self, request: Request, jobId: str) -> Response:
+            job = selectors.get_job(job_id=jobId)
             service(job=job)
             return job_response(job.pk, code=status.HTTP_202_ACCEPTED)
 

@@ -334,7 +334,7 @@ class LegacyApi(BackfillApi):
         epoch = int(datetime.combine(deprecated, datetime.min.time(), UTC).timestamp())
         response["Deprecation"] = f"@{epoch}"
         response["Sunset"] = _http_date(settings.LEGACY_API_SUNSET_AT)
-        job_id = kwargs.get("backfill_id")
+        job_id = kwargs.get("backfillId")
         successor = (
             reverse("backfill-job-detail", args=[job_id], request=request)
             if job_id
@@ -381,16 +381,16 @@ class LegacyDetailApi(LegacyApi):
         responses={200: BackfillResponseSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
         deprecated=True,
     )
-    def get(self, request: Request, backfill_id: str) -> Response:
-        return Response(backfill_response(backfill_id))
+    def get(self, request: Request, backfillId: str) -> Response:
+        return Response(backfill_response(backfillId))
 
     @extend_schema(
         operation_id="legacy_backfill_cancel",
         responses={200: CancelResponseSerializer, 404: NOT_FOUND, 409: CONFLICT, **WRITE_ERRORS},
         deprecated=True,
     )
-    def delete(self, request: Request, backfill_id: str) -> Response:
-        job = jobs.cancel_job(job=selectors.get_job(job_id=backfill_id))
+    def delete(self, request: Request, backfillId: str) -> Response:
+        job = jobs.cancel_job(job=selectors.get_job(job_id=backfillId))
         return Response(
             {
                 "success": True,
@@ -415,7 +415,8 @@ class LegacyDistrictCreateApi(LegacyApi):
         deprecated=True,
         description="A one-district job; `targetDistricts`, if given, must be just this district.",
     )
-    def post(self, request: Request, district_id: str) -> Response:
+    def post(self, request: Request, districtId: str) -> Response:
+        district_id = districtId
         district = _district_path(district_id)
         data = request.data
         if isinstance(data, dict) and "targetDistricts" in data:
@@ -455,10 +456,10 @@ class LegacyDistrictDetailApi(LegacyApi):
         },
         deprecated=True,
     )
-    def get(self, request: Request, district_id: str, backfill_id: str) -> Response:
-        district = _district_path(district_id)
-        _district_job(backfill_id, district)
-        return Response(backfill_response(backfill_id, district_id=district))
+    def get(self, request: Request, districtId: str, backfillId: str) -> Response:
+        district = _district_path(districtId)
+        _district_job(backfillId, district)
+        return Response(backfill_response(backfillId, district_id=district))
 
     @extend_schema(
         operation_id="legacy_district_backfill_cancel",
@@ -471,10 +472,10 @@ class LegacyDistrictDetailApi(LegacyApi):
         },
         deprecated=True,
     )
-    def delete(self, request: Request, district_id: str, backfill_id: str) -> Response:
-        district = _district_path(district_id)
-        _district_job(backfill_id, district)
-        job = jobs.cancel_job(job=selectors.get_job(job_id=backfill_id))
+    def delete(self, request: Request, districtId: str, backfillId: str) -> Response:
+        district = _district_path(districtId)
+        _district_job(backfillId, district)
+        job = jobs.cancel_job(job=selectors.get_job(job_id=backfillId))
         return Response(
             {
                 "success": True,
