@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -395,3 +395,48 @@ def test_preview_rejects_what_create_job_rejects(db):
     configure("7")
     with pytest.raises(ValidationError, match="No valid districts to process"):
         jobs.preview_job(request=backfill_request({**VALID, "targetDistricts": ["42"]}))
+
+
+# plan: reprocess
+
+
+def test_reprocess_failed_redoes_only_the_missing_districts_of_a_partial_date(db, snapshot_root):
+    store_districts("42", errors={"61": {"errorType": "fetch_failed", "message": "HTTP 500"}})
+    assert statuses(targetDistricts=["42", "61"], reprocess="failed") == {
+        "42": UnitStatus.SKIPPED,
+        "61": UnitStatus.PENDING,
+    }
+
+
+def test_reprocess_failed_leaves_completed_and_unstored_dates_alone(db, snapshot_root):
+    assert statuses(targetDistricts=["42"], reprocess="failed") == {"42": UnitStatus.SKIPPED}
+    store_districts("42")
+    result = planning.plan(
+        backfill_request(
+            {"startDate": DAY.isoformat(), "targetDistricts": ["42"], "reprocess": "failed"}
+        )
+    )
+    (unit,) = result.units()
+    assert unit.status == UnitStatus.SKIPPED and "completed" in unit.reason
+
+
+def test_reprocess_all_plans_stored_districts_again(db, snapshot_root):
+    store_districts("42")
+    assert statuses(targetDistricts=["42"], reprocess="all") == {"42": UnitStatus.PENDING}
+
+
+def test_preview_gives_every_date_its_plan_and_reason(db, snapshot_root):
+    store_districts("42")
+    preview = jobs.preview_job(
+        request=backfill_request(
+            {
+                "startDate": (DAY - timedelta(days=1)).isoformat(),
+                "endDate": DAY.isoformat(),
+                "targetDistricts": ["42"],
+            }
+        )
+    )
+    assert [(d.logical_date, d.plan, d.reason) for d in preview.dates] == [
+        (DAY - timedelta(days=1), "fetch", "will fetch"),
+        (DAY, "skip", "already stored"),
+    ]
