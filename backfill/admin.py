@@ -20,11 +20,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError as RequestInvalid
 
 from districts.ids import ALL_DISTRICTS, InvalidDistrictId, canonical_district_id
 from snapshots.models import Snapshot
 
-from . import selectors
+from . import contracts, selectors
 from .forms import BackfillRequestForm
 from .models import BackfillJob, CreatedVia, RateLimitConfig, UnitStatus
 from .services import jobs
@@ -175,9 +176,11 @@ class BackfillJobAdmin(admin.ModelAdmin):
             if form.is_valid():
                 backfill_request = form.to_request()
                 try:
-                    preview = jobs.preview_job(request=backfill_request)
+                    preview = jobs.preview_job(request=contracts.backfill_request(backfill_request))
+                except RequestInvalid as exc:
+                    form.add_request_errors(contracts.error_messages(exc))
                 except ValidationError as exc:
-                    form.add_service_errors(exc)
+                    form.add_request_errors(exc.message_dict)
                 else:
                     return self._render_preview(request, backfill_request, preview)
             return self._render_form(request, form)
@@ -188,12 +191,18 @@ class BackfillJobAdmin(admin.ModelAdmin):
         backfill_request = _posted_request(request)
         try:
             job = jobs.create_job(
-                request=backfill_request, created_via=CreatedVia.ADMIN, created_by=request.user
+                request=contracts.backfill_request(backfill_request),
+                created_via=CreatedVia.ADMIN,
+                created_by=request.user,
             )
-        except ValidationError as exc:
+        except (RequestInvalid, ValidationError) as exc:
             form = BackfillRequestForm.from_request(backfill_request)
             form.is_valid()
-            form.add_service_errors(exc)
+            form.add_request_errors(
+                contracts.error_messages(exc)
+                if isinstance(exc, RequestInvalid)
+                else exc.message_dict
+            )
             return self._render_form(request, form)
         messages.success(request, f"Backfill job {job.pk} started ({job.total_units} units).")
         return HttpResponseRedirect(reverse("admin:backfill_backfilljob_change", args=[job.pk]))

@@ -1,7 +1,8 @@
 """The admin's New backfill form: the same request contract as the API and the command.
 
-The form only collects the fields; validation is the service's (`jobs.preview_job`), whose
-field errors (camelCase, as the API names them) are put back on the form's fields.
+The form only collects the fields; validation is the contract's (`backfill.contracts`) and the
+planner's, whose field errors (camelCase, as the API names them) are put back on the form's
+fields.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from districts import services as district_services
 from districts.ids import district_sort_key
@@ -27,7 +27,8 @@ FIELD_FOR = {
     "collectionType": "collection_type",
     "concurrency": "concurrency",
     "retryFailures": "retry_failures",
-    "skipExisting": "skip_existing",
+    "reprocess": "reprocess",
+    "skipExisting": "reprocess",
     "rateLimitDelayMs": "rate_limit_delay_ms",
     "enableCaching": "enable_caching",
 }
@@ -60,8 +61,15 @@ class BackfillRequestForm(forms.Form):
     collection_type = forms.ChoiceField(
         choices=[(c, c) for c in ("auto", "system-wide", "per-district")], initial="auto"
     )
-    skip_existing = forms.BooleanField(
-        required=False, initial=True, label="Skip dates already stored"
+    reprocess = forms.ChoiceField(
+        choices=[
+            ("missing", "missing: only dates not stored yet"),
+            ("failed", "failed: only dates whose snapshot is partial or failed"),
+            ("all", "all: collect every date again"),
+        ],
+        initial="missing",
+        required=False,
+        help_text="Which dates already stored are collected again.",
     )
     concurrency = forms.IntegerField(initial=3, min_value=1, max_value=planning.MAX_CONCURRENCY)
     retry_failures = forms.BooleanField(required=False, initial=True)
@@ -89,7 +97,7 @@ class BackfillRequestForm(forms.Form):
             "collectionType": data["collection_type"],
             "concurrency": data["concurrency"],
             "retryFailures": data["retry_failures"],
-            "skipExisting": data["skip_existing"],
+            "reprocess": data["reprocess"] or "missing",
             "enableCaching": data["enable_caching"],
         }
         if data.get("rate_limit_delay_ms") is not None:
@@ -101,14 +109,15 @@ class BackfillRequestForm(forms.Form):
         """A bound form showing a request again (back from the preview)."""
         data = {field: request.get(name) for name, field in FIELD_FOR.items()}
         data = {k: v for k, v in data.items() if v is not None}
-        for flag in ("retry_failures", "skip_existing", "enable_caching"):
+        for flag in ("retry_failures", "enable_caching"):
             if not data.get(flag):
                 data.pop(flag, None)
         return cls(data={**data, "target_districts": ", ".join(request.get("targetDistricts", []))})
 
-    def add_service_errors(self, error: ValidationError) -> None:
-        """Put the service's field errors (camelCase keys) on the matching form fields."""
-        for name, messages in error.message_dict.items():
+    def add_request_errors(self, messages_by_field: dict[str, list[str]]) -> None:
+        """Put the contract's or the planner's field errors (camelCase keys) on the matching
+        form fields; the others above the form."""
+        for name, messages in messages_by_field.items():
             field = FIELD_FOR.get(name)
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)

@@ -17,6 +17,9 @@ class JobType(models.TextChoices):
 class JobStatus(models.TextChoices):
     PENDING = "pending"  # waiting in the queue for a free slot
     RUNNING = "running"
+    # Dispatch stopped by an operator; in-flight units finish, the rest wait for resume. Not
+    # active (the queue behind it may start) and not terminal (it keeps its units and place).
+    PAUSED = "paused"
     RECOVERING = "recovering"
     CANCELLING = "cancelling"
     COMPLETED = "completed"
@@ -184,6 +187,32 @@ class BackfillUnit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.logical_date} {self.district_id} ({self.status})"
+
+
+class UnitCount(models.Model):
+    """How many of a job's units are in each status, per district: the per-district progress
+    without scanning the units (the status endpoint is polled).
+
+    Maintained on PostgreSQL by statement-level triggers on the unit table (migration 0007), so
+    every writer (COPY, bulk updates, the ORM) keeps it exact without knowing it exists. Other
+    databases have no rows here; the selectors count the units instead.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(BackfillJob, on_delete=models.CASCADE, related_name="unit_counts")
+    district_id = models.CharField(max_length=8)
+    status = models.CharField(max_length=12)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "district_id", "status"], name="unique_unit_count"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.district_id} {self.status}: {self.count}"
 
 
 class RateLimitConfig(models.Model):

@@ -1,12 +1,49 @@
-"""One place where domain errors become HTTP errors (STYLE.md)."""
+"""One place where domain errors become HTTP errors (STYLE.md).
+
+- Django `ValidationError` (field -> messages) -> 400 with the same shape DRF gives its own
+  validation errors: `{"fieldName": ["why", ...]}`.
+- `JobNotFound` -> 404 `{"detail": ...}`.
+- `JobStateConflict` -> 409 `{"detail", "code": "job_state_conflict", "jobId", "action",
+  "status"}`, `status` being the job's current state.
+- Anything else that is not an `APIException` is a bug: logged with its traceback, answered 500
+  with a generic body; no stack trace or internal detail reaches the client.
+"""
+
+import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from backfill.services.errors import JobNotFound, JobStateConflict
+
+log = logging.getLogger(__name__)
 
 
 def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
-    return exception_handler(exc, context)
+    elif isinstance(exc, JobNotFound):
+        exc = exceptions.NotFound(exc.message)
+    elif isinstance(exc, JobStateConflict):
+        return Response(
+            {
+                "detail": exc.message,
+                "code": "job_state_conflict",
+                "jobId": exc.job_id,
+                "action": exc.action,
+                "status": exc.status,
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    response = exception_handler(exc, context)
+    if response is None:
+        view = context.get("view")
+        log.error("unhandled error in %s", type(view).__name__, exc_info=exc)
+        return Response(
+            {"detail": "Internal error; it has been logged.", "code": "server_error"},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return response

@@ -116,11 +116,26 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backfill_project.exceptions.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # camelCase like every field name.
+    "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
+    # Only the write endpoints carry a throttle scope (backfill.api). DRF's throttles are
+    # advisory (the cache is per process here): they stop a runaway script, not an attacker.
+    "DEFAULT_THROTTLE_RATES": {"backfill-write": os.environ.get("API_WRITE_RATE", "30/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Backfill API",
     "DESCRIPTION": "Unified backfill of the Toastmasters district dashboard.",
     "VERSION": "1.0.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several fields are called `status`; each vocabulary gets its own enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "backfill.models.JobStatus",
+        "SnapshotStatusEnum": "snapshots.models.SnapshotStatus",
+        "LegacyStatusEnum": "backfill.api.legacy.LEGACY_STATUS_WORDS",
+        "LegacyDistrictStatusEnum": "backfill.api.legacy.LEGACY_DISTRICT_STATUS_WORDS",
+    },
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
 
 # --- Redis and Celery ---------------------------------------------------------------------
@@ -168,6 +183,8 @@ BACKFILL_MAX_ACTIVE_JOBS = env_int("BACKFILL_MAX_ACTIVE_JOBS", 1)
 BACKFILL_MAX_RANGE_DAYS = env_int("BACKFILL_MAX_RANGE_DAYS", 366)
 # The fastest rate an operator may configure (the dashboard is a public site).
 BACKFILL_MAX_REQUESTS_PER_MINUTE = env_int("BACKFILL_MAX_REQUESTS_PER_MINUTE", 60)
+# A job plans at most this many units (days x districts for per-district collection).
+BACKFILL_MAX_JOB_UNITS = env_int("BACKFILL_MAX_JOB_UNITS", 50_000)
 BACKFILL_STALE_AFTER_SECONDS = env_int("BACKFILL_STALE_AFTER_SECONDS", 600)
 BACKFILL_JOB_RETENTION_DAYS = env_int("BACKFILL_JOB_RETENTION_DAYS", 30)
 # Unit-level retries of transient failures (on top of the HTTP client's own retries).
@@ -193,3 +210,8 @@ BACKFILL_BREAKER_COOLDOWN_SECONDS = float(os.environ.get("BACKFILL_BREAKER_COOLD
 BACKFILL_CACHE_TTL_SECONDS = env_int("BACKFILL_CACHE_TTL_SECONDS", 3600)
 BACKFILL_CACHE_MAX_ENTRIES = env_int("BACKFILL_CACHE_MAX_ENTRIES", 1000)
 BACKFILL_CACHE_MAX_BYTES = env_int("BACKFILL_CACHE_MAX_BYTES", 50 * 1024 * 1024)
+
+# --- Legacy routes (/api/districts/backfill...) ---------------------------------------------
+# Announced in their Deprecation and Sunset headers (RFC 9745, RFC 8594).
+LEGACY_API_DEPRECATED_AT = os.environ.get("LEGACY_API_DEPRECATED_AT", "2026-12-01")
+LEGACY_API_SUNSET_AT = os.environ.get("LEGACY_API_SUNSET_AT", "2027-06-30")

@@ -9,6 +9,8 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("backfill/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("api/admin/", include("snapshots.urls")),
+    path("api/admin/", include("backfill.urls")),
+    path("api/districts/", include("backfill.legacy_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -35,6 +35,11 @@ class StaffApi(APIView):
     """
 
     authentication_classes = (TokenAuthentication, SessionAuthentication)
+
+
+ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description='{"detail": "..."}')
+REFUSED = {401: ERROR, 403: ERROR}
+BAD_REQUEST = OpenApiResponse(OpenApiTypes.OBJECT, description='{"field": ["why", ...]}')
 
 
 class SnapshotUnreadable(APIException):
@@ -104,7 +109,7 @@ class SnapshotListApi(StaffApi):
             OpenApiParameter("from", OpenApiTypes.DATE, description="first date, inclusive"),
             OpenApiParameter("to", OpenApiTypes.DATE, description="last date, inclusive"),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 400: BAD_REQUEST, **REFUSED},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -126,7 +131,18 @@ class SnapshotListApi(StaffApi):
 
 
 class SnapshotDetailApi(StaffApi):
-    @extend_schema(operation_id="snapshots_retrieve", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="snapshots_retrieve",
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: BAD_REQUEST,
+            404: ERROR,
+            500: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The stored files are unreadable."
+            ),
+            **REFUSED,
+        },
+    )
     def get(self, request: Request, date: str) -> Response:
         logical_date = _path_date(date)
         try:
@@ -139,7 +155,18 @@ class SnapshotDetailApi(StaffApi):
 
 
 class SnapshotDistrictApi(StaffApi):
-    @extend_schema(operation_id="snapshots_district_retrieve", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="snapshots_district_retrieve",
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: BAD_REQUEST,
+            404: ERROR,
+            500: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The stored files are unreadable."
+            ),
+            **REFUSED,
+        },
+    )
     def get(self, request: Request, date: str, district_id: str) -> Response:
         logical_date = _path_date(date)
         try:
@@ -154,7 +181,9 @@ class SnapshotDistrictApi(StaffApi):
 
 
 class StoreHealthApi(StaffApi):
-    @extend_schema(operation_id="snapshot_store_health", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="snapshot_store_health", responses={200: OpenApiTypes.OBJECT, **REFUSED}
+    )
     def get(self, request: Request) -> Response:
         health = selectors.store_health()
         return Response(
@@ -171,7 +200,9 @@ class StoreHealthApi(StaffApi):
 
 
 class StorePerformanceApi(StaffApi):
-    @extend_schema(operation_id="snapshot_store_performance", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="snapshot_store_performance", responses={200: OpenApiTypes.OBJECT, **REFUSED}
+    )
     def get(self, request: Request) -> Response:
         figures = selectors.store_performance()
         operations = (

@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.simulator",
     "tests.fixtures.backfill",
     "tests.fixtures.browser",
+    "tests.fixtures.api",
 ]
 
 

@@ -38,6 +38,14 @@ DISCOVERY_LOCK_SECONDS = 300
 # Runs of a unit that may be lost (killed worker, lost lease) beyond its attempts before the unit
 # counts as poison and fails.
 LOST_RUNS_TOLERATED = 3
+# A claimed unit runs to its end while its job is in one of these (pause stops dispatch, not
+# units in flight); any other status (cancelling, finished) stops it before its next request.
+IN_FLIGHT_JOB_STATUSES = (
+    JobStatus.RUNNING,
+    JobStatus.RECOVERING,
+    JobStatus.PAUSED,
+    JobStatus.PENDING,
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,9 @@ class _StopCheck:
         if not self.stopped and time.monotonic() - self.checked_at >= 1.0:
             self.checked_at = time.monotonic()
             status = jobs.touch_heartbeat(job_id=self.job_id)
-            self.stopped = status not in (JobStatus.RUNNING, JobStatus.RECOVERING)
+            # Only a cancel stops a unit mid-way; a paused (or resumed, queued) job lets its
+            # in-flight units finish.
+            self.stopped = status not in IN_FLIGHT_JOB_STATUSES
         return self.stopped
 
 
@@ -150,7 +160,7 @@ def run_unit(
     unit = BackfillUnit.objects.select_related("job").get(pk=unit_id)
     job = unit.job
     log.info("unit %s claimed by %s pid %s token %s", unit.pk, owner, pid, token)
-    if job.status not in (JobStatus.RUNNING, JobStatus.RECOVERING):
+    if job.status not in IN_FLIGHT_JOB_STATUSES:
         outcome = UnitOutcome(UnitStatus.CANCELLED, message="job cancelled before the unit ran")
         _finish(unit, token, outcome)
         return outcome

@@ -21,3 +21,12 @@ class JobStateConflict(BackfillError):
         self.action = action
         self.status = str(status)
         self.message = message
+
+
+class JobNotFound(BackfillError):
+    """No job has this id (or the id is not a job id at all)."""
+
+    def __init__(self, *, job_id: object) -> None:
+        super().__init__(f"No backfill job with id {job_id!s}.")
+        self.job_id = str(job_id)
+        self.message = f"No backfill job with id {job_id!s}."

@@ -1,11 +1,12 @@
-"""Planning a backfill: validate the request, resolve the scope, pick the strategy, list units.
+"""Planning a backfill: resolve the scope, pick the strategy, list units.
 
-Used by `create_job` (which persists the plan) and by `preview` (which only reports it).
+Takes a `BackfillRequest` that `backfill.contracts` has validated (the one input contract of every
+entry point). Used by `create_job` (which persists the plan) and by `preview` (which only reports
+it).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,8 +28,13 @@ from snapshots.models import SnapshotStatus
 
 from ..models import CollectionStrategy, JobType, RateLimitConfig, UnitStatus
 
-COLLECTION_TYPES = ("system-wide", "per-district", "auto")
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+COLLECTION_TYPES = ("auto", "system-wide", "per-district")
+# Which stored dates a job collects again: `missing` (what is not stored yet), `failed` (only
+# dates whose stored snapshot is partial_success or failed) or `all` (everything).
+REPROCESS_MISSING = "missing"
+REPROCESS_FAILED = "failed"
+REPROCESS_ALL = "all"
+REPROCESS_CHOICES = (REPROCESS_MISSING, REPROCESS_FAILED, REPROCESS_ALL)
 PER_DISTRICT_AUTO_LIMIT = 10  # `auto` picks per-district detail for up to this many targets
 MAX_CONCURRENCY = 10
 MAX_RATE_LIMIT_DELAY_MS = 60_000
@@ -57,9 +63,14 @@ class BackfillRequest:
     job_type: str = JobType.DATA_COLLECTION
     concurrency: int = 3
     retry_failures: bool = True
-    skip_existing: bool = True
+    reprocess: str = REPROCESS_MISSING
     rate_limit_delay_ms: int | None = None
     enable_caching: bool = True
+
+    @property
+    def skip_existing(self) -> bool:
+        """The seeds' `skipExisting`: stored data is skipped unless everything is reprocessed."""
+        return self.reprocess != REPROCESS_ALL
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +82,7 @@ class BackfillRequest:
             "concurrency": self.concurrency,
             "retryFailures": self.retry_failures,
             "skipExisting": self.skip_existing,
+            "reprocess": self.reprocess,
             "rateLimitDelayMs": self.rate_limit_delay_ms,
             "enableCaching": self.enable_caching,
         }
@@ -110,17 +122,27 @@ class Plan:
 
     def units(self) -> Iterator[PlannedUnit]:
         """Every unit in dispatch order (date, then district), lazily: 50,000 stay cheap."""
-        skip = self.request.skip_existing
+        reprocess = self.request.reprocess
         per_district = self.collection_strategy == CollectionStrategy.PER_DISTRICT
         for day in self.dates:
             blocked = self.blocked.get(day)
-            stored = _stored_detail_levels(day) if skip and blocked is None else {}
+            unblocked = blocked is None
+            stored = _stored_detail_levels(day) if unblocked and reprocess != REPROCESS_ALL else {}
+            keep = _not_failed_reason(day) if unblocked and reprocess == REPROCESS_FAILED else ""
             if per_district:
                 for district_id in self.districts:
-                    yield _planned(day, district_id, blocked, stored, needed=(district_id,))
+                    yield _planned(
+                        day, district_id, blocked, stored, needed=(district_id,), keep=keep
+                    )
             else:
                 yield _planned(
-                    day, ALL_DISTRICTS, blocked, stored, needed=self.districts, detail="summary"
+                    day,
+                    ALL_DISTRICTS,
+                    blocked,
+                    stored,
+                    needed=self.districts,
+                    detail="summary",
+                    keep=keep,
                 )
 
 
@@ -132,9 +154,12 @@ def _planned(
     *,
     needed: tuple[str, ...],
     detail: str = "full",
+    keep: str = "",
 ) -> PlannedUnit:
     if blocked is not None:
         return PlannedUnit(day, district_id, *blocked)
+    if keep:
+        return PlannedUnit(day, district_id, UnitStatus.SKIPPED, keep)
     if stored and _covers(stored, needed, detail):
         return PlannedUnit(day, district_id, UnitStatus.SKIPPED, "already stored")
     return PlannedUnit(day, district_id, UnitStatus.PENDING)
@@ -205,6 +230,17 @@ def _covers(stored: dict[str, str], needed: tuple[str, ...], detail: str) -> boo
     return all(rank.get(stored.get(d, ""), -1) >= rank[detail] for d in needed)
 
 
+def _not_failed_reason(day: date) -> str:
+    """Why `reprocess=failed` leaves the date alone ("" when its snapshot is partial or failed)."""
+    manifest = store.read_manifest(logical_date=day)
+    if manifest is None:
+        return "nothing stored: reprocess=failed redoes only partial or failed snapshots"
+    status = manifest.get("status", "")
+    if status in (SnapshotStatus.PARTIAL_SUCCESS, SnapshotStatus.FAILED):
+        return ""
+    return f"stored snapshot is {status}: reprocess=failed redoes only partial or failed ones"
+
+
 def _stored_detail_levels(day: date) -> dict[str, str]:
     """district id -> stored detail level for one date, for districts whose file exists
     (ALL_DISTRICTS -> the manifest's status when it covers every district); {} if none."""
@@ -221,119 +257,6 @@ def _stored_detail_levels(day: date) -> dict[str, str]:
     present = set(store.list_districts(logical_date=day))
     levels = {d: level for d, level in manifest.get("detailLevels", {}).items() if d in present}
     return {**levels, ALL_DISTRICTS: status}
-
-
-def parse_request(data: dict[str, Any]) -> BackfillRequest:
-    """Validate a camelCase request. Raises ValidationError with a message per field."""
-    errors: dict[str, list[str]] = {}
-
-    def error(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
-
-    def as_date(name: str) -> date | None:
-        raw = data.get(name)
-        if raw in (None, ""):
-            return None
-        try:
-            # Python's fromisoformat also takes week dates (2025-W11-1) and basic ones
-            # (20250310); the contract is the one form the API documents.
-            if not isinstance(raw, str) or not ISO_DATE.fullmatch(raw):
-                raise ValueError(raw)
-            return date.fromisoformat(raw)
-        except ValueError:
-            error(name, f"Invalid date {raw!r}: use YYYY-MM-DD.")
-            return None
-
-    def as_bool(name: str, default: bool) -> bool:
-        raw = data.get(name, default)
-        if isinstance(raw, bool):
-            return raw
-        error(name, "Must be true or false.")
-        return default
-
-    def as_int(name: str, default: int | None, low: int, high: int) -> int | None:
-        raw = data.get(name, default)
-        if raw is None:
-            return None
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            error(name, "Must be an integer.")
-            return default
-        if not low <= raw <= high:
-            error(name, f"Must be between {low} and {high}.")
-        return raw
-
-    known = {
-        "startDate",
-        "endDate",
-        "targetDistricts",
-        "collectionType",
-        "jobType",
-        "concurrency",
-        "retryFailures",
-        "skipExisting",
-        "rateLimitDelayMs",
-        "enableCaching",
-    }
-    for name in sorted(set(data) - known):
-        error(name, "Unknown field.")
-
-    start = as_date("startDate")
-    if start is None and "startDate" not in errors:
-        error("startDate", "This field is required.")
-    end = as_date("endDate") or start
-    today = timezone.localdate()
-    if start and end:
-        if start > end:
-            error("endDate", f"endDate {end} is before startDate {start}.")
-        if end > today:
-            error("endDate", f"endDate {end} is in the future (today is {today}).")
-        if end < EARLIEST_DATE:
-            # A range that starts earlier but reaches the data plans its early dates as
-            # unavailable ("before the data starts"); one entirely before it is a mistake.
-            error(
-                "endDate",
-                f"endDate {end} is before {EARLIEST_DATE}, the first day the dashboard "
-                "serves (program year 2008-2009).",
-            )
-        max_days = settings.BACKFILL_MAX_RANGE_DAYS
-        if (end - start).days + 1 > max_days:
-            error("endDate", f"The range covers more than {max_days} days; split the job.")
-
-    raw_targets = data.get("targetDistricts") or []
-    targets: list[str] = []
-    if not isinstance(raw_targets, list):
-        error("targetDistricts", "Must be a list of district ids.")
-    else:
-        for raw in raw_targets:
-            try:
-                targets.append(district_services.canonical_district_id(str(raw)))
-            except ValidationError as exc:
-                error("targetDistricts", exc.messages[0])
-
-    collection_type = data.get("collectionType", "auto")
-    if collection_type not in COLLECTION_TYPES:
-        error("collectionType", f"Must be one of {', '.join(COLLECTION_TYPES)}.")
-    job_type = data.get("jobType", JobType.DATA_COLLECTION)
-    if job_type not in JobType.values:
-        error("jobType", f"Must be one of {', '.join(JobType.values)}.")
-
-    parsed = {
-        "concurrency": as_int("concurrency", 3, 1, MAX_CONCURRENCY),
-        "retry_failures": as_bool("retryFailures", True),
-        "skip_existing": as_bool("skipExisting", True),
-        "rate_limit_delay_ms": as_int("rateLimitDelayMs", None, 0, MAX_RATE_LIMIT_DELAY_MS),
-        "enable_caching": as_bool("enableCaching", True),
-    }
-    if errors:
-        raise ValidationError(errors)
-    return BackfillRequest(
-        start_date=start,
-        end_date=end,
-        target_districts=tuple(dict.fromkeys(targets)),
-        collection_type=collection_type,
-        job_type=job_type,
-        **parsed,
-    )
 
 
 def plan(request: BackfillRequest) -> Plan:
@@ -400,6 +323,16 @@ def plan(request: BackfillRequest) -> Plan:
     covered = 1 if strategy == CollectionStrategy.PER_DISTRICT else count
     efficiency = covered / REQUESTS_PER_UNIT[strategy]
     days = (request.end_date - request.start_date).days + 1
+    per_date = len(districts) if strategy == CollectionStrategy.PER_DISTRICT else 1
+    if per_date * days > settings.BACKFILL_MAX_JOB_UNITS:
+        raise ValidationError(
+            {
+                "endDate": [
+                    f"{per_date * days} units ({days} days x {per_date} per date) is more than "
+                    f"{settings.BACKFILL_MAX_JOB_UNITS} (BACKFILL_MAX_JOB_UNITS); split the job."
+                ]
+            }
+        )
     scope = {
         "targetDistricts": list(resolution.targets),
         "configuredDistricts": list(resolution.configured),
@@ -430,12 +363,22 @@ def _scope_type(*, everything: bool, targets: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class DatePlan:
-    """What a job would do on one date: its units by status and why."""
+    """What a job does for one date: `fetch` (some unit will run), `stored` (every unit already
+    stored), `waiting` (a month end whose month is still closing) or `unavailable` (closing
+    period, before the data starts), with the reason and the date's units by status."""
 
     logical_date: date
-    action: str  # "fetch" (some unit will request data), "stored", "waiting" or "unavailable"
-    units: dict[str, int]  # unit status -> count
-    reason: str  # why nothing is fetched ("already stored", the closing period...), or ""
+    plan: str
+    reason: str
+    by_status: dict[str, int]
+
+    @property
+    def units(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def pending_units(self) -> int:
+        return self.by_status.get(UnitStatus.PENDING, 0)
 
 
 @dataclass(frozen=True)
@@ -493,17 +436,22 @@ def preview(plan_: Plan) -> Preview:
 
 
 def _date_plan(day: date, units: list[PlannedUnit], counts: Counter[str]) -> DatePlan:
-    if counts[UnitStatus.PENDING]:
+    pending = counts[UnitStatus.PENDING]
+    if pending:
         others = [u.reason for u in units if u.status != UnitStatus.PENDING and u.reason]
-        reason = f"{counts[UnitStatus.PENDING]} to fetch" + (f"; {others[0]}" if others else "")
-        return DatePlan(day, "fetch", dict(counts), reason if others else "")
+        reason = (
+            "will fetch"
+            if pending == len(units)
+            else f"will fetch {pending} of {len(units)} units; the others: {others[0]}"
+        )
+        return DatePlan(day, "fetch", reason, dict(counts))
     if set(counts) == {UnitStatus.SKIPPED}:
-        action = "stored"
+        plan_word = "stored"
     elif UnitStatus.WAITING in counts:
-        action = "waiting"
+        plan_word = "waiting"
     else:
-        action = "unavailable"
-    return DatePlan(day, action, dict(counts), units[0].reason)
+        plan_word = "unavailable"
+    return DatePlan(day, plan_word, units[0].reason, dict(counts))
 
 
 def estimated_duration(*, requests: int, request: BackfillRequest) -> float:

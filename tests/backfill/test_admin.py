@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
 from districts.models import District
@@ -94,7 +95,7 @@ def test_preview_writes_nothing_and_start_creates_the_job_as_admin(
         "target_districts": "42, 61",
         "collection_type": "auto",
         "concurrency": 2,
-        "skip_existing": "on",
+        "reprocess": "missing",
         "retry_failures": "on",
         "enable_caching": "on",
     }
@@ -168,7 +169,9 @@ def test_cancelling_a_finished_job_shows_the_conflict_and_changes_nothing(staff)
 
 
 def test_cancel_from_the_job_page_cancels_a_queued_job(staff):
-    job = jobs.create_job(request={"startDate": "2025-03-10", "targetDistricts": ["42"]})
+    job = jobs.create_job(
+        request=backfill_request({"startDate": "2025-03-10", "targetDistricts": ["42"]})
+    )
     staff.post(reverse("admin:backfill_job_action", args=[job.pk, "cancel"]))
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED

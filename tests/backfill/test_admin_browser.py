@@ -11,6 +11,7 @@ import time
 import pytest
 from django.utils import timezone
 
+from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, UnitStatus
 from backfill.services import jobs
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
@@ -82,7 +83,9 @@ def test_a_job_started_from_the_form_runs_to_100_percent_on_its_page(
 def test_a_running_job_is_cancelled_from_its_page(admin_page, celery_worker_process, simulator):
     simulator.set_faults(latency_ms=400)
     job = jobs.create_job(
-        request={"startDate": "2025-03-01", "endDate": "2025-03-20", "targetDistricts": ["42"]}
+        request=backfill_request(
+            {"startDate": "2025-03-01", "endDate": "2025-03-20", "targetDistricts": ["42"]}
+        )
     )
     page = admin_page
     wait_for_db(job, ("running",))
@@ -97,7 +100,9 @@ def test_the_failures_of_a_partial_job_are_retried_from_its_page(
     admin_page, celery_worker_process, simulator
 ):
     simulator.set_faults(error_status=500, error_rate=1.0, districts=["61"])
-    job = jobs.create_job(request={"startDate": "2025-03-10", "targetDistricts": ["42", "61"]})
+    job = jobs.create_job(
+        request=backfill_request({"startDate": "2025-03-10", "targetDistricts": ["42", "61"]})
+    )
     wait_for_db(job, TERMINAL)
     assert job.status == JobStatus.PARTIAL_SUCCESS
     page = admin_page

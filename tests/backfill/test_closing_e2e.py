@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from backfill.contracts import backfill_request
 from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus
 from backfill.services import jobs
 from districts.dashboard.simulator.periods import next_month, simulated_closing_day
@@ -35,7 +36,9 @@ def test_unknown_month_end_is_probed_once_then_collected_at_its_closing_date(
     closing = next_month(march).replace(day=simulated_closing_day(march))
 
     job = jobs.create_job(
-        request={"startDate": "2016-03-31", "targetDistricts": ["2", "42", "F"], "concurrency": 3}
+        request=backfill_request(
+            {"startDate": "2016-03-31", "targetDistricts": ["2", "42", "F"], "concurrency": 3}
+        )
     )
     job = finished(job)
 

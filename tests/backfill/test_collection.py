@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 
+from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, UnitStatus
 from backfill.services import collection, jobs
 from districts.dashboard import collect
@@ -45,11 +46,13 @@ def test_an_unexpected_error_fails_only_its_unit_and_the_job_goes_on(
 
     monkeypatch.setattr(collect, "normalize_district", broken_for_61)
     job = jobs.create_job(
-        request={
-            "startDate": "2025-03-10",
-            "endDate": "2025-03-11",
-            "targetDistricts": ["42", "61"],
-        }
+        request=backfill_request(
+            {
+                "startDate": "2025-03-10",
+                "endDate": "2025-03-11",
+                "targetDistricts": ["42", "61"],
+            }
+        )
     )
 
     job = run_to_the_end(job)

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, UnitStatus
 from backfill.services import collection, jobs
 
@@ -46,7 +47,9 @@ def test_requests_made_counts_every_http_attempt_of_every_unit_attempt(
     settings.BACKFILL_BREAKER_FAILURES = 1_000
     simulator.set_faults(error_rate=1.0, error_status=500)
     job = jobs.create_job(
-        request={"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
+        request=backfill_request(
+            {"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
+        )
     )
     jobs.start_queued_jobs()
 
@@ -63,7 +66,9 @@ def test_a_late_message_of_an_earlier_dispatch_does_nothing(
     backfill_env, simulator, fast_limits, messages
 ):
     job = jobs.create_job(
-        request={"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
+        request=backfill_request(
+            {"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
+        )
     )
     jobs.start_queued_jobs()
     (old,) = messages
@@ -83,7 +88,9 @@ def test_a_unit_whose_runners_keep_dying_fails_instead_of_looping(
 ):
     settings.BACKFILL_UNIT_MAX_ATTEMPTS = 3
     job = jobs.create_job(
-        request={"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
+        request=backfill_request(
+            {"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
+        )
     )
     jobs.start_queued_jobs()
     # Six earlier claims whose runners died (each claim counts an attempt).

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, UnitStatus
 from backfill.services import collection, jobs, planning
 from districts.dashboard.closing import closing_date_for
@@ -28,7 +29,7 @@ def engine(db, backfill_env, fast_limits, sent, simulator, monkeypatch):
 
 
 def run_job(request: dict, django_capture_on_commit_callbacks) -> list[BackfillUnit]:
-    job = jobs.create_job(request=request)
+    job = jobs.create_job(request=backfill_request(request))
     with django_capture_on_commit_callbacks(execute=True):
         jobs.start_queued_jobs()
     while unit := job.units.filter(status=UnitStatus.RUNNING).first():

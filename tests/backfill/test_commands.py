@@ -209,6 +209,7 @@ def test_backfill_passes_every_option_into_the_request(db):
         "concurrency": 5,
         "retryFailures": False,
         "skipExisting": False,
+        "reprocess": "all",
         "rateLimitDelayMs": 500,
         "enableCaching": False,
     }
@@ -343,6 +344,43 @@ def test_retry_of_a_running_job_is_a_command_error(db):
     job = stale_running_job()
     with pytest.raises(CommandError, match="is running; retry its failures once it has ended"):
         run("backfill_retry", str(job.pk))
+
+
+# backfill_pause, backfill_resume
+
+
+def test_pause_then_resume_a_running_job(db, no_broker, django_capture_on_commit_callbacks):
+    job = stale_running_job()
+    assert run("backfill_pause", str(job.pk)).strip() == f"Job {job.pk}: paused"
+    # The unit in flight keeps running; the pending one waits.
+    assert job.units.get(district_id="42").status == UnitStatus.RUNNING
+    assert job.units.get(district_id="61").status == UnitStatus.PENDING
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run("backfill_resume", str(job.pk)).strip() == f"Job {job.pk}: pending"
+    assert no_broker[-1] == (jobs.START_JOBS_TASK, ())  # queued again in its place
+
+
+def test_pause_of_a_finished_job_and_resume_of_a_running_one_are_command_errors(db):
+    with pytest.raises(CommandError, match="only a queued or running job can be paused"):
+        run("backfill_pause", str(partial_job().pk))
+    with pytest.raises(CommandError, match="is running; only a paused job can be resumed"):
+        run("backfill_resume", str(stale_running_job().pk))
+
+
+@pytest.mark.parametrize("command", ["backfill_pause", "backfill_resume"])
+def test_pause_and_resume_of_an_unknown_job_are_command_errors(db, command):
+    with pytest.raises(CommandError, match="No backfill job with id 'nope'"):
+        run(command, "nope")
+
+
+# backfill --reprocess
+
+
+def test_reprocess_option_reaches_the_request(db):
+    run("backfill", "--start", "2025-03-10", "--reprocess", "failed", "--no-skip-existing")
+    job = BackfillJob.objects.get()
+    assert job.request["reprocess"] == "failed"  # wins over --no-skip-existing
+    assert job.skip_existing is True
 
 
 # backfill_recover

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.test import override_settings
 
+from backfill.contracts import backfill_request
 from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus, UnitStatus
 from backfill.services import jobs
 from snapshots import store
@@ -36,11 +37,13 @@ def export_requests(simulator) -> list[dict]:
 
 def test_per_district_job_collects_full_detail_for_each_date(celery_worker_process, simulator):
     job = jobs.create_job(
-        request={
-            "startDate": "2025-03-10",
-            "endDate": "2025-03-12",
-            "targetDistricts": ["42", "61"],
-        }
+        request=backfill_request(
+            {
+                "startDate": "2025-03-10",
+                "endDate": "2025-03-12",
+                "targetDistricts": ["42", "61"],
+            }
+        )
     )
     assert job.collection_strategy == "per-district"
     job = finished(job)
@@ -58,7 +61,11 @@ def test_per_district_job_collects_full_detail_for_each_date(celery_worker_proce
 def test_system_wide_job_stores_every_district_from_one_summary_per_date(
     celery_worker_process, simulator
 ):
-    job = finished(jobs.create_job(request={"startDate": "2025-03-10", "endDate": "2025-03-11"}))
+    job = finished(
+        jobs.create_job(
+            request=backfill_request({"startDate": "2025-03-10", "endDate": "2025-03-11"})
+        )
+    )
     assert job.status == JobStatus.COMPLETED, job.error_summary
     assert job.collection_strategy == "system-wide"
     assert len(export_requests(simulator)) == 2
@@ -69,7 +76,11 @@ def test_system_wide_job_stores_every_district_from_one_summary_per_date(
 
 def test_targeted_job_keeps_only_the_targets(celery_worker_process, simulator):
     targets = [str(d) for d in range(20, 32)]
-    job = finished(jobs.create_job(request={"startDate": "2025-03-10", "targetDistricts": targets}))
+    job = finished(
+        jobs.create_job(
+            request=backfill_request({"startDate": "2025-03-10", "targetDistricts": targets})
+        )
+    )
     assert job.collection_strategy == "targeted"
     assert job.status == JobStatus.COMPLETED, job.error_summary
     manifest = store.read_manifest(logical_date=date(2025, 3, 10))
@@ -82,7 +93,9 @@ def test_district_failures_give_a_partial_snapshot_that_retry_upgrades(
 ):
     simulator.set_faults(error_status=500, error_rate=1.0, districts=["61"])
     job = finished(
-        jobs.create_job(request={"startDate": "2025-03-10", "targetDistricts": ["42", "61"]})
+        jobs.create_job(
+            request=backfill_request({"startDate": "2025-03-10", "targetDistricts": ["42", "61"]})
+        )
     )
     assert job.status == JobStatus.PARTIAL_SUCCESS
     failed = job.units.get(status=UnitStatus.FAILED)
@@ -103,12 +116,14 @@ def test_district_failures_give_a_partial_snapshot_that_retry_upgrades(
 def test_cancel_stops_the_job_within_seconds(celery_worker_process, simulator):
     simulator.set_faults(latency_ms=300)
     job = jobs.create_job(
-        request={
-            "startDate": "2025-03-01",
-            "endDate": "2025-03-20",
-            "targetDistricts": ["42", "61", "F"],
-            "concurrency": 2,
-        }
+        request=backfill_request(
+            {
+                "startDate": "2025-03-01",
+                "endDate": "2025-03-20",
+                "targetDistricts": ["42", "61", "F"],
+                "concurrency": 2,
+            }
+        )
     )
     wait_for(job, [JobStatus.RUNNING])
     while not job.units.filter(status=UnitStatus.SUCCEEDED).exists():
@@ -127,18 +142,26 @@ def test_cancel_stops_the_job_within_seconds(celery_worker_process, simulator):
 
 def test_second_run_of_the_same_job_makes_no_request(celery_worker_process, simulator):
     request = {"startDate": "2025-03-10", "endDate": "2025-03-11", "targetDistricts": ["42"]}
-    assert finished(jobs.create_job(request=request)).status == JobStatus.COMPLETED
+    assert (
+        finished(jobs.create_job(request=backfill_request(request))).status == JobStatus.COMPLETED
+    )
     simulator.reset()
-    again = finished(jobs.create_job(request=request))
+    again = finished(jobs.create_job(request=backfill_request(request)))
     assert again.status == JobStatus.COMPLETED
     assert again.skipped_units == 2 and again.succeeded_units == 0
     assert export_requests(simulator) == []
 
 
 def test_jobs_run_one_at_a_time_in_fifo_order(celery_worker_process, simulator):
-    first = jobs.create_job(request={"startDate": "2025-03-10", "targetDistricts": ["42"]})
-    second = jobs.create_job(request={"startDate": "2025-03-11", "targetDistricts": ["42"]})
-    third = jobs.create_job(request={"startDate": "2025-03-12", "targetDistricts": ["42"]})
+    first = jobs.create_job(
+        request=backfill_request({"startDate": "2025-03-10", "targetDistricts": ["42"]})
+    )
+    second = jobs.create_job(
+        request=backfill_request({"startDate": "2025-03-11", "targetDistricts": ["42"]})
+    )
+    third = jobs.create_job(
+        request=backfill_request({"startDate": "2025-03-12", "targetDistricts": ["42"]})
+    )
     done = [finished(j) for j in (first, second, third)]
     assert all(j.status == JobStatus.COMPLETED for j in done)
     # Each started only after the one before it had finished.
@@ -149,7 +172,9 @@ def test_jobs_run_one_at_a_time_in_fifo_order(celery_worker_process, simulator):
 def test_stale_running_job_is_resumed_by_recovery(backfill_env, tmp_path, fast_limits, simulator):
     with override_settings(BACKFILL_MAX_ACTIVE_JOBS=1):
         job = jobs.create_job(
-            request={"startDate": "2025-03-10", "endDate": "2025-03-12", "targetDistricts": ["42"]}
+            request=backfill_request(
+                {"startDate": "2025-03-10", "endDate": "2025-03-12", "targetDistricts": ["42"]}
+            )
         )
     # No worker yet: the start message waits in the queue. Simulate a crashed run: the job
     # looks running with a unit in flight and an old heartbeat.

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
 from snapshots import store
@@ -41,12 +42,14 @@ def test_worker_killed_mid_job_loses_no_unit_and_duplicates_no_snapshot(
 ):
     simulator.set_faults(latency_ms=150)
     job = jobs.create_job(
-        request={
-            "startDate": "2025-03-10",
-            "endDate": "2025-03-19",
-            "targetDistricts": ["42", "61"],
-            "concurrency": 2,
-        }
+        request=backfill_request(
+            {
+                "startDate": "2025-03-10",
+                "endDate": "2025-03-19",
+                "targetDistricts": ["42", "61"],
+                "concurrency": 2,
+            }
+        )
     )
     wait_for(job, [JobStatus.RUNNING])
     succeeded = job.units.filter(status=UnitStatus.SUCCEEDED)
@@ -272,13 +275,15 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
     simulator.set_faults(latency_ms=30)
     started_at = time.time()
     job = jobs.create_job(
-        request={
-            "startDate": CHAOS_FIRST_DATE.isoformat(),
-            "endDate": (CHAOS_FIRST_DATE + timedelta(days=CHAOS_DATES - 1)).isoformat(),
-            "targetDistricts": CHAOS_DISTRICTS,
-            "concurrency": 4,
-            "skipExisting": False,
-        }
+        request=backfill_request(
+            {
+                "startDate": CHAOS_FIRST_DATE.isoformat(),
+                "endDate": (CHAOS_FIRST_DATE + timedelta(days=CHAOS_DATES - 1)).isoformat(),
+                "targetDistricts": CHAOS_DISTRICTS,
+                "concurrency": 4,
+                "skipExisting": False,
+            }
+        )
     )
     assert job.total_units == 200
     assert job.unavailable_units == 0

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from backfill.contracts import backfill_request
 from backfill.models import (
     BackfillJob,
     BackfillUnit,
@@ -79,7 +80,7 @@ def running(job: BackfillJob) -> list[int]:
 
 
 def create_started(run_on_commit, **fields) -> BackfillJob:
-    job = jobs.create_job(request={**REQUEST, **fields})
+    job = jobs.create_job(request=backfill_request({**REQUEST, **fields}))
     run_on_commit(jobs.start_queued_jobs)
     job.refresh_from_db()
     return job
@@ -104,7 +105,7 @@ def assert_counters_match_units(job: BackfillJob) -> None:
 
 
 def test_create_job_persists_every_unit_with_its_counters(db, sent):
-    job = jobs.create_job(request=REQUEST, created_via=CreatedVia.CLI)
+    job = jobs.create_job(request=backfill_request(REQUEST), created_via=CreatedVia.CLI)
     assert job.status == JobStatus.PENDING
     assert job.collection_strategy == "per-district"
     assert job.total_units == 6
@@ -121,19 +122,23 @@ def test_create_job_persists_every_unit_with_its_counters(db, sent):
 
 def test_create_job_records_who_created_it(db, sent, django_user_model):
     user = django_user_model.objects.create_user(username="operator")
-    job = jobs.create_job(request=REQUEST, created_by=user, created_via=CreatedVia.ADMIN)
+    job = jobs.create_job(
+        request=backfill_request(REQUEST), created_by=user, created_via=CreatedVia.ADMIN
+    )
     assert job.created_by == user
 
 
 def test_create_job_counts_closing_period_units_as_unavailable(db, sent):
     # February 2026 closes on 2026-03-05: the 4th and 5th cannot be collected.
     job = jobs.create_job(
-        request={
-            **REQUEST,
-            "startDate": "2026-03-04",
-            "endDate": "2026-03-07",
-            "targetDistricts": ["42"],
-        }
+        request=backfill_request(
+            {
+                **REQUEST,
+                "startDate": "2026-03-04",
+                "endDate": "2026-03-07",
+                "targetDistricts": ["42"],
+            }
+        )
     )
     assert (job.total_units, job.unavailable_units) == (4, 2)
     unavailable = job.units.filter(status=UnitStatus.UNAVAILABLE)
@@ -144,27 +149,19 @@ def test_create_job_counts_closing_period_units_as_unavailable(db, sent):
 
 def test_create_job_inserts_units_in_batches(db, sent, monkeypatch):
     monkeypatch.setattr(jobs, "BULK_BATCH", 4)
-    job = jobs.create_job(request=REQUEST)
+    job = jobs.create_job(request=backfill_request(REQUEST))
     assert job.units.count() == job.total_units == 6
 
 
 def test_create_job_asks_for_a_start_once_committed(db, sent, run_on_commit):
-    run_on_commit(jobs.create_job, request=REQUEST)
+    run_on_commit(jobs.create_job, request=backfill_request(REQUEST))
     assert sent == [(jobs.START_JOBS_TASK, ())]
-
-
-def test_create_job_with_an_invalid_request_writes_nothing(db, sent):
-    with pytest.raises(ValidationError) as caught:
-        jobs.create_job(request={**REQUEST, "endDate": "2025-03-01"})
-    assert "endDate" in caught.value.message_dict
-    assert not BackfillJob.objects.exists() and not BackfillUnit.objects.exists()
-    assert sent == []
 
 
 def test_create_job_with_no_district_in_scope_is_refused(db, sent):
     district_services.set_configured_districts(district_ids=["7"])
     with pytest.raises(ValidationError, match="No valid districts to process"):
-        jobs.create_job(request=REQUEST)
+        jobs.create_job(request=backfill_request(REQUEST))
     assert not BackfillJob.objects.exists()
 
 
@@ -173,7 +170,7 @@ def test_create_job_with_no_district_in_scope_is_refused(db, sent):
 
 def test_queued_jobs_start_oldest_first_one_at_a_time(db, sent, settings):
     settings.BACKFILL_MAX_ACTIVE_JOBS = 1
-    first, second, third = (jobs.create_job(request=REQUEST) for _ in range(3))
+    first, second, third = (jobs.create_job(request=backfill_request(REQUEST)) for _ in range(3))
     assert jobs.start_queued_jobs() == [str(first.pk)]
     assert jobs.start_queued_jobs() == []
     BackfillJob.objects.filter(pk=first.pk).update(status=JobStatus.COMPLETED)
@@ -184,7 +181,7 @@ def test_queued_jobs_start_oldest_first_one_at_a_time(db, sent, settings):
 
 def test_active_job_limit_lets_several_jobs_run(db, sent, settings):
     settings.BACKFILL_MAX_ACTIVE_JOBS = 2
-    first, second, _ = (jobs.create_job(request=REQUEST) for _ in range(3))
+    first, second, _ = (jobs.create_job(request=backfill_request(REQUEST)) for _ in range(3))
     assert jobs.start_queued_jobs() == [str(first.pk), str(second.pk)]
     first.refresh_from_db()
     assert first.status == JobStatus.RUNNING
@@ -205,8 +202,8 @@ def test_start_claims_units_up_to_the_job_concurrency_in_date_order(db, sent, ru
 def test_global_max_concurrent_caps_units_in_flight_across_jobs(db, sent, settings, run_on_commit):
     settings.BACKFILL_MAX_ACTIVE_JOBS = 2
     set_limits(max_concurrent=4)
-    first = jobs.create_job(request={**REQUEST, "concurrency": 3})
-    second = jobs.create_job(request={**REQUEST, "concurrency": 3})
+    first = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 3}))
+    second = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 3}))
     run_on_commit(jobs.start_queued_jobs)
     assert (len(running(first)), len(running(second))) == (3, 1)
     assert len(units_sent(sent)) == 4
@@ -223,7 +220,7 @@ def test_dispatch_fills_the_window_when_the_global_limit_rises(db, sent, run_on_
 
 
 def test_dispatch_of_a_job_that_is_not_running_claims_nothing(db, sent):
-    job = jobs.create_job(request=REQUEST)
+    job = jobs.create_job(request=backfill_request(REQUEST))
     assert jobs.dispatch_units(job_id=str(job.pk)) == 0
     assert running(job) == []
 
@@ -257,7 +254,7 @@ def test_finishing_a_unit_twice_counts_it_once(db, sent, finalized, run_on_commi
 
 
 def test_finishing_a_unit_that_never_started_does_nothing(db, sent):
-    job = jobs.create_job(request=REQUEST)
+    job = jobs.create_job(request=backfill_request(REQUEST))
     unit_id = job.units.first().pk
     assert jobs.finish_unit(unit_id=unit_id, status=UnitStatus.SUCCEEDED) is False
     assert job.units.get(pk=unit_id).status == UnitStatus.PENDING
@@ -308,6 +305,7 @@ def test_job_with_some_failed_units_ends_partial_with_an_error_summary(
         "retryableErrors": 1,
         "permanentErrors": 0,
         "affectedDistricts": ["61"],
+        "partialSnapshots": 0,  # the store is not written here (units finished by hand)
     }
 
 
@@ -329,7 +327,7 @@ def test_job_with_only_unavailable_units_completes_at_start(db, sent, run_on_com
 
 def test_cancelling_a_queued_job_cancels_it_at_once(db, sent, run_on_commit):
     job = jobs.create_job(
-        request={**REQUEST, "startDate": "2026-03-05", "endDate": "2026-03-07"}
+        request=backfill_request({**REQUEST, "startDate": "2026-03-05", "endDate": "2026-03-07"})
     )  # the 5th is unavailable: 2 of 6 units
     job = run_on_commit(jobs.cancel_job, job=job)
     assert job.status == JobStatus.CANCELLED
@@ -419,8 +417,8 @@ def test_retry_of_a_job_without_failed_units_is_refused(db, sent):
 def test_recovery_resumes_the_running_units_of_a_stale_job_only(db, sent, settings, run_on_commit):
     settings.BACKFILL_MAX_ACTIVE_JOBS = 2
     set_limits(max_concurrent=10)
-    stale = jobs.create_job(request={**REQUEST, "concurrency": 2})
-    fresh = jobs.create_job(request={**REQUEST, "concurrency": 2})
+    stale = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 2}))
+    fresh = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 2}))
     run_on_commit(jobs.start_queued_jobs)
     long_ago = timezone.now() - timedelta(hours=1)
     BackfillJob.objects.filter(pk=stale.pk).update(heartbeat_at=long_ago)
@@ -472,7 +470,7 @@ def test_recovery_finishes_a_stale_cancelling_job(db, sent, run_on_commit):
 
 def test_recovery_starts_a_queued_job_when_there_is_room(db, sent, settings):
     settings.BACKFILL_MAX_ACTIVE_JOBS = 1
-    job = jobs.create_job(request=REQUEST)
+    job = jobs.create_job(request=backfill_request(REQUEST))
     assert jobs.recover_jobs() == []
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING
@@ -554,7 +552,9 @@ def test_waiting_month_ends_are_counted_and_the_job_completes(db, sent, run_on_c
     today_is(date(2026, 11, 20))  # 2026-10 is unknown to the registry and ended recently
 
     job = jobs.create_job(
-        request={"startDate": "2026-10-30", "endDate": "2026-10-31", "targetDistricts": ["42"]}
+        request=backfill_request(
+            {"startDate": "2026-10-30", "endDate": "2026-10-31", "targetDistricts": ["42"]}
+        )
     )
 
     assert (job.total_units, job.waiting_units) == (2, 1)
@@ -573,7 +573,7 @@ def test_waiting_month_ends_are_counted_and_the_job_completes(db, sent, run_on_c
 def test_a_job_of_only_waiting_units_completes_at_start(db, sent, run_on_commit, today_is):
     today_is(date(2026, 11, 20))
 
-    job = jobs.create_job(request={"startDate": "2026-10-31"})
+    job = jobs.create_job(request=backfill_request({"startDate": "2026-10-31"}))
     run_on_commit(jobs.start_queued_jobs)
 
     job.refresh_from_db()

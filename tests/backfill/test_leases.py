@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from backfill import tasks
+from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
 from tests.backfill.test_jobs import (
@@ -271,7 +272,7 @@ def test_every_job_runs_to_the_end_whatever_the_number_of_active_jobs(
     set_limits(max_concurrent=3)
     # Job 1 alone could fill the window; the others still run, each at its own concurrency.
     created = [
-        jobs.create_job(request={**REQUEST, "concurrency": concurrency})
+        jobs.create_job(request=backfill_request({**REQUEST, "concurrency": concurrency}))
         for concurrency in (3, 1, 1)
     ]
     run_on_commit(jobs.start_queued_jobs)
@@ -294,8 +295,8 @@ def test_every_job_runs_to_the_end_whatever_the_number_of_active_jobs(
 def test_free_slots_go_to_the_oldest_running_job_first(db, sent, settings, run_on_commit):
     settings.BACKFILL_MAX_ACTIVE_JOBS = 2
     set_limits(max_concurrent=3)
-    first = jobs.create_job(request={**REQUEST, "concurrency": 2})
-    second = jobs.create_job(request={**REQUEST, "concurrency": 3})
+    first = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 2}))
+    second = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 3}))
     run_on_commit(jobs.start_queued_jobs)
     assert (len(running(first)), len(running(second))) == (2, 1)
 

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
 
@@ -31,14 +32,16 @@ class Lifecycle(RuleBasedStateMachine):
         jobs._send = self._record  # the broker: record instead of enqueue
         jobs.alive_workers = set  # no worker answers a ping (and none is waited for)
         self.job = jobs.create_job(
-            request={
-                "startDate": "2025-03-10",
-                "endDate": "2025-03-12",
-                "targetDistricts": ["42", "F"],
-                "collectionType": "per-district",
-                "concurrency": 2,
-                "skipExisting": False,
-            }
+            request=backfill_request(
+                {
+                    "startDate": "2025-03-10",
+                    "endDate": "2025-03-12",
+                    "targetDistricts": ["42", "F"],
+                    "collectionType": "per-district",
+                    "concurrency": 2,
+                    "skipExisting": False,
+                }
+            )
         )
         jobs.start_queued_jobs()
 

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from backfill.contracts import backfill_request
 from backfill.models import (
     BackfillJob,
     BackfillUnit,
@@ -25,14 +26,8 @@ from snapshots.services import snapshots_verify
 VALID = {"startDate": "2025-03-10", "skipExisting": False}
 
 
-def field_errors(data: dict) -> dict[str, list[str]]:
-    with pytest.raises(ValidationError) as caught:
-        planning.parse_request(data)
-    return caught.value.message_dict
-
-
 def plan_for(**fields) -> planning.Plan:
-    return planning.plan(planning.parse_request({**VALID, **fields}))
+    return planning.plan(backfill_request({**VALID, **fields}))
 
 
 def targets(n: int) -> list[str]:
@@ -43,47 +38,7 @@ def configure(*district_ids: str) -> None:
     district_services.set_configured_districts(district_ids=district_ids)
 
 
-# parse_request: field errors
-
-
-def test_missing_start_date_is_a_start_date_error():
-    assert "required" in field_errors({})["startDate"][0]
-
-
-def test_empty_start_date_is_a_start_date_error():
-    assert "startDate" in field_errors({"startDate": ""})
-
-
-@pytest.mark.parametrize("raw", ["2025-13-01", "10/03/2025", "yesterday"])
-def test_invalid_start_date_is_a_start_date_error(raw):
-    errors = field_errors({"startDate": raw})
-    assert list(errors) == ["startDate"]
-    assert "YYYY-MM-DD" in errors["startDate"][0]
-
-
-def test_invalid_end_date_is_an_end_date_error():
-    assert list(field_errors({**VALID, "endDate": "2025-02-30"})) == ["endDate"]
-
-
-def test_end_date_before_start_date_is_an_end_date_error():
-    errors = field_errors({"startDate": "2025-03-10", "endDate": "2025-03-09"})
-    assert "before startDate" in errors["endDate"][0]
-
-
-def test_end_date_in_the_future_is_an_end_date_error():
-    tomorrow = timezone.localdate() + timedelta(days=1)
-    errors = field_errors({"startDate": tomorrow.isoformat()})
-    assert any("in the future" in m for m in errors["endDate"])
-
-
-def test_today_is_accepted():
-    today = timezone.localdate()
-    assert planning.parse_request({"startDate": today.isoformat()}).end_date == today
-
-
-def test_a_range_entirely_before_program_year_2008_2009_is_an_end_date_error():
-    errors = field_errors({"startDate": "2008-06-29", "endDate": "2008-06-30"})
-    assert "2008-07-01" in errors["endDate"][0]
+# plan: dates before the data starts, unknown districts, the per-date preview
 
 
 def test_dates_of_a_range_before_the_data_starts_are_planned_unavailable(db):
@@ -94,19 +49,11 @@ def test_dates_of_a_range_before_the_data_starts_are_planned_unavailable(db):
     assert plans["2008-07-01"] == ("fetch", "")
 
 
-@pytest.mark.parametrize("text", ["2025-W11-1", "20250310", "2025-3-10", "2025-03-10T00:00"])
-def test_only_yyyy_mm_dd_dates_are_accepted(text):
-    errors = field_errors({"startDate": text, "endDate": "2025-03-12"})
-    assert errors["startDate"] == [f"Invalid date {text!r}: use YYYY-MM-DD."]
-
-
 def test_unknown_districts_are_refused_up_front_when_districts_are_known(db):
     District.objects.create(id="42")
     with pytest.raises(ValidationError) as caught:
         planning.plan(
-            planning.parse_request(
-                {"startDate": "2025-03-10", "targetDistricts": ["999", "0", "42"]}
-            )
+            backfill_request({"startDate": "2025-03-10", "targetDistricts": ["999", "0", "42"]})
         )
     (message,) = caught.value.message_dict["targetDistricts"]
     assert "Unknown district(s) 999, 0" in message
@@ -138,110 +85,6 @@ def test_the_preview_lists_every_date_with_its_plan_and_reason(db, snapshot_root
     closing = plans[date(2025, 4, 1)]
     assert closing.action == "unavailable" and "closing period of 2025-03" in closing.reason
     assert sum(sum(d.units.values()) for d in result.dates) == result.total_units
-
-
-def test_first_day_of_program_year_2008_2009_is_accepted():
-    assert planning.parse_request({"startDate": "2008-07-01"}).start_date == date(2008, 7, 1)
-
-
-def test_range_longer_than_the_maximum_is_an_end_date_error(settings):
-    settings.BACKFILL_MAX_RANGE_DAYS = 5
-    errors = field_errors({"startDate": "2025-03-01", "endDate": "2025-03-06"})
-    assert "more than 5 days" in errors["endDate"][0]
-
-
-def test_range_of_exactly_the_maximum_is_accepted(settings):
-    settings.BACKFILL_MAX_RANGE_DAYS = 5
-    request = planning.parse_request({"startDate": "2025-03-01", "endDate": "2025-03-05"})
-    assert request.end_date == date(2025, 3, 5)
-
-
-@pytest.mark.parametrize("bad", ["1234", "AB", "4a", "", "-1", "4 2"])
-def test_bad_district_id_is_a_target_districts_error(bad):
-    errors = field_errors({**VALID, "targetDistricts": ["42", bad]})
-    assert list(errors) == ["targetDistricts"]
-    assert "Invalid district id" in errors["targetDistricts"][0]
-
-
-def test_target_districts_that_is_not_a_list_is_a_target_districts_error():
-    assert "targetDistricts" in field_errors({**VALID, "targetDistricts": "42"})
-
-
-def test_unknown_collection_type_is_a_collection_type_error():
-    assert "collectionType" in field_errors({**VALID, "collectionType": "everything"})
-
-
-def test_unknown_job_type_is_a_job_type_error():
-    assert "jobType" in field_errors({**VALID, "jobType": "cleanup"})
-
-
-@pytest.mark.parametrize("value", [0, 11, -1, "3", 2.5, True])
-def test_concurrency_out_of_bounds_or_not_an_integer_is_a_concurrency_error(value):
-    assert list(field_errors({**VALID, "concurrency": value})) == ["concurrency"]
-
-
-@pytest.mark.parametrize("value", [1, 10])
-def test_concurrency_bounds_are_inclusive(value):
-    assert planning.parse_request({**VALID, "concurrency": value}).concurrency == value
-
-
-@pytest.mark.parametrize("value", [-1, 60_001, "100", 1.5])
-def test_rate_limit_delay_out_of_bounds_is_a_rate_limit_delay_error(value):
-    assert list(field_errors({**VALID, "rateLimitDelayMs": value})) == ["rateLimitDelayMs"]
-
-
-@pytest.mark.parametrize("value", [0, 60_000, None])
-def test_rate_limit_delay_bounds_are_inclusive_and_null_means_none(value):
-    assert planning.parse_request({**VALID, "rateLimitDelayMs": value}).rate_limit_delay_ms == (
-        value
-    )
-
-
-@pytest.mark.parametrize("name", ["retryFailures", "skipExisting", "enableCaching"])
-@pytest.mark.parametrize("value", ["true", 1, 0, None, "no"])
-def test_boolean_options_accept_only_true_or_false(name, value):
-    errors = field_errors({**VALID, name: value})
-    assert errors[name] == ["Must be true or false."]
-
-
-def test_unknown_field_is_named_in_the_errors():
-    errors = field_errors({**VALID, "districts": ["42"]})
-    assert errors == {"districts": ["Unknown field."]}
-
-
-def test_every_bad_field_is_reported_at_once():
-    errors = field_errors(
-        {"startDate": "nope", "concurrency": 0, "collectionType": "x", "enableCaching": "y"}
-    )
-    assert set(errors) == {"startDate", "concurrency", "collectionType", "enableCaching"}
-
-
-# parse_request: defaults and normalization
-
-
-def test_defaults_of_a_minimal_request():
-    request = planning.parse_request({"startDate": "2025-03-10"})
-    assert request.end_date == request.start_date == date(2025, 3, 10)
-    assert request.target_districts == ()
-    assert request.collection_type == "auto"
-    assert request.job_type == "data-collection"
-    assert request.concurrency == 3
-    assert request.retry_failures is True
-    assert request.skip_existing is True
-    assert request.enable_caching is True
-    assert request.rate_limit_delay_ms is None
-
-
-def test_target_ids_are_canonical_and_deduplicated():
-    request = planning.parse_request({**VALID, "targetDistricts": ["02", "f", "2", "F", 61]})
-    assert request.target_districts == ("2", "F", "61")
-
-
-def test_as_json_round_trips_through_parse_request():
-    request = planning.parse_request(
-        {**VALID, "endDate": "2025-03-12", "targetDistricts": ["42"], "rateLimitDelayMs": 500}
-    )
-    assert planning.parse_request(request.as_json()) == request
 
 
 # plan: scope
@@ -518,7 +361,7 @@ def store_districts(
 
 
 def statuses(**fields) -> dict[str, str]:
-    result = planning.plan(planning.parse_request({"startDate": DAY.isoformat(), **fields}))
+    result = planning.plan(backfill_request({"startDate": DAY.isoformat(), **fields}))
     return {u.district_id: u.status for u in result.units()}
 
 
@@ -623,7 +466,7 @@ def test_failed_district_of_a_partial_snapshot_is_planned_again(db, snapshot_roo
 def test_preview_counts_stored_units_as_skipped_without_requests(db, snapshot_root):
     store_districts("42")
     result = jobs.preview_job(
-        request={"startDate": DAY.isoformat(), "targetDistricts": ["42", "61"]}
+        request=backfill_request({"startDate": DAY.isoformat(), "targetDistricts": ["42", "61"]})
     )
     assert (result.total_units, result.skipped_units, result.pending_units) == (2, 1, 1)
     assert result.requests == 3
@@ -632,7 +475,9 @@ def test_preview_counts_stored_units_as_skipped_without_requests(db, snapshot_ro
 def test_create_job_counts_stored_units_as_skipped(db, snapshot_root, monkeypatch):
     monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
     store_districts("42")
-    job = jobs.create_job(request={"startDate": DAY.isoformat(), "targetDistricts": ["42", "61"]})
+    job = jobs.create_job(
+        request=backfill_request({"startDate": DAY.isoformat(), "targetDistricts": ["42", "61"]})
+    )
     assert (job.total_units, job.skipped_units) == (2, 1)
     skipped = job.units.get(status=UnitStatus.SKIPPED)
     assert skipped.district_id == "42" and skipped.finished_at is not None
@@ -646,7 +491,7 @@ def set_limits(**fields) -> None:
 
 
 def preview_of(**fields) -> planning.Preview:
-    return jobs.preview_job(request={**VALID, **fields})
+    return jobs.preview_job(request=backfill_request({**VALID, **fields}))
 
 
 def test_preview_counts_pending_and_unavailable_units_and_requests(db):
@@ -711,6 +556,51 @@ def test_preview_writes_no_job_and_no_unit(db):
 
 
 def test_preview_rejects_what_create_job_rejects(db):
-    with pytest.raises(ValidationError) as caught:
-        jobs.preview_job(request={"startDate": "2025-03-10", "concurrency": 99})
-    assert "concurrency" in caught.value.message_dict
+    configure("7")
+    with pytest.raises(ValidationError, match="No valid districts to process"):
+        jobs.preview_job(request=backfill_request({**VALID, "targetDistricts": ["42"]}))
+
+
+# plan: reprocess
+
+
+def test_reprocess_failed_redoes_only_the_missing_districts_of_a_partial_date(db, snapshot_root):
+    store_districts("42", errors={"61": {"errorType": "fetch_failed", "message": "HTTP 500"}})
+    assert statuses(targetDistricts=["42", "61"], reprocess="failed") == {
+        "42": UnitStatus.SKIPPED,
+        "61": UnitStatus.PENDING,
+    }
+
+
+def test_reprocess_failed_leaves_completed_and_unstored_dates_alone(db, snapshot_root):
+    assert statuses(targetDistricts=["42"], reprocess="failed") == {"42": UnitStatus.SKIPPED}
+    store_districts("42")
+    result = planning.plan(
+        backfill_request(
+            {"startDate": DAY.isoformat(), "targetDistricts": ["42"], "reprocess": "failed"}
+        )
+    )
+    (unit,) = result.units()
+    assert unit.status == UnitStatus.SKIPPED and "completed" in unit.reason
+
+
+def test_reprocess_all_plans_stored_districts_again(db, snapshot_root):
+    store_districts("42")
+    assert statuses(targetDistricts=["42"], reprocess="all") == {"42": UnitStatus.PENDING}
+
+
+def test_preview_gives_every_date_its_plan_and_reason(db, snapshot_root):
+    store_districts("42")
+    preview = jobs.preview_job(
+        request=backfill_request(
+            {
+                "startDate": (DAY - timedelta(days=1)).isoformat(),
+                "endDate": DAY.isoformat(),
+                "targetDistricts": ["42"],
+            }
+        )
+    )
+    assert [(d.logical_date, d.plan, d.reason) for d in preview.dates] == [
+        (DAY - timedelta(days=1), "fetch", "will fetch"),
+        (DAY, "skip", "already stored"),
+    ]

@@ -6,11 +6,19 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db.models import Count
 from django.utils import timezone
 
 from backfill import selectors
 from backfill.limits import circuit_breaker, get_redis, rate_limiter
-from backfill.models import BackfillJob, JobStatus, RateLimitConfig, UnitStatus
+from backfill.models import (
+    BackfillJob,
+    BackfillUnit,
+    JobStatus,
+    RateLimitConfig,
+    UnitCount,
+    UnitStatus,
+)
 from backfill.selectors import DistrictProgress, job_progress, list_jobs
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 
@@ -188,7 +196,7 @@ def test_job_list_pages_with_limit_and_offset(db):
 
 
 def test_dashboard_performance_counts_units_of_active_jobs_only(db):
-    active = BackfillJobFactory(status=JobStatus.RUNNING)
+    active = BackfillJobFactory(status=JobStatus.RUNNING, total_units=3)  # counters as kept
     BackfillUnitFactory(job=active, status=UnitStatus.RUNNING, district_id="1")
     BackfillUnitFactory(job=active, status=UnitStatus.PENDING, district_id="2")
     BackfillUnitFactory(job=active, status=UnitStatus.PENDING, district_id="3")
@@ -265,3 +273,47 @@ def test_unreachable_redis_is_named(db, private_limits, settings):
 def test_a_progressing_or_finished_job_needs_no_explanation(db, private_limits):
     assert selectors.why_not_running(job=running_job()) is None
     assert selectors.why_not_running(job=BackfillJobFactory(status=JobStatus.COMPLETED)) is None
+
+
+def unit_counts(job) -> dict[tuple[str, str], int]:
+    return {
+        (district_id, status): n
+        for district_id, status, n in UnitCount.objects.filter(job=job)
+        .exclude(count=0)
+        .values_list("district_id", "status", "count")
+    }
+
+
+def grouped_units(job) -> dict[tuple[str, str], int]:
+    return {
+        (district_id, status): n
+        for district_id, status, n in BackfillUnit.objects.filter(job=job)
+        .values_list("district_id", "status")
+        .annotate(n=Count("*"))
+        .order_by()
+    }
+
+
+def test_trigger_kept_unit_counts_follow_every_kind_of_write(db):
+    """COPY (create_job), bulk updates, single updates, attempts-only updates and deletes all
+    leave UnitCount equal to the units, so the per-district progress never scans them."""
+    from backfill.contracts import backfill_request
+    from backfill.services import jobs
+
+    job = jobs.create_job(
+        request=backfill_request(
+            {"startDate": "2025-03-01", "endDate": "2025-03-12", "targetDistricts": ["42", "61"]}
+        )
+    )
+    assert unit_counts(job) == grouped_units(job) and sum(unit_counts(job).values()) == 24
+    job.units.filter(district_id="42", status=UnitStatus.PENDING).update(status=UnitStatus.RUNNING)
+    unit = job.units.filter(status=UnitStatus.RUNNING).first()
+    unit.status = UnitStatus.FAILED
+    unit.save()
+    job.units.update(attempts=2)  # changes no count
+    job.units.filter(district_id="61").delete()
+    assert unit_counts(job) == grouped_units(job)
+    progress = {d.district_id: d for d in job_progress(job=job).districts}
+    assert set(progress) == {"42"} and progress["42"].failed == 1
+    job.delete()
+    assert not UnitCount.objects.filter(job_id=job.pk).exists()

@@ -23,6 +23,7 @@ def main(argv: list[str]) -> int:
     benches = {
         "planning": bench_engine.planning,
         "status": bench_engine.status_read,
+        "api_status": bench_engine.api_status,
         "orchestration": bench_engine.orchestration,
         "rate_limit": lambda: importlib.import_module(".bench_rate_limit", __package__).run(),
     }

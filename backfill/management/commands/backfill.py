@@ -4,8 +4,9 @@ import time
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from rest_framework.exceptions import ValidationError as RequestInvalid
 
-from backfill import selectors
+from backfill import contracts, selectors
 from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig
 from backfill.services import jobs
 from backfill.services.planning import Preview
@@ -31,6 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=3)
         parser.add_argument("--rate-limit-delay-ms", type=int)
         parser.add_argument("--no-skip-existing", action="store_true")
+        parser.add_argument(
+            "--reprocess",
+            choices=["missing", "failed", "all"],
+            help="Which stored dates to collect again (wins over --no-skip-existing)",
+        )
         parser.add_argument("--no-retry-failures", action="store_true")
         parser.add_argument("--no-cache", action="store_true")
         parser.add_argument("--dry-run", action="store_true", help="Print the preview only")
@@ -48,12 +54,21 @@ class Command(BaseCommand):
             "retryFailures": not opts["no_retry_failures"],
             "enableCaching": not opts["no_cache"],
         }
+        if opts["reprocess"]:
+            request["reprocess"] = opts["reprocess"]
         if opts["rate_limit_delay_ms"] is not None:
             request["rateLimitDelayMs"] = opts["rate_limit_delay_ms"]
         try:
+            backfill_request = contracts.backfill_request(request)
+        except RequestInvalid as exc:
+            raise CommandError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in contracts.error_messages(exc).items())
+            ) from exc
+        try:
             if opts["dry_run"]:
-                return self._print_preview(jobs.preview_job(request=request), opts["json"])
-            job = jobs.create_job(request=request, created_via=CreatedVia.CLI)
+                preview = jobs.preview_job(request=backfill_request)
+                return self._print_preview(preview, opts["json"])
+            job = jobs.create_job(request=backfill_request, created_via=CreatedVia.CLI)
         except ValidationError as exc:
             raise CommandError(messages(exc)) from exc
         if not opts["json"]:
@@ -100,8 +115,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'Date':<10}  {'Plan':<11}  {'Units':>5}  Reason")
         for day in preview.dates:
             self.stdout.write(
-                f"  {day.logical_date.isoformat():<10}  {day.action:<11}  "
-                f"{sum(day.units.values()):>5}  {day.reason or '-'}"
+                f"  {day.logical_date.isoformat():<10}  {day.plan:<11}  "
+                f"{day.units:>5}  {day.reason or '-'}"
             )
 
     def _follow(self, job: BackfillJob, *, quiet: bool) -> BackfillJob:
@@ -157,6 +172,10 @@ def _preview_json(preview: Preview) -> dict:
         "estimatedEfficiency": preview.estimated_efficiency,
         "scope": preview.scope,
         "totalUnits": preview.total_units,
+        "pendingUnits": preview.pending_units,
+        "skippedUnits": preview.skipped_units,
+        "unavailableUnits": preview.unavailable_units,
+        "waitingUnits": preview.waiting_units,
         "units": preview.units,
         "requests": preview.requests,
         "estimatedDurationSeconds": preview.estimated_duration_seconds,
@@ -164,9 +183,10 @@ def _preview_json(preview: Preview) -> dict:
         "dates": [
             {
                 "date": day.logical_date.isoformat(),
-                "plan": day.action,
-                "units": day.units,
+                "plan": day.plan,
                 "reason": day.reason,
+                "units": day.units,
+                "pendingUnits": day.pending_units,
             }
             for day in preview.dates
         ],

@@ -1,0 +1,289 @@
+"""The one input contract of a backfill request, shared by every entry point.
+
+`BackfillRequestSerializer` validates a camelCase backfill request (the seeds' BackfillRequest
+plus `jobType` and `reprocess`) and produces the typed `planning.BackfillRequest` the services
+take. The API, the legacy routes, the `backfill` command and the admin form all validate with it,
+so a request means the same thing wherever it comes from.
+
+Why this module, and not `backfill/api/`: the entry points sit above the services and must not
+import each other (a command or the admin form importing `backfill.api` would drag the HTTP layer
+into them). This module sits beside them, at the edge of the services: it imports only the
+services' types and `districts`; nothing in `services`, `selectors` or `models` imports it.
+
+Rules the serializer promises (each error names its field in camelCase, all at once):
+- unknown fields are errors ("Unknown field.");
+- dates are `YYYY-MM-DD` only (not the ISO week or basic forms `date.fromisoformat` also takes);
+  `endDate` defaults to `startDate`; start <= end; not in the future; not before the first day the
+  dashboard serves; at most BACKFILL_MAX_RANGE_DAYS days;
+- district ids have the shape of `districts.ids` (canonicalised and deduplicated); ids outside the
+  configured scope are excluded by planning, with a warning, and a request left with none is a
+  `targetDistricts` error;
+- integers and booleans are JSON integers and booleans (no `"3"`, `1` or `"true"`);
+- `reprocess` (`missing`, `failed`, `all`) decides which stored dates are collected again. The
+  older `skipExisting` maps onto it (true = `missing`, false = `all`); when both are given,
+  **`reprocess` wins**, because it is the more precise of the two.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+from districts.dashboard.urls import EARLIEST_DATE
+from districts.ids import InvalidDistrictId, canonical_district_id
+
+from .limits import LimitSettings
+from .models import JobType
+from .services import planning
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_TARGET_DISTRICTS = 500
+
+
+class StrictDateField(serializers.DateField):
+    """A `YYYY-MM-DD` date and nothing else (`date.fromisoformat` also takes `2025-W11-1`)."""
+
+    default_error_messages = {
+        "invalid": "Invalid date {value!r}: use an ISO date, YYYY-MM-DD.",
+        "null": "Invalid date None: use an ISO date, YYYY-MM-DD.",
+        "blank": "Enter a date as YYYY-MM-DD.",
+    }
+
+    def to_internal_value(self, value: Any) -> date:
+        if not isinstance(value, str) or not ISO_DATE.match(value):
+            self.fail("invalid", value=value)
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail("invalid", value=value)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: `"3"`, `2.5` and `true` are errors (DRF's IntegerField takes them)."""
+
+    default_error_messages = {"invalid": "Must be an integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON `true` or `false` only (DRF's BooleanField takes `"yes"`, `1`, ...)."""
+
+    default_error_messages = {"invalid": "Must be true or false.", "null": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class BackfillRequestSerializer(serializers.Serializer):
+    """A backfill request in camelCase; `backfill_request()` gives the typed request."""
+
+    jobType = serializers.ChoiceField(choices=JobType.values, default=JobType.DATA_COLLECTION)
+    startDate = StrictDateField(help_text="First date, YYYY-MM-DD.")
+    endDate = StrictDateField(
+        required=False, allow_null=True, help_text="Last date, YYYY-MM-DD (default: startDate)."
+    )
+    targetDistricts = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        allow_null=True,
+        max_length=MAX_TARGET_DISTRICTS,
+        help_text="District ids (42, 02, F); empty or absent: the configured scope.",
+    )
+    collectionType = serializers.ChoiceField(choices=planning.COLLECTION_TYPES, default="auto")
+    concurrency = StrictIntegerField(min_value=1, max_value=planning.MAX_CONCURRENCY, default=3)
+    retryFailures = StrictBooleanField(default=True)
+    skipExisting = StrictBooleanField(
+        required=False, help_text="true: reprocess=missing; false: reprocess=all."
+    )
+    reprocess = serializers.ChoiceField(
+        choices=planning.REPROCESS_CHOICES,
+        required=False,
+        help_text="missing (default): dates not stored yet; failed: only dates whose stored "
+        "snapshot is partial_success or failed; all: every date. Wins over skipExisting.",
+    )
+    rateLimitDelayMs = StrictIntegerField(
+        min_value=0, max_value=planning.MAX_RATE_LIMIT_DELAY_MS, required=False, allow_null=True
+    )
+    enableCaching = StrictBooleanField(default=True)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """Field errors and unknown fields are reported together."""
+        unknown: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            unknown = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **unknown}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return values
+
+    def validate_targetDistricts(self, value: list[str] | None) -> list[str]:
+        targets, errors = [], []
+        for raw in value or []:
+            try:
+                targets.append(canonical_district_id(raw))
+            except InvalidDistrictId as exc:
+                errors.append(str(exc))
+        if errors:
+            raise serializers.ValidationError(errors)
+        return list(dict.fromkeys(targets))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start = attrs["startDate"]
+        end = attrs.get("endDate") or start
+        attrs["endDate"] = end
+        errors: dict[str, list[str]] = {}
+        today = timezone.localdate()
+        if start > end:
+            errors.setdefault("endDate", []).append(f"endDate {end} is before startDate {start}.")
+        if end > today:
+            errors.setdefault("endDate", []).append(
+                f"endDate {end} is in the future (today is {today})."
+            )
+        if end < EARLIEST_DATE:
+            # A range that starts earlier but reaches the data plans its early dates as
+            # unavailable ("before the data starts"); one entirely before it is a mistake.
+            errors.setdefault("endDate", []).append(
+                f"endDate {end} is before {EARLIEST_DATE}, the first day the dashboard "
+                "serves (program year 2008-2009)."
+            )
+        max_days = settings.BACKFILL_MAX_RANGE_DAYS
+        if (end - start).days + 1 > max_days:
+            errors.setdefault("endDate", []).append(
+                f"The range covers more than {max_days} days; split the job."
+            )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def backfill_request(self) -> planning.BackfillRequest:
+        """The typed request (call after `is_valid()`)."""
+        data = self.validated_data
+        reprocess = data.get("reprocess")
+        if reprocess is None:
+            skip = data.get("skipExisting", True)
+            reprocess = planning.REPROCESS_MISSING if skip else planning.REPROCESS_ALL
+        return planning.BackfillRequest(
+            start_date=data["startDate"],
+            end_date=data["endDate"],
+            target_districts=tuple(data.get("targetDistricts") or ()),
+            collection_type=data["collectionType"],
+            job_type=data["jobType"],
+            concurrency=data["concurrency"],
+            retry_failures=data["retryFailures"],
+            reprocess=reprocess,
+            rate_limit_delay_ms=data.get("rateLimitDelayMs"),
+            enable_caching=data["enableCaching"],
+        )
+
+
+def backfill_request(data: Any) -> planning.BackfillRequest:
+    """Validate `data` (a camelCase mapping) into a typed request.
+
+    Raises rest_framework.exceptions.ValidationError whose detail maps each bad field to its
+    messages.
+    """
+    serializer = BackfillRequestSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.backfill_request()
+
+
+def error_messages(exc: serializers.ValidationError) -> dict[str, list[str]]:
+    """field -> plain messages of a ValidationError raised by this contract (for commands and
+    forms, which print rather than serialize)."""
+    detail = exc.detail
+    if isinstance(detail, Mapping):
+        return {name: [str(m) for m in _flat(messages)] for name, messages in detail.items()}
+    return {api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in _flat(detail)]}
+
+
+def _flat(messages: Any) -> list[Any]:
+    if isinstance(messages, Mapping):
+        return [m for value in messages.values() for m in _flat(value)]
+    if isinstance(messages, list | tuple):
+        return [m for value in messages for m in _flat(value)]
+    return [messages]
+
+
+class RateLimitConfigSerializer(serializers.Serializer):
+    """The rate-limit configuration in camelCase, with the bounds that keep an operator from
+    setting the dashboard on fire: every number positive (the minimum delay may be 0), the
+    minimum delay not above the maximum, and at most BACKFILL_MAX_REQUESTS_PER_MINUTE requests
+    per minute (maxRequests scaled to a 60 s window). `partial=True` validates a PATCH against the
+    current values. `limit_settings()` gives the typed settings."""
+
+    maxRequests = StrictIntegerField(min_value=1, max_value=100_000)
+    windowMs = StrictIntegerField(min_value=1_000, max_value=3_600_000)
+    minDelayMs = StrictIntegerField(min_value=0, max_value=600_000)
+    maxDelayMs = StrictIntegerField(min_value=1, max_value=3_600_000)
+    backoffMultiplier = serializers.FloatField(min_value=1.0, max_value=10.0)
+    maxConcurrent = StrictIntegerField(min_value=1, max_value=64)
+
+    FIELD_FOR = {
+        "maxRequests": "max_requests",
+        "windowMs": "window_ms",
+        "minDelayMs": "min_delay_ms",
+        "maxDelayMs": "max_delay_ms",
+        "backoffMultiplier": "backoff_multiplier",
+        "maxConcurrent": "max_concurrent",
+    }
+
+    def __init__(self, *args: Any, current: Any = None, **kwargs: Any) -> None:
+        """`current`: the configuration a partial update starts from (a LimitSettings)."""
+        super().__init__(*args, **kwargs)
+        self.current = current
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        unknown: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            unknown = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **unknown}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return values
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        merged = {
+            camel: attrs.get(camel, getattr(self.current, snake, None))
+            for camel, snake in self.FIELD_FOR.items()
+        }
+        errors: dict[str, list[str]] = {}
+        if merged["minDelayMs"] > merged["maxDelayMs"]:
+            errors["minDelayMs"] = [
+                f"minDelayMs {merged['minDelayMs']} is above maxDelayMs {merged['maxDelayMs']}."
+            ]
+        per_minute = merged["maxRequests"] * 60_000 / merged["windowMs"]
+        ceiling = settings.BACKFILL_MAX_REQUESTS_PER_MINUTE
+        if per_minute > ceiling:
+            errors["maxRequests"] = [
+                f"{merged['maxRequests']} requests per {merged['windowMs']} ms is "
+                f"{per_minute:g} per minute; at most {ceiling} per minute are allowed "
+                "(BACKFILL_MAX_REQUESTS_PER_MINUTE)."
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return merged
+
+    def limit_settings(self) -> LimitSettings:
+        """The validated configuration as `backfill.limits.LimitSettings`."""
+        return LimitSettings(
+            **{snake: self.validated_data[camel] for camel, snake in self.FIELD_FOR.items()}
+        )

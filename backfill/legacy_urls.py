@@ -1,0 +1,24 @@
+"""The legacy backfill routes (backfill.api.legacy), included under `api/districts/`."""
+
+from django.urls import path
+
+from backfill.api import legacy
+
+urlpatterns = [
+    path("backfill", legacy.LegacyCreateApi.as_view(), name="legacy-backfill-create"),
+    path(
+        "backfill/<str:backfillId>",
+        legacy.LegacyDetailApi.as_view(),
+        name="legacy-backfill-detail",
+    ),
+    path(
+        "<str:districtId>/backfill",
+        legacy.LegacyDistrictCreateApi.as_view(),
+        name="legacy-district-backfill-create",
+    ),
+    path(
+        "<str:districtId>/backfill/<str:backfillId>",
+        legacy.LegacyDistrictDetailApi.as_view(),
+        name="legacy-district-backfill-detail",
+    ),
+]

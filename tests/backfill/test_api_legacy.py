@@ -1,0 +1,257 @@
+"""backfill/api/legacy.py: the seeds' routes, bodies and status words, on the same services."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from backfill.api.legacy import LEGACY_STATUS
+from backfill.models import BackfillJob, CreatedVia, JobStatus, UnitStatus
+from backfill.services import jobs
+from snapshots import store
+from tests.factories import BackfillJobFactory, BackfillUnitFactory
+from tests.snapshots.factories import full_statistics
+
+pytestmark = pytest.mark.django_db
+URL = "/api/districts/backfill"
+
+# Seed 000's request bodies, as written there.
+SEED_BODIES = [
+    {
+        "startDate": "2024-01-01",
+        "endDate": "2024-01-30",
+        "targetDistricts": ["42", "15"],
+        "collectionType": "auto",
+        "concurrency": 3,
+        "retryFailures": True,
+        "enableCaching": True,
+    },
+    {"startDate": "2024-01-01", "endDate": "2024-01-30"},
+    {
+        "targetDistricts": ["42", "15", "73"],
+        "startDate": "2024-07-01",
+        "endDate": "2024-12-31",
+        "collectionType": "per-district",
+        "concurrency": 5,
+        "retryFailures": True,
+        "enableCaching": True,
+    },
+    {"targetDistricts": ["42"], "startDate": "2024-01-01", "collectionType": "per-district"},
+]
+RESPONSE_KEYS = {
+    "backfillId",
+    "status",
+    "scope",
+    "progress",
+    "collectionStrategy",
+    "snapshotIds",
+    "errorSummary",
+    "partialSnapshots",
+    "performanceStatus",
+}
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch, snapshot_root):
+    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    return snapshot_root
+
+
+def assert_deprecated(response, successor: str) -> None:
+    assert response["Deprecation"].startswith("@")
+    assert response["Sunset"].endswith("GMT")
+    assert response["Link"] == f'<http://testserver{successor}>; rel="successor-version"'
+
+
+@pytest.mark.parametrize("body", SEED_BODIES)
+def test_seed_000_request_bodies_as_written_start_a_job(staff_client, body):
+    response = staff_client.post(URL, body, format="json")
+    assert response.status_code == 202, response.json()
+    data = response.json()
+    assert set(data) >= RESPONSE_KEYS
+    assert data["status"] == "processing"
+    job = BackfillJob.objects.get(pk=data["backfillId"])
+    assert job.created_via == CreatedVia.LEGACY_API
+    assert data["progress"]["total"] == job.total_units
+    assert_deprecated(response, "/api/admin/backfill")
+
+
+def test_the_response_has_seed_001_shapes(staff_client):
+    data = staff_client.post(URL, SEED_BODIES[0], format="json").json()
+    assert set(data["scope"]) == {
+        "targetDistricts",
+        "configuredDistricts",
+        "scopeType",
+        "validationPassed",
+    }
+    assert data["scope"]["scopeType"] == "targeted"
+    strategy = data["collectionStrategy"]
+    assert strategy["type"] == "per-district"
+    assert strategy["refreshMethod"] == {
+        "name": "getDistrictPerformance",
+        "params": {"districtIds": ["42", "15"]},
+    }
+    assert strategy["targetDistricts"] == ["42", "15"] and strategy["rationale"]
+    progress = data["progress"]
+    assert set(progress) == {
+        "total",
+        "completed",
+        "skipped",
+        "unavailable",
+        "failed",
+        "current",
+        "districtProgress",
+        "partialSnapshots",
+        "totalErrors",
+        "retryableErrors",
+        "permanentErrors",
+    }
+    district = progress["districtProgress"]["42"]
+    assert district == {
+        "districtId": "42",
+        "status": "pending",
+        "datesProcessed": 9,  # 2024-01-01..09: December 2023's closing period, unavailable
+        "datesTotal": 30,
+        "successfulDates": [],
+        "failedDates": [],
+        "retryCount": 0,
+    }
+    performance = data["performanceStatus"]
+    assert set(performance["rateLimiter"]) == {
+        "currentCount",
+        "maxRequests",
+        "windowMs",
+        "nextResetAt",
+    }
+    assert set(performance["concurrencyLimiter"]) == {"activeSlots", "maxConcurrent", "queueLength"}
+    assert set(performance["intermediateCache"]) == {"hitRate", "entryCount", "sizeBytes"}
+    assert data["errorSummary"] == {
+        "totalErrors": 0,
+        "retryableErrors": 0,
+        "permanentErrors": 0,
+        "affectedDistricts": [],
+        "partialSnapshots": 0,
+    }
+
+
+def test_a_partial_job_reports_its_errors_and_partial_snapshots(staff_client, no_broker):
+    day = timezone.localdate().replace(year=2025, month=3, day=10)
+    job = BackfillJobFactory(
+        status=JobStatus.PARTIAL_SUCCESS,
+        total_units=2,
+        succeeded_units=1,
+        failed_units=1,
+        scope={"targetDistricts": ["42", "61"], "scopeType": "targeted"},
+    )
+    BackfillUnitFactory(job=job, district_id="42", status=UnitStatus.SUCCEEDED, attempts=1)
+    BackfillUnitFactory(
+        job=job,
+        district_id="61",
+        status=UnitStatus.FAILED,
+        attempts=3,
+        error_type="fetch_failed",
+        error_message="HTTP 500",
+        retryable=True,
+    )
+    store.write_district(logical_date=day, statistics=full_statistics(logical_date=day))
+    store.finalize_snapshot(
+        logical_date=day,
+        collection_strategy="per-district",
+        scope=["42", "61"],
+        job_id=job.pk,
+        district_errors={"61": {"errorType": "fetch_failed", "message": "HTTP 500"}},
+    )
+    response = staff_client.get(f"{URL}/{job.pk}")
+    data = response.json()
+    assert data["status"] == "partial_success"
+    assert data["error"].startswith("1 of 2 units failed")
+    assert data["snapshotIds"] == ["2025-03-10"]
+    assert data["partialSnapshots"] == [
+        {
+            "snapshotId": "2025-03-10",
+            "successfulDistricts": ["42"],
+            "failedDistricts": ["61"],
+            "totalDistricts": 2,
+            "successRate": 0.5,
+        }
+    ]
+    assert data["errorSummary"]["affectedDistricts"] == ["61"]
+    assert data["errorSummary"]["partialSnapshots"] == 1
+    failed = data["progress"]["districtProgress"]["61"]
+    assert failed["status"] == "failed" and failed["failedDates"] == ["2025-03-10"]
+    assert failed["retryCount"] == 2 and failed["lastError"] == "HTTP 500"
+    assert data["progress"]["districtProgress"]["42"]["status"] == "completed"
+    assert_deprecated(response, f"/api/admin/backfill/{job.pk}")
+
+
+@pytest.mark.parametrize(("job_status", "word"), list(LEGACY_STATUS.items()))
+def test_job_states_map_to_the_legacy_status_words(staff_client, job_status, word):
+    job = BackfillJobFactory(status=job_status)
+    assert staff_client.get(f"{URL}/{job.pk}").json()["status"] == word
+
+
+def test_every_job_state_has_a_legacy_word():
+    assert set(LEGACY_STATUS) == set(JobStatus.values)
+
+
+def test_cancel_answers_the_seed_body(staff_client):
+    job_id = staff_client.post(URL, SEED_BODIES[1], format="json").json()["backfillId"]
+    response = staff_client.delete(f"{URL}/{job_id}")
+    assert response.status_code == 200
+    assert response.json() == {
+        "success": True,
+        "message": "Backfill cancelled successfully",
+        "backfillId": job_id,
+    }
+    assert_deprecated(response, f"/api/admin/backfill/{job_id}")
+    conflict = staff_client.delete(f"{URL}/{job_id}")
+    assert conflict.status_code == 409 and conflict.json()["status"] == "cancelled"
+
+
+def test_unknown_ids_get_404_with_the_deprecation_headers(staff_client):
+    response = staff_client.get(f"{URL}/nope")
+    assert response.status_code == 404
+    assert_deprecated(response, "/api/admin/backfill/nope")
+
+
+def test_bad_legacy_bodies_get_400_naming_the_field(staff_client):
+    response = staff_client.post(URL, {"startDate": "01/01/2024", "foo": 1}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"startDate", "foo"}
+
+
+# The old district pages' routes
+
+
+def test_district_route_starts_a_one_district_job(staff_client):
+    response = staff_client.post(
+        "/api/districts/42/backfill",
+        {"startDate": "2024-01-01", "collectionType": "per-district"},
+        format="json",
+    )
+    assert response.status_code == 202
+    data = response.json()
+    assert data["districtId"] == "42" and data["scope"]["scopeType"] == "single-district"
+    assert data["scope"]["targetDistricts"] == ["42"]
+    job_id = data["backfillId"]
+    got = staff_client.get(f"/api/districts/42/backfill/{job_id}")
+    assert got.status_code == 200 and got.json()["districtId"] == "42"
+    assert staff_client.get(f"/api/districts/61/backfill/{job_id}").status_code == 404
+    cancelled = staff_client.delete(f"/api/districts/42/backfill/{job_id}")
+    assert cancelled.json() == {
+        "success": True,
+        "message": "Backfill cancelled successfully",
+        "backfillId": job_id,
+        "districtId": "42",
+    }
+
+
+def test_district_route_refuses_other_targets_and_bad_ids(staff_client):
+    response = staff_client.post(
+        "/api/districts/42/backfill",
+        {"startDate": "2024-01-01", "targetDistricts": ["61"]},
+        format="json",
+    )
+    assert response.status_code == 400 and "targetDistricts" in response.json()
+    response = staff_client.post("/api/districts/4242/backfill", {"startDate": "2024-01-01"})
+    assert response.status_code == 400 and "districtId" in response.json()

@@ -1,0 +1,93 @@
+"""The role matrix: every route under /api/ x every method it serves x every role.
+
+Routes are found by walking the URL resolver, so a new endpoint is covered without editing this
+file. Expected: anonymous -> 401, a deactivated user's token -> 401, authenticated non-staff ->
+403, staff (session or token) -> neither. The schema and its docs are public by design.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from backfill.services import jobs
+from tests.factories import BackfillJobFactory
+
+pytestmark = pytest.mark.django_db
+PUBLIC = {"api/schema/", "api/docs/"}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def api_routes(patterns=None, prefix: str = "") -> list[tuple[str, type]]:
+    routes = []
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            routes += api_routes(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern) and route.startswith("api/"):
+            routes.append((route, entry.callback.cls))
+    return routes
+
+
+def concrete(route: str, job_id: str) -> str:
+    values = {
+        "jobId": job_id,
+        "backfillId": job_id,
+        "districtId": "42",
+        "district_id": "42",
+        "date": "2025-03-10",
+    }
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], route)
+
+
+def calls() -> list[tuple[str, str, type]]:
+    return [
+        (route, method, view)
+        for route, view in api_routes()
+        if route not in PUBLIC
+        for method in METHODS
+        if hasattr(view, method)
+    ]
+
+
+CALLS = calls()
+
+
+def test_the_matrix_covers_every_backfill_endpoint():
+    routes = {route for route, _, _ in CALLS}
+    assert "api/admin/backfill" in routes and "api/admin/backfill/<str:jobId>/pause" in routes
+    assert "api/districts/<str:districtId>/backfill/<str:backfillId>" in routes
+    assert len(CALLS) >= 20
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch, snapshot_root):
+    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("anonymous", {401}),
+        ("deactivated_token_client", {401}),
+        ("user_client", {403}),
+        ("staff_client", None),
+        ("token_client", None),
+    ],
+)
+def test_no_role_gets_more_than_it_should(request, role, expected):
+    client = APIClient() if role == "anonymous" else request.getfixturevalue(role)
+    job = BackfillJobFactory(scope={"targetDistricts": ["42"]})
+    unexpected = []
+    for route, method, _ in CALLS:
+        url = concrete(route, str(job.pk))
+        response = getattr(client, method)(url, {}, format="json")
+        code = response.status_code
+        # Staff: anything but a refusal or a server error; the others: exactly the refusal.
+        ok = code not in (401, 403) and code < 500 if expected is None else code in expected
+        if not ok:
+            unexpected.append((method.upper(), url, code))
+    assert unexpected == []

@@ -1,0 +1,101 @@
+"""Schemathesis: every operation of /api/schema/ with generated input, with and without
+credentials. 0 responses with a 5xx status, 0 responses that do not match the schema (status
+code, content type, body). Bounded (`MAX_EXAMPLES` per operation and role) to fit `make test`.
+
+Requests go through Django's WSGI application in this process; the database is the test
+database (transactional: the WSGI handler closes connections after each request) and messages
+to Celery are dropped (no worker is needed to check what the API answers).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from rest_framework.throttling import ScopedRateThrottle
+from schemathesis import GenerationMode
+
+from backfill.services import jobs
+from backfill_project.wsgi import application
+
+MAX_EXAMPLES = 25
+REQUESTS: dict[str, int] = {"count": 0, "5xx": 0}
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_schema_conformance,
+]
+
+
+@pytest.fixture
+def api_schema(transactional_db, monkeypatch, snapshot_root):
+    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    # Thousands of expected 4xx answers would drown the output; 5xx are counted below.
+    monkeypatch.setattr(logging.getLogger("django.request"), "level", logging.CRITICAL)
+    # The write throttle is tested on its own (test_api.py); here it would only answer 429.
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"backfill-write": "100000/min"})
+    return schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+@pytest.fixture
+def staff_token(transactional_db, django_user_model) -> str:
+    user = django_user_model.objects.create_user("fuzz", is_staff=True)
+    return Token.objects.create(user=user).key
+
+
+def fuzz(api_schema, headers: dict[str, str] | None, check=None) -> list[str]:
+    """Run every operation with generated valid and invalid input; return the failures."""
+    failures: list[str] = []
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) >= 22
+    for operation in operations:
+        strategy = st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE),
+            operation.as_strategy(GenerationMode.NEGATIVE),
+        )
+
+        @given(case=strategy)
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def run(case):
+            response = case.call(headers=headers)
+            REQUESTS["count"] += 1
+            REQUESTS["5xx"] += response.status_code >= 500
+            case.validate_response(response, checks=CHECKS, headers=headers)
+            if check:
+                check(case, response)
+
+        try:
+            run()
+        except (Exception, BaseExceptionGroup) as exc:  # every operation's failure is reported
+            failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
+    return failures
+
+
+def test_staff_requests_never_fail_and_match_the_schema(api_schema, staff_token):
+    assert fuzz(api_schema, {"Authorization": f"Token {staff_token}"}) == []
+
+
+def test_requests_without_credentials_are_refused_and_match_the_schema(api_schema):
+    def refused(case, response):
+        if case.path != "/api/schema/":
+            assert response.status_code == 401, (case.method, case.path, response.status_code)
+
+    assert fuzz(api_schema, None, refused) == []
+
+
+def test_zz_report_the_number_of_generated_requests(capsys):
+    """Printed for the record (`pytest -s`); runs after the generated tests in this module."""
+    with capsys.disabled():
+        print(f"\nschemathesis: {REQUESTS['count']} requests, {REQUESTS['5xx']} with a 5xx status")
+    assert REQUESTS["5xx"] == 0
