@@ -663,7 +663,12 @@ def alive_workers() -> set[str] | None:
     BACKFILL_WORKER_PING_TIMEOUT_SECONDS; None when the broker cannot be asked (then only
     expired leases count as lost)."""
     try:
-        replies = current_app.control.ping(timeout=settings.BACKFILL_WORKER_PING_TIMEOUT_SECONDS)
+        # A connection of its own, closed at once: the app's shared producer pool would be
+        # inherited, in use, by processes this one forks.
+        with current_app.connection_for_write() as broker:
+            replies = current_app.control.ping(
+                timeout=settings.BACKFILL_WORKER_PING_TIMEOUT_SECONDS, connection=broker
+            )
     except (KombuError, OSError) as exc:
         log.warning("workers not pinged (%s): only expired leases are reclaimed", exc)
         return None

