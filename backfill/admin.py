@@ -247,7 +247,7 @@ class BackfillJobAdmin(admin.ModelAdmin):
             "cell_url": reverse("admin:backfill_job_cell", args=[job.pk]),
             "actions": {
                 name: reverse("admin:backfill_job_action", args=[job.pk, name])
-                for name in ("cancel", "retry")
+                for name in ("cancel", "retry", "pause", "resume")
             },
         }
         return TemplateResponse(request, self.change_form_template, context)
@@ -295,6 +295,12 @@ class BackfillJobAdmin(admin.ModelAdmin):
             elif action == "retry":
                 count = jobs.retry_failed(job=job)
                 messages.success(request, f"{count} failed units queued again.")
+            elif action == "pause":
+                job = jobs.pause_job(job=job)
+                messages.success(request, "Paused: units in flight finish, nothing new starts.")
+            elif action == "resume":
+                job = jobs.resume_job(job=job)
+                messages.success(request, f"Resumed: the job is {job.status} again.")
             else:
                 raise Http404(f"Unknown action {action!r}.")
         except JobStateConflict as exc:

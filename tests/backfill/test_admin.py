@@ -240,3 +240,21 @@ def test_a_pending_units_cell_says_why_it_has_not_started(staff, settings):
     base = job_page(job).removesuffix("change/")
     (unit,) = staff.get(f"{base}cell.json?date=2025-03-11&district=42").json()["units"]
     assert unit["whyNotRunning"].startswith("Queued in its job: 0 earlier units wait before it")
+
+
+def test_pause_and_resume_from_the_job_page(staff):
+    job = jobs.create_job(
+        request=backfill_request({"startDate": "2025-03-10", "targetDistricts": ["42"]})
+    )
+    assert 'id="bf-pause"' in staff.get(job_page(job)).content.decode()
+    staff.post(reverse("admin:backfill_job_action", args=[job.pk, "pause"]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.PAUSED
+    assert 'id="bf-resume"' in staff.get(job_page(job)).content.decode()
+    staff.post(reverse("admin:backfill_job_action", args=[job.pk, "resume"]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING
+    response = staff.post(
+        reverse("admin:backfill_job_action", args=[job.pk, "resume"]), follow=True
+    )
+    assert "is pending" in response.content.decode() or "paused" in response.content.decode()
