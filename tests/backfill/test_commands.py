@@ -117,7 +117,7 @@ def test_unknown_districts_are_a_command_error_and_create_no_job(db):
 
 
 def test_iso_week_dates_are_a_command_error(db):
-    with pytest.raises(CommandError, match="Invalid date '2025-W11-1': use YYYY-MM-DD"):
+    with pytest.raises(CommandError, match="startDate: Invalid date '2025-W11-1'.*YYYY-MM-DD"):
         run("backfill", "--start", "2025-W11-1", "--dry-run")
 
 
@@ -127,7 +127,13 @@ def test_dry_run_as_json_is_machine_readable(db):
     assert data["collectionStrategy"] == "system-wide"
     assert (data["totalUnits"], data["units"], data["requests"]) == (1, {"pending": 1}, 1)
     assert data["dates"] == [
-        {"date": "2025-03-10", "plan": "fetch", "units": {"pending": 1}, "reason": ""}
+        {
+            "date": "2025-03-10",
+            "plan": "fetch",
+            "reason": "will fetch",
+            "units": 1,
+            "pendingUnits": 1,
+        }
     ]
     assert data["rationale"] and data["warnings"] == []
     assert "estimatedDurationSeconds" in data

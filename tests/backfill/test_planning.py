@@ -43,10 +43,10 @@ def configure(*district_ids: str) -> None:
 
 def test_dates_of_a_range_before_the_data_starts_are_planned_unavailable(db):
     result = preview_of(startDate="2008-06-29", endDate="2008-07-01", targetDistricts=["42"])
-    plans = {d.logical_date.isoformat(): (d.action, d.reason) for d in result.dates}
+    plans = {d.logical_date.isoformat(): (d.plan, d.reason) for d in result.dates}
     assert plans["2008-06-29"][0] == plans["2008-06-30"][0] == "unavailable"
     assert "before the data starts" in plans["2008-06-30"][1]
-    assert plans["2008-07-01"] == ("fetch", "")
+    assert plans["2008-07-01"] == ("fetch", "will fetch")
 
 
 def test_unknown_districts_are_refused_up_front_when_districts_are_known(db):
@@ -80,11 +80,11 @@ def test_the_preview_lists_every_date_with_its_plan_and_reason(db, snapshot_root
     )
     plans = {d.logical_date: d for d in result.dates}
     assert len(plans) == 23
-    assert (plans[DAY].action, plans[DAY].reason) == ("stored", "already stored")
-    assert plans[date(2025, 3, 11)].action == "fetch"
+    assert (plans[DAY].plan, plans[DAY].reason) == ("stored", "already stored")
+    assert plans[date(2025, 3, 11)].plan == "fetch"
     closing = plans[date(2025, 4, 1)]
-    assert closing.action == "unavailable" and "closing period of 2025-03" in closing.reason
-    assert sum(sum(d.units.values()) for d in result.dates) == result.total_units
+    assert closing.plan == "unavailable" and "closing period of 2025-03" in closing.reason
+    assert sum(d.units for d in result.dates) == result.total_units
 
 
 # plan: scope
@@ -602,5 +602,5 @@ def test_preview_gives_every_date_its_plan_and_reason(db, snapshot_root):
     )
     assert [(d.logical_date, d.plan, d.reason) for d in preview.dates] == [
         (DAY - timedelta(days=1), "fetch", "will fetch"),
-        (DAY, "skip", "already stored"),
+        (DAY, "stored", "already stored"),
     ]
