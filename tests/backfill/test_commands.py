@@ -117,7 +117,7 @@ def test_unknown_districts_are_a_command_error_and_create_no_job(db):
 
 
 def test_iso_week_dates_are_a_command_error(db):
-    with pytest.raises(CommandError, match="startDate: Invalid date '2025-W11-1'.*YYYY-MM-DD"):
+    with pytest.raises(CommandError, match=r"startDate: Invalid date '2025-W11-1'.*YYYY-MM-DD"):
         run("backfill", "--start", "2025-W11-1", "--dry-run")
 
 
