@@ -13,7 +13,7 @@ from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from districts.ids import ALL_DISTRICTS, district_sort_key
+from districts.ids import district_sort_key
 from snapshots import store
 from snapshots.models import Snapshot, SnapshotStatus
 
@@ -701,22 +701,12 @@ def unit_pending_reason(*, job: BackfillJob, unit: BackfillUnit) -> str:
     )
 
 
-def current_date(*, job: BackfillJob) -> date | None:
-    """The date being worked on: the earliest date with a running or pending unit."""
-    return (
-        BackfillUnit.objects.filter(job=job, status__in=(UnitStatus.RUNNING, UnitStatus.PENDING))
-        .order_by("logical_date")
-        .values_list("logical_date", flat=True)
-        .first()
-    )
-
-
 def job_status(*, job: BackfillJob) -> dict[str, Any]:
     """What an operator watching a job needs, camelCase-ready: state, progress (with the
     per-district breakdown), the date being worked on, why it does not progress, the error
     summary (live while it runs) and the limits' state."""
     progress = job_progress(job=job)
-    day = current_date(job=job)
+    day = _current_date(job)
     last_errors = _last_errors(job)
     return {
         "jobId": str(job.pk),
@@ -731,7 +721,7 @@ def job_status(*, job: BackfillJob) -> dict[str, Any]:
             for d in progress.districts
         ],
         "whyNotRunning": why_not_running(job=job),
-        "errorSummary": job.error_summary if job.is_terminal else error_summary(job=job),
+        "errorSummary": job.error_summary if job.is_terminal else job_error_summary(job=job),
         "performanceStatus": dashboard_performance(),
         "startedAt": job.started_at.isoformat() if job.started_at else None,
         "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
@@ -749,22 +739,6 @@ def _last_errors(job: BackfillJob) -> dict[str, str]:
     for district_id, error_type, message in failed:
         errors.setdefault(district_id, f"{error_type}: {message}")
     return errors
-
-
-def error_summary(*, job: BackfillJob) -> dict[str, Any]:
-    """The job's failed units by error type, retryable vs permanent, and districts affected."""
-    failed = BackfillUnit.objects.filter(job=job, status=UnitStatus.FAILED)
-    by_type = dict(failed.values_list("error_type").annotate(n=Count("id")).order_by("error_type"))
-    return {
-        "totalErrors": sum(by_type.values()),
-        "byType": by_type,
-        "retryableErrors": failed.filter(retryable=True).count(),
-        "permanentErrors": failed.exclude(retryable=True).count(),
-        "affectedDistricts": sorted(
-            set(failed.exclude(district_id=ALL_DISTRICTS).values_list("district_id", flat=True)),
-            key=district_sort_key,
-        ),
-    }
 
 
 @dataclass(frozen=True)
