@@ -294,6 +294,7 @@ class JobDetail:
     partial_snapshots: tuple[PartialSnapshot, ...]
     performance: dict[str, Any]
     queue: QueueState | None
+    why_not_running: str | None
 
 
 def job_detail(*, job_id: object, per_district: bool = True) -> JobDetail:
@@ -312,6 +313,7 @@ def job_detail(*, job_id: object, per_district: bool = True) -> JobDetail:
         for day, status, districts, errors in snapshots
         if status != SnapshotStatus.COMPLETED
     )
+    performance = dashboard_performance()
     return JobDetail(
         summary=_summary(job),
         request=job.request,
@@ -325,8 +327,9 @@ def job_detail(*, job_id: object, per_district: bool = True) -> JobDetail:
         error_summary=job_error_summary(job=job, partial_snapshots=len(partial)),
         snapshot_ids=tuple(day.isoformat() for day, *_ in snapshots),
         partial_snapshots=partial,
-        performance=dashboard_performance(),
+        performance=performance,
         queue=queue_state(job=job),
+        why_not_running=why_not_running(job=job, performance=performance),
     )
 
 
@@ -401,16 +404,24 @@ def queue_state(*, job: BackfillJob) -> QueueState | None:
         status=JobStatus.PENDING, created_at__lt=job.created_at
     ).count()
     limit = settings.BACKFILL_MAX_ACTIVE_JOBS
+    position = ahead + 1
     if len(active) >= limit:
         reason = (
-            f"Waiting in the queue behind {len(active)} running job(s) (at most {limit} run at "
-            f"a time) and {ahead} queued job(s) ahead of it."
+            f"Queued behind job {', '.join(active[:3])} (position {position} in the queue): "
+            f"waiting behind {len(active)} running job(s) (at most {limit} run at a time) and "
+            f"{ahead} queued job(s) ahead of it."
         )
     elif ahead:
-        reason = f"Waiting in the queue behind {ahead} queued job(s) that start first."
+        reason = (
+            f"Queued (position {position} in the queue): waiting behind {ahead} queued job(s) "
+            "that start first."
+        )
     else:
-        reason = "Next in the queue: it starts as soon as a worker picks it up."
-    return QueueState(position=ahead + 1, waiting_behind=active, reason=reason)
+        reason = (
+            f"Queued (position {position} in the queue): next to start, as soon as a worker "
+            "picks it up; if it stays here, no worker has started it: are workers running?"
+        )
+    return QueueState(position=position, waiting_behind=active, reason=reason)
 
 
 @dataclass(frozen=True)
@@ -508,15 +519,19 @@ def dashboard_performance() -> dict[str, Any]:
 NO_WORKER_AFTER_SECONDS = 120
 
 
-def why_not_running(*, job: BackfillJob, now=None) -> str | None:
+def why_not_running(
+    *, job: BackfillJob, now=None, performance: dict[str, Any] | None = None
+) -> str | None:
     """One sentence saying why a job that is not finished does not progress right now, from
-    the engine's real state (queue, pause, limiter, breaker, Redis, workers); None when it is
-    progressing or finished. The admin and the API show the same sentence."""
+    the engine's real state (queue, pause, workers, Redis, breaker, 429 cooldown, limiter); None
+    when it is progressing or finished. The admin and the API show the same sentence.
+    `performance` is `dashboard_performance()` when the caller has it already."""
     if job.is_terminal:
         return None
     now = now or timezone.now()
-    if job.status == JobStatus.PENDING:
-        return _queue_reason(job)
+    queued = queue_state(job=job)
+    if queued is not None:
+        return queued.reason
     if job.status not in ACTIVE_JOB_STATUSES:
         return f"The job is {job.status}; nothing is dispatched until it is resumed."
     running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING)
@@ -531,7 +546,7 @@ def why_not_running(*, job: BackfillJob, now=None) -> str | None:
             f"No worker has reported on this job for {minutes} min: are workers running? "
             "Recovery re-dispatches its units once they count as stale."
         )
-    limits = dashboard_performance()
+    limits = performance or dashboard_performance()
     if not limits["redisAvailable"]:
         return "Redis is unreachable: no request may leave (the rate limiter fails closed)."
     breaker = limits["circuitBreaker"]
@@ -561,23 +576,6 @@ def why_not_running(*, job: BackfillJob, now=None) -> str | None:
             f"{limiter['nextResetMs'] / 1000:.0f} s."
         )
     return None
-
-
-def _queue_reason(job: BackfillJob) -> str:
-    ahead = BackfillJob.objects.filter(status=JobStatus.PENDING, created_at__lt=job.created_at)
-    position = ahead.count() + 1
-    active = list(
-        BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES)
-        .order_by("started_at")
-        .values_list("pk", flat=True)[:3]
-    )
-    if active:
-        blockers = ", ".join(str(pk) for pk in active)
-        return (
-            f"Queued behind job {blockers} (position {position} in the queue); at most "
-            f"{settings.BACKFILL_MAX_ACTIVE_JOBS} job(s) run at once."
-        )
-    return f"Queued (position {position}); no worker has started it yet: are workers running?"
 
 
 # --- the job page's grid of dates x districts -------------------------------------------------
@@ -708,6 +706,7 @@ def job_status(*, job: BackfillJob) -> dict[str, Any]:
     progress = job_progress(job=job)
     day = _current_date(job)
     last_errors = _last_errors(job)
+    performance = dashboard_performance()
     return {
         "jobId": str(job.pk),
         "status": job.status,
@@ -720,9 +719,9 @@ def job_status(*, job: BackfillJob) -> dict[str, Any]:
             {**asdict(d), "lastError": last_errors.get(d.district_id, "")}
             for d in progress.districts
         ],
-        "whyNotRunning": why_not_running(job=job),
+        "whyNotRunning": why_not_running(job=job, performance=performance),
         "errorSummary": job.error_summary if job.is_terminal else job_error_summary(job=job),
-        "performanceStatus": dashboard_performance(),
+        "performanceStatus": performance,
         "startedAt": job.started_at.isoformat() if job.started_at else None,
         "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
     }

@@ -247,6 +247,12 @@ class JobDetailSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Why a queued or paused job waits; null while it runs or once it has ended.",
     )
+    whyNotRunning = serializers.CharField(
+        source="why_not_running",
+        allow_null=True,
+        help_text="Why the job does not progress right now (queue, pause, workers, Redis, "
+        "breaker, 429 cooldown, rate limiter), as the admin shows it; null while it progresses.",
+    )
 
 
 def job_response(job_id: object, *, code: int = status.HTTP_200_OK, **headers: str) -> Response:
@@ -396,7 +402,7 @@ class JobListApi(BackfillApi):
 
 class DatePlanSerializer(serializers.Serializer):
     date = serializers.DateField(source="logical_date")
-    plan = serializers.ChoiceField(choices=["fetch", "skip", "unavailable"])
+    plan = serializers.ChoiceField(choices=["fetch", "stored", "waiting", "unavailable"])
     reason = serializers.CharField(allow_blank=True)
     units = serializers.IntegerField()
     pendingUnits = serializers.IntegerField(source="pending_units")

@@ -115,6 +115,37 @@ def test_the_failures_of_a_partial_job_are_retried_from_its_page(
     assert wait_for_status(page, ("completed",)) == "completed"
 
 
+def test_a_running_job_is_paused_and_resumed_from_its_page(
+    admin_page, celery_worker_process, simulator
+):
+    simulator.set_faults(latency_ms=300)
+    job = jobs.create_job(
+        request=backfill_request(
+            {"startDate": "2025-03-01", "endDate": "2025-03-28", "targetDistricts": ["42"]}
+        )
+    )
+    page = admin_page
+    wait_for_db(job, ("running",))
+    open_job(page, job)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#bf-pause")
+    assert wait_for_status(page, ("paused",)) == "paused"
+    assert "Paused by an operator" in page.inner_text("#bf-why")
+    screenshot(page, "11-job-paused")
+    job.refresh_from_db()
+    paused_at = job.finished_units
+    time.sleep(3)  # units in flight finish; nothing new starts
+    job.refresh_from_db()
+    assert (
+        job.finished_units <= paused_at + job.concurrency
+        and job.units.filter(status=UnitStatus.PENDING).exists()
+    )
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#bf-resume")
+    assert wait_for_status(page, TERMINAL, timeout_s=90) == "completed"
+    screenshot(page, "12-job-resumed-completed")
+
+
 def test_a_queued_job_says_why_it_does_not_run(admin_page):
     now = timezone.now()
     running = BackfillJobFactory(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)

@@ -91,6 +91,9 @@ def test_a_job_behind_another_says_it_waits_and_behind_which(staff_client):
     assert body["status"] == "pending"
     assert body["waiting"]["waitingBehind"] == [str(running.pk)]
     assert "behind 1 running job" in body["waiting"]["reason"]
+    # The admin's "why is this not running" sentence, from the same selector.
+    assert body["whyNotRunning"] == body["waiting"]["reason"]
+    assert body["whyNotRunning"].startswith(f"Queued behind job {running.pk} (position 1")
 
 
 @pytest.mark.parametrize(
