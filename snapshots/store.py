@@ -6,6 +6,7 @@ Layout under the `snapshots` storage (a FileSystemStorage at SNAPSHOT_ROOT by de
     <YYYY-MM-DD>/manifest.json           the snapshot of that logical date (camelCase)
     raw/<as-of>/<report>/district_<id>.csv   the raw CSV as downloaded (`all.csv` for
                                               system-wide reports)
+    analytics/...json                         derived documents (backfill/services/analytics.py)
 
 Guarantees:
 - Every file is replaced atomically and durably: written to a temporary name in the same
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 STORAGE_ALIAS = "snapshots"
 MANIFEST_FILE = "manifest.json"
 RAW_DIR = "raw"
+ANALYTICS_DIR = "analytics"
 LOCK_FILE = ".lock"
 TEMP_SUFFIX = ".tmp"
 SCHEMA_VERSION = 1
@@ -1008,6 +1010,51 @@ def read_raw_csv(*, as_of: date, report: str, district_id: str | None) -> bytes 
         operation="read_raw_csv", seconds=time.perf_counter() - started, size=len(data or b"")
     )
     return data
+
+
+# --- analytics documents ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    name: str
+    size: int
+    sha256: str
+
+
+def _document_name(name: str) -> str:
+    parts = name.split("/")
+    if (
+        len(parts) < 2
+        or parts[0] != ANALYTICS_DIR
+        or any(not p or p.startswith(".") or p == ".." for p in parts)
+        or not name.endswith(".json")
+    ):
+        raise SnapshotStoreError(f"invalid analytics document name {name!r}")
+    return name
+
+
+def write_document(*, name: str, payload: dict[str, Any]) -> StoredDocument:
+    """Store a derived JSON document (`analytics/...json`) atomically and durably, beside the
+    snapshots. The bytes depend only on `payload` (its key order included), so a payload built
+    deterministically is re-written byte for byte. Raises SnapshotStoreError."""
+    name = _document_name(name)
+    data = _encode(payload)
+    _files().write(name, data)
+    return StoredDocument(name=name, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+
+def read_document(*, name: str) -> dict[str, Any] | None:
+    """A document written by `write_document`, or None when there is none. Raises
+    SnapshotStoreError for an unreadable file or an invalid name."""
+    name = _document_name(name)
+    data = _files().read(name)
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise SnapshotStoreError(f"{name} is not a readable JSON document: {exc}") from exc
 
 
 # --- housekeeping and health ------------------------------------------------------------------
