@@ -58,6 +58,7 @@ from __future__ import annotations
 from datetime import date
 
 from districts.ids import canonical_district_id
+from snapshots import store
 from snapshots.store import ANALYTICS_DIR
 
 SCHEMA_VERSION = 1
@@ -70,3 +71,13 @@ def district_series_name(district_id: str, program_year: str) -> str:
 
 def rankings_name(logical_date: date) -> str:
     return f"{ANALYTICS_DIR}/rankings/{logical_date.isoformat()}.json"
+
+
+def read_district_series(*, district_id: str, program_year: str) -> dict | None:
+    """The stored time-series document of a district's program year, or None."""
+    return store.read_document(name=district_series_name(district_id, program_year))
+
+
+def read_rankings(*, logical_date: date) -> dict | None:
+    """The stored rankings document of a snapshot date, or None."""
+    return store.read_document(name=rankings_name(logical_date))
