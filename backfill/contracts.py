@@ -19,6 +19,8 @@ Rules the serializer promises (each error names its field in camelCase, all at o
   configured scope are excluded by planning, with a warning, and a request left with none is a
   `targetDistricts` error;
 - integers and booleans are JSON integers and booleans (no `"3"`, `1` or `"true"`);
+- `source` `archive` re-normalizes the archived CSVs (a data-collection job; no request), and
+  then `reprocess` defaults to `all`;
 - `reprocess` (`missing`, `failed`, `all`) decides which stored dates are collected again. The
   older `skipExisting` maps onto it (true = `missing`, false = `all`); when both are given,
   **`reprocess` wins**, because it is the more precise of the two.
@@ -40,7 +42,7 @@ from districts.dashboard.urls import EARLIEST_DATE
 from districts.ids import InvalidDistrictId, canonical_district_id
 
 from .limits import LimitSettings
-from .models import JobType
+from .models import JobType, Source
 from .services import planning
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -118,6 +120,13 @@ class BackfillRequestSerializer(serializers.Serializer):
         min_value=0, max_value=planning.MAX_RATE_LIMIT_DELAY_MS, required=False, allow_null=True
     )
     enableCaching = StrictBooleanField(default=True)
+    source = serializers.ChoiceField(
+        choices=Source.values,
+        default=Source.DASHBOARD,
+        help_text="dashboard (default): download the exports; archive: re-normalize the raw CSVs "
+        "archived when they were downloaded, without a request (reprocess then defaults to "
+        "all; rateLimitDelayMs and enableCaching do not apply).",
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         """Field errors and unknown fields are reported together."""
@@ -167,6 +176,11 @@ class BackfillRequestSerializer(serializers.Serializer):
             errors.setdefault("endDate", []).append(
                 f"The range covers more than {max_days} days; split the job."
             )
+        if attrs["source"] == Source.ARCHIVE and attrs["jobType"] != JobType.DATA_COLLECTION:
+            errors.setdefault("source", []).append(
+                f"source archive re-normalizes archived CSVs: a {JobType.DATA_COLLECTION} job "
+                f"only, not {attrs['jobType']}."
+            )
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -176,7 +190,8 @@ class BackfillRequestSerializer(serializers.Serializer):
         data = self.validated_data
         reprocess = data.get("reprocess")
         if reprocess is None:
-            skip = data.get("skipExisting", True)
+            # Re-normalizing is for dates already stored: from the archive, all by default.
+            skip = data.get("skipExisting", data["source"] != Source.ARCHIVE)
             reprocess = planning.REPROCESS_MISSING if skip else planning.REPROCESS_ALL
         return planning.BackfillRequest(
             start_date=data["startDate"],
@@ -189,6 +204,7 @@ class BackfillRequestSerializer(serializers.Serializer):
             reprocess=reprocess,
             rate_limit_delay_ms=data.get("rateLimitDelayMs"),
             enable_caching=data["enableCaching"],
+            source=data["source"],
         )
 
 

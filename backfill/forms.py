@@ -15,7 +15,7 @@ from districts import services as district_services
 from districts.ids import district_sort_key
 from districts.models import District
 
-from .models import JobType
+from .models import JobType, Source
 from .services import planning
 
 # camelCase request field -> form field
@@ -31,6 +31,7 @@ FIELD_FOR = {
     "skipExisting": "reprocess",
     "rateLimitDelayMs": "rate_limit_delay_ms",
     "enableCaching": "enable_caching",
+    "source": "source",
 }
 
 
@@ -61,13 +62,24 @@ class BackfillRequestForm(forms.Form):
     collection_type = forms.ChoiceField(
         choices=[(c, c) for c in ("auto", "system-wide", "per-district")], initial="auto"
     )
+    source = forms.ChoiceField(
+        choices=[
+            (Source.DASHBOARD, "the dashboard: download the exports"),
+            (Source.ARCHIVE, "the raw archive: re-normalize the archived CSVs, no request"),
+        ],
+        initial=Source.DASHBOARD,
+        required=False,
+        help_text="The archive redoes parsing and normalization of stored dates, e.g. after a "
+        "fix to the normalizer.",
+    )
     reprocess = forms.ChoiceField(
         choices=[
+            ("", "default: missing, or all from the raw archive"),
             ("missing", "missing: only dates not stored yet"),
             ("failed", "failed: only dates whose snapshot is partial or failed"),
             ("all", "all: collect every date again"),
         ],
-        initial="missing",
+        initial="",
         required=False,
         help_text="Which dates already stored are collected again.",
     )
@@ -97,9 +109,11 @@ class BackfillRequestForm(forms.Form):
             "collectionType": data["collection_type"],
             "concurrency": data["concurrency"],
             "retryFailures": data["retry_failures"],
-            "reprocess": data["reprocess"] or "missing",
             "enableCaching": data["enable_caching"],
+            "source": data["source"] or Source.DASHBOARD,
         }
+        if data["reprocess"]:
+            request["reprocess"] = data["reprocess"]
         if data.get("rate_limit_delay_ms") is not None:
             request["rateLimitDelayMs"] = data["rate_limit_delay_ms"]
         return request
@@ -107,8 +121,10 @@ class BackfillRequestForm(forms.Form):
     @classmethod
     def from_request(cls, request: dict[str, Any]) -> BackfillRequestForm:
         """A bound form showing a request again (back from the preview)."""
-        data = {field: request.get(name) for name, field in FIELD_FOR.items()}
-        data = {k: v for k, v in data.items() if v is not None}
+        data: dict[str, Any] = {}
+        for name, field in FIELD_FOR.items():
+            if request.get(name) is not None and name != "skipExisting":
+                data[field] = request[name]
         for flag in ("retry_failures", "enable_caching"):
             if not data.get(flag):
                 data.pop(flag, None)

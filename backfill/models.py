@@ -45,6 +45,14 @@ class CollectionStrategy(models.TextChoices):
     TARGETED = "targeted"
 
 
+class Source(models.TextChoices):
+    """Where a data-collection job reads its exports: the dashboard, or the raw CSVs archived
+    when they were downloaded (re-normalization: no request)."""
+
+    DASHBOARD = "dashboard"
+    ARCHIVE = "archive"
+
+
 class CreatedVia(models.TextChoices):
     ADMIN = "admin"
     API = "api"
@@ -108,6 +116,10 @@ class BackfillJob(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_JOB_STATUSES
+
+    @property
+    def source(self) -> str:
+        return self.request.get("source") or Source.DASHBOARD
 
     @property
     def finished_units(self) -> int:

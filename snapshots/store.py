@@ -50,7 +50,7 @@ from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils import timezone
 
 from districts.dashboard.statistics import DETAIL_LEVELS, Detail, DistrictStatistics
-from districts.ids import district_sort_key, is_canonical_district_id
+from districts.ids import ALL_DISTRICTS, district_sort_key, is_canonical_district_id
 from snapshots import performance
 from snapshots.models import Snapshot, SnapshotStatus
 
@@ -71,6 +71,7 @@ CACHE_CAPACITY = 256
 
 DATE_DIR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DISTRICT_FILE_RE = re.compile(r"^district_([A-Za-z0-9]{1,3})\.json$")
+RAW_DISTRICT_FILE_RE = re.compile(r"^district_([A-Za-z0-9]{1,3})\.csv$")
 REPORT_RE = re.compile(r"^[a-z]{1,40}$")
 _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
@@ -1010,6 +1011,19 @@ def read_raw_csv(*, as_of: date, report: str, district_id: str | None) -> bytes 
         operation="read_raw_csv", seconds=time.perf_counter() - started, size=len(data or b"")
     )
     return data
+
+
+def archived_districts(*, as_of: date, report: str) -> set[str]:
+    """Which districts have an archived CSV of `report` as of `as_of`: canonical ids, and
+    `ALL_DISTRICTS` for a system-wide report's `all.csv`. One directory listing."""
+    directory = _raw_name(as_of, report, None).rsplit("/", 1)[0]
+    _, names = _files().listdir(directory)
+    found = {ALL_DISTRICTS} if "all.csv" in names else set()
+    for name in names:
+        match = RAW_DISTRICT_FILE_RE.match(name)
+        if match and is_canonical_district_id(match.group(1)):
+            found.add(match.group(1))
+    return found
 
 
 # --- analytics documents ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,13 +22,24 @@ from districts import services as district_services
 from districts.closing_discovery import ClosingDiscovery, discover_closing_date
 from districts.dashboard.client import DashboardClient
 from districts.dashboard.closing import closing_date_for
-from districts.dashboard.collect import CollectionCancelled, collect_district, collect_summary
-from districts.dashboard.errors import DashboardError, ErrorType
-from districts.dashboard.urls import month_end
+from districts.dashboard.collect import (
+    CollectedSummary,
+    CollectionCancelled,
+    Fetch,
+    accept,
+    collect_district,
+    collect_summary,
+    district_from,
+    summary_from,
+)
+from districts.dashboard.csv import ParsedExport
+from districts.dashboard.errors import DashboardError, DataUnavailable, ErrorType
+from districts.dashboard.urls import ExportRequest, month_end
+from districts.ids import canonical_district_id
 from snapshots import store
 
 from .. import limits
-from ..models import BackfillJob, BackfillUnit, CollectionStrategy, JobStatus, UnitStatus
+from ..models import BackfillJob, BackfillUnit, CollectionStrategy, JobStatus, Source, UnitStatus
 from . import jobs, planning
 
 log = logging.getLogger(__name__)
@@ -230,6 +242,9 @@ def _collect(
 ) -> UnitOutcome:
     context = f"job {job.pk} unit {unit.pk} ({unit.logical_date} {unit.district_id})"
     try:
+        if job.source == Source.ARCHIVE:
+            _renormalize(unit, job, stop)
+            return UnitOutcome(UnitStatus.SUCCEEDED)
         waiting = _month_end_waiting(unit.logical_date, client)
         if waiting:
             log.info("%s waits: %s", context, waiting)
@@ -340,6 +355,10 @@ def _collect_summary(
     store.archive_raw_csv(
         as_of=collected.as_of, report="districtsummary", district_id=None, data=collected.raw
     )
+    _store_summary(unit, job, collected)
+
+
+def _store_summary(unit: BackfillUnit, job: BackfillJob, collected: CollectedSummary) -> None:
     by_district = collected.statistics_by_district
     district_services.record_districts_seen(
         seen={d: s.region or "" for d, s in by_district.items()}, on=unit.logical_date
@@ -364,3 +383,67 @@ def _collect_summary(
         by_district = {d: s for d, s in by_district.items() if d in set(wanted)}
     for statistics in by_district.values():
         store.write_district(logical_date=unit.logical_date, statistics=statistics)
+
+
+# --- re-normalizing from the raw archive ------------------------------------------------------
+
+
+def _renormalize(unit: BackfillUnit, job: BackfillJob, stop: _StopCheck) -> None:
+    """Run acceptance and normalization again on the unit's archived CSVs and rewrite its
+    district files (`source: archive`): no request reaches the dashboard. The exports are
+    looked up under the as-of the stored data was collected at (the archive's key), else the
+    as-of the date's request names; a missing one raises DataUnavailable naming it."""
+    if job.collection_strategy == CollectionStrategy.PER_DISTRICT:
+        stored = _stored_as_of(lambda: _stored_district_as_of(unit))
+        collected = district_from(
+            _archived(stored),
+            district_id=unit.district_id,
+            logical_date=unit.logical_date,
+            should_stop=stop,
+        )
+        store.write_district(logical_date=unit.logical_date, statistics=collected.statistics)
+    else:
+        stored = _stored_as_of(lambda: _stored_summary_as_of(unit))
+        collected = summary_from(
+            _archived(stored), logical_date=unit.logical_date, should_stop=stop
+        )
+        _store_summary(unit, job, collected)
+
+
+def _stored_as_of(read: Callable[[], date | None]) -> date | None:
+    try:
+        return read()
+    except store.SnapshotStoreError as exc:
+        # An unreadable file is what a re-normalization rewrites; the request's as-of decides.
+        log.warning("stored as-of not readable (%s); using the request's", exc)
+        return None
+
+
+def _stored_district_as_of(unit: BackfillUnit) -> date | None:
+    stored = store.read_district(logical_date=unit.logical_date, district_id=unit.district_id)
+    return stored.as_of_date if stored else None
+
+
+def _stored_summary_as_of(unit: BackfillUnit) -> date | None:
+    manifest = store.read_manifest(logical_date=unit.logical_date) or {}
+    return date.fromisoformat(manifest["asOfDate"]) if manifest.get("asOfDate") else None
+
+
+def _archived(stored_as_of: date | None) -> Fetch:
+    """A `Fetch` reading the raw archive: the bytes are accepted against the same request as
+    when they were downloaded, so the same rules decide."""
+
+    def fetch(request: ExportRequest) -> tuple[ParsedExport, bytes]:
+        district_id = canonical_district_id(request.district_id) if request.district_id else None
+        keys = dict.fromkeys(d for d in (stored_as_of, request.as_of) if d is not None)
+        for as_of in keys:
+            data = store.read_raw_csv(as_of=as_of, report=request.report, district_id=district_id)
+            if data is not None:
+                return accept(data, request), data
+        raise DataUnavailable(
+            f"no archived CSV of {request.report} for "
+            f"{f'district {district_id}' if district_id else 'every district'} as of "
+            f"{' or '.join(map(str, keys))}"
+        )
+
+    return fetch

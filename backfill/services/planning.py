@@ -21,12 +21,13 @@ from django.utils import timezone
 from districts import services as district_services
 from districts.closing_discovery import waiting_reason
 from districts.dashboard.closing import closing_date_for, closing_period_month, still_closing_on
-from districts.dashboard.urls import EARLIEST_DATE, month_end
+from districts.dashboard.reports import ReportType
+from districts.dashboard.urls import EARLIEST_DATE, month_end, request_for
 from districts.ids import ALL_DISTRICTS
 from snapshots import store
 from snapshots.models import SnapshotStatus
 
-from ..models import CollectionStrategy, JobType, RateLimitConfig, UnitStatus
+from ..models import CollectionStrategy, JobType, RateLimitConfig, Source, UnitStatus
 
 COLLECTION_TYPES = ("auto", "system-wide", "per-district")
 # Which stored dates a job collects again: `missing` (what is not stored yet), `failed` (only
@@ -66,6 +67,12 @@ class BackfillRequest:
     reprocess: str = REPROCESS_MISSING
     rate_limit_delay_ms: int | None = None
     enable_caching: bool = True
+    # Source.ARCHIVE: re-normalize the archived CSVs, no request (data-collection only).
+    source: str = Source.DASHBOARD
+
+    @property
+    def from_archive(self) -> bool:
+        return self.source == Source.ARCHIVE
 
     @property
     def skip_existing(self) -> bool:
@@ -85,6 +92,7 @@ class BackfillRequest:
             "reprocess": self.reprocess,
             "rateLimitDelayMs": self.rate_limit_delay_ms,
             "enableCaching": self.enable_caching,
+            "source": self.source,
         }
 
 
@@ -129,16 +137,26 @@ class Plan:
             unblocked = blocked is None
             stored = _stored_detail_levels(day) if unblocked and reprocess != REPROCESS_ALL else {}
             keep = _not_failed_reason(day) if unblocked and reprocess == REPROCESS_FAILED else ""
+            archive = (
+                _archive(day, per_district=per_district)
+                if unblocked and self.request.from_archive
+                else None
+            )
             if per_district:
                 for district_id in self.districts:
                     yield _planned(
-                        day, district_id, blocked, stored, needed=(district_id,), keep=keep
+                        day,
+                        district_id,
+                        blocked or _unarchived(archive, district_id),
+                        stored,
+                        needed=(district_id,),
+                        keep=keep,
                     )
             else:
                 yield _planned(
                     day,
                     ALL_DISTRICTS,
-                    blocked,
+                    blocked or _unarchived(archive, ALL_DISTRICTS),
                     stored,
                     needed=self.districts,
                     detail="summary",
@@ -163,6 +181,42 @@ def _planned(
     if stored and _covers(stored, needed, detail):
         return PlannedUnit(day, district_id, UnitStatus.SKIPPED, "already stored")
     return PlannedUnit(day, district_id, UnitStatus.PENDING)
+
+
+@dataclass(frozen=True)
+class _ArchivedDate:
+    """What the raw archive holds for one date: who has the CSV a re-normalization reads first
+    (the club performance of each district, or the district summary) under the as-ofs the
+    date's data may have been collected at."""
+
+    report: str
+    as_ofs: tuple[date, ...]
+    present: frozenset[str]
+
+
+def _archive(day: date, *, per_district: bool) -> _ArchivedDate:
+    report = ReportType.CLUB_PERFORMANCE if per_district else ReportType.DISTRICT_SUMMARY
+    manifest = store.read_manifest(logical_date=day) or {}
+    stored = date.fromisoformat(manifest["asOfDate"]) if manifest.get("asOfDate") else None
+    # Every report of a date is requested as of the same day.
+    requested = request_for(ReportType.DISTRICT_SUMMARY, day).as_of
+    as_ofs = tuple(dict.fromkeys(d for d in (stored, requested) if d))
+    present: set[str] = set()
+    for as_of in as_ofs:
+        present |= store.archived_districts(as_of=as_of, report=report)
+    return _ArchivedDate(str(report), as_ofs, frozenset(present))
+
+
+def _unarchived(archive: _ArchivedDate | None, district_id: str) -> tuple[str, str] | None:
+    """(unavailable, why) when the archive has no CSV for `district_id` on the date."""
+    if archive is None or district_id in archive.present:
+        return None
+    who = "every district" if district_id == ALL_DISTRICTS else f"district {district_id}"
+    return (
+        UnitStatus.UNAVAILABLE,
+        f"no archived CSV of {archive.report} for {who} as of "
+        f"{' or '.join(map(str, archive.as_ofs))}: nothing to re-normalize",
+    )
 
 
 def blocked_dates(dates: tuple[date, ...], *, today: date) -> dict[date, tuple[str, str]]:
@@ -419,8 +473,12 @@ def preview(plan_: Plan) -> Preview:
         units = list(planned)
         counts = Counter(str(u.status) for u in units)
         totals.update(counts)
-        dates.append(_date_plan(day, units, counts))
-    requests = totals[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.collection_strategy]
+        dates.append(_date_plan(day, units, counts, from_archive=plan_.request.from_archive))
+    requests = (
+        0
+        if plan_.request.from_archive
+        else totals[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.collection_strategy]
+    )
     return Preview(
         collection_strategy=plan_.collection_strategy,
         rationale=plan_.rationale,
@@ -435,14 +493,17 @@ def preview(plan_: Plan) -> Preview:
     )
 
 
-def _date_plan(day: date, units: list[PlannedUnit], counts: Counter[str]) -> DatePlan:
+def _date_plan(
+    day: date, units: list[PlannedUnit], counts: Counter[str], *, from_archive: bool = False
+) -> DatePlan:
     pending = counts[UnitStatus.PENDING]
     if pending:
+        verb = "will re-normalize from the archive" if from_archive else "will fetch"
         others = [u.reason for u in units if u.status != UnitStatus.PENDING and u.reason]
         reason = (
-            "will fetch"
+            verb
             if pending == len(units)
-            else f"will fetch {pending} of {len(units)} units; the others: {others[0]}"
+            else f"{verb} {pending} of {len(units)} units; the others: {others[0]}"
         )
         return DatePlan(day, "fetch", reason, dict(counts))
     if set(counts) == {UnitStatus.SKIPPED}:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from .client import REDIRECT_STATUSES, DashboardClient
@@ -24,6 +24,9 @@ from .urls import ExportRequest, export_urls, program_year_of, request_for
 log = logging.getLogger(__name__)
 
 StopCheck = Callable[[], bool]
+# Where the exports of a collection come from: the dashboard (`fetch_export`) or the raw archive
+# (re-normalization). Returns the accepted export and its bytes.
+Fetch = Callable[[ExportRequest], tuple[ParsedExport, bytes]]
 
 
 class CollectionCancelled(Exception):
@@ -69,10 +72,10 @@ def fetch_export(
         if data is None:
             continue
         try:
-            return _accept(data, request), data
+            return accept(data, request), data
         except DashboardError as exc:
             log.warning("cached body of %s is no longer accepted (%s); downloading", url, exc)
-    parsed, data, url = _fetch(client, request, today=today, accept=_accept)
+    parsed, data, url = _fetch(client, request, today=today, accept=accept)
     client.remember(url, data)
     return parsed, data
 
@@ -164,7 +167,9 @@ def _download(
     return accept(data, request), data
 
 
-def _accept(data: bytes, request: ExportRequest) -> ParsedExport:
+def accept(data: bytes, request: ExportRequest) -> ParsedExport:
+    """Accept `data` as the answer to `request` (`accept_export`): the same rules whether it was
+    just downloaded or read back from the raw archive."""
     return accept_export(
         data,
         report=request.report,
@@ -187,22 +192,34 @@ def collect_district(
     should_stop: StopCheck | None = None,
     today: date | None = None,
 ) -> CollectedDistrict:
-    """Full statistics of one district for `logical_date` from its three reports.
+    """Full statistics of one district for `logical_date` from its three reports, downloaded.
 
     `district_id` may be canonical (`"2"`) or as the site spells it (`"02"`): the URLs carry
     the site's form, the statistics the canonical id (DOMAIN.md section 6). `should_stop` is
     asked before each report request; `today` decides the live program year (see
-    `fetch_export`). Raises
-    CollectionCancelled, DashboardError (download, acceptance) and ValidationFailed
-    (normalization: reports that disagree).
+    `fetch_export`). Raises CollectionCancelled, DashboardError (download, acceptance) and
+    ValidationFailed (normalization: reports that disagree).
     """
     before = client.requests_made
+    collected = district_from(
+        lambda request: fetch_export(client, request, today=today),
+        district_id=district_id,
+        logical_date=logical_date,
+        should_stop=should_stop,
+    )
+    return replace(collected, requests=client.requests_made - before)
+
+
+def district_from(
+    fetch: Fetch, *, district_id: str, logical_date: date, should_stop: StopCheck | None = None
+) -> CollectedDistrict:
+    """Full statistics of one district for `logical_date` from the three reports `fetch`
+    gives (its `requests` is 0: the caller counts them). Raises as `collect_district`."""
     parsed: dict[ReportType, ParsedExport] = {}
     raw: dict[ReportType, bytes] = {}
     for report in PER_DISTRICT_REPORTS:
         _check(should_stop)
-        request = request_for(report, logical_date, district_id)
-        parsed[report], raw[report] = fetch_export(client, request, today=today)
+        parsed[report], raw[report] = fetch(request_for(report, logical_date, district_id))
     statistics = normalize_district(
         district_performance=parsed[ReportType.DISTRICT_PERFORMANCE],
         division_performance=parsed[ReportType.DIVISION_PERFORMANCE],
@@ -214,7 +231,7 @@ def collect_district(
         statistics=statistics,
         raw=raw,
         as_of=parsed[ReportType.CLUB_PERFORMANCE].footer.as_of,
-        requests=client.requests_made - before,
+        requests=0,
     )
 
 
@@ -225,7 +242,8 @@ def collect_summary(
     should_stop: StopCheck | None = None,
     today: date | None = None,
 ) -> CollectedSummary:
-    """Summary statistics of every district for `logical_date` from one district summary.
+    """Summary statistics of every district for `logical_date` from one district summary,
+    downloaded.
 
     `should_stop` is asked before the request; `today` decides the live program year.
 
@@ -233,12 +251,24 @@ def collect_summary(
     (normalization).
     """
     before = client.requests_made
+    collected = summary_from(
+        lambda request: fetch_export(client, request, today=today),
+        logical_date=logical_date,
+        should_stop=should_stop,
+    )
+    return replace(collected, requests=client.requests_made - before)
+
+
+def summary_from(
+    fetch: Fetch, *, logical_date: date, should_stop: StopCheck | None = None
+) -> CollectedSummary:
+    """Summary statistics of every district for `logical_date` from the district summary
+    `fetch` gives (its `requests` is 0). Raises as `collect_summary`."""
     _check(should_stop)
-    request = request_for(ReportType.DISTRICT_SUMMARY, logical_date)
-    parsed, raw = fetch_export(client, request, today=today)
+    parsed, raw = fetch(request_for(ReportType.DISTRICT_SUMMARY, logical_date))
     return CollectedSummary(
         statistics_by_district=normalize_summary(summary=parsed, logical_date=logical_date),
         raw=raw,
         as_of=parsed.footer.as_of,
-        requests=client.requests_made - before,
+        requests=0,
     )

@@ -218,6 +218,7 @@ def test_backfill_passes_every_option_into_the_request(db):
         "reprocess": "all",
         "rateLimitDelayMs": 500,
         "enableCaching": False,
+        "source": "dashboard",
     }
     assert job.collection_strategy == "targeted"
 

@@ -37,6 +37,12 @@ class Command(BaseCommand):
             choices=["missing", "failed", "all"],
             help="Which stored dates to collect again (wins over --no-skip-existing)",
         )
+        parser.add_argument(
+            "--from-archive",
+            action="store_true",
+            help="Re-normalize the archived CSVs of the dates (no request to the dashboard); "
+            "every stored date is redone unless --reprocess says otherwise",
+        )
         parser.add_argument("--no-retry-failures", action="store_true")
         parser.add_argument("--no-cache", action="store_true")
         parser.add_argument("--dry-run", action="store_true", help="Print the preview only")
@@ -50,10 +56,13 @@ class Command(BaseCommand):
             "targetDistricts": opts["districts"],
             "collectionType": opts["collection_type"],
             "concurrency": opts["concurrency"],
-            "skipExisting": not opts["no_skip_existing"],
             "retryFailures": not opts["no_retry_failures"],
             "enableCaching": not opts["no_cache"],
         }
+        if opts["no_skip_existing"]:
+            request["skipExisting"] = False
+        if opts["from_archive"]:
+            request["source"] = "archive"
         if opts["reprocess"]:
             request["reprocess"] = opts["reprocess"]
         if opts["rate_limit_delay_ms"] is not None:
