@@ -34,6 +34,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -42,7 +43,7 @@ from districts.dashboard.urls import EARLIEST_DATE
 from districts.ids import InvalidDistrictId, canonical_district_id
 
 from .limits import LimitSettings
-from .models import JobType, Source
+from .models import JobType, RateLimitConfig, Source
 from .services import planning
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -248,7 +249,7 @@ class RateLimitConfigSerializer(serializers.Serializer):
     minDelayMs = StrictIntegerField(min_value=0, max_value=600_000)
     maxDelayMs = StrictIntegerField(min_value=1, max_value=3_600_000)
     backoffMultiplier = serializers.FloatField(min_value=1.0, max_value=10.0)
-    maxConcurrent = StrictIntegerField(min_value=1, max_value=64)
+    maxConcurrent = StrictIntegerField(min_value=1, max_value=50)
 
     FIELD_FOR = {
         "maxRequests": "max_requests",
@@ -277,25 +278,22 @@ class RateLimitConfigSerializer(serializers.Serializer):
         return values
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The bounds across fields are the model's (`RateLimitConfig.clean`, which the admin
+        uses too), reported under the camelCase names."""
         merged = {
             camel: attrs.get(camel, getattr(self.current, snake, None))
             for camel, snake in self.FIELD_FOR.items()
         }
-        errors: dict[str, list[str]] = {}
-        if merged["minDelayMs"] > merged["maxDelayMs"]:
-            errors["minDelayMs"] = [
-                f"minDelayMs {merged['minDelayMs']} is above maxDelayMs {merged['maxDelayMs']}."
-            ]
-        per_minute = merged["maxRequests"] * 60_000 / merged["windowMs"]
-        ceiling = settings.BACKFILL_MAX_REQUESTS_PER_MINUTE
-        if per_minute > ceiling:
-            errors["maxRequests"] = [
-                f"{merged['maxRequests']} requests per {merged['windowMs']} ms is "
-                f"{per_minute:g} per minute; at most {ceiling} per minute are allowed "
-                "(BACKFILL_MAX_REQUESTS_PER_MINUTE)."
-            ]
-        if errors:
-            raise serializers.ValidationError(errors)
+        config = RateLimitConfig(
+            **{snake: merged[camel] for camel, snake in self.FIELD_FOR.items()}
+        )
+        try:
+            config.clean()
+        except DjangoValidationError as exc:
+            camel_for = {snake: camel for camel, snake in self.FIELD_FOR.items()}
+            raise serializers.ValidationError(
+                {camel_for.get(name, name): messages for name, messages in exc.message_dict.items()}
+            ) from None
         return merged
 
     def limit_settings(self) -> LimitSettings:

@@ -294,9 +294,9 @@ class RateLimitConfig(models.Model):
         if self.window_ms < 1_000:
             errors["window_ms"] = "The window is at least 1,000 ms."
         if self.max_delay_ms < self.min_delay_ms:
-            errors["max_delay_ms"] = (
-                f"The maximum delay ({self.max_delay_ms} ms) is shorter than the minimum delay "
-                f"({self.min_delay_ms} ms)."
+            errors["min_delay_ms"] = (
+                f"The minimum delay ({self.min_delay_ms} ms) is above the maximum delay "
+                f"({self.max_delay_ms} ms)."
             )
         if not 1.0 <= self.backoff_multiplier <= 10.0:
             errors["backoff_multiplier"] = "Between 1 and 10."

@@ -365,12 +365,14 @@ def test_patch_changes_only_the_fields_given(staff_client):
     [
         ("put", {"maxRequests": 10}, "windowMs"),
         ("patch", {"maxRequests": 0}, "maxRequests"),
-        ("patch", {"maxRequests": 61}, "maxRequests"),
-        ("patch", {"maxRequests": 2, "windowMs": 1000}, "maxRequests"),  # 120 per minute
+        # Over 60 per minute once the minimum delay no longer holds the rate down.
+        ("patch", {"maxRequests": 61, "minDelayMs": 0}, "maxRequests"),
+        ("patch", {"maxRequests": 2, "windowMs": 1000, "minDelayMs": 500}, "maxRequests"),
         ("patch", {"minDelayMs": 40000}, "minDelayMs"),  # above maxDelayMs
         ("patch", {"maxDelayMs": 1000}, "minDelayMs"),
         ("patch", {"backoffMultiplier": 0.5}, "backoffMultiplier"),
         ("patch", {"maxConcurrent": "3"}, "maxConcurrent"),
+        ("patch", {"maxConcurrent": 51}, "maxConcurrent"),  # the admin's bound too
         ("patch", {"burst": 3}, "burst"),
     ],
 )
@@ -379,6 +381,18 @@ def test_bad_rate_limits_get_400_and_change_nothing(staff_client, method, body, 
     assert response.status_code == 400
     assert field in response.json()
     assert selectors.rate_limit_config().max_requests == 10
+
+
+def test_the_api_and_the_admin_apply_one_rule_to_the_rate(staff_client):
+    # 10 per 5 s would be 120 per minute, but 2 s apart keeps it at 30: the limiter grants a
+    # request only when both allow it, and so do the model (the admin) and the API.
+    response = staff_client.patch(
+        CONFIG_URL, {"maxRequests": 10, "windowMs": 5000, "minDelayMs": 2000}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    response = staff_client.patch(CONFIG_URL, {"minDelayMs": 0}, format="json")
+    assert response.status_code == 400
+    assert "120 requests per minute" in response.json()["maxRequests"][0]
 
 
 def test_a_setting_allows_a_faster_limit(staff_client, settings):
