@@ -148,18 +148,6 @@ def _eta(job: BackfillJob, finished: int) -> float | None:
     return round(elapsed / ran * left, 1)
 
 
-def list_jobs(
-    *,
-    status: str | None = None,
-    job_type: str | None = None,
-    created_via: str | None = None,
-    limit: int = 20,
-    offset: int = 0,
-):
-    """Jobs newest first, filtered; a slice of `limit` from `offset`."""
-    return _jobs(status=status, job_type=job_type, created_via=created_via)[offset : offset + limit]
-
-
 def _jobs(*, status: str | None, job_type: str | None, created_via: str | None):
     jobs = BackfillJob.objects.all()
     if status:
@@ -210,13 +198,7 @@ def job_history(
 
 
 def _summary(job: BackfillJob) -> JobSummary:
-    finished = (
-        job.succeeded_units
-        + job.skipped_units
-        + job.unavailable_units
-        + job.failed_units
-        + job.cancelled_units
-    )
+    finished = job.finished_units
     return JobSummary(
         job_id=str(job.pk),
         job_type=job.job_type,

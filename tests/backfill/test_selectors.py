@@ -19,7 +19,7 @@ from backfill.models import (
     UnitCount,
     UnitStatus,
 )
-from backfill.selectors import DistrictProgress, job_progress, list_jobs
+from backfill.selectors import DistrictProgress, job_history, job_progress
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 
 
@@ -177,22 +177,33 @@ def jobs_created_in_order(count: int, **fields) -> list:
     return made
 
 
+def ids(page: tuple[list, int]) -> list[str]:
+    return [summary.job_id for summary in page[0]]
+
+
 def test_jobs_are_listed_newest_first(db):
     older, newer = jobs_created_in_order(2)
-    assert list(list_jobs()) == [newer, older]
+    assert ids(job_history()) == [str(newer.pk), str(older.pk)]
 
 
 def test_jobs_can_be_filtered_by_status(db):
     BackfillJobFactory(status=JobStatus.COMPLETED)
     failed = BackfillJobFactory(status=JobStatus.FAILED)
-    assert list(list_jobs(status=JobStatus.FAILED)) == [failed]
+    assert job_history(status=JobStatus.FAILED)[1] == 1
+    assert ids(job_history(status=JobStatus.FAILED)) == [str(failed.pk)]
 
 
 def test_job_list_pages_with_limit_and_offset(db):
     made = jobs_created_in_order(5)
-    newest_first = made[::-1]
-    assert list(list_jobs(limit=2)) == newest_first[:2]
-    assert list(list_jobs(limit=2, offset=2)) == newest_first[2:4]
+    newest_first = [str(job.pk) for job in made[::-1]]
+    assert ids(job_history(limit=2)) == newest_first[:2]
+    assert ids(job_history(limit=2, offset=2)) == newest_first[2:4]
+    assert job_history(limit=2)[1] == 5
+
+
+def test_a_listed_job_counts_waiting_units_as_finished(db):
+    BackfillJobFactory(total_units=4, succeeded_units=2, waiting_units=2)
+    assert job_history()[0][0].percent == 100.0
 
 
 def test_dashboard_performance_counts_units_of_active_jobs_only(db):

@@ -17,17 +17,27 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, status, limit, json: bool = False, **options):
+        page, _ = selectors.job_history(status=status, limit=limit)
         rows = [
             {
-                "jobId": str(job.pk),
+                "jobId": job.job_id,
+                "jobType": job.job_type,
                 "status": job.status,
                 "collectionStrategy": job.collection_strategy,
                 "startDate": job.start_date.isoformat(),
                 "endDate": job.end_date.isoformat(),
-                "progress": selectors.job_progress(job=job, per_district=False).as_dict(),
+                "progress": {
+                    "total": job.total,
+                    "succeeded": job.succeeded,
+                    "skipped": job.skipped,
+                    "unavailable": job.unavailable,
+                    "failed": job.failed,
+                    "cancelled": job.cancelled,
+                    "percent": job.percent,
+                },
                 "createdAt": job.created_at.isoformat(),
             }
-            for job in selectors.list_jobs(status=status, limit=limit)
+            for job in page
         ]
         if json:
             self.stdout.write(_dumps(rows))
