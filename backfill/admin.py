@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as RequestInvalid
 
@@ -27,7 +28,14 @@ from snapshots.models import Snapshot
 
 from . import contracts, selectors
 from .forms import BackfillRequestForm
-from .models import BackfillJob, CreatedVia, RateLimitConfig, UnitStatus
+from .models import (
+    AuditOutcome,
+    BackfillJob,
+    CreatedVia,
+    RateLimitConfig,
+    SnapshotAudit,
+    UnitStatus,
+)
 from .services import jobs
 from .services.errors import JobStateConflict
 
@@ -42,6 +50,48 @@ STATUS_COLOURS = {
     UnitStatus.FAILED: "#e53935",
     UnitStatus.CANCELLED: "#ffb300",
 }
+
+
+@admin.register(SnapshotAudit)
+class SnapshotAuditAdmin(admin.ModelAdmin):
+    """The audits of what is stored, read-only: checks come from the beat schedule (off until
+    enabled under Periodic tasks) or `manage.py snapshots_audit`; drift is never written over
+    the stored file."""
+
+    list_display = (
+        "checked_at",
+        "logical_date",
+        "district_id",
+        "detail",
+        "outcome_badge",
+        "message",
+    )
+    list_filter = ("outcome", "detail", "checked_at")
+    date_hierarchy = "logical_date"
+    search_fields = ("district_id",)
+    readonly_fields = [f.name for f in SnapshotAudit._meta.fields]
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome_badge(self, audit: SnapshotAudit) -> str:
+        colour = {"match": "#2e7d32", "drift": "#e53935"}.get(audit.outcome, "#9e9e9e")
+        return format_html('<strong style="color:{}">{}</strong>', colour, audit.outcome)
+
+    def changelist_view(self, request, extra_context=None):
+        _, _, outcomes = selectors.audit_history(limit=0)
+        if outcomes.get(AuditOutcome.DRIFT):
+            messages.warning(
+                request,
+                f"{outcomes[AuditOutcome.DRIFT]} check(s) found drift: the dashboard now says "
+                "something else than what is stored. Re-collect those dates with reprocess=all "
+                "(New backfill) to store its current data.",
+            )
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(RateLimitConfig)

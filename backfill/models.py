@@ -266,6 +266,39 @@ class AnalyticsOutput(models.Model):
         return self.name
 
 
+class AuditOutcome(models.TextChoices):
+    MATCH = "match"  # the re-fetched data normalizes to the bytes the manifest recorded
+    DRIFT = "drift"  # it does not: the dashboard (or the normalizer) changed since
+    ERROR = "error"  # the re-fetch failed; nothing was compared
+
+
+class SnapshotAudit(models.Model):
+    """One check of one stored (date, district): re-fetched from the dashboard, normalized and
+    compared with the content hash its manifest recorded when the file was written
+    (backfill/services/audits.py). Drift is recorded, never written over the stored file."""
+
+    id = models.BigAutoField(primary_key=True)
+    logical_date = models.DateField()
+    district_id = models.CharField(max_length=8)
+    detail = models.CharField(max_length=8, help_text="summary or full, as stored")
+    outcome = models.CharField(max_length=8, choices=AuditOutcome.choices, db_index=True)
+    recorded_sha256 = models.CharField(max_length=64, help_text="The manifest's, at write time.")
+    fetched_sha256 = models.CharField(max_length=64, blank=True, default="")
+    # Paths of the values that differ (`membership.active_members`, `club_details[3].status`),
+    # at most AUDIT_MAX_DIFFERENCES.
+    differences = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True, default="")
+    requests_made = models.PositiveSmallIntegerField(default=0)
+    checked_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        indexes = [models.Index(fields=["logical_date", "district_id"], name="audit_date_district")]
+
+    def __str__(self) -> str:
+        return f"audit {self.logical_date} district {self.district_id}: {self.outcome}"
+
+
 class RateLimitConfig(models.Model):
     """The one global rate-limit configuration; workers pick up changes within seconds."""
 

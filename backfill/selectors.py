@@ -21,10 +21,12 @@ from .limits import performance_status
 from .models import (
     ACTIVE_JOB_STATUSES,
     TERMINAL_JOB_STATUSES,
+    AuditOutcome,
     BackfillJob,
     BackfillUnit,
     JobStatus,
     RateLimitConfig,
+    SnapshotAudit,
     UnitCount,
     UnitStatus,
 )
@@ -745,3 +747,19 @@ def overview(*, finished_limit: int = 5) -> Overview:
             ]
         ),
     )
+
+
+# --- audits of what is stored -------------------------------------------------------------------
+
+
+def audit_history(
+    *, outcome: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[SnapshotAudit], int, dict[str, int]]:
+    """One page of audit checks (newest first), the count matching `outcome`, and the count of
+    every outcome over all checks."""
+    checks = SnapshotAudit.objects.all()
+    if outcome:
+        checks = checks.filter(outcome=outcome)
+    totals = dict.fromkeys(AuditOutcome.values, 0)
+    totals.update(SnapshotAudit.objects.values_list("outcome").annotate(n=Count("id")).order_by())
+    return list(checks[offset : offset + limit]), checks.count(), totals

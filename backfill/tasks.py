@@ -5,7 +5,7 @@ import os
 from celery import shared_task
 from celery.signals import worker_ready
 
-from .services import collection, jobs
+from .services import audits, collection, jobs
 
 
 @shared_task(name="backfill.tasks.run_unit", bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -50,3 +50,9 @@ def fill_yesterday() -> str | None:
     collection.discover_recent_closings()
     job = jobs.fill_gap(days_back=1)
     return str(job.pk) if job else None
+
+
+@shared_task(name="backfill.tasks.audit_snapshots")
+def audit_snapshots() -> dict[str, int]:
+    checked = audits.audit_snapshots()
+    return {outcome: sum(a.outcome == outcome for a in checked) for outcome in audits.AuditOutcome}

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from backfill.api import audits
 from backfill.api import jobs as api
 
 urlpatterns = [
@@ -18,4 +19,5 @@ urlpatterns = [
     path("backfill/<str:jobId>/retry", api.JobRetryApi.as_view(), name="backfill-job-retry"),
     path("backfill/<str:jobId>/pause", api.JobPauseApi.as_view(), name="backfill-job-pause"),
     path("backfill/<str:jobId>/resume", api.JobResumeApi.as_view(), name="backfill-job-resume"),
+    path("audits", audits.AuditListApi.as_view(), name="audit-list"),
 ]

@@ -14,7 +14,7 @@ from backfill.services import jobs
 from districts import services as district_services
 
 
-def test_the_migrations_create_the_default_schedules_enabled(db):
+def test_the_migrations_create_the_default_schedules(db):
     schedules = {
         task.task: (
             (task.crontab.minute, task.crontab.hour)
@@ -29,6 +29,8 @@ def test_the_migrations_create_the_default_schedules_enabled(db):
         "backfill.tasks.recover_jobs": (("*/5", "*"), True),
         "backfill.tasks.cleanup_jobs": (("15", "3"), True),
         "backfill.tasks.reclaim_lost_units": ((10, "seconds"), True),
+        # Off until an operator enables it (it sends requests to the dashboard).
+        "backfill.tasks.audit_snapshots": (("45", "*"), False),
     }
 
 
