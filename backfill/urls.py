@@ -1,7 +1,9 @@
-"""The job API, included by the project under `api/admin/` (backfill.api.jobs)."""
+"""The job and analytics APIs, included by the project under `api/admin/` (backfill.api.jobs,
+backfill.api.analytics)."""
 
 from django.urls import path
 
+from backfill.api import analytics
 from backfill.api import jobs as api
 
 urlpatterns = [
@@ -18,4 +20,11 @@ urlpatterns = [
     path("backfill/<str:jobId>/retry", api.JobRetryApi.as_view(), name="backfill-job-retry"),
     path("backfill/<str:jobId>/pause", api.JobPauseApi.as_view(), name="backfill-job-pause"),
     path("backfill/<str:jobId>/resume", api.JobResumeApi.as_view(), name="backfill-job-resume"),
+    path("analytics", analytics.AnalyticsIndexApi.as_view(), name="analytics-index"),
+    path("analytics/rankings", analytics.RankingsApi.as_view(), name="analytics-rankings"),
+    path(
+        "analytics/districts/<str:districtId>",
+        analytics.DistrictAnalyticsApi.as_view(),
+        name="analytics-district",
+    ),
 ]
