@@ -25,7 +25,12 @@ from rest_framework.exceptions import ValidationError as RequestInvalid
 from districts.ids import ALL_DISTRICTS, InvalidDistrictId, canonical_district_id
 from snapshots.models import Snapshot
 
-from . import contracts, selectors
+from . import (
+    analytics_admin,  # noqa: F401  (registers the analytics pages of the section)
+    analytics_selectors,
+    contracts,
+    selectors,
+)
 from .forms import BackfillRequestForm
 from .models import BackfillJob, CreatedVia, RateLimitConfig, UnitStatus
 from .services import jobs
@@ -242,6 +247,7 @@ class BackfillJobAdmin(admin.ModelAdmin):
             "original": job,
             "job": job,
             "status": selectors.job_status(job=job),
+            "analytics_outputs": analytics_selectors.job_outputs(job_id=job.pk),
             "colours": STATUS_COLOURS,
             "status_url": reverse("admin:backfill_job_status", args=[job.pk]),
             "cell_url": reverse("admin:backfill_job_cell", args=[job.pk]),

@@ -17,7 +17,7 @@ from django.db.models import Count, Max, Min
 
 from districts.ids import district_sort_key
 
-from .models import AnalyticsKind, AnalyticsOutput
+from .models import AnalyticsKind, AnalyticsOutput, BackfillJob
 from .services import analytics
 from .services.errors import AnalyticsNotFound
 
@@ -175,6 +175,7 @@ class DistrictAnalytics:
     available_program_years: tuple[str, ...]  # newest first
     generated_at: datetime | None  # from the index; None when the file is not indexed
     job_id: str | None
+    job_exists: bool  # the job that wrote it is still recorded (jobs are cleaned up)
 
     @property
     def summary(self) -> tuple[MetricSummary, ...]:
@@ -210,8 +211,7 @@ def district_analytics(*, district_id: str, program_year: str | None = None) -> 
         program_year=program_year,
         document=document,
         available_program_years=years,
-        generated_at=row.generated_at if row else None,
-        job_id=str(row.job_id) if row and row.job_id else None,
+        **_written(row),
     )
 
 
@@ -267,6 +267,7 @@ class RankingsAnalytics:
     available_dates: tuple[date, ...]  # the ranking dates of the program year, oldest first
     generated_at: datetime | None
     job_id: str | None
+    job_exists: bool
 
     @property
     def category_labels(self) -> tuple[str, ...]:
@@ -331,13 +332,22 @@ def rankings_analytics(*, logical_date: date | None = None) -> RankingsAnalytics
         previous_date=previous_date,
         next_date=next_date,
         available_dates=tuple(dates.filter(program_year=program_year).order_by("logical_date")),
-        generated_at=row.generated_at if row else None,
-        job_id=str(row.job_id) if row and row.job_id else None,
+        **_written(row),
     )
 
 
 def _indexed(name: str) -> AnalyticsOutput | None:
     return AnalyticsOutput.objects.filter(name=name).first()
+
+
+def _written(row: AnalyticsOutput | None) -> dict[str, Any]:
+    """When and by which job an indexed document was written."""
+    job_id = row.job_id if row else None
+    return {
+        "generated_at": row.generated_at if row else None,
+        "job_id": str(job_id) if job_id else None,
+        "job_exists": bool(job_id) and BackfillJob.objects.filter(pk=job_id).exists(),
+    }
 
 
 # --- what a job wrote -----------------------------------------------------------------------
@@ -354,6 +364,11 @@ class JobOutputs:
     @property
     def count(self) -> int:
         return self.district_series_count + self.rankings_count
+
+    @property
+    def more_district_series(self) -> int:
+        """Time series beyond the listed ones."""
+        return self.district_series_count - len(self.district_series)
 
 
 def job_outputs(*, job_id: object, limit: int = 24) -> JobOutputs:

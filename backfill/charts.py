@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-WIDTH, HEIGHT = 1100, 400
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 84, 84, 48, 44
+# In SVG units; the chart scales to its panel (about 850 px wide at a 1280 px window).
+WIDTH, HEIGHT = 960, 380
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 84, 84, 48, 50
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Readable on the admin's light and dark backgrounds.
 LEFT_COLOUR, RIGHT_COLOUR = "#1e88e5", "#ef6c00"
@@ -81,8 +82,12 @@ class LineChart:
         return (self.top + self.bottom) // 2
 
     @property
+    def centre(self) -> int:
+        return (self.left + self.right) // 2
+
+    @property
     def axis_label_y(self) -> int:
-        return self.bottom + 34
+        return self.bottom + 44
 
 
 def district_chart(document: dict[str, Any]) -> LineChart:
@@ -136,7 +141,7 @@ def line_chart(
     series = []
     for spec, axis, colour, legend_x in (
         (left, "left", LEFT_COLOUR, plot_left),
-        (right, "right", RIGHT_COLOUR, plot_left + 300),
+        (right, "right", RIGHT_COLOUR, plot_left + 280),
     ):
         if len(spec.values) != len(dates):
             raise ValueError(f"{spec.key}: {len(spec.values)} values for {len(dates)} dates")
