@@ -202,9 +202,10 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     multiple of the step at or below `low` to one at or above `high`."""
     if high <= low:
         low, high = low - 1, high + 1
-    raw = (high - low) / count
+    # Counts have no ticks between integers: the step is at least 1.
+    raw = max((high - low) / count, 1)
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = max(next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw), 1)
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
     start = math.floor(low / step) * step
     end = math.ceil(high / step) * step
     return [start + i * step for i in range(round((end - start) / step) + 1)]
