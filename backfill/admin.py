@@ -5,7 +5,8 @@ Thin views over the services (writes) and selectors (reads), added to the job ad
 - the job list is the history (filters by status, type, origin and dates; search by district);
 - "add" is the New backfill form -> preview -> start;
 - "change" is the live job page, which polls `status.json` (and `cell.json` for a grid cell);
-- actions (cancel, retry failed) are POSTs with confirmation.
+- actions (cancel, retry failed) are POSTs with confirmation;
+- the analytics pages (backfill/analytics_admin.py) hang off the AnalyticsOutput admin.
 """
 
 from __future__ import annotations

@@ -214,3 +214,9 @@ def test_the_analytics_pages_chart_a_district_and_rank_the_districts(admin_page,
     page.click("#bf-year-form input[type=submit]")
     page.wait_for_url(re.compile(r"programYear=2023-2024"))
     assert page.locator("#bf-chart [data-series=activeMembers] circle").count() == 4
+
+    page.goto(f"{page.base_url}/admin/backfill/backfilljob/{analytics_data.job.pk}/change/")
+    page.click("#bf-job-analytics a:text-is('F 2024-2025')")
+    page.wait_for_selector("#bf-chart")
+    page.emulate_media(color_scheme="dark")  # the admin follows the system's scheme
+    screenshot(page, "16-analytics-district-dark")
