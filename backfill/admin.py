@@ -5,7 +5,8 @@ Thin views over the services (writes) and selectors (reads), added to the job ad
 - the job list is the history (filters by status, type, origin and dates; search by district);
 - "add" is the New backfill form -> preview -> start;
 - "change" is the live job page, which polls `status.json` (and `cell.json` for a grid cell);
-- actions (cancel, retry failed) are POSTs with confirmation.
+- actions (cancel, retry failed) are POSTs with confirmation;
+- the analytics pages (backfill/analytics_admin.py) hang off the AnalyticsOutput admin.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from rest_framework.exceptions import ValidationError as RequestInvalid
 from districts.ids import ALL_DISTRICTS, InvalidDistrictId, canonical_district_id
 from snapshots.models import Snapshot
 
-from . import contracts, selectors
+from . import (
+    analytics_admin,  # noqa: F401  (registers the analytics pages of the section)
+    analytics_selectors,
+    contracts,
+    selectors,
+)
 from .forms import BackfillRequestForm
 from .models import (
     AuditOutcome,
@@ -292,6 +298,7 @@ class BackfillJobAdmin(admin.ModelAdmin):
             "original": job,
             "job": job,
             "status": selectors.job_status(job=job),
+            "analytics_outputs": analytics_selectors.job_outputs(job_id=job.pk),
             "colours": STATUS_COLOURS,
             "status_url": reverse("admin:backfill_job_status", args=[job.pk]),
             "cell_url": reverse("admin:backfill_job_cell", args=[job.pk]),

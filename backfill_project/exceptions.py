@@ -3,6 +3,8 @@
 - Django `ValidationError` (field -> messages) -> 400 with the same shape DRF gives its own
   validation errors: `{"fieldName": ["why", ...]}`.
 - `JobNotFound` -> 404 `{"detail": ...}`.
+- `AnalyticsNotFound` -> 404 `{"detail", "code": "analytics_not_found", ...}` with what exists
+  nearby (`availableProgramYears`, `previousDate`, `nextDate`).
 - `JobStateConflict` -> 409 `{"detail", "code": "job_state_conflict", "jobId", "action",
   "status"}`, `status` being the job's current state.
 - Anything else that is not an `APIException` is a bug: logged with its traceback, answered 500
@@ -16,7 +18,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from backfill.services.errors import JobNotFound, JobStateConflict
+from backfill.services.errors import AnalyticsNotFound, JobNotFound, JobStateConflict
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,11 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError(detail=detail)
     elif isinstance(exc, JobNotFound):
         exc = exceptions.NotFound(exc.message)
+    elif isinstance(exc, AnalyticsNotFound):
+        return Response(
+            {"detail": exc.message, "code": "analytics_not_found", **exc.context},
+            status=status.HTTP_404_NOT_FOUND,
+        )
     elif isinstance(exc, JobStateConflict):
         return Response(
             {

@@ -33,10 +33,14 @@ def test_the_readme_has_curl_examples_for_every_job_endpoint():
     for path in ("/admin/backfill", "/pause", "/resume", "/retry", "/jobs", "/preview"):
         assert path in script
     assert "config/rate-limit" in script and "/districts/backfill" in script
+    for path in ('/admin/analytics"', "/admin/analytics/districts/", "/admin/analytics/rankings"):
+        assert path in script
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_readme_api_examples_run_as_written(live_server, tmp_path, monkeypatch, snapshot_root):
+def test_the_readme_api_examples_run_as_written(
+    live_server, tmp_path, monkeypatch, snapshot_root, analytics_data
+):
     monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
     user = get_user_model().objects.create_user("admin", is_staff=True)
     token = Token.objects.create(user=user).key
@@ -53,3 +57,4 @@ def test_the_readme_api_examples_run_as_written(live_server, tmp_path, monkeypat
     assert '"status":"cancelled"' in result.stdout
     assert '"code":"job_state_conflict"' in result.stdout  # the retry of a cancelled job
     assert '"backfillId"' in result.stdout
+    assert '"kind":"district-time-series"' in result.stdout and '"kind":"rankings"' in result.stdout

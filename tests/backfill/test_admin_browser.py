@@ -179,3 +179,44 @@ def test_a_bad_rate_limit_is_refused_next_to_its_field(admin_page):
     error = page.inner_text(".field-max_requests .errorlist")
     assert "requests per minute is more than the 60" in error
     screenshot(page, "10-rate-limit-refused")
+
+
+def test_the_analytics_pages_chart_a_district_and_rank_the_districts(admin_page, analytics_data):
+    page = admin_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.click("#bf-analytics-link")
+    page.wait_for_selector("#bf-analytics-districts")
+    screenshot(page, "13-analytics")
+
+    page.click("#bf-analytics-districts tr:has(td:text-is('42')) a:text-is('2024-2025')")
+    page.wait_for_selector("#bf-chart")
+    members = page.locator("#bf-chart [data-series=activeMembers] circle")
+    assert members.count() == analytics_data.points_of("42")
+    chart = page.locator("#bf-chart").bounding_box()
+    assert chart["width"] > 800 and chart["height"] > 250  # readable at 1280 px
+    x_labels = page.locator("#bf-chart-x text").all_text_contents()
+    assert x_labels[:2] == ["Jul 2024", "Aug"] and "Jan 2025" in x_labels
+    screenshot(page, "14-analytics-district")
+
+    page.click("#bf-last-rankings")
+    page.wait_for_selector("#bf-rankings")
+    ranks = page.locator("#bf-rankings tbody tr td:first-child").all_inner_texts()
+    assert ranks == sorted(ranks, key=int) and len(ranks) == len(analytics_data.ranked)
+    screenshot(page, "15-analytics-rankings")
+    page.click("#bf-previous")
+    page.wait_for_url(re.compile(r"date=2025-01-30"))
+    page.click("#bf-rankings tr[data-district='61'] a")
+    page.wait_for_selector("#bf-chart")
+    assert page.inner_text("#content h1") == "District 61, program year 2024-2025"
+
+    page.goto(f"{page.base_url}/admin/backfill/analyticsoutput/district/42/")
+    page.select_option("#bf-year", "2023-2024")
+    page.click("#bf-year-form input[type=submit]")
+    page.wait_for_url(re.compile(r"programYear=2023-2024"))
+    assert page.locator("#bf-chart [data-series=activeMembers] circle").count() == 4
+
+    page.goto(f"{page.base_url}/admin/backfill/backfilljob/{analytics_data.job.pk}/change/")
+    page.click("#bf-job-analytics a:text-is('F 2024-2025')")
+    page.wait_for_selector("#bf-chart")
+    page.emulate_media(color_scheme="dark")  # the admin follows the system's scheme
+    screenshot(page, "16-analytics-district-dark")
