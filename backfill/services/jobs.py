@@ -547,6 +547,9 @@ def queue_follow_up_analytics(*, job: BackfillJob) -> BackfillJob | None:
         concurrency=job.concurrency,
     )
     try:
+        if not any(u.status == UnitStatus.PENDING for u in planning.plan(request).units()):
+            log.info("job %s: no follow-up analytics: no district file to read", job.pk)
+            return None
         follow_up = create_job(
             request=request,
             created_via=job.created_via,

@@ -204,6 +204,7 @@ def test_backfill_passes_every_option_into_the_request(db):
         "--no-skip-existing",
         "--no-retry-failures",
         "--no-cache",
+        "--no-update-analytics",
     )
     job = BackfillJob.objects.get()
     assert job.request == {
@@ -218,6 +219,7 @@ def test_backfill_passes_every_option_into_the_request(db):
         "reprocess": "all",
         "rateLimitDelayMs": 500,
         "enableCaching": False,
+        "updateAnalytics": False,
     }
     assert job.collection_strategy == "targeted"
 
