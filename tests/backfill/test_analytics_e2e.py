@@ -45,7 +45,7 @@ def analytics_job(**fields):
 
 
 def test_collection_queues_a_follow_up_that_the_worker_runs(
-    celery_worker_process, simulator, snapshot_root, staff_client
+    follow_up_analytics, celery_worker_process, simulator, snapshot_root, staff_client
 ):
     collection = collect()
     follow_up = finished(collection.follow_ups.get())
@@ -75,10 +75,12 @@ def test_collection_queues_a_follow_up_that_the_worker_runs(
 
 
 def test_analytics_jobs_pause_resume_cancel_and_retry(
-    celery_worker_process, simulator, snapshot_root, settings
+    celery_worker_process, simulator, snapshot_root
 ):
-    collection = collect()
-    finished(collection.follow_ups.get())
+    collect()
+    assert analytics.read_rankings(logical_date=DAYS[1]) is None  # no follow-up here
+    job = finished(analytics_job())
+    assert job.status == JobStatus.COMPLETED and job.follow_ups.count() == 0
 
     # Pause: in-flight units finish, the others wait; resume completes the job.
     job = analytics_job(concurrency=1)
