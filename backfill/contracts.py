@@ -24,6 +24,17 @@ Rules the serializer promises (each error names its field in camelCase, all at o
 - `reprocess` (`missing`, `failed`, `all`) decides which stored dates are collected again. The
   older `skipExisting` maps onto it (true = `missing`, false = `all`); when both are given,
   **`reprocess` wins**, because it is the more precise of the two.
+- `updateAnalytics` (default true): a data-collection job queues an analytics-generation job
+  over the dates it stored when it ends (unless BACKFILL_FOLLOW_UP_ANALYTICS is off).
+- `jobType: analytics-generation` reads the stored snapshots and sends no request: both dates
+  are optional (omitted: from the first / to the last stored snapshot; `endDate` still defaults
+  to `startDate` when only that is given) and BACKFILL_MAX_RANGE_DAYS does not apply (the job's
+  units are bounded by BACKFILL_MAX_JOB_UNITS). The fields that only steer requests to the
+  dashboard are **rejected** when given a value other than their default, naming the field:
+  `collectionType` (other than `auto`), `rateLimitDelayMs`, `reprocess` other than `missing`
+  (and `skipExisting: false`), because an analytics job always regenerates every document of
+  its scope. `enableCaching` and `updateAnalytics` are accepted and have no effect there (an
+  analytics job makes no request and queues no follow-up).
 """
 
 from __future__ import annotations
@@ -94,7 +105,12 @@ class BackfillRequestSerializer(serializers.Serializer):
     """A backfill request in camelCase; `backfill_request()` gives the typed request."""
 
     jobType = serializers.ChoiceField(choices=JobType.values, default=JobType.DATA_COLLECTION)
-    startDate = StrictDateField(help_text="First date, YYYY-MM-DD.")
+    startDate = StrictDateField(
+        required=False,
+        allow_null=True,
+        help_text="First date, YYYY-MM-DD. Required for data-collection; analytics-generation "
+        "without dates covers every stored snapshot.",
+    )
     endDate = StrictDateField(
         required=False, allow_null=True, help_text="Last date, YYYY-MM-DD (default: startDate)."
     )
@@ -128,6 +144,12 @@ class BackfillRequestSerializer(serializers.Serializer):
         "archived when they were downloaded, without a request (reprocess then defaults to "
         "all; rateLimitDelayMs and enableCaching do not apply).",
     )
+    updateAnalytics = StrictBooleanField(
+        default=True,
+        help_text="data-collection: when the job ends, queue an analytics-generation job over "
+        "the dates it stored (the time series never lag the snapshots). No effect on an "
+        "analytics-generation job.",
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         """Field errors and unknown fields are reported together."""
@@ -154,13 +176,61 @@ class BackfillRequestSerializer(serializers.Serializer):
         return list(dict.fromkeys(targets))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start = attrs["startDate"]
+        if attrs["jobType"] == JobType.ANALYTICS_GENERATION:
+            return self._validate_analytics(attrs)
+        start = attrs.get("startDate")
+        if start is None:
+            raise serializers.ValidationError(
+                {"startDate": ["This field is required for a data-collection job."]}
+            )
         end = attrs.get("endDate") or start
         attrs["endDate"] = end
+        errors = self._date_errors(start, end)
+        max_days = settings.BACKFILL_MAX_RANGE_DAYS
+        if (end - start).days + 1 > max_days:
+            errors.setdefault("endDate", []).append(
+                f"The range covers more than {max_days} days; split the job."
+            )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def _validate_analytics(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start = attrs.get("startDate")
+        end = attrs.get("endDate") or start
+        attrs["endDate"] = end
+        errors = self._date_errors(start, end)
+        refused = "analytics-generation reads the stored snapshots and sends no request"
+        if attrs["collectionType"] != "auto":
+            errors["collectionType"] = [f"Not for analytics-generation: {refused}."]
+        if attrs.get("rateLimitDelayMs") is not None:
+            errors["rateLimitDelayMs"] = [f"Not for analytics-generation: {refused}."]
+        if attrs.get("reprocess", planning.REPROCESS_MISSING) != planning.REPROCESS_MISSING:
+            errors["reprocess"] = [
+                "Not for analytics-generation: it always regenerates every document of its "
+                "scope from the stored snapshots."
+            ]
+        if attrs["source"] == Source.ARCHIVE:
+            errors["source"] = [
+                "Not for analytics-generation: source archive re-normalizes archived CSVs in a "
+                "data-collection job."
+            ]
+        if attrs.get("skipExisting") is False:
+            errors["skipExisting"] = [
+                "Not for analytics-generation: it always regenerates every document of its "
+                "scope from the stored snapshots."
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def _date_errors(self, start: date | None, end: date | None) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         today = timezone.localdate()
-        if start > end:
+        if start is not None and end is not None and start > end:
             errors.setdefault("endDate", []).append(f"endDate {end} is before startDate {start}.")
+        if end is None:
+            return errors
         if end > today:
             errors.setdefault("endDate", []).append(
                 f"endDate {end} is in the future (today is {today})."
@@ -172,19 +242,7 @@ class BackfillRequestSerializer(serializers.Serializer):
                 f"endDate {end} is before {EARLIEST_DATE}, the first day the dashboard "
                 "serves (program year 2008-2009)."
             )
-        max_days = settings.BACKFILL_MAX_RANGE_DAYS
-        if (end - start).days + 1 > max_days:
-            errors.setdefault("endDate", []).append(
-                f"The range covers more than {max_days} days; split the job."
-            )
-        if attrs["source"] == Source.ARCHIVE and attrs["jobType"] != JobType.DATA_COLLECTION:
-            errors.setdefault("source", []).append(
-                f"source archive re-normalizes archived CSVs: a {JobType.DATA_COLLECTION} job "
-                f"only, not {attrs['jobType']}."
-            )
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
+        return errors
 
     def backfill_request(self) -> planning.BackfillRequest:
         """The typed request (call after `is_valid()`)."""
@@ -195,8 +253,8 @@ class BackfillRequestSerializer(serializers.Serializer):
             skip = data.get("skipExisting", data["source"] != Source.ARCHIVE)
             reprocess = planning.REPROCESS_MISSING if skip else planning.REPROCESS_ALL
         return planning.BackfillRequest(
-            start_date=data["startDate"],
-            end_date=data["endDate"],
+            start_date=data.get("startDate"),
+            end_date=data.get("endDate"),
             target_districts=tuple(data.get("targetDistricts") or ()),
             collection_type=data["collectionType"],
             job_type=data["jobType"],
@@ -206,6 +264,7 @@ class BackfillRequestSerializer(serializers.Serializer):
             rate_limit_delay_ms=data.get("rateLimitDelayMs"),
             enable_caching=data["enableCaching"],
             source=data["source"],
+            update_analytics=data["updateAnalytics"],
         )
 
 

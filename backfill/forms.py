@@ -32,6 +32,7 @@ FIELD_FOR = {
     "rateLimitDelayMs": "rate_limit_delay_ms",
     "enableCaching": "enable_caching",
     "source": "source",
+    "updateAnalytics": "update_analytics",
 }
 
 
@@ -45,7 +46,12 @@ def district_choices() -> list[tuple[str, str]]:
 
 class BackfillRequestForm(forms.Form):
     job_type = forms.ChoiceField(choices=JobType.choices, initial=JobType.DATA_COLLECTION)
-    start_date = forms.CharField(widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.CharField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Required for data collection; analytics without dates covers every stored "
+        "snapshot.",
+    )
     end_date = forms.CharField(
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -93,6 +99,16 @@ class BackfillRequestForm(forms.Form):
         help_text="Optional: a longer minimum delay between this job's requests.",
     )
     enable_caching = forms.BooleanField(required=False, initial=True)
+    # A choice, not a checkbox: a page that does not show the field posts nothing, which must
+    # mean the default (yes), while an unchecked checkbox also posts nothing.
+    update_analytics = forms.ChoiceField(
+        choices=[("yes", "yes"), ("no", "no")],
+        required=False,
+        initial="yes",
+        label="Update analytics",
+        help_text="Data collection: when the job ends, queue an analytics job over the dates it "
+        "stored.",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -103,14 +119,15 @@ class BackfillRequestForm(forms.Form):
         data = self.cleaned_data
         request = {
             "jobType": data["job_type"],
-            "startDate": data["start_date"],
-            "endDate": data["end_date"] or data["start_date"],
+            "startDate": data["start_date"] or None,
+            "endDate": data["end_date"] or data["start_date"] or None,
             "targetDistricts": data["target_districts"].replace(",", " ").split(),
             "collectionType": data["collection_type"],
             "concurrency": data["concurrency"],
             "retryFailures": data["retry_failures"],
             "enableCaching": data["enable_caching"],
             "source": data["source"] or Source.DASHBOARD,
+            "updateAnalytics": data.get("update_analytics") != "no",
         }
         if data["reprocess"]:
             request["reprocess"] = data["reprocess"]
@@ -125,6 +142,8 @@ class BackfillRequestForm(forms.Form):
         for name, field in FIELD_FOR.items():
             if request.get(name) is not None and name != "skipExisting":
                 data[field] = request[name]
+        if "update_analytics" in data:
+            data["update_analytics"] = "yes" if data["update_analytics"] else "no"
         for flag in ("retry_failures", "enable_caching"):
             if not data.get(flag):
                 data.pop(flag, None)

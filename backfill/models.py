@@ -38,11 +38,14 @@ TERMINAL_JOB_STATUSES = (
 
 
 class CollectionStrategy(models.TextChoices):
-    """How a job collects (DOMAIN.md section 8); the request's `collectionType` asks for one."""
+    """How a job collects (DOMAIN.md section 8); the request's `collectionType` asks for one.
+    An analytics-generation job collects nothing from the dashboard: it reads the stored
+    snapshots (`analytics`)."""
 
     SYSTEM_WIDE = "system-wide"
     PER_DISTRICT = "per-district"
     TARGETED = "targeted"
+    ANALYTICS = "analytics"
 
 
 class Source(models.TextChoices):
@@ -105,6 +108,10 @@ class BackfillJob(models.Model):
     created_via = models.CharField(max_length=16, choices=CreatedVia.choices)
     error_summary = models.JSONField(default=dict, blank=True)
     recovery_count = models.PositiveSmallIntegerField(default=0)
+    # The data-collection job whose stored dates this analytics-generation job updates.
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
 
     class Meta:
         ordering = ["-created_at"]

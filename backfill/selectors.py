@@ -279,6 +279,10 @@ class JobDetail:
     performance: dict[str, Any]
     queue: QueueState | None
     why_not_running: str | None
+    # The data-collection job this analytics-generation job follows up, and the follow-ups
+    # (analytics-generation jobs) a data-collection job queued, oldest first.
+    follow_up_of: str | None = None
+    follow_ups: tuple[str, ...] = ()
 
 
 def job_detail(*, job_id: object, per_district: bool = True) -> JobDetail:
@@ -314,6 +318,10 @@ def job_detail(*, job_id: object, per_district: bool = True) -> JobDetail:
         performance=performance,
         queue=queue_state(job=job),
         why_not_running=why_not_running(job=job, performance=performance),
+        follow_up_of=str(job.follow_up_of_id) if job.follow_up_of_id else None,
+        follow_ups=tuple(
+            str(pk) for pk in job.follow_ups.order_by("created_at").values_list("pk", flat=True)
+        ),
     )
 
 

@@ -189,6 +189,9 @@ BACKFILL_STALE_AFTER_SECONDS = env_int("BACKFILL_STALE_AFTER_SECONDS", 600)
 BACKFILL_JOB_RETENTION_DAYS = env_int("BACKFILL_JOB_RETENTION_DAYS", 30)
 # Stored (date, district) pairs re-fetched per audit run (backfill/services/audits.py).
 BACKFILL_AUDIT_SAMPLE_SIZE = env_int("BACKFILL_AUDIT_SAMPLE_SIZE", 5)
+# A data-collection job that ends having stored something queues an analytics-generation job
+# over those dates (unless its request says updateAnalytics: false).
+BACKFILL_FOLLOW_UP_ANALYTICS = env_bool("BACKFILL_FOLLOW_UP_ANALYTICS", True)
 # Unit-level retries of transient failures (on top of the HTTP client's own retries).
 BACKFILL_UNIT_MAX_ATTEMPTS = env_int("BACKFILL_UNIT_MAX_ATTEMPTS", 3)
 BACKFILL_UNIT_RETRY_BASE_SECONDS = float(os.environ.get("BACKFILL_UNIT_RETRY_BASE_SECONDS", "5"))

@@ -253,6 +253,18 @@ class JobDetailSerializer(serializers.Serializer):
         help_text="Why the job does not progress right now (queue, pause, workers, Redis, "
         "breaker, 429 cooldown, rate limiter), as the admin shows it; null while it progresses.",
     )
+    followUpOf = serializers.CharField(
+        source="follow_up_of",
+        allow_null=True,
+        help_text="The data-collection job whose stored dates this analytics-generation job "
+        "updates; null for any other job.",
+    )
+    followUps = serializers.ListField(
+        source="follow_ups",
+        child=serializers.CharField(),
+        help_text="The analytics-generation jobs this data-collection job queued when it ended "
+        "(updateAnalytics), oldest first.",
+    )
 
 
 def job_response(job_id: object, *, code: int = status.HTTP_200_OK, **headers: str) -> Response:
@@ -275,6 +287,11 @@ CREATE_EXAMPLES = [
     OpenApiExample(
         "Redo the partial and failed dates of a month",
         value={"startDate": "2025-03-01", "endDate": "2025-03-31", "reprocess": "failed"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Analytics of every stored snapshot",
+        value={"jobType": "analytics-generation"},
         request_only=True,
     ),
 ]
@@ -402,7 +419,11 @@ class JobListApi(BackfillApi):
 
 class DatePlanSerializer(serializers.Serializer):
     date = serializers.DateField(source="logical_date")
-    plan = serializers.ChoiceField(choices=["fetch", "stored", "waiting", "unavailable"])
+    plan = serializers.ChoiceField(
+        choices=["fetch", "stored", "waiting", "unavailable", "read", "missing"],
+        help_text="data-collection: fetch, stored, waiting, unavailable. analytics-generation: "
+        "read (a stored snapshot is read), missing (no snapshot stored), unavailable.",
+    )
     reason = serializers.CharField(allow_blank=True)
     units = serializers.IntegerField()
     pendingUnits = serializers.IntegerField(source="pending_units")
@@ -412,6 +433,28 @@ class PreviewStrategySerializer(serializers.Serializer):
     type = serializers.CharField(source="collection_strategy")
     rationale = serializers.CharField()
     estimatedEfficiency = serializers.FloatField(source="estimated_efficiency")
+
+
+class SnapshotReadsSerializer(serializers.Serializer):
+    snapshotDates = serializers.IntegerField(
+        source="snapshot_dates",
+        help_text="Snapshot dates read (a time series reads its whole program year).",
+    )
+    districtFiles = serializers.IntegerField(
+        source="district_files", help_text="Distinct district files read."
+    )
+    programYears = serializers.ListField(source="program_years", child=serializers.CharField())
+    missingDates = serializers.ListField(
+        source="missing_dates",
+        child=serializers.DateField(),
+        help_text="Dates of the range with no stored snapshot.",
+    )
+    partialDates = serializers.ListField(
+        source="partial_dates",
+        child=serializers.DateField(),
+        help_text="Stored dates of the range whose snapshot is not completed (partial_success, "
+        "failed, or no manifest yet).",
+    )
 
 
 class PreviewApi(BackfillApi):
@@ -426,6 +469,12 @@ class PreviewApi(BackfillApi):
         estimatedDurationSeconds = serializers.FloatField(source="estimated_duration_seconds")
         warnings = serializers.ListField(child=serializers.CharField())
         dates = DatePlanSerializer(many=True, help_text="Every date with its plan and why.")
+        snapshotsRead = SnapshotReadsSerializer(
+            source="reads",
+            allow_null=True,
+            help_text="analytics-generation: the snapshots the job reads; null for "
+            "data-collection.",
+        )
 
     @extend_schema(
         operation_id="backfill_preview",

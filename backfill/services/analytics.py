@@ -51,18 +51,57 @@ Ranks are competition ranks (1, 1, 3) over the districts that have a value in th
 their number; a district without a value has rank null and 0 points there. Distinguished % is
 Total Distinguished / Active Clubs x 100. The overall rank is the competition rank of the total
 points, highest first.
+
+Details the formats above leave open, decided here:
+- Distinguished % (rankings and `distinguishedClubs.percent`) is computed from the district
+  file, Total Distinguished / Active Clubs x 100 rounded to 2 decimals, null when either count
+  is missing or there are no active clubs. The other values are the stored ones as they are.
+- A category where every district that has a value has the same value (one district alone
+  included) gives every district 0 points there; their ranks are still 1.
+- A summary metric's first/last are its earliest/latest non-null values; `change` is last -
+  first (rounded to 2 decimals for percentages).
+- `partialDates` lists the dates read whose snapshot is not `completed` (partial_success,
+  failed, or no manifest yet: a collection still in progress). The status comes from the
+  `Snapshot` index, which mirrors the manifests (the manifest itself when a date has no index
+  row): one query per document instead of one manifest parse per date.
+- A district file that cannot be read (corrupt, or holding another district) counts as missing;
+  a file whose program year is not the document's is not part of it.
+- The rankings document also says `"snapshotStatus"` (after `districtCount`): the date's
+  snapshot status as above (`completed`, `partial_success`, `failed` or null without a
+  manifest), so a partial snapshot is reported in the document and not only in the index row.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from districts.ids import canonical_district_id
+from django.utils import timezone
+
+from districts.dashboard.statistics import DistrictStatistics
+from districts.dashboard.urls import program_year_of
+from districts.ids import canonical_district_id, district_sort_key
 from snapshots import store
+from snapshots.models import Snapshot, SnapshotStatus
 from snapshots.store import ANALYTICS_DIR
+
+from ..models import AnalyticsKind, AnalyticsOutput
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 RANKING_CATEGORIES = ("clubGrowthPercent", "paymentGrowthPercent", "distinguishedPercent")
+# Summary metrics of a time series: name -> how to read it from a series point.
+SUMMARY_METRICS: dict[str, Callable[[dict[str, Any]], int | float | None]] = {
+    "activeMembers": lambda p: p["membership"]["active"],
+    "paidClubs": lambda p: p["paidClubs"],
+    "totalPayments": lambda p: p["payments"]["total"],
+    "totalDistinguished": lambda p: p["distinguishedClubs"]["total"],
+    "distinguishedPercent": lambda p: p["distinguishedClubs"]["percent"],
+}
 
 
 def district_series_name(district_id: str, program_year: str) -> str:
@@ -81,3 +120,360 @@ def read_district_series(*, district_id: str, program_year: str) -> dict | None:
 def read_rankings(*, logical_date: date) -> dict | None:
     """The stored rankings document of a snapshot date, or None."""
     return store.read_document(name=rankings_name(logical_date))
+
+
+# --- program years ----------------------------------------------------------------------------
+
+
+def program_year_first_day(program_year: str) -> date:
+    """July 1 of a program year (`2024-2025` -> 2024-07-01): the logical date of the units that
+    generate its time series. Raises ValueError for a malformed program year."""
+    start, end = (int(part) for part in program_year.split("-"))
+    if end != start + 1:
+        raise ValueError(f"invalid program year {program_year!r}")
+    return date(start, 7, 1)
+
+
+def program_year_dates(program_year: str, stored: Iterable[date] | None = None) -> list[date]:
+    """The stored snapshot dates of a program year (July 1 to June 30), oldest first."""
+    first = program_year_first_day(program_year)
+    last = date(first.year + 1, 6, 30)
+    dates = store.stored_dates() if stored is None else stored
+    return [d for d in dates if first <= d <= last]
+
+
+# --- pure computation -------------------------------------------------------------------------
+
+
+def distinguished_percent(statistics: DistrictStatistics) -> float | None:
+    """Total Distinguished / Active Clubs x 100, rounded to 2 decimals; None when a count is
+    missing or there are no active clubs."""
+    total = statistics.clubs.total_distinguished
+    active = statistics.clubs.active
+    if total is None or not active:
+        return None
+    return round(total / active * 100, 2)
+
+
+def series_point(statistics: DistrictStatistics) -> dict[str, Any]:
+    """One date of a district's time series, from its district file."""
+    membership, payments, clubs = statistics.membership, statistics.payments, statistics.clubs
+    return {
+        "date": statistics.logical_date.isoformat(),
+        "asOfDate": statistics.as_of_date.isoformat(),
+        "dataMonth": statistics.data_month,
+        "detail": statistics.detail,
+        "membership": {
+            "active": membership.active_members,
+            "base": membership.base,
+            "netGrowth": membership.net_growth,
+        },
+        "paidClubs": clubs.paid,
+        "payments": {"total": payments.total_ytd, "growthPercent": payments.growth_percent},
+        "distinguishedClubs": {
+            "distinguished": clubs.distinguished,
+            "select": clubs.select_distinguished,
+            "presidents": clubs.presidents_distinguished,
+            "smedley": clubs.smedley_distinguished,
+            "total": clubs.total_distinguished,
+            "percent": distinguished_percent(statistics),
+        },
+        "clubsByStatus": {
+            "active": clubs.active,
+            "low": clubs.low,
+            "suspended": clubs.suspended,
+            "ineligible": clubs.ineligible,
+        },
+    }
+
+
+def _difference(last: int | float, first: int | float) -> int | float:
+    change = last - first
+    return round(change, 2) if isinstance(change, float) else change
+
+
+def metric_summary(values: Sequence[tuple[str, int | float | None]]) -> dict[str, Any]:
+    """first/last/change/best/worst of one metric over (date, value) pairs, oldest first.
+    Best is the highest value (earliest date on a tie), worst the lowest; all null when no
+    date has a value."""
+    known = [(day, value) for day, value in values if value is not None]
+    if not known:
+        return {"first": None, "last": None, "change": None, "best": None, "worst": None}
+    best = known[0]
+    worst = known[0]
+    for day, value in known[1:]:
+        if value > best[1]:
+            best = (day, value)
+        if value < worst[1]:
+            worst = (day, value)
+    return {
+        "first": known[0][1],
+        "last": known[-1][1],
+        "change": _difference(known[-1][1], known[0][1]),
+        "best": {"date": best[0], "value": best[1]},
+        "worst": {"date": worst[0], "value": worst[1]},
+    }
+
+
+def series_summary(series: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "daysWithData": len(series),
+        "firstDate": series[0]["date"] if series else None,
+        "lastDate": series[-1]["date"] if series else None,
+        "metrics": {
+            name: metric_summary([(point["date"], read(point)) for point in series])
+            for name, read in SUMMARY_METRICS.items()
+        },
+    }
+
+
+def district_series_document(
+    *,
+    district_id: str,
+    program_year: str,
+    statistics: Sequence[DistrictStatistics],
+    missing_dates: Sequence[date],
+    partial_dates: Sequence[date],
+) -> dict[str, Any]:
+    """The time-series document of a district's program year from its district files (any
+    order; one per date)."""
+    ordered = sorted(statistics, key=lambda s: s.logical_date)
+    series = [series_point(s) for s in ordered]
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "kind": AnalyticsKind.DISTRICT_TIME_SERIES.value,
+        "districtId": district_id,
+        "programYear": program_year,
+        "snapshotDates": len(series),
+        "missingDates": [d.isoformat() for d in sorted(missing_dates)],
+        "partialDates": [d.isoformat() for d in sorted(partial_dates)],
+        "series": series,
+        "summary": series_summary(series),
+    }
+
+
+def competition_ranks(values: dict[str, float | None]) -> dict[str, int | None]:
+    """district -> competition rank (1 = highest value; ties share a rank, the next rank skips:
+    1, 1, 3); None for a district without a value."""
+    known = sorted((v for v in values.values() if v is not None), reverse=True)
+    first_position: dict[float, int] = {}
+    for position, value in enumerate(known, start=1):
+        first_position.setdefault(value, position)
+    return {d: (None if v is None else first_position[v]) for d, v in values.items()}
+
+
+def category_points(ranks: dict[str, int | None], values: dict[str, float | None]) -> dict:
+    """Borda points N - rank + 1 over the N districts with a value; 0 for a district without a
+    value, and 0 for everybody when every district with a value ties."""
+    known = [v for v in values.values() if v is not None]
+    all_tie = len(set(known)) <= 1
+    n = len(known)
+    return {d: 0 if rank is None or all_tie else n - rank + 1 for d, rank in ranks.items()}
+
+
+def ranking_values(statistics: DistrictStatistics) -> dict[str, float | None]:
+    return {
+        "clubGrowthPercent": statistics.clubs.growth_percent,
+        "paymentGrowthPercent": statistics.payments.growth_percent,
+        "distinguishedPercent": distinguished_percent(statistics),
+    }
+
+
+def rankings_document(
+    *, logical_date: date, statistics: Sequence[DistrictStatistics], snapshot_status: str | None
+) -> dict[str, Any]:
+    """The rankings document of one snapshot date over its district files (DOMAIN.md 8)."""
+    districts = sorted((s.district_id for s in statistics), key=district_sort_key)
+    values = {s.district_id: ranking_values(s) for s in statistics}
+    ranks: dict[str, dict[str, int | None]] = {d: {} for d in districts}
+    points: dict[str, dict[str, int]] = {d: {} for d in districts}
+    for category in RANKING_CATEGORIES:
+        column = {d: values[d][category] for d in districts}
+        category_ranks = competition_ranks(column)
+        category_points_ = category_points(category_ranks, column)
+        for d in districts:
+            ranks[d][category] = category_ranks[d]
+            points[d][category] = category_points_[d]
+    totals = {d: sum(points[d].values()) for d in districts}
+    overall = competition_ranks({d: float(t) for d, t in totals.items()})
+    order = sorted(districts, key=lambda d: (overall[d], district_sort_key(d)))
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "kind": AnalyticsKind.RANKINGS.value,
+        "date": logical_date.isoformat(),
+        "programYear": program_year_of(logical_date),
+        "districtCount": len(districts),
+        "snapshotStatus": snapshot_status,
+        "categories": list(RANKING_CATEGORIES),
+        "rankings": [
+            {
+                "districtId": d,
+                "overallRank": overall[d],
+                "totalPoints": totals[d],
+                "values": values[d],
+                "ranks": ranks[d],
+                "points": points[d],
+            }
+            for d in order
+        ],
+    }
+
+
+# --- reading the store ------------------------------------------------------------------------
+
+
+def snapshot_statuses(dates: Sequence[date]) -> dict[date, str | None]:
+    """date -> the status of its snapshot (completed, partial_success, failed) or None when it
+    has no manifest: from the `Snapshot` index, the manifest for dates without a row."""
+    statuses: dict[date, str | None] = dict(
+        Snapshot.objects.filter(logical_date__in=list(dates)).values_list("logical_date", "status")
+    )
+    for day in dates:
+        if day not in statuses:
+            try:
+                manifest = store.read_manifest(logical_date=day)
+            except store.SnapshotStoreError as exc:
+                log.error("snapshot %s: manifest unreadable: %s", day, exc)
+                manifest = None
+            statuses[day] = manifest.get("status") if manifest else None
+    return statuses
+
+
+def _read(day: date, district_id: str) -> DistrictStatistics | None:
+    """A district file, or None when it is missing or unreadable (logged)."""
+    try:
+        return store.read_district(logical_date=day, district_id=district_id)
+    except store.SnapshotStoreError as exc:
+        log.error("analytics: district %s of %s not read: %s", district_id, day, exc)
+        return None
+
+
+# --- generators -------------------------------------------------------------------------------
+
+
+class NothingToRead(Exception):
+    """No stored district file for the document: nothing is written (the unit is unavailable)."""
+
+
+@dataclass(frozen=True)
+class Generated:
+    output: AnalyticsOutput
+    document: dict[str, Any]
+
+
+def generate_district_series(
+    *, district_id: str, program_year: str, job_id: Any = None
+) -> Generated:
+    """Read every stored date of `program_year` for the district, write its time-series document
+    (`analytics/districts/<id>/<program year>.json`) and upsert its `AnalyticsOutput` row.
+
+    The document always covers the whole program year, whatever range asked for it, so a re-run
+    over the same snapshots writes the same bytes. Dates without the district's file are
+    reported as missing, dates whose snapshot is not completed as partial. Raises NothingToRead
+    when no stored date of the year has the district, SnapshotStoreError when the document
+    cannot be written, ValueError for a malformed program year.
+    """
+    district_id = canonical_district_id(district_id)
+    dates = program_year_dates(program_year)
+    read: list[DistrictStatistics] = []
+    missing: list[date] = []
+    for day in dates:
+        statistics = _read(day, district_id)
+        if statistics is None or statistics.program_year != program_year:
+            missing.append(day)
+        else:
+            read.append(statistics)
+    if not read:
+        raise NothingToRead(
+            f"no stored snapshot of program year {program_year} has district {district_id}"
+            + (f" ({len(dates)} snapshot dates looked at)" if dates else "")
+        )
+    statuses = snapshot_statuses([s.logical_date for s in read])
+    partial = [d for d, status in statuses.items() if status != SnapshotStatus.COMPLETED]
+    document = district_series_document(
+        district_id=district_id,
+        program_year=program_year,
+        statistics=read,
+        missing_dates=missing,
+        partial_dates=partial,
+    )
+    output = _write(
+        name=district_series_name(district_id, program_year),
+        document=document,
+        kind=AnalyticsKind.DISTRICT_TIME_SERIES,
+        district_id=district_id,
+        program_year=program_year,
+        logical_date=None,
+        snapshot_count=len(read),
+        missing=missing,
+        partial=partial,
+        job_id=job_id,
+    )
+    return Generated(output=output, document=document)
+
+
+def generate_rankings(*, logical_date: date, job_id: Any = None) -> Generated:
+    """Rank every district stored for `logical_date`, write the rankings document
+    (`analytics/rankings/<date>.json`) and upsert its `AnalyticsOutput` row.
+
+    A partial snapshot is ranked over the districts it has and reported (`snapshotStatus`, the
+    row's partial dates). Raises NothingToRead when the date has no readable district file,
+    SnapshotStoreError when the document cannot be written.
+    """
+    statistics = [
+        s
+        for s in (_read(logical_date, d) for d in store.list_districts(logical_date=logical_date))
+        if s is not None
+    ]
+    if not statistics:
+        raise NothingToRead(f"the snapshot of {logical_date} has no readable district file")
+    status = snapshot_statuses([logical_date])[logical_date]
+    document = rankings_document(
+        logical_date=logical_date, statistics=statistics, snapshot_status=status
+    )
+    output = _write(
+        name=rankings_name(logical_date),
+        document=document,
+        kind=AnalyticsKind.RANKINGS,
+        district_id="",
+        program_year=document["programYear"],
+        logical_date=logical_date,
+        snapshot_count=len(statistics),
+        missing=[],
+        partial=[] if status == SnapshotStatus.COMPLETED else [logical_date],
+        job_id=job_id,
+    )
+    return Generated(output=output, document=document)
+
+
+def _write(
+    *,
+    name: str,
+    document: dict[str, Any],
+    kind: str,
+    district_id: str,
+    program_year: str,
+    logical_date: date | None,
+    snapshot_count: int,
+    missing: Sequence[date],
+    partial: Sequence[date],
+    job_id: Any,
+) -> AnalyticsOutput:
+    stored = store.write_document(name=name, payload=document)
+    output, _ = AnalyticsOutput.objects.update_or_create(
+        name=stored.name,
+        defaults={
+            "kind": kind,
+            "district_id": district_id,
+            "program_year": program_year,
+            "logical_date": logical_date,
+            "size_bytes": stored.size,
+            "sha256": stored.sha256,
+            "snapshot_count": snapshot_count,
+            "missing_dates": [d.isoformat() for d in sorted(missing)],
+            "partial_dates": [d.isoformat() for d in sorted(partial)],
+            "job_id": job_id,
+            "generated_at": timezone.now(),
+        },
+    )
+    return output

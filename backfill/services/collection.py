@@ -1,6 +1,9 @@
-"""Executing one unit: collect its data from the dashboard and write it to the snapshot store.
+"""Executing one unit: collect its data from the dashboard and write it to the snapshot store,
+or, for an analytics-generation job, generate its analytics document from the store.
 
 A unit is idempotent: run twice, it writes the same files (atomically) and counts once.
+Analytics units go through the same claim, lease, retry and finish as collection units, but
+never touch the dashboard: no HTTP client, no rate limiter or breaker, no month-end probing.
 """
 
 from __future__ import annotations
@@ -34,13 +37,21 @@ from districts.dashboard.collect import (
 )
 from districts.dashboard.csv import ParsedExport
 from districts.dashboard.errors import DashboardError, DataUnavailable, ErrorType
-from districts.dashboard.urls import ExportRequest, month_end
-from districts.ids import canonical_district_id
+from districts.dashboard.urls import ExportRequest, month_end, program_year_of
+from districts.ids import ALL_DISTRICTS, canonical_district_id
 from snapshots import store
 
 from .. import limits
-from ..models import BackfillJob, BackfillUnit, CollectionStrategy, JobStatus, Source, UnitStatus
-from . import jobs, planning
+from ..models import (
+    BackfillJob,
+    BackfillUnit,
+    CollectionStrategy,
+    JobStatus,
+    JobType,
+    Source,
+    UnitStatus,
+)
+from . import analytics, jobs, planning
 
 log = logging.getLogger(__name__)
 
@@ -190,15 +201,20 @@ def run_unit(
         log.error("job %s unit %s: %s", job.pk, unit.pk, outcome.message)
         _finish(unit, token, outcome)
         return outcome
-    client, stop = _client_for(job)
-    before = client.requests_made
-    with _LeaseKeeper(unit_id=unit.pk, token=token) as lease:
-        stop.lease = lease
-        try:
-            outcome = _collect(unit, job, client, stop)
-        finally:
-            stop.lease = None
-    requests = client.requests_made - before
+    if job.job_type == JobType.ANALYTICS_GENERATION:
+        with _LeaseKeeper(unit_id=unit.pk, token=token):
+            outcome = _generate(unit, job)
+        requests = 0
+    else:
+        client, stop = _client_for(job)
+        before = client.requests_made
+        with _LeaseKeeper(unit_id=unit.pk, token=token) as lease:
+            stop.lease = lease
+            try:
+                outcome = _collect(unit, job, client, stop)
+            finally:
+                stop.lease = None
+        requests = client.requests_made - before
     if outcome.status == UnitStatus.FAILED and outcome.retryable and attempt < max_attempts:
         countdown = settings.BACKFILL_UNIT_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
         log.warning(
@@ -269,6 +285,34 @@ def _collect(
     except Exception as exc:
         # A bug or a surprise in fetch, parse, normalize or store must end this unit, not the
         # worker's task: the unit records what happened and the job goes on with the others.
+        log.exception("%s: unexpected error", context)
+        message = f"unexpected {type(exc).__name__}: {exc}"
+        return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, message, False)
+    return UnitOutcome(UnitStatus.SUCCEEDED)
+
+
+def _generate(unit: BackfillUnit, job: BackfillJob) -> UnitOutcome:
+    """Generate the analytics document of an analytics-generation unit: the rankings of its
+    date (district ALL_DISTRICTS) or the time series of its district over the program year of
+    its date. Nothing to read ends the unit `unavailable` with the reason."""
+    context = f"job {job.pk} unit {unit.pk} ({unit.logical_date} {unit.district_id})"
+    try:
+        if unit.district_id == ALL_DISTRICTS:
+            analytics.generate_rankings(logical_date=unit.logical_date, job_id=job.pk)
+        else:
+            analytics.generate_district_series(
+                district_id=unit.district_id,
+                program_year=program_year_of(unit.logical_date),
+                job_id=job.pk,
+            )
+    except analytics.NothingToRead as exc:
+        log.info("%s: %s", context, exc)
+        return UnitOutcome(UnitStatus.UNAVAILABLE, 0, ErrorType.DATA_UNAVAILABLE, str(exc), False)
+    except store.SnapshotStoreError as exc:
+        log.error("%s: analytics document not written: %s", context, exc)
+        return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, str(exc), True)
+    except Exception as exc:
+        # As for collection: a surprise ends this unit, not the worker's task.
         log.exception("%s: unexpected error", context)
         message = f"unexpected {type(exc).__name__}: {exc}"
         return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, message, False)

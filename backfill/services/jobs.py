@@ -50,6 +50,7 @@ from ..models import (
     BackfillUnit,
     CreatedVia,
     JobStatus,
+    JobType,
     RateLimitConfig,
     UnitStatus,
 )
@@ -127,11 +128,13 @@ def create_job(
     request: planning.BackfillRequest,
     created_via: str = CreatedVia.API,
     created_by=None,
+    follow_up_of: BackfillJob | None = None,
 ) -> BackfillJob:
     """Plan and persist a job with all its units; queue it (FIFO) on commit.
 
-    `request` is validated already (`backfill.contracts`). Raises ValidationError (field ->
-    messages) when the scope leaves nothing to collect.
+    `request` is validated already (`backfill.contracts`). `follow_up_of`: the data-collection
+    job an analytics-generation job follows up. Raises ValidationError (field -> messages) when
+    the scope leaves nothing to collect.
     """
     plan = planning.plan(request)
     req = plan.request
@@ -139,8 +142,9 @@ def create_job(
         job = BackfillJob.objects.create(
             job_type=req.job_type,
             request=req.as_json(),
-            start_date=req.start_date,
-            end_date=req.end_date,
+            start_date=plan.start_date,
+            end_date=plan.end_date,
+            follow_up_of=follow_up_of,
             scope={**plan.scope, "warnings": list(plan.warnings)},
             collection_strategy=plan.collection_strategy,
             strategy_rationale=plan.rationale,
@@ -462,8 +466,11 @@ def finish_unit(
 def assemble_snapshot(*, job: BackfillJob, logical_date: date) -> dict[str, Any] | None:
     """Write the date's manifest from what is on disk, with this job's district errors.
 
-    Nothing to assemble when no unit of the date ran (all skipped, unavailable or cancelled).
+    Nothing to assemble when no unit of the date ran (all skipped, unavailable or cancelled),
+    nor for an analytics-generation job (it reads snapshots and writes none).
     """
+    if job.job_type == JobType.ANALYTICS_GENERATION:
+        return None
     units = list(
         job.units.filter(
             logical_date=logical_date, status__in=(UnitStatus.SUCCEEDED, UnitStatus.FAILED)
@@ -506,7 +513,55 @@ def _finish_job(job: BackfillJob) -> None:
     job.error_summary = selectors.job_error_summary(job=job)
     job.save(update_fields=["status", "finished_at", "error_summary"])
     log.info("job %s finished: %s", job.pk, job.status)
+    queue_follow_up_analytics(job=job)
     transaction.on_commit(lambda: _send(START_JOBS_TASK))
+
+
+def queue_follow_up_analytics(*, job: BackfillJob) -> BackfillJob | None:
+    """Queue an analytics-generation job over the dates `job` stored, so the time series and
+    rankings never lag the snapshots. For a data-collection job that has ended (any outcome)
+    with units that succeeded since its last follow-up (a retried job updates only what its
+    retry stored), unless its request said `updateAnalytics: false` or
+    BACKFILL_FOLLOW_UP_ANALYTICS is off. Its scope is the collection's: the targeted or
+    configured districts, else every district stored on those dates. Runs in the transaction
+    that finishes `job`, so the follow-up exists exactly when the job has ended. Returns the
+    follow-up, or None."""
+    if (
+        job.job_type != JobType.DATA_COLLECTION
+        or not settings.BACKFILL_FOLLOW_UP_ANALYTICS
+        or not job.request.get("updateAnalytics", True)
+    ):
+        return None
+    stored = job.units.filter(status=UnitStatus.SUCCEEDED)
+    previous = job.follow_ups.order_by("-created_at").values_list("created_at", flat=True).first()
+    if previous is not None:
+        stored = stored.filter(finished_at__gt=previous)
+    days = sorted(set(stored.values_list("logical_date", flat=True)))
+    if not days:
+        return None
+    request = planning.BackfillRequest(
+        start_date=days[0],
+        end_date=days[-1],
+        job_type=JobType.ANALYTICS_GENERATION,
+        target_districts=tuple(job.scope.get("targetDistricts") or ()),
+        concurrency=job.concurrency,
+    )
+    try:
+        if not any(u.status == UnitStatus.PENDING for u in planning.plan(request).units()):
+            log.info("job %s: no follow-up analytics: no district file to read", job.pk)
+            return None
+        follow_up = create_job(
+            request=request,
+            created_via=job.created_via,
+            created_by=job.created_by,
+            follow_up_of=job,
+        )
+    except ValidationError as exc:
+        # Nothing stored in the range any more (deleted since): nothing to update.
+        log.warning("job %s: no follow-up analytics: %s", job.pk, exc.messages)
+        return None
+    log.info("job %s: follow-up analytics job %s queued", job.pk, follow_up.pk)
+    return follow_up
 
 
 def requeue_unit(
@@ -768,6 +823,7 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
         if month_end == day or closing is None or closing >= today:
             continue
         queued = BackfillJob.objects.filter(
+            job_type=JobType.DATA_COLLECTION,
             status__in=(JobStatus.PENDING, JobStatus.PAUSED, *ACTIVE_JOB_STATUSES),
             start_date__lte=month_end,
             end_date__gte=month_end,

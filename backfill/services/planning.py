@@ -22,12 +22,13 @@ from districts import services as district_services
 from districts.closing_discovery import waiting_reason
 from districts.dashboard.closing import closing_date_for, closing_period_month, still_closing_on
 from districts.dashboard.reports import ReportType
-from districts.dashboard.urls import EARLIEST_DATE, month_end, request_for
-from districts.ids import ALL_DISTRICTS
+from districts.dashboard.urls import EARLIEST_DATE, month_end, program_year_of, request_for
+from districts.ids import ALL_DISTRICTS, district_sort_key
 from snapshots import store
 from snapshots.models import SnapshotStatus
 
 from ..models import CollectionStrategy, JobType, RateLimitConfig, Source, UnitStatus
+from . import analytics
 
 COLLECTION_TYPES = ("auto", "system-wide", "per-district")
 # Which stored dates a job collects again: `missing` (what is not stored yet), `failed` (only
@@ -43,6 +44,7 @@ REQUESTS_PER_UNIT = {
     CollectionStrategy.SYSTEM_WIDE: 1,
     CollectionStrategy.TARGETED: 1,
     CollectionStrategy.PER_DISTRICT: 3,
+    CollectionStrategy.ANALYTICS: 0,
 }
 # Districts the dashboard publishes per summary, for the efficiency estimate when no scope is
 # configured (DOMAIN.md section 6: ~128 in 2025-26, 94 from 2026-27).
@@ -57,8 +59,9 @@ RECENT_MONTH_END_DAYS = 31
 class BackfillRequest:
     """A validated request (the seeds' BackfillRequest), with defaults applied."""
 
-    start_date: date
-    end_date: date
+    # None only for analytics-generation: from the first / to the last stored snapshot.
+    start_date: date | None
+    end_date: date | None
     target_districts: tuple[str, ...] = ()
     collection_type: str = "auto"
     job_type: str = JobType.DATA_COLLECTION
@@ -74,6 +77,10 @@ class BackfillRequest:
     def from_archive(self) -> bool:
         return self.source == Source.ARCHIVE
 
+    # Data collection: queue an analytics-generation job over what the job stored when it ends
+    # (and BACKFILL_FOLLOW_UP_ANALYTICS is on).
+    update_analytics: bool = True
+
     @property
     def skip_existing(self) -> bool:
         """The seeds' `skipExisting`: stored data is skipped unless everything is reprocessed."""
@@ -82,8 +89,8 @@ class BackfillRequest:
     def as_json(self) -> dict[str, Any]:
         return {
             "jobType": self.job_type,
-            "startDate": self.start_date.isoformat(),
-            "endDate": self.end_date.isoformat(),
+            "startDate": self.start_date.isoformat() if self.start_date else None,
+            "endDate": self.end_date.isoformat() if self.end_date else None,
             "targetDistricts": list(self.target_districts),
             "collectionType": self.collection_type,
             "concurrency": self.concurrency,
@@ -93,6 +100,7 @@ class BackfillRequest:
             "rateLimitDelayMs": self.rate_limit_delay_ms,
             "enableCaching": self.enable_caching,
             "source": self.source,
+            "updateAnalytics": self.update_analytics,
         }
 
 
@@ -118,9 +126,22 @@ class Plan:
     # Dates that no unit collects, decided once when planning (the registry may read the
     # database, which must not happen while units stream into a COPY): date -> (status, reason).
     blocked: dict[date, tuple[str, str]] = field(default_factory=dict)
+    # An analytics-generation plan lists its units (a few thousand at most) and what they read.
+    planned: tuple[PlannedUnit, ...] | None = None
+    reads: SnapshotReads | None = None
+
+    @property
+    def start_date(self) -> date:
+        return self.request.start_date or self.dates[0]
+
+    @property
+    def end_date(self) -> date:
+        return self.request.end_date or self.dates[-1]
 
     @property
     def unit_count(self) -> int:
+        if self.planned is not None:
+            return len(self.planned)
         per_date = (
             len(self.districts)
             if self.collection_strategy == CollectionStrategy.PER_DISTRICT
@@ -130,6 +151,9 @@ class Plan:
 
     def units(self) -> Iterator[PlannedUnit]:
         """Every unit in dispatch order (date, then district), lazily: 50,000 stay cheap."""
+        if self.planned is not None:
+            yield from self.planned
+            return
         reprocess = self.request.reprocess
         per_district = self.collection_strategy == CollectionStrategy.PER_DISTRICT
         for day in self.dates:
@@ -315,7 +339,17 @@ def _stored_detail_levels(day: date) -> dict[str, str]:
 
 def plan(request: BackfillRequest) -> Plan:
     """Resolve scope and strategy for a validated request. Raises ValidationError."""
-    warnings = []
+    if request.job_type == JobType.ANALYTICS_GENERATION:
+        return plan_analytics(request)
+    return _plan_collection(request)
+
+
+def _resolve_scope(
+    request: BackfillRequest,
+) -> tuple[list[str], district_services.ScopeResolution]:
+    """Check the targets and split them by the configured scope: (warnings, resolution).
+    Raises ValidationError (targetDistricts) for unknown ids or no valid target left."""
+    warnings: list[str] = []
     known = district_services.check_known_districts(district_ids=request.target_districts)
     if known.unknown:
         raise ValidationError(
@@ -336,7 +370,24 @@ def plan(request: BackfillRequest) -> Plan:
         warnings.append(f"Out of the configured scope, excluded: {', '.join(resolution.excluded)}.")
     if request.target_districts and not resolution.targets:
         raise ValidationError({"targetDistricts": ["No valid districts to process."]})
+    return warnings, resolution
 
+
+def _scope_json(
+    request: BackfillRequest, resolution: district_services.ScopeResolution
+) -> dict[str, Any]:
+    everything = not request.target_districts or resolution.all_configured
+    return {
+        "targetDistricts": list(resolution.targets),
+        "configuredDistricts": list(resolution.configured),
+        "excludedDistricts": list(resolution.excluded),
+        "scopeType": _scope_type(everything=everything, targets=resolution.targets),
+        "validationPassed": True,
+    }
+
+
+def _plan_collection(request: BackfillRequest) -> Plan:
+    warnings, resolution = _resolve_scope(request)
     everything = not request.target_districts or resolution.all_configured
     districts = resolution.targets or resolution.configured or (ALL_DISTRICTS,)
     count = len(districts) if districts != (ALL_DISTRICTS,) else TYPICAL_DISTRICT_COUNT
@@ -387,13 +438,7 @@ def plan(request: BackfillRequest) -> Plan:
                 ]
             }
         )
-    scope = {
-        "targetDistricts": list(resolution.targets),
-        "configuredDistricts": list(resolution.configured),
-        "excludedDistricts": list(resolution.excluded),
-        "scopeType": _scope_type(everything=everything, targets=resolution.targets),
-        "validationPassed": True,
-    }
+    scope = _scope_json(request, resolution)
     dates = tuple(request.start_date + timedelta(days=i) for i in range(days))
     return Plan(
         request=request,
@@ -413,6 +458,176 @@ def _scope_type(*, everything: bool, targets: tuple[str, ...]) -> str:
     if everything:
         return "system-wide"
     return "single-district" if len(targets) == 1 else "targeted"
+
+
+# --- analytics generation ---------------------------------------------------------------------
+
+# Rough cost of one distinct district file read by an analytics-generation job (read by its
+# time series and by its date's rankings; bench `analytics`: 43,800 files in 139 s with one
+# worker process), for the preview's estimated duration.
+ANALYTICS_SECONDS_PER_FILE = 0.003
+
+
+@dataclass(frozen=True)
+class SnapshotReads:
+    """What an analytics-generation job reads: snapshot dates and distinct district files (a
+    time series reads its whole program year, possibly beyond the range), and the dates of the
+    job's range that have no stored snapshot (`missing`) or whose snapshot is not completed
+    (`partial`: partial_success, failed, or no manifest yet)."""
+
+    snapshot_dates: int
+    district_files: int
+    program_years: tuple[str, ...]
+    missing_dates: tuple[date, ...]
+    partial_dates: tuple[date, ...]
+
+
+def plan_analytics(request: BackfillRequest) -> Plan:
+    """Plan an analytics-generation job over the stored snapshots of the request's range
+    (omitted dates: from the first / to the last stored snapshot).
+
+    Units: one per (district, program year) for the district's time series, whose logical date
+    is the first stored date of the range in that program year (the program year is that
+    date's), and one per stored date with district ALL_DISTRICTS for its rankings, which rank
+    every district stored that date whatever the scope. The time-series districts are the
+    targets, else the configured scope, else every district stored on a date of the range. A
+    unit with nothing to read is planned `unavailable` with the reason.
+
+    Raises ValidationError: `startDate` when no snapshot is stored in the range, the scope's
+    errors (`targetDistricts`), `endDate` beyond BACKFILL_MAX_JOB_UNITS.
+    """
+    stored = store.stored_dates()
+    first = request.start_date or (stored[0] if stored else None)
+    last = request.end_date or (stored[-1] if stored else None)
+    in_range = tuple(d for d in stored if first is not None and first <= d <= last)
+    if not in_range:
+        where = (
+            f"between {first} and {last}"
+            if request.start_date or request.end_date
+            else "in the snapshot store"
+        )
+        message = f"No stored snapshot {where}: there is nothing to generate analytics from."
+        raise ValidationError({"startDate": [message], "endDate": [message]})
+    warnings, resolution = _resolve_scope(request)
+    listing = {day: store.list_districts(logical_date=day) for day in in_range}
+    districts = resolution.targets or resolution.configured
+    if not districts:
+        found = {d for ids in listing.values() for d in ids}
+        districts = tuple(sorted(found, key=district_sort_key))
+    years = sorted({program_year_of(day) for day in in_range})
+    # Every stored date of those program years: a time series covers its whole year.
+    year_files: dict[str, dict[str, int]] = {}
+    read: set[tuple[date, str]] = {(day, d) for day, ids in listing.items() for d in ids}
+    for year in years:
+        counts: Counter[str] = Counter()
+        for day in analytics.program_year_dates(year, stored):
+            ids = listing.get(day)
+            if ids is None:
+                ids = store.list_districts(logical_date=day)
+            wanted = set(districts)
+            for d in ids:
+                if d in wanted:
+                    counts[d] += 1
+                    read.add((day, d))
+        year_files[year] = counts
+    units: list[PlannedUnit] = []
+    for year in years:
+        first_of_year = min(day for day in in_range if program_year_of(day) == year)
+        for district_id in districts:
+            if year_files[year][district_id]:
+                units.append(PlannedUnit(first_of_year, district_id, UnitStatus.PENDING))
+            else:
+                reason = f"no stored snapshot of program year {year} has district {district_id}"
+                units.append(
+                    PlannedUnit(first_of_year, district_id, UnitStatus.UNAVAILABLE, reason)
+                )
+    for day in in_range:
+        if listing[day]:
+            units.append(PlannedUnit(day, ALL_DISTRICTS, UnitStatus.PENDING))
+        else:
+            reason = f"the snapshot of {day} has no district file to rank"
+            units.append(PlannedUnit(day, ALL_DISTRICTS, UnitStatus.UNAVAILABLE, reason))
+    units.sort(key=lambda u: (u.logical_date, district_sort_key(u.district_id)))
+    if len(units) > settings.BACKFILL_MAX_JOB_UNITS:
+        raise ValidationError(
+            {
+                "endDate": [
+                    f"{len(units)} units is more than {settings.BACKFILL_MAX_JOB_UNITS} "
+                    "(BACKFILL_MAX_JOB_UNITS); split the job."
+                ]
+            }
+        )
+    start, end = first, last
+    statuses = analytics.snapshot_statuses(in_range)
+    stored_set = set(stored)
+    reads = SnapshotReads(
+        snapshot_dates=len({day for day, _ in read}),
+        district_files=len(read),
+        program_years=tuple(years),
+        missing_dates=tuple(
+            day
+            for day in (start + timedelta(days=i) for i in range((end - start).days + 1))
+            if day not in stored_set
+        ),
+        partial_dates=tuple(d for d in in_range if statuses[d] != SnapshotStatus.COMPLETED),
+    )
+    scope = _scope_json(request, resolution)
+    return Plan(
+        request=request,
+        collection_strategy=CollectionStrategy.ANALYTICS,
+        rationale=(
+            f"analytics from the stored snapshots: time series of {len(districts)} districts "
+            f"over {len(years)} program year(s) and rankings of {len(in_range)} dates; no "
+            "request to the dashboard"
+        ),
+        estimated_efficiency=0.0,
+        scope=scope,
+        districts=tuple(districts),
+        dates=in_range,
+        warnings=tuple(warnings),
+        planned=tuple(units),
+        reads=reads,
+    )
+
+
+def _analytics_preview(plan_: Plan) -> Preview:
+    reads = plan_.reads
+    totals = Counter(str(u.status) for u in plan_.planned)
+    by_date: dict[date, list[PlannedUnit]] = {}
+    for unit in plan_.planned:
+        by_date.setdefault(unit.logical_date, []).append(unit)
+    partial = set(reads.partial_dates)
+    missing = set(reads.missing_dates)
+    dates: list[DatePlan] = []
+    day, end = plan_.start_date, plan_.end_date
+    while day <= end:
+        units = by_date.get(day, [])
+        counts = dict(Counter(str(u.status) for u in units))
+        if day in missing:
+            dates.append(DatePlan(day, "missing", "no snapshot stored", counts))
+        elif any(u.status == UnitStatus.PENDING for u in units):
+            reason = "read" + (" (snapshot not completed: partial)" if day in partial else "")
+            dates.append(DatePlan(day, "read", reason, counts))
+        else:
+            reasons = [u.reason for u in units if u.reason]
+            dates.append(DatePlan(day, "unavailable", reasons[0] if reasons else "", counts))
+        day += timedelta(days=1)
+    concurrency = max(1, min(plan_.request.concurrency, RateLimitConfig.load().max_concurrent))
+    return Preview(
+        collection_strategy=plan_.collection_strategy,
+        rationale=plan_.rationale,
+        estimated_efficiency=plan_.estimated_efficiency,
+        scope=plan_.scope,
+        total_units=sum(totals.values()),
+        units=dict(totals),
+        requests=0,
+        estimated_duration_seconds=round(
+            reads.district_files * ANALYTICS_SECONDS_PER_FILE / concurrency, 1
+        ),
+        warnings=plan_.warnings,
+        dates=tuple(dates),
+        reads=reads,
+    )
 
 
 @dataclass(frozen=True)
@@ -447,6 +662,8 @@ class Preview:
     estimated_duration_seconds: float
     warnings: tuple[str, ...]
     dates: tuple[DatePlan, ...]
+    # Analytics generation: the snapshots it reads (None for data collection).
+    reads: SnapshotReads | None = None
 
     @property
     def pending_units(self) -> int:
@@ -467,6 +684,8 @@ class Preview:
 
 def preview(plan_: Plan) -> Preview:
     """What a job would do, date by date, without writing anything."""
+    if plan_.planned is not None:
+        return _analytics_preview(plan_)
     dates: list[DatePlan] = []
     totals: Counter[str] = Counter()
     for day, planned in groupby(plan_.units(), key=lambda u: u.logical_date):

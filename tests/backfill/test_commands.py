@@ -204,6 +204,7 @@ def test_backfill_passes_every_option_into_the_request(db):
         "--no-skip-existing",
         "--no-retry-failures",
         "--no-cache",
+        "--no-update-analytics",
     )
     job = BackfillJob.objects.get()
     assert job.request == {
@@ -219,6 +220,7 @@ def test_backfill_passes_every_option_into_the_request(db):
         "rateLimitDelayMs": 500,
         "enableCaching": False,
         "source": "dashboard",
+        "updateAnalytics": False,
     }
     assert job.collection_strategy == "targeted"
 

@@ -26,6 +26,7 @@ def main(argv: list[str]) -> int:
         "api_status": bench_engine.api_status,
         "orchestration": bench_engine.orchestration,
         "rate_limit": lambda: importlib.import_module(".bench_rate_limit", __package__).run(),
+        "analytics": lambda: importlib.import_module(".bench_analytics", __package__).run(),
     }
     chosen = argv or list(benches)
     results = {}

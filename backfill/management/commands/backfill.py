@@ -23,7 +23,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--start", required=True, help="First date, YYYY-MM-DD")
+        parser.add_argument(
+            "--job-type",
+            choices=["data-collection", "analytics-generation"],
+            default="data-collection",
+            help="analytics-generation reads the stored snapshots (no request to the dashboard)",
+        )
+        parser.add_argument(
+            "--start",
+            help="First date, YYYY-MM-DD (required for data-collection; analytics-generation "
+            "without dates covers every stored snapshot)",
+        )
         parser.add_argument("--end", help="Last date (default: --start)")
         parser.add_argument("--districts", nargs="*", default=[], help="Target district ids")
         parser.add_argument(
@@ -45,12 +55,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-retry-failures", action="store_true")
         parser.add_argument("--no-cache", action="store_true")
+        parser.add_argument(
+            "--no-update-analytics",
+            action="store_true",
+            help="Do not queue a follow-up analytics-generation job when the collection ends",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Print the preview only")
         parser.add_argument("--wait", action="store_true", help="Follow the job until it ends")
         parser.add_argument("--json", action="store_true", help="Machine-readable output")
 
     def handle(self, *args, **opts):
         request = {
+            "jobType": opts["job_type"],
             "startDate": opts["start"],
             "endDate": opts["end"] or opts["start"],
             "targetDistricts": opts["districts"],
@@ -58,6 +74,7 @@ class Command(BaseCommand):
             "concurrency": opts["concurrency"],
             "retryFailures": not opts["no_retry_failures"],
             "enableCaching": not opts["no_cache"],
+            "updateAnalytics": not opts["no_update_analytics"],
         }
         if opts["no_skip_existing"]:
             request["skipExisting"] = False
@@ -116,6 +133,17 @@ class Command(BaseCommand):
                 f"{rate.min_delay_ms / 1000:g} s apart)",
             ),
         ]
+        if preview.reads is not None:
+            reads = preview.reads
+            rows += [
+                (
+                    "Snapshots read",
+                    f"{reads.snapshot_dates} dates, {reads.district_files} district files "
+                    f"(program years {', '.join(reads.program_years)})",
+                ),
+                ("Missing dates", _dates_text(reads.missing_dates)),
+                ("Partial dates", _dates_text(reads.partial_dates)),
+            ]
         rows += [("Warning", warning) for warning in preview.warnings]
         self.stdout.write("Preview (nothing was written)")
         for label, value in rows:
@@ -199,7 +227,23 @@ def _preview_json(preview: Preview) -> dict:
             }
             for day in preview.dates
         ],
+        "snapshotsRead": None
+        if preview.reads is None
+        else {
+            "snapshotDates": preview.reads.snapshot_dates,
+            "districtFiles": preview.reads.district_files,
+            "programYears": list(preview.reads.program_years),
+            "missingDates": [d.isoformat() for d in preview.reads.missing_dates],
+            "partialDates": [d.isoformat() for d in preview.reads.partial_dates],
+        },
     }
+
+
+def _dates_text(dates) -> str:
+    if not dates:
+        return "none"
+    shown = ", ".join(d.isoformat() for d in dates[:10])
+    return shown + (f" and {len(dates) - 10} more" if len(dates) > 10 else "")
 
 
 def _scope_text(scope: dict) -> str:

@@ -32,7 +32,7 @@ def remove_schedule(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('backfill', '0008_analytics_outputs'),
+        ('backfill', '0009_job_follow_up'),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
