@@ -17,13 +17,17 @@ Guarantees:
   last complete write of a district wins and every district is listed exactly once.
 - Summary data never downgrades stored full-detail data of the same district and date.
 
-On a storage that is not a filesystem (an object store configured later) files are written with
-a plain `Storage.save`, which object stores perform as one atomic put.
+On an S3 bucket (django-storages' S3Storage, SNAPSHOT_STORAGE=s3) every object is written with
+one PutObject, which replaces it atomically, and read with one GetObject, which returns one whole
+version; there are no temporary objects, and the per-date lock lives in Redis so that workers on
+several hosts share it. Any other Django storage is written with a plain `Storage.save` under
+the same Redis lock.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -35,6 +39,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
@@ -64,6 +70,8 @@ LOCK_FILE = ".lock"
 TEMP_SUFFIX = ".tmp"
 SCHEMA_VERSION = 1
 LOCK_TIMEOUT_SECONDS = 30.0
+# How long a Redis lock outlives a holder that died; rebuilding a manifest takes seconds.
+LOCK_LEASE_SECONDS = 120
 # Temporary files of writers on other hosts cannot be checked for a live process; after this
 # long no write can still be in progress.
 STALE_TEMP_SECONDS = 3600
@@ -137,6 +145,9 @@ class _FileSystemFiles:
 
     def path(self, name: str) -> Path:
         return Path(self.storage.path(name))
+
+    def cache_key(self, name: str) -> str:
+        return str(self.path(name))
 
     def read(self, name: str) -> bytes | None:
         try:
@@ -341,9 +352,10 @@ class _StorageFiles:
 
     def write(self, name: str, data: bytes) -> None:
         try:
-            # Object stores overwrite in one put; storages that refuse to overwrite would save
-            # under another name, so the old object goes first.
-            if self.storage.exists(name):
+            # A storage that overwrites (S3Storage with `file_overwrite`) keeps the name, and
+            # deleting first would let readers find no file at all for a moment; a storage that
+            # would save under another name instead needs the old file gone first.
+            if self.storage.get_available_name(name) != name:
                 self.storage.delete(name)
             saved = self.storage.save(name, ContentFile(data))
         except OSError as exc:
@@ -367,9 +379,11 @@ class _StorageFiles:
     @contextmanager
     def lock(self, logical_date: date) -> Iterator[None]:
         # Writers of an object store may run on several hosts, so the lock lives in Redis. The
-        # timeout frees the lock of a holder that died; rebuilding a manifest takes seconds.
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        lock = client.lock(f"snapshots:lock:{logical_date.isoformat()}", timeout=120)
+        # lease frees the lock of a holder that died.
+        client = _redis_client(settings.REDIS_URL)
+        # Named after the store as well: two stores sharing a Redis never wait for each other.
+        key = f"snapshots:lock:{self.describe()}:{logical_date.isoformat()}"
+        lock = client.lock(key, timeout=LOCK_LEASE_SECONDS)
         try:
             acquired = lock.acquire(blocking_timeout=LOCK_TIMEOUT_SECONDS)
         except redis.RedisError as exc:
@@ -397,7 +411,7 @@ class _StorageFiles:
         probe = f".probe-{secrets.token_hex(6)}"
         try:
             self.write(probe, b"probe")
-            self.storage.delete(probe)
+            self.delete(probe)
         except (OSError, SnapshotStoreError):
             return False
         return True
@@ -406,11 +420,180 @@ class _StorageFiles:
         return None  # object stores have no meaningful free space
 
 
+class _S3Files(_StorageFiles):
+    """Objects in an S3 bucket (django-storages' S3Storage), through the S3 API itself.
+
+    The Storage API is not enough here: `exists` + `open` are two requests that race a writer,
+    `open` downloads a large object in ranged parts, and botocore's errors are no OSError. One
+    GetObject returns one whole version of an object, one PutObject replaces it atomically (S3
+    is strongly consistent for reads and listings after writes), and neither leaves a temporary
+    object behind. District files are cached by ETag: a re-read of an unchanged file is a 304.
+    """
+
+    cached = True
+
+    def __init__(self, storage: Storage) -> None:
+        super().__init__(storage)
+        self.bucket = storage.bucket_name
+        self.prefix = (storage.location or "").strip("/")
+        self.client = _s3_client(storage)
+
+    def describe(self) -> str:
+        where = f"s3://{self.bucket}/{self.prefix}"
+        endpoint = self.storage.endpoint_url
+        return f"{where} at {endpoint}" if endpoint else where
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def cache_key(self, name: str) -> str:
+        return f"{self.describe()}:{name}"
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            return self.read_versioned(name, None)[1]
+        except FileNotFoundError:
+            return None
+
+    def read_versioned(self, name: str, known: Any) -> tuple[Any, bytes | None]:
+        """(ETag, bytes) of an object; bytes is None when its ETag is still `known`.
+
+        Raises FileNotFoundError for a missing key (not for a missing bucket).
+        """
+        conditions = {"IfNoneMatch": known} if known else {}
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.key(name), **conditions)
+            return response["ETag"], response["Body"].read()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("304", "NotModified"):
+                return known, None
+            if code == "NoSuchKey":
+                raise FileNotFoundError(name) from None
+            raise SnapshotStoreError(f"could not read {self.key(name)}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise SnapshotStoreError(f"could not read {self.key(name)}: {exc}") from exc
+
+    def write(self, name: str, data: bytes) -> None:
+        if len(data) > S3_MAX_PUT_BYTES:
+            raise SnapshotStoreError(f"{name} is larger than one S3 put ({len(data)} bytes)")
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.key(name),
+                Body=data,
+                ContentType=_content_type(name),
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise SnapshotStoreError(f"could not write {self.key(name)}: {exc}") from exc
+
+    def delete(self, name: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
+        except (BotoCoreError, ClientError) as exc:
+            raise SnapshotStoreError(f"could not delete {self.key(name)}: {exc}") from exc
+
+    def listdir(self, name: str) -> tuple[list[str], list[str]]:
+        # "Directories" are the common prefixes of a delimited listing; an empty one has none.
+        prefix = self.key(name) if name else self.prefix
+        prefix = f"{prefix}/" if prefix else ""
+        directories, files = [], []
+        for page in self._pages(Prefix=prefix, Delimiter="/"):
+            directories += [
+                entry["Prefix"][len(prefix) :].rstrip("/")
+                for entry in page.get("CommonPrefixes", ())
+            ]
+            files += [
+                entry["Key"][len(prefix) :]
+                for entry in page.get("Contents", ())
+                if entry["Key"] != prefix
+            ]
+        return directories, files
+
+    def dead_temp_files(self, name: str) -> list[str]:
+        return []  # nothing this store writes leaves a temporary object
+
+    def all_temp_files(self) -> list[str]:
+        """Every object named like a temporary file (`.tmp`), e.g. copied from a filesystem
+        store; one listing of the whole store."""
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        return sorted(
+            entry["Key"][len(prefix) :]
+            for page in self._pages(Prefix=prefix)
+            for entry in page.get("Contents", ())
+            if entry["Key"].endswith(TEMP_SUFFIX)
+        )
+
+    def all_dead_temp_files(self) -> list[str]:
+        # No writer of a bucket makes temporary objects, so none of them can be in use.
+        return self.all_temp_files()
+
+    def _pages(self, **arguments: str) -> Iterator[dict[str, Any]]:
+        try:
+            paginator = self.client.get_paginator("list_objects_v2")
+            yield from paginator.paginate(Bucket=self.bucket, **arguments)
+        except (BotoCoreError, ClientError) as exc:
+            raise SnapshotStoreError(f"could not list s3://{self.bucket}: {exc}") from exc
+
+
+# One PutObject holds at most 5 GiB; the largest file of the store is a few MB.
+S3_MAX_PUT_BYTES = 5 * 1024**3
+_CONTENT_TYPES = {".json": "application/json", ".csv": "text/csv"}
+_s3_local = threading.local()
+
+
+def _content_type(name: str) -> str:
+    return _CONTENT_TYPES.get(os.path.splitext(name)[1], "application/octet-stream")
+
+
+def _s3_client(storage: Storage) -> Any:
+    """A boto3 client with the storage's endpoint, region, credentials and client config.
+
+    Kept per process and thread: S3Storage caches its connection in a thread-local, which a
+    forked Celery pool process would inherit from its parent together with its open sockets.
+    """
+    if getattr(_s3_local, "pid", None) != os.getpid():
+        _s3_local.pid, _s3_local.clients = os.getpid(), weakref.WeakKeyDictionary()
+    client = _s3_local.clients.get(storage)
+    if client is None:
+        import boto3  # only where the store is a bucket: it takes a fifth of a second
+
+        if storage.session_profile:
+            session = boto3.session.Session(profile_name=storage.session_profile)
+        else:
+            # None falls back to boto3's chain: AWS_* variables, config files, instance roles.
+            session = boto3.session.Session(
+                aws_access_key_id=storage.access_key,
+                aws_secret_access_key=storage.secret_key,
+                aws_session_token=storage.security_token,
+            )
+        client = session.client(
+            "s3",
+            region_name=storage.region_name,
+            use_ssl=storage.use_ssl,
+            endpoint_url=storage.endpoint_url,
+            config=storage.client_config,
+            verify=storage.verify,
+        )
+        _s3_local.clients[storage] = client
+    return client
+
+
+@functools.cache
+def _redis_client(url: str) -> redis.Redis:
+    # One pool per process (redis-py makes a new one after a fork), not one per lock.
+    return redis.Redis.from_url(url)
+
+
 def _files() -> _FileSystemFiles | _StorageFiles:
     # Looked up on every call: Django resets `storages` when STORAGES changes (tests do that).
     storage = storages[STORAGE_ALIAS]
     if isinstance(storage, FileSystemStorage):
         return _FileSystemFiles(storage)
+    from storages.backends.s3 import S3Storage
+
+    if isinstance(storage, S3Storage):
+        return _S3Files(storage)
     return _StorageFiles(storage)
 
 
@@ -502,7 +685,7 @@ def _read_statistics(files: _FileSystemFiles | _StorageFiles, name: str) -> Dist
         if data is None:
             raise FileNotFoundError(name)
         return _parse_statistics(name, data)
-    key = str(files.path(name))
+    key = files.cache_key(name)
     with _cache_lock:
         known = _cache.get(key)
     version, data = files.read_versioned(name, known[0] if known else None)

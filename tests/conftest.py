@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.fixtures.backfill",
     "tests.fixtures.browser",
     "tests.fixtures.api",
+    "tests.fixtures.s3",
 ]
 
 
