@@ -178,6 +178,9 @@ SNAPSHOT_S3_PREFIX = os.environ.get("SNAPSHOT_S3_PREFIX", "").strip("/")
 SNAPSHOT_S3_ENDPOINT_URL = os.environ.get("SNAPSHOT_S3_ENDPOINT_URL", "")
 SNAPSHOT_S3_REGION = os.environ.get("SNAPSHOT_S3_REGION", "")
 SNAPSHOT_S3_ADDRESSING_STYLE = os.environ.get("SNAPSHOT_S3_ADDRESSING_STYLE", "")
+# The per-date lock of a non-filesystem store lives in Redis with this lease, renewed while its
+# holder lives: a killed holder blocks its date for at most this long.
+SNAPSHOT_LOCK_LEASE_SECONDS = env_int("SNAPSHOT_LOCK_LEASE_SECONDS", 10)
 
 
 def snapshot_storage(

@@ -70,8 +70,6 @@ LOCK_FILE = ".lock"
 TEMP_SUFFIX = ".tmp"
 SCHEMA_VERSION = 1
 LOCK_TIMEOUT_SECONDS = 30.0
-# How long a Redis lock outlives a holder that died; rebuilding a manifest takes seconds.
-LOCK_LEASE_SECONDS = 120
 # Temporary files of writers on other hosts cannot be checked for a live process; after this
 # long no write can still be in progress.
 STALE_TEMP_SECONDS = 3600
@@ -378,25 +376,41 @@ class _StorageFiles:
 
     @contextmanager
     def lock(self, logical_date: date) -> Iterator[None]:
-        # Writers of an object store may run on several hosts, so the lock lives in Redis. The
-        # lease frees the lock of a holder that died.
-        client = _redis_client(settings.REDIS_URL)
+        # Writers of an object store may run on several hosts, so the lock lives in Redis. Its
+        # lease is short and renewed while the holder lives, so the lock of a holder that was
+        # killed frees itself within one lease, not after the longest a holder could take.
+        lease = settings.SNAPSHOT_LOCK_LEASE_SECONDS
         # Named after the store as well: two stores sharing a Redis never wait for each other.
         key = f"snapshots:lock:{self.describe()}:{logical_date.isoformat()}"
-        lock = client.lock(key, timeout=LOCK_LEASE_SECONDS)
+        # Not thread-local: the renewing thread must see the token.
+        lock = _redis_client(settings.REDIS_URL).lock(key, timeout=lease, thread_local=False)
         try:
             acquired = lock.acquire(blocking_timeout=LOCK_TIMEOUT_SECONDS)
         except redis.RedisError as exc:
             raise SnapshotStoreError(f"could not lock {logical_date}: {exc}") from exc
         if not acquired:
-            raise SnapshotStoreError(f"the snapshot of {logical_date} stayed locked")
+            raise SnapshotStoreError(
+                f"the snapshot of {logical_date} stayed locked for {LOCK_TIMEOUT_SECONDS:.0f} s"
+            )
+        held = threading.Event()
+        renewer = threading.Thread(
+            target=_renew_lock,
+            args=(lock, lease, held, logical_date),
+            name=f"snapshot-lock-{logical_date}",
+            daemon=True,
+        )
+        renewer.start()
         try:
             yield
         finally:
+            held.set()
+            renewer.join()
             try:
                 lock.release()
             except redis.exceptions.LockError:
                 log.warning("the lock of snapshot %s expired before release", logical_date)
+            except redis.RedisError as exc:
+                log.warning("could not release the lock of snapshot %s: %s", logical_date, exc)
 
     def dead_temp_files(self, name: str) -> list[str]:
         return []  # plain saves leave no temporary files
@@ -577,6 +591,16 @@ def _s3_client(storage: Storage) -> Any:
         )
         _s3_local.clients[storage] = client
     return client
+
+
+def _renew_lock(lock: Any, lease: float, released: threading.Event, logical_date: date) -> None:
+    """Extend a Redis lock's lease every third of it until `released` is set."""
+    while not released.wait(lease / 3):
+        try:
+            lock.reacquire()
+        except redis.RedisError as exc:
+            log.error("the lock of snapshot %s could not be renewed: %s", logical_date, exc)
+            return
 
 
 @functools.cache

@@ -346,3 +346,90 @@ def test_a_non_filesystem_storage_stores_and_reads_through_plain_saves(settings)
     assert store.exists(logical_date=DAY, district_id="61", detail="full")
     assert store.read_raw_csv(as_of=DAY, report="districtsummary", district_id=None) == b"a,b"
     assert store.stored_dates() == [DAY]
+
+
+def test_a_reader_never_sees_a_partial_or_missing_file_while_it_is_replaced(store_root):
+    """Atomic publish: while one thread replaces a large raw CSV and a district file over and
+    over, another reads them; every read is one whole version, never a part and never none."""
+    versions = {
+        hashlib.sha256(data).hexdigest(): data
+        for data in (b"District\r\n" + b"1" * 3_000_000, b"District\r\n" + b"2" * 2_000_000)
+    }
+    summary, full = DistrictStatisticsFactory(), full_statistics(clubs=200)
+    raw = dict(as_of=DAY, report="clubperformance", district_id="42")
+    store.archive_raw_csv(**raw, data=next(iter(versions.values())))
+    store.write_district(logical_date=DAY, statistics=summary)
+    stop = threading.Event()
+    seen_raw, seen_districts = set(), []
+
+    def read() -> None:
+        while not stop.is_set():
+            data = store.read_raw_csv(**raw)
+            seen_raw.add(hashlib.sha256(data).hexdigest() if data is not None else None)
+            seen_districts.append(store.read_district(logical_date=DAY, district_id="42"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for round_number in range(12):
+            for data in versions.values():
+                store.archive_raw_csv(**raw, data=data)
+            store.write_district(logical_date=DAY, statistics=full if round_number % 2 else summary)
+    finally:
+        stop.set()
+        reader.join()
+    assert seen_raw and seen_raw <= set(versions)
+    assert seen_districts and all(d in (summary, full) for d in seen_districts)
+
+
+def test_archived_districts_lists_one_report_of_one_as_of_date(store_root):
+    for district_id in ("42", "61", "F"):
+        store.archive_raw_csv(
+            as_of=DAY, report="clubperformance", district_id=district_id, data=b"x"
+        )
+    store.archive_raw_csv(as_of=DAY, report="districtsummary", district_id=None, data=b"all")
+    store.archive_raw_csv(
+        as_of=date(2025, 3, 11), report="clubperformance", district_id="7", data=b"x"
+    )
+    (store_root / "raw" / DAY.isoformat() / "clubperformance" / "notes.txt").write_bytes(b"")
+
+    assert store.archived_districts(as_of=DAY, report="clubperformance") == {"42", "61", "F"}
+    assert store.archived_districts(as_of=DAY, report="districtsummary") == {"*"}
+    assert store.archived_districts(as_of=DAY, report="divisionperformance") == set()
+    assert store.read_raw_csv(as_of=DAY, report="districtsummary", district_id=None) == b"all"
+
+
+def test_documents_are_stored_beside_the_snapshots_and_read_back(store_root):
+    payload = {"districtId": "42", "series": [{"date": "2025-03-10", "clubs": 90}]}
+    stored = store.write_document(name="analytics/time-series/district_42.json", payload=payload)
+
+    data = (store_root / "analytics" / "time-series" / "district_42.json").read_bytes()
+    assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert store.read_document(name=stored.name) == payload
+    assert store.read_document(name="analytics/rankings/2025-03-10.json") is None
+    assert store.write_document(name=stored.name, payload=payload) == stored  # byte for byte
+    with pytest.raises(store.SnapshotStoreError, match="invalid analytics document name"):
+        store.read_document(name="analytics/../2025-03-10/manifest.json")
+    assert store.stored_dates() == []  # analytics/ is not a date
+
+
+def test_stored_dates_and_date_directories_come_from_listings(store_root):
+    store.write_district(logical_date=DAY, statistics=full_statistics())
+    store.write_district(logical_date=DAY, statistics=full_statistics(district_id="F"))
+    store.write_district(
+        logical_date=date(2024, 12, 31),
+        statistics=DistrictStatisticsFactory(logical_date=date(2024, 12, 31)),
+    )
+    store.archive_raw_csv(as_of=DAY, report="districtsummary", district_id=None, data=b"a")
+    stray = store_root / "not-a-date" / "district_1.json"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"{}")
+
+    assert store.stored_dates() == [date(2024, 12, 31), DAY]
+    assert store.list_districts(logical_date=DAY) == ["42", "F"]
+    assert store.date_directory(logical_date=DAY) == store.DateDirectory(
+        has_manifest=False, district_files=2
+    )
+    assert store.date_directory(logical_date=date(2025, 1, 1)) == store.DateDirectory(
+        has_manifest=False, district_files=0
+    )
