@@ -1,4 +1,4 @@
-"""Crash safety and concurrent writers of snapshots/store.py, with real processes.
+"""Crash safety and concurrent writers of snapshots/store/, with real processes.
 
 The writers are separate Python processes (tests/snapshots/writer.py) that share this test's
 snapshot store (a directory, or a bucket of the S3 server: `store_root`) and test database, so

@@ -194,7 +194,8 @@ def test_temporary_files_of_dead_writers_are_reported_and_removed(snapshot):
         capture_output=True,
         text=True,
     )
-    leftover = snapshot / f".district_9.json.{store._HOST}.{int(finished.stdout)}.00ff00ff.tmp"
+    host = store.backends._HOST
+    leftover = snapshot / f".district_9.json.{host}.{int(finished.stdout)}.00ff00ff.tmp"
     leftover.write_bytes(b"{")
     assert kinds(snapshots_verify()) == ["temp_leftover"]
     assert snapshots_verify(repair=True).remaining == ()
