@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -169,13 +170,73 @@ DASHBOARD_MAX_ATTEMPTS = env_int("DASHBOARD_MAX_ATTEMPTS", 4)
 CLOSING_DATES_FILE = os.environ.get("CLOSING_DATES_FILE", "")
 
 SNAPSHOT_ROOT = Path(os.environ.get("SNAPSHOT_ROOT", VAR_DIR / "snapshots"))
+# Where the snapshot store lives: `filesystem` (SNAPSHOT_ROOT, one host) or `s3` (a bucket that
+# workers on several hosts share; credentials come from the standard AWS variables or roles).
+SNAPSHOT_STORAGE = os.environ.get("SNAPSHOT_STORAGE", "filesystem").strip().lower()
+SNAPSHOT_S3_BUCKET = os.environ.get("SNAPSHOT_S3_BUCKET", "")
+SNAPSHOT_S3_PREFIX = os.environ.get("SNAPSHOT_S3_PREFIX", "").strip("/")
+SNAPSHOT_S3_ENDPOINT_URL = os.environ.get("SNAPSHOT_S3_ENDPOINT_URL", "")
+SNAPSHOT_S3_REGION = os.environ.get("SNAPSHOT_S3_REGION", "")
+SNAPSHOT_S3_ADDRESSING_STYLE = os.environ.get("SNAPSHOT_S3_ADDRESSING_STYLE", "")
+# The per-date lock of a non-filesystem store lives in Redis with this lease, renewed while its
+# holder lives: a killed holder blocks its date for at most this long.
+SNAPSHOT_LOCK_LEASE_SECONDS = env_int("SNAPSHOT_LOCK_LEASE_SECONDS", 10)
+
+
+def snapshot_storage(
+    *,
+    kind: str,
+    root: Path,
+    bucket: str = "",
+    prefix: str = "",
+    endpoint_url: str = "",
+    region: str = "",
+    addressing_style: str = "",
+) -> dict:
+    """The `snapshots` entry of STORAGES: a FileSystemStorage at `root` or an S3Storage."""
+    if kind == "filesystem":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        }
+    if kind != "s3":
+        raise ImproperlyConfigured(f"SNAPSHOT_STORAGE must be `filesystem` or `s3`, not {kind!r}")
+    if not bucket:
+        raise ImproperlyConfigured("SNAPSHOT_STORAGE=s3 needs SNAPSHOT_S3_BUCKET")
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "location": prefix,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region or None,
+            # One put replaces an object atomically; never save under another name.
+            "file_overwrite": True,
+            "default_acl": None,  # the bucket's own policy decides
+            "client_config": Config(
+                s3={"addressing_style": addressing_style or None},
+                retries={"mode": "standard", "max_attempts": 5},
+                connect_timeout=5,
+                read_timeout=30,
+            ),
+        },
+    }
+
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "snapshots": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(SNAPSHOT_ROOT)},
-    },
+    "snapshots": snapshot_storage(
+        kind=SNAPSHOT_STORAGE,
+        root=SNAPSHOT_ROOT,
+        bucket=SNAPSHOT_S3_BUCKET,
+        prefix=SNAPSHOT_S3_PREFIX,
+        endpoint_url=SNAPSHOT_S3_ENDPOINT_URL,
+        region=SNAPSHOT_S3_REGION,
+        addressing_style=SNAPSHOT_S3_ADDRESSING_STYLE,
+    ),
 }
 
 # --- Backfill jobs --------------------------------------------------------------------------

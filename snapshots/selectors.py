@@ -74,10 +74,15 @@ def store_health() -> StoreHealth:
         problems.append(f"the snapshot root {root.location} is not writable")
     if root.free_space_bytes is not None and root.free_space_bytes < LOW_FREE_SPACE_BYTES:
         problems.append(f"only {root.free_space_bytes} bytes free under {root.location}")
-    on_disk = store.stored_dates()
     indexed = set(Snapshot.objects.values_list("logical_date", flat=True))
-    unindexed = [d for d in on_disk if d not in indexed]
-    contents = {d: store.date_directory(logical_date=d) for d in unindexed}
+    try:
+        on_disk = store.stored_dates()
+        unindexed = [d for d in on_disk if d not in indexed]
+        contents = {d: store.date_directory(logical_date=d) for d in unindexed}
+    except store.SnapshotStoreError as exc:
+        # A bucket that is gone or refuses the listing: a health answer, not a server error.
+        problems.append(f"the snapshot store {root.location} cannot be listed: {exc}")
+        on_disk, contents = list(indexed), {}
     # A directory with neither manifest nor district file (only a lock) is not a snapshot.
     without_manifest = [d for d, c in contents.items() if c.district_files and not c.has_manifest]
     if without_manifest:

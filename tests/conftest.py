@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.api",
     "tests.fixtures.analytics",
+    "tests.fixtures.s3",
 ]
 
 

@@ -1,7 +1,9 @@
-"""Crash safety and concurrent writers of snapshots/store.py, with real processes.
+"""Crash safety and concurrent writers of snapshots/store/, with real processes.
 
 The writers are separate Python processes (tests/snapshots/writer.py) that share this test's
-snapshot root and test database, so the tests need `transactional_db`.
+snapshot store (a directory, or a bucket of the S3 server: `store_root`) and test database, so
+the tests need `transactional_db`. On a bucket the writers are what workers on several hosts
+would be: they share nothing but the bucket, the database and the Redis lock.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from districts.dashboard.statistics import DistrictStatistics
 from snapshots import store
 from snapshots.services import snapshots_verify
 from tests.fixtures.backfill import database_url
+from tests.fixtures.s3 import ObjectPath
 from tests.snapshots.factories import full_statistics
 from tests.snapshots.writer import raw_csv
 
@@ -31,11 +34,14 @@ KILLS = 25
 
 
 @pytest.fixture
-def writer_env(snapshot_root, transactional_db) -> dict[str, str]:
+def writer_env(store_env, transactional_db, settings) -> dict[str, str]:
+    # A killed writer's Redis lock (on a bucket) blocks its date for one lease: keep it short.
+    settings.SNAPSHOT_LOCK_LEASE_SECONDS = 2
     return {
         **os.environ,
+        **store_env,
         "DATABASE_URL": database_url(),
-        "SNAPSHOT_ROOT": str(snapshot_root),
+        "SNAPSHOT_LOCK_LEASE_SECONDS": "2",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -55,7 +61,7 @@ def wait_ready(process: subprocess.Popen) -> None:
     assert line.strip() == "ready", process.stderr.read()
 
 
-def assert_every_file_is_whole(root: Path) -> None:
+def assert_every_file_is_whole(root: Path | ObjectPath) -> None:
     """Manifests parse and point only at existing, complete district files; raw CSVs are whole."""
     for manifest_path in root.glob("*/manifest.json"):
         manifest = json.loads(manifest_path.read_bytes())
@@ -69,9 +75,7 @@ def assert_every_file_is_whole(root: Path) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_a_writer_killed_at_random_points_never_leaves_a_partial_snapshot(
-    writer_env, snapshot_root
-):
+def test_a_writer_killed_at_random_points_never_leaves_a_partial_snapshot(writer_env, store_root):
     districts = ["42", "61", "F"]
     rng = random.Random(20250310)
     for _ in range(KILLS):
@@ -82,7 +86,7 @@ def test_a_writer_killed_at_random_points_never_leaves_a_partial_snapshot(
         process.wait()
         process.stdout.close()
         process.stderr.close()
-        assert_every_file_is_whole(snapshot_root)
+        assert_every_file_is_whole(store_root)
 
     # The next successful write of the same files leaves nothing to repair.
     for district_id in districts:
@@ -104,12 +108,12 @@ def test_a_writer_killed_at_random_points_never_leaves_a_partial_snapshot(
     assert [f["districtId"] for f in manifest["files"]] == districts
     report = snapshots_verify()
     assert report.found == ()
-    assert [p for p in snapshot_root.rglob("*") if p.name.endswith(".tmp")] == []
+    assert [p for p in store_root.rglob("*") if p.name.endswith(".tmp")] == []
 
 
 @pytest.mark.timeout(120)
 def test_concurrent_writers_of_one_date_give_a_manifest_listing_each_district_once(
-    writer_env, snapshot_root
+    writer_env, store_root
 ):
     groups = [[str(n) for n in range(start, start + 5)] for start in (1, 6, 11, 16)]
     writers = [

@@ -24,9 +24,8 @@ DAY = date(2025, 3, 10)
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def snapshot(snapshot_root):
-    """A finalized snapshot of DAY with districts 42 and 61."""
+def finalized_snapshot(root):
+    """A finalized snapshot of DAY with districts 42 and 61; its directory under `root`."""
     for district_id in ("42", "61"):
         store.write_district(logical_date=DAY, statistics=full_statistics(district_id=district_id))
     store.finalize_snapshot(
@@ -36,7 +35,19 @@ def snapshot(snapshot_root):
         job_id=None,
         district_errors={"7": {"errorType": "fetch_failed", "message": "HTTP 500"}},
     )
-    return snapshot_root / DAY.isoformat()
+    return root / DAY.isoformat()
+
+
+@pytest.fixture
+def snapshot(store_root):
+    """The snapshot on each backend of the store (filesystem, S3)."""
+    return finalized_snapshot(store_root)
+
+
+@pytest.fixture
+def snapshot_on_disk(snapshot_root):
+    """The snapshot on the filesystem, for what only files have (pids, mtimes)."""
+    return finalized_snapshot(snapshot_root)
 
 
 def kinds(report) -> list[str]:
@@ -183,7 +194,8 @@ def test_temporary_files_of_dead_writers_are_reported_and_removed(snapshot):
         capture_output=True,
         text=True,
     )
-    leftover = snapshot / f".district_9.json.{store._HOST}.{int(finished.stdout)}.00ff00ff.tmp"
+    host = store.backends._HOST
+    leftover = snapshot / f".district_9.json.{host}.{int(finished.stdout)}.00ff00ff.tmp"
     leftover.write_bytes(b"{")
     assert kinds(snapshots_verify()) == ["temp_leftover"]
     assert snapshots_verify(repair=True).remaining == ()
@@ -200,9 +212,9 @@ def test_an_unreadable_district_file_cannot_be_repaired_and_fails_the_command(sn
 
 @pytest.mark.parametrize("name", ["district_42.json.tmp", "manifest.json.1234.tmp", "x.tmp"])
 def test_temporary_files_of_any_name_are_reported_and_removed_once_no_writer_can_own_them(
-    snapshot, name
+    snapshot_on_disk, name
 ):
-    stray = snapshot / name
+    stray = snapshot_on_disk / name
     stray.write_bytes(b"{")
     assert kinds(snapshots_verify()) == ["temp_file"]  # young: its writer may be alive
     assert [p.kind for p in snapshots_verify(repair=True).remaining] == ["temp_file"]
@@ -216,7 +228,7 @@ def test_temporary_files_of_any_name_are_reported_and_removed_once_no_writer_can
 
 
 @pytest.fixture
-def collected(snapshot_root, simulator):
+def collected(store_root, simulator):
     """District 42 of DAY collected from the simulator as a unit would: raw exports archived,
     the district file written, the snapshot finalized."""
     with DashboardClient(base_url=simulator.base_url) as client:
@@ -231,7 +243,7 @@ def collected(snapshot_root, simulator):
         job_id=None,
         district_errors={},
     )
-    return snapshot_root / DAY.isoformat() / "district_42.json"
+    return store_root / DAY.isoformat() / "district_42.json"
 
 
 def test_repair_restores_a_missing_district_file_from_the_raw_archive(collected):

@@ -1,0 +1,143 @@
+"""The per-district snapshot store: district files, manifests and the raw CSV archive.
+
+`from snapshots import store` is the store's interface; its modules hold one concern each:
+`backends` (filesystem, S3, other storages, and the per-date locks), `layout` (names and
+encoding), `district_files`, `manifests`, `raw_archive`, `documents`, `health`. The `Snapshot`
+index row of a manifest is written by `snapshots.services.snapshot_index_upsert`.
+
+Layout under the `snapshots` storage (a FileSystemStorage at SNAPSHOT_ROOT by default):
+
+    <YYYY-MM-DD>/district_<id>.json      one DistrictStatistics per district (to_dict JSON)
+    <YYYY-MM-DD>/manifest.json           the snapshot of that logical date (camelCase)
+    raw/<as-of>/<report>/district_<id>.csv   the raw CSV as downloaded (`all.csv` for
+                                              system-wide reports)
+    analytics/...json                         derived documents (backfill/services/analytics.py)
+
+Guarantees:
+- Every file is replaced atomically and durably: written to a temporary name in the same
+  directory, flushed and fsynced, renamed over the target, then the directory is fsynced
+  (RELIABILITY.md section 4). A reader sees the old file or the new one, never a part.
+- District files are never deleted, so a manifest never points to a missing file. The manifest
+  is rebuilt from the district files on disk, under the date's lock, by `finalize_snapshot`; the
+  last complete write of a district wins and every district is listed exactly once.
+- Summary data never downgrades stored full-detail data of the same district and date.
+
+On an S3 bucket (django-storages' S3Storage, SNAPSHOT_STORAGE=s3) every object is written with
+one PutObject, which replaces it atomically, and read with one GetObject, which returns one whole
+version; there are no temporary objects, and the per-date lock lives in Redis so that workers on
+several hosts share it. Any other Django storage is written with a plain `Storage.save` under
+the same Redis lock.
+"""
+
+from typing import Any
+
+from snapshots.store.backends import (
+    LOCK_FILE,
+    LOCK_TIMEOUT_SECONDS,
+    S3_MAX_PUT_BYTES,
+    STALE_TEMP_SECONDS,
+    STORAGE_ALIAS,
+    TEMP_SUFFIX,
+)
+from snapshots.store.district_files import (
+    CACHE_CAPACITY,
+    DateScan,
+    DistrictWrite,
+    StoredFile,
+    cache_entries,
+    district_sha256,
+    exists,
+    list_districts,
+    read_district,
+    scan_date,
+    stored_dates,
+    write_district,
+)
+from snapshots.store.documents import StoredDocument, read_document, write_document
+from snapshots.store.errors import SnapshotStoreError
+from snapshots.store.health import (
+    DateDirectory,
+    RootStatus,
+    date_directory,
+    remove_temp_leftovers,
+    root_status,
+    temp_files,
+    temp_leftovers,
+)
+from snapshots.store.layout import (
+    ANALYTICS_DIR,
+    DATE_DIR_RE,
+    DISTRICT_FILE_RE,
+    MANIFEST_FILE,
+    RAW_DIR,
+    RAW_DISTRICT_FILE_RE,
+    REPORT_RE,
+)
+from snapshots.store.manifests import (
+    MISSING_FILE_ERROR,
+    SCHEMA_VERSION,
+    finalize_snapshot,
+    read_manifest,
+    rebuild_manifest,
+    reindex,
+)
+from snapshots.store.raw_archive import archive_raw_csv, archived_districts, read_raw_csv
+
+
+def __getattr__(name: str) -> Any:
+    # `manifest_index_fields` moved to snapshots/services.py with the index upsert; the
+    # services import the store, so the old name is resolved on first use.
+    if name == "manifest_index_fields":
+        from snapshots.services import manifest_index_fields
+
+        return manifest_index_fields
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "ANALYTICS_DIR",
+    "CACHE_CAPACITY",
+    "DATE_DIR_RE",
+    "DISTRICT_FILE_RE",
+    "LOCK_FILE",
+    "LOCK_TIMEOUT_SECONDS",
+    "MANIFEST_FILE",
+    "MISSING_FILE_ERROR",
+    "RAW_DIR",
+    "RAW_DISTRICT_FILE_RE",
+    "REPORT_RE",
+    "S3_MAX_PUT_BYTES",
+    "SCHEMA_VERSION",
+    "STALE_TEMP_SECONDS",
+    "STORAGE_ALIAS",
+    "TEMP_SUFFIX",
+    "DateDirectory",
+    "DateScan",
+    "DistrictWrite",
+    "RootStatus",
+    "SnapshotStoreError",
+    "StoredDocument",
+    "StoredFile",
+    "archive_raw_csv",
+    "archived_districts",
+    "cache_entries",
+    "date_directory",
+    "district_sha256",
+    "exists",
+    "finalize_snapshot",
+    "list_districts",
+    "read_district",
+    "read_document",
+    "read_manifest",
+    "read_raw_csv",
+    "rebuild_manifest",
+    "reindex",
+    "remove_temp_leftovers",
+    "root_status",
+    "scan_date",
+    "stored_dates",
+    "temp_files",
+    "temp_leftovers",
+    "write_district",
+    "write_document",
+]
