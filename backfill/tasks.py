@@ -5,15 +5,20 @@ import os
 from celery import shared_task
 from celery.signals import worker_ready
 
+from snapshots import performance
+
 from .services import audits, collection, jobs
 
 
 @shared_task(name="backfill.tasks.run_unit", bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_unit(self, unit_id: int, token: str | None = None) -> str | None:
     # The lease records which worker (hostname) and pool process runs the unit.
-    outcome = collection.run_unit(
-        unit_id=unit_id, token=token, owner=self.request.hostname or "", pid=os.getpid()
-    )
+    try:
+        outcome = collection.run_unit(
+            unit_id=unit_id, token=token, owner=self.request.hostname or "", pid=os.getpid()
+        )
+    finally:
+        performance.flush()  # the store's figures of the unit, for every process to see
     return outcome.status if outcome else None
 
 

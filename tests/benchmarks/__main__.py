@@ -27,6 +27,7 @@ def main(argv: list[str]) -> int:
         "orchestration": bench_engine.orchestration,
         "rate_limit": lambda: importlib.import_module(".bench_rate_limit", __package__).run(),
         "analytics": lambda: importlib.import_module(".bench_analytics", __package__).run(),
+        "archive": lambda: importlib.import_module(".bench_archive", __package__).run(),
     }
     chosen = argv or list(benches)
     results = {}

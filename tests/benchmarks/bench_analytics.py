@@ -122,14 +122,11 @@ def _largest_pool_rss_mib(pid: int) -> float:
     return max(peaks)
 
 
-def _run_job(env: dict[str, str], processes: int, files: int) -> dict:
+def run_job(env: dict[str, str], processes: int, request: dict) -> dict:
+    """Run one job (`request`, camelCase) on a worker with `processes` pool processes; its
+    outcome, duration, throughput and the worker's peak memory."""
     with worker_process(env, concurrency=processes) as worker:
-        job = jobs.create_job(
-            request=backfill_request(
-                {"jobType": "analytics-generation", "concurrency": min(processes, 10)}
-            ),
-            created_via="cli",
-        )
+        job = jobs.create_job(request=backfill_request(request), created_via="cli")
         began = time.perf_counter()
         while True:
             job.refresh_from_db()
@@ -145,11 +142,17 @@ def _run_job(env: dict[str, str], processes: int, files: int) -> dict:
         "succeeded": job.succeeded_units,
         "seconds": round(seconds, 2),
         "units_per_second": round(job.total_units / seconds, 1),
-        # Each file is read twice: by its district's time series and by its date's rankings.
-        "district_file_reads_per_second": round(2 * files / seconds),
         "peak_rss_worker_total_mib": peak_total,
         "peak_rss_largest_pool_process_mib": peak_process,
     }
+
+
+def _run_job(env: dict[str, str], processes: int, files: int) -> dict:
+    request = {"jobType": "analytics-generation", "concurrency": min(processes, 10)}
+    result = run_job(env, processes, request)
+    # Each file is read twice: by its district's time series and by its date's rankings.
+    result["district_file_reads_per_second"] = round(2 * files / result["seconds"])
+    return result
 
 
 def run(days: int = 365, districts: int = 120) -> dict:
