@@ -127,6 +127,12 @@ class BackfillRequestSerializer(serializers.Serializer):
         "archived when they were downloaded, without a request (reprocess then defaults to "
         "all; rateLimitDelayMs and enableCaching do not apply).",
     )
+    priority = serializers.ChoiceField(
+        choices=planning.REQUEST_PRIORITIES,
+        default="normal",
+        help_text="urgent: served before normal jobs, like the scheduled daily refresh; low: "
+        "after every other job.",
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         """Field errors and unknown fields are reported together."""
@@ -205,6 +211,7 @@ class BackfillRequestSerializer(serializers.Serializer):
             rate_limit_delay_ms=data.get("rateLimitDelayMs"),
             enable_caching=data["enableCaching"],
             source=data["source"],
+            priority=data["priority"],
         )
 
 

@@ -32,6 +32,7 @@ FIELD_FOR = {
     "rateLimitDelayMs": "rate_limit_delay_ms",
     "enableCaching": "enable_caching",
     "source": "source",
+    "priority": "priority",
 }
 
 
@@ -93,6 +94,16 @@ class BackfillRequestForm(forms.Form):
         help_text="Optional: a longer minimum delay between this job's requests.",
     )
     enable_caching = forms.BooleanField(required=False, initial=True)
+    priority = forms.ChoiceField(
+        choices=[
+            ("normal", "normal: in the queue, oldest first"),
+            ("urgent", "urgent: before normal jobs, like the daily refresh"),
+            ("low", "low: after every other job"),
+        ],
+        initial="normal",
+        required=False,
+        help_text="Higher priorities take free slots first; a long backfill yields to them.",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -111,6 +122,7 @@ class BackfillRequestForm(forms.Form):
             "retryFailures": data["retry_failures"],
             "enableCaching": data["enable_caching"],
             "source": data["source"] or Source.DASHBOARD,
+            "priority": data.get("priority") or "normal",
         }
         if data["reprocess"]:
             request["reprocess"] = data["reprocess"]

@@ -219,6 +219,7 @@ def test_backfill_passes_every_option_into_the_request(db):
         "rateLimitDelayMs": 500,
         "enableCaching": False,
         "source": "dashboard",
+        "priority": "normal",
     }
     assert job.collection_strategy == "targeted"
 
