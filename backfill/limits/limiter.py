@@ -322,11 +322,13 @@ class RateLimiter:
         key_prefix: str = "backfill:ratelimit",
         settings_provider: Callable[[], LimitSettings] = current_settings,
         reserved_share: float = DEFAULT_RESERVED_SHARE,
+        adapt_interval_ms: int = ADAPT_INTERVAL_MS,
     ) -> None:
         self.redis = redis_client
         self.key_prefix = key_prefix
         self.settings_provider = settings_provider
         self.reserved_share = min(max(reserved_share, 0.0), 1.0)
+        self._adapt_parameters = json.dumps({**_ADAPT_PARAMETERS, "interval": adapt_interval_ms})
         self._grants_key = f"{key_prefix}:grants"
         self._last_key = f"{key_prefix}:last"
         self._cooldown_key = f"{key_prefix}:cooldown"
@@ -463,7 +465,7 @@ class RateLimiter:
                     1 if failed else 0,
                     limits.min_delay_ms,
                     limits.max_delay_ms,
-                    _ADAPT_PARAMETERS,
+                    self._adapt_parameters,
                 ],
             )
         except redis.RedisError as exc:
@@ -532,23 +534,21 @@ def effective_delay_ms(limits: LimitSettings, extra_ms: int) -> int:
     return min(limits.min_delay_ms + extra_ms, max(limits.max_delay_ms, limits.min_delay_ms))
 
 
-_ADAPT_PARAMETERS = json.dumps(
-    {
-        "baseline_weight": ADAPT_BASELINE_WEIGHT,
-        "baseline_weight_slow": ADAPT_BASELINE_WEIGHT_SLOW,
-        "recent_weight": ADAPT_RECENT_WEIGHT,
-        "slow_factor": ADAPT_SLOW_FACTOR,
-        "slow_margin": ADAPT_SLOW_MARGIN_MS,
-        "warmup": ADAPT_WARMUP_ANSWERS,
-        "error_decay": ADAPT_ERROR_DECAY,
-        "error_cluster": ADAPT_ERROR_CLUSTER,
-        "step": ADAPT_STEP_MS,
-        "growth": ADAPT_GROWTH,
-        "relax": ADAPT_RELAX,
-        "interval": ADAPT_INTERVAL_MS,
-        "ttl": ADAPT_TTL_MS,
-    }
-)
+_ADAPT_PARAMETERS = {
+    "baseline_weight": ADAPT_BASELINE_WEIGHT,
+    "baseline_weight_slow": ADAPT_BASELINE_WEIGHT_SLOW,
+    "recent_weight": ADAPT_RECENT_WEIGHT,
+    "slow_factor": ADAPT_SLOW_FACTOR,
+    "slow_margin": ADAPT_SLOW_MARGIN_MS,
+    "warmup": ADAPT_WARMUP_ANSWERS,
+    "error_decay": ADAPT_ERROR_DECAY,
+    "error_cluster": ADAPT_ERROR_CLUSTER,
+    "step": ADAPT_STEP_MS,
+    "growth": ADAPT_GROWTH,
+    "relax": ADAPT_RELAX,
+    "interval": ADAPT_INTERVAL_MS,
+    "ttl": ADAPT_TTL_MS,
+}
 
 
 def _text(value: bytes | str) -> str:
