@@ -6,6 +6,7 @@ delay over time)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
@@ -65,7 +66,7 @@ def refreshed(job: BackfillJob) -> BackfillJob:
 
 def gaps(entries: list[dict]) -> list[float]:
     times = sorted(e["time"] for e in entries)
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 @pytest.mark.timeout(420)

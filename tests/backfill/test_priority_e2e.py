@@ -83,9 +83,11 @@ def test_a_daily_job_created_during_a_long_backfill_runs_first_and_the_backfill_
         wait_until(lambda: refreshed(long).succeeded_units >= 4, 120, "the backfill progresses")
         # The date the backfill is collecting right now.
         day = wait_until(
-            lambda: long.units.filter(status=UnitStatus.RUNNING)
-            .values_list("logical_date", flat=True)
-            .first(),
+            lambda: (
+                long.units.filter(status=UnitStatus.RUNNING)
+                .values_list("logical_date", flat=True)
+                .first()
+            ),
             60,
             "a backfill unit in flight",
         )
