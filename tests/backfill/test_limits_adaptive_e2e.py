@@ -120,6 +120,11 @@ def test_slow_responses_raise_the_delay_without_failures_and_it_recovers(
     finally:
         worker.stop()
 
+    # The workers' log says when and why the delay moved.
+    log = worker.log()
+    assert "adaptive rate limit: normal -> slow" in log
+    assert "adaptive rate limit: slow -> relaxing" in log
+    assert "adaptive rate limit: relaxing -> normal" in log
     job.refresh_from_db()
     entries = [e for e in simulator.requests() if "export.aspx" in e["path"]]
     # No extra failures: every request answered 200, every unit succeeded at its first attempt.
