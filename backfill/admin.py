@@ -144,6 +144,8 @@ class BackfillJobAdmin(admin.ModelAdmin):
         "job_link",
         "status",
         "job_type",
+        "run_kind",
+        "priority",
         "created_via",
         "date_range",
         "progress",
@@ -151,7 +153,15 @@ class BackfillJobAdmin(admin.ModelAdmin):
         "outcome",
         "created_at",
     )
-    list_filter = ("status", "job_type", "created_via", "collection_strategy", "start_date")
+    list_filter = (
+        "status",
+        "job_type",
+        "run_kind",
+        "priority",
+        "created_via",
+        "collection_strategy",
+        "start_date",
+    )
     date_hierarchy = "created_at"
     search_fields = ("id",)
     search_help_text = "Search by district id (e.g. 42) or job id."

@@ -150,6 +150,12 @@ class BackfillRequestSerializer(serializers.Serializer):
         "the dates it stored (the time series never lag the snapshots). No effect on an "
         "analytics-generation job.",
     )
+    priority = serializers.ChoiceField(
+        choices=planning.REQUEST_PRIORITIES,
+        default="normal",
+        help_text="urgent: served before normal jobs, like the scheduled daily refresh; low: "
+        "after every other job.",
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         """Field errors and unknown fields are reported together."""
@@ -265,6 +271,7 @@ class BackfillRequestSerializer(serializers.Serializer):
             enable_caching=data["enableCaching"],
             source=data["source"],
             update_analytics=data["updateAnalytics"],
+            priority=data["priority"],
         )
 
 

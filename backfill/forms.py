@@ -33,6 +33,7 @@ FIELD_FOR = {
     "enableCaching": "enable_caching",
     "source": "source",
     "updateAnalytics": "update_analytics",
+    "priority": "priority",
 }
 
 
@@ -109,6 +110,16 @@ class BackfillRequestForm(forms.Form):
         help_text="Data collection: when the job ends, queue an analytics job over the dates it "
         "stored.",
     )
+    priority = forms.ChoiceField(
+        choices=[
+            ("normal", "normal: in the queue, oldest first"),
+            ("urgent", "urgent: before normal jobs, like the daily refresh"),
+            ("low", "low: after every other job"),
+        ],
+        initial="normal",
+        required=False,
+        help_text="Higher priorities take free slots first; a long backfill yields to them.",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -128,6 +139,7 @@ class BackfillRequestForm(forms.Form):
             "enableCaching": data["enable_caching"],
             "source": data["source"] or Source.DASHBOARD,
             "updateAnalytics": data.get("update_analytics") != "no",
+            "priority": data.get("priority") or "normal",
         }
         if data["reprocess"]:
             request["reprocess"] = data["reprocess"]

@@ -37,6 +37,14 @@ TERMINAL_JOB_STATUSES = (
 )
 
 
+# Active jobs in the order dispatch serves them: highest priority first, then oldest first.
+JOB_DISPATCH_ORDER = (
+    models.F("priority").desc(),
+    models.F("started_at").asc(nulls_last=True),
+    "created_at",
+)
+
+
 class CollectionStrategy(models.TextChoices):
     """How a job collects (DOMAIN.md section 8); the request's `collectionType` asks for one.
     An analytics-generation job collects nothing from the dashboard: it reads the stored
@@ -62,6 +70,39 @@ class CreatedVia(models.TextChoices):
     LEGACY_API = "legacy-api"
     BEAT = "beat"
     CLI = "cli"
+
+
+class JobPriority(models.IntegerChoices):
+    """Which job dispatch serves first (higher first; FIFO within one priority).
+
+    `daily` is the scheduled refresh of current data (beat's gap fill); `urgent` is a job an
+    operator marks so (API, form, command); `normal` is every other job; `low` is for work that
+    may always wait (audits of what is stored). Jobs above `normal` are *priority jobs*: they
+    may use the share of each rate-limit window reserved for them
+    (`BACKFILL_PRIORITY_RESERVED_SHARE`), and their waiting requests go before the others'.
+    """
+
+    LOW = 0, "low"
+    NORMAL = 10, "normal"
+    DAILY = 20, "daily"
+    URGENT = 30, "urgent"
+
+    @classmethod
+    def from_label(cls, label: str) -> JobPriority:
+        """The priority named `label` ("urgent"). Raises ValueError for an unknown label."""
+        for member in cls:
+            if member.label == label:
+                return member
+        raise ValueError(f"unknown priority {label!r}")
+
+
+class RunKind(models.TextChoices):
+    """What a data-collection job is for (seed 003, requirement 11.4): the daily refresh of
+    current data, or a backfill of history. They never collect the same date at once
+    (`backfill/services/jobs.py`, "Dates")."""
+
+    DAILY_REFRESH = "daily-refresh"
+    BACKFILL = "backfill"
 
 
 class BackfillJob(models.Model):
@@ -106,6 +147,10 @@ class BackfillJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_via = models.CharField(max_length=16, choices=CreatedVia.choices)
+    priority = models.PositiveSmallIntegerField(
+        choices=JobPriority.choices, default=JobPriority.NORMAL
+    )
+    run_kind = models.CharField(max_length=16, choices=RunKind.choices, default=RunKind.BACKFILL)
     error_summary = models.JSONField(default=dict, blank=True)
     recovery_count = models.PositiveSmallIntegerField(default=0)
     # The data-collection job whose stored dates this analytics-generation job updates.
@@ -123,6 +168,16 @@ class BackfillJob(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_JOB_STATUSES
+
+    @property
+    def priority_label(self) -> str:
+        """The priority's name: `urgent`, `daily`, `normal` or `low`."""
+        return JobPriority(self.priority).label
+
+    @property
+    def is_priority(self) -> bool:
+        """Served before normal jobs, with the reserved share of the rate-limit window."""
+        return self.priority > JobPriority.NORMAL
 
     @property
     def source(self) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -20,10 +20,12 @@ from snapshots.models import Snapshot, SnapshotStatus
 from .limits import performance_status
 from .models import (
     ACTIVE_JOB_STATUSES,
+    JOB_DISPATCH_ORDER,
     TERMINAL_JOB_STATUSES,
     AuditOutcome,
     BackfillJob,
     BackfillUnit,
+    JobPriority,
     JobStatus,
     RateLimitConfig,
     SnapshotAudit,
@@ -170,6 +172,8 @@ class JobSummary:
     status: str
     created_via: str
     created_by: str | None
+    priority: str  # a JobPriority label
+    run_kind: str
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -207,6 +211,8 @@ def _summary(job: BackfillJob) -> JobSummary:
         status=job.status,
         created_via=job.created_via,
         created_by=job.created_by.get_username() if job.created_by else None,
+        priority=job.priority_label,
+        run_kind=job.run_kind,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
@@ -376,7 +382,9 @@ def job_error_summary(*, job: BackfillJob, partial_snapshots: int | None = None)
 
 
 def queue_state(*, job: BackfillJob) -> QueueState | None:
-    """Why the job waits (queued or paused); None when it runs or has ended."""
+    """Why the job waits (queued or paused); None when it runs or has ended. A queued job waits
+    for the active jobs of its priority or a higher one (lower ones never hold it back) and for
+    the queued jobs that start before it (higher priority, or same priority and older)."""
     if job.status == JobStatus.PAUSED:
         return QueueState(
             position=None,
@@ -386,34 +394,45 @@ def queue_state(*, job: BackfillJob) -> QueueState | None:
         )
     if job.status != JobStatus.PENDING:
         return None
-    active = tuple(
-        str(pk)
-        for pk in BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES)
-        .order_by("started_at")
-        .values_list("pk", flat=True)
+    blocking = list(
+        BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES, priority__gte=job.priority)
+        .order_by(*JOB_DISPATCH_ORDER)
+        .values_list("pk", "priority")
     )
-    ahead = BackfillJob.objects.filter(
-        status=JobStatus.PENDING, created_at__lt=job.created_at
-    ).count()
+    queued_ahead = BackfillJob.objects.filter(status=JobStatus.PENDING).filter(
+        Q(priority__gt=job.priority) | Q(priority=job.priority, created_at__lt=job.created_at)
+    )
+    ahead = queued_ahead.count()
     limit = settings.BACKFILL_MAX_ACTIVE_JOBS
     position = ahead + 1
-    if len(active) >= limit:
+    label = job.priority_label
+    if len(blocking) >= limit:
         reason = (
-            f"Queued behind job {', '.join(active[:3])} (position {position} in the queue): "
-            f"waiting behind {len(active)} running job(s) (at most {limit} run at a time) and "
-            f"{ahead} queued job(s) ahead of it."
+            f"Queued behind {_jobs_named(blocking)} (position {position} in the queue): waiting "
+            f"behind {len(blocking)} running job(s) of {label} priority or higher (at most "
+            f"{limit} run at a time) and {ahead} queued job(s) ahead of it."
         )
     elif ahead:
+        first = queued_ahead.order_by(*JOB_DISPATCH_ORDER).values_list("pk", "priority")[:1]
         reason = (
-            f"Queued (position {position} in the queue): waiting behind {ahead} queued job(s) "
-            "that start first."
+            f"Queued behind {_jobs_named(list(first))} (position {position} in the queue): "
+            f"{ahead} queued job(s) of a higher priority, or older at {label} priority, start "
+            "first."
         )
     else:
         reason = (
             f"Queued (position {position} in the queue): next to start, as soon as a worker "
             "picks it up; if it stays here, no worker has started it: are workers running?"
         )
-    return QueueState(position=position, waiting_behind=active, reason=reason)
+    return QueueState(
+        position=position, waiting_behind=tuple(str(pk) for pk, _ in blocking), reason=reason
+    )
+
+
+def _jobs_named(jobs: list[tuple[Any, int]]) -> str:
+    """ "daily job <id>, normal job <id>" for (pk, priority) pairs, at most three."""
+    named = ", ".join(f"{JobPriority(priority).label} job {pk}" for pk, priority in jobs[:3])
+    return named + (f" and {len(jobs) - 3} more" if len(jobs) > 3 else "")
 
 
 @dataclass(frozen=True)
@@ -554,6 +573,19 @@ def why_not_running(
             f"{limiter['cooldownRemainingMs'] / 1000:.0f} s more."
         )
     if not running.exists():
+        ahead = list(
+            BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES, priority__gt=job.priority)
+            .filter(units__status=UnitStatus.RUNNING)
+            .distinct()
+            .order_by(*JOB_DISPATCH_ORDER)
+            .values_list("pk", "priority")
+        )
+        if ahead:
+            return (
+                f"Queued behind {_jobs_named(ahead)}: jobs of a higher priority take free slots "
+                "first and their dates are not collected twice at once; this job continues "
+                "where it was as they leave slots free."
+            )
         concurrency = limits["concurrency"]
         if concurrency["active"] >= concurrency["max"]:
             return (
@@ -561,10 +593,18 @@ def why_not_running(
                 "other jobs; units start as slots free up."
             )
         return None
-    if limiter["currentCount"] is not None and limiter["currentCount"] >= limiter["maxRequests"]:
+    # A normal or low job may use only the part of the window not reserved for priority jobs.
+    allowed = limiter["maxRequests"] - (0 if job.is_priority else limiter["reservedForPriority"])
+    if limiter["currentCount"] is not None and limiter["currentCount"] >= allowed:
+        reserved = (
+            f" ({limiter['reservedForPriority']} of its {limiter['maxRequests']} are reserved "
+            "for priority jobs)"
+            if allowed < limiter["maxRequests"]
+            else ""
+        )
         return (
             f"Waiting for the rate limiter: {limiter['currentCount']} requests in the last "
-            f"{limiter['windowMs'] / 1000:g} s; the next slot opens in "
+            f"{limiter['windowMs'] / 1000:g} s{reserved}; the next slot opens in "
             f"{limiter['nextResetMs'] / 1000:.0f} s."
         )
     return None
@@ -702,6 +742,8 @@ def job_status(*, job: BackfillJob) -> dict[str, Any]:
     return {
         "jobId": str(job.pk),
         "status": job.status,
+        "priority": job.priority_label,
+        "runKind": job.run_kind,
         "isTerminal": job.is_terminal,
         "progress": {
             **{k: v for k, v in progress.as_dict().items() if k != "districts"},
@@ -742,13 +784,15 @@ class Overview:
 
 
 def overview(*, finished_limit: int = 5) -> Overview:
-    active = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).order_by("started_at")
+    active = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).order_by(
+        *JOB_DISPATCH_ORDER
+    )
     unfinished = BackfillJob.objects.exclude(
         status__in=(*ACTIVE_JOB_STATUSES, *TERMINAL_JOB_STATUSES)
     )
     return Overview(
         active=tuple((job, job_progress(job=job, per_district=False)) for job in active),
-        queued=tuple(unfinished.order_by("created_at")[:20]),
+        queued=tuple(unfinished.order_by("-priority", "created_at")[:20]),
         finished=tuple(
             BackfillJob.objects.filter(status__in=TERMINAL_JOB_STATUSES).order_by("-finished_at")[
                 :finished_limit

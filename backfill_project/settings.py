@@ -276,6 +276,12 @@ BACKFILL_BREAKER_COOLDOWN_SECONDS = float(os.environ.get("BACKFILL_BREAKER_COOLD
 BACKFILL_CACHE_TTL_SECONDS = env_int("BACKFILL_CACHE_TTL_SECONDS", 3600)
 BACKFILL_CACHE_MAX_ENTRIES = env_int("BACKFILL_CACHE_MAX_ENTRIES", 1000)
 BACKFILL_CACHE_MAX_BYTES = env_int("BACKFILL_CACHE_MAX_BYTES", 50 * 1024 * 1024)
+# The share of each rate-limit window only priority jobs (daily refresh, urgent) may use: other
+# jobs' requests stop at max_requests x (1 - share), so a long backfill never starves the daily
+# run. 0 turns the reservation off.
+BACKFILL_PRIORITY_RESERVED_SHARE = float(os.environ.get("BACKFILL_PRIORITY_RESERVED_SHARE", "0.2"))
+if not 0.0 <= BACKFILL_PRIORITY_RESERVED_SHARE < 1.0:
+    raise ImproperlyConfigured("BACKFILL_PRIORITY_RESERVED_SHARE must be in [0, 1).")
 
 # --- Legacy routes (/api/districts/backfill...) ---------------------------------------------
 # Announced in their Deprecation and Sunset headers (RFC 9745, RFC 8594).

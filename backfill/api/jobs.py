@@ -32,7 +32,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from backfill import contracts, selectors
 from backfill.limits import LimitSettings
-from backfill.models import CreatedVia, JobStatus, JobType
+from backfill.models import CreatedVia, JobPriority, JobStatus, JobType, RunKind
 from backfill.services import jobs, rate_limits
 from snapshots.api import StaffApi
 
@@ -156,6 +156,17 @@ class PartialSnapshotSerializer(serializers.Serializer):
     successRate = serializers.FloatField(source="success_rate")
 
 
+class AdaptiveStateSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=("normal", "slow", "errors", "relaxing"))
+    extraDelayMs = serializers.IntegerField()
+    baselineMs = serializers.FloatField(
+        allow_null=True, help_text="Slow moving average of response times."
+    )
+    recentMs = serializers.FloatField(allow_null=True, help_text="Fast moving average.")
+    errorScore = serializers.FloatField()
+    answers = serializers.IntegerField()
+
+
 class RateLimiterStateSerializer(serializers.Serializer):
     currentCount = serializers.IntegerField(allow_null=True)
     maxRequests = serializers.IntegerField()
@@ -164,6 +175,15 @@ class RateLimiterStateSerializer(serializers.Serializer):
     nextResetMs = serializers.IntegerField(allow_null=True)
     cooldownRemainingMs = serializers.IntegerField(allow_null=True)
     backoffMs = serializers.IntegerField(allow_null=True)
+    reservedForPriority = serializers.IntegerField(
+        help_text="Grants of each window only priority jobs (daily refresh, urgent) may take."
+    )
+    effectiveDelayMs = serializers.IntegerField(
+        allow_null=True,
+        help_text="The minimum delay in force: the configured one plus the adaptive extra.",
+    )
+    delayReason = serializers.CharField(help_text="Why the effective delay is what it is.")
+    adaptive = AdaptiveStateSerializer(allow_null=True)
 
 
 class BreakerStateSerializer(serializers.Serializer):
@@ -207,6 +227,8 @@ class JobSummarySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=JobStatus.choices)
     createdVia = serializers.ChoiceField(source="created_via", choices=CreatedVia.values)
     createdBy = serializers.CharField(source="created_by", allow_null=True)
+    priority = serializers.ChoiceField(choices=JobPriority.labels)
+    runKind = serializers.ChoiceField(source="run_kind", choices=RunKind.values)
     createdAt = serializers.DateTimeField(source="created_at")
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
     finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
@@ -228,6 +250,16 @@ class JobDetailSerializer(serializers.Serializer):
     status = serializers.ChoiceField(source="summary.status", choices=JobStatus.choices)
     createdVia = serializers.ChoiceField(source="summary.created_via", choices=CreatedVia.values)
     createdBy = serializers.CharField(source="summary.created_by", allow_null=True)
+    priority = serializers.ChoiceField(
+        source="summary.priority",
+        choices=JobPriority.labels,
+        help_text="Dispatch serves higher first: urgent > daily > normal > low.",
+    )
+    runKind = serializers.ChoiceField(
+        source="summary.run_kind",
+        choices=RunKind.values,
+        help_text="daily-refresh (the scheduled refresh of current data) or backfill (history).",
+    )
     createdAt = serializers.DateTimeField(source="summary.created_at")
     startedAt = serializers.DateTimeField(source="summary.started_at", allow_null=True)
     finishedAt = serializers.DateTimeField(source="summary.finished_at", allow_null=True)

@@ -7,7 +7,32 @@ clocks never matter and no two workers can both take the last slot:
   `window_ms`;
 - the last grant time: at least `min_delay_ms` between any two grants, across all workers (a job's
   `rateLimitDelayMs` can only raise this minimum);
-- a shared cooldown (set when the site answers 429): nothing is granted before it ends.
+- a shared cooldown (set when the site answers 429): nothing is granted before it ends;
+- priority: a request of a priority job (the daily refresh, urgent jobs) may use the whole window,
+  any other only `max_requests` minus the share reserved for priority jobs
+  (`reserved_share`, settings.BACKFILL_PRIORITY_RESERVED_SHARE, 20 %), so a long backfill never
+  takes the slots the daily run needs; and while a priority request waits, no other is granted
+  (it goes first when its wait ends);
+- adaptation: the minimum delay grows while the dashboard answers slowly or errors cluster
+  (see "Adaptive politeness" below) and relaxes slowly once it recovers.
+
+Adaptive politeness. Every answered request reports its response time (grant to last byte) or
+its failure (5xx, timeout, network error) to `observe`, one Lua script over a Redis hash shared by
+all workers (`<prefix>:adaptive`):
+- `baseline` is a slow moving average of response times (weight 0.05 per answer; 0.01 while the
+  site is slow, so a slow spell does not become the new normal at once, while a lasting change
+  still does); `recent` a fast one (0.3); `errors` a failure score (x 0.5 per answer, + 1 per
+  failure: two failures in a row reach the threshold 1.5);
+- the site is *slow* when `recent` > 2 x `baseline` + 100 ms (after 5 answers), *erring* when
+  the score is >= 1.5. Then the extra delay doubles (at least 250 ms), at most once a second
+  whatever the number of workers reporting, up to `max_delay_ms` - `min_delay_ms`;
+- once neither holds, every normal answer (at most one a second) takes the extra delay down by a
+  fifth, to 0 below 125 ms: it relaxes over tens of answers, never at once. With no answers
+  (nothing sent) it stays where it was: the next request starts cautious;
+- the effective minimum delay is `min_delay_ms` + the extra, at most `max_delay_ms`; a job's
+  `rateLimitDelayMs` still raises it for that job.
+A 429 is not part of it: its `Retry-After` always wins (the shared cooldown below holds every
+worker for the full value, whatever the adaptive state), and its own backoff applies.
 
 Both spacings get `JITTER_MARGIN_MS` on top, so the limits hold at the site's end too, where
 arrival times carry a few milliseconds of jitter. A refusal comes back as the number of
@@ -18,6 +43,7 @@ limiter fails closed: `acquire` raises a retryable `network_error` and no reques
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -43,6 +69,26 @@ MIN_BACKOFF_MS = 100
 # A Retry-After beyond this is treated as this (an hour); units retry later anyway.
 MAX_RETRY_AFTER_MS = 3_600_000
 
+# Adaptive politeness (module docstring): moving-average weights, thresholds and steps.
+ADAPT_BASELINE_WEIGHT = 0.05
+ADAPT_BASELINE_WEIGHT_SLOW = 0.01
+ADAPT_RECENT_WEIGHT = 0.3
+ADAPT_SLOW_FACTOR = 2.0
+ADAPT_SLOW_MARGIN_MS = 100
+ADAPT_WARMUP_ANSWERS = 5
+ADAPT_ERROR_DECAY = 0.5
+ADAPT_ERROR_CLUSTER = 1.5
+ADAPT_STEP_MS = 250
+ADAPT_GROWTH = 2.0
+ADAPT_RELAX = 0.8
+ADAPT_INTERVAL_MS = 1_000
+# The adaptive state is forgotten after a day without answers.
+ADAPT_TTL_MS = 86_400_000
+# A waiting priority request holds the others back this long beyond its own wait, so that it is
+# back (its sleep ends in slices of SLEEP_SLICE_S) before they may take its grant.
+PRIORITY_HOLD_MS = 300
+DEFAULT_RESERVED_SHARE = 0.2
+
 # Times in the scripts are integer microseconds of Redis's clock, formatted with %.0f because Lua
 # prints numbers with 14 significant digits and epoch microseconds have 16.
 _ACQUIRE = """
@@ -51,15 +97,25 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local max_requests = tonumber(ARGV[1])
 local margin = tonumber(ARGV[5]) * 1000
 local window = tonumber(ARGV[2]) * 1000 + margin
-local min_delay = tonumber(ARGV[3]) * 1000
+local config_min = tonumber(ARGV[3])
+local job_min = tonumber(ARGV[6])
+local max_delay = tonumber(ARGV[7])
+local priority = tonumber(ARGV[8])
+local reserved = tonumber(ARGV[9])
+local extra = tonumber(redis.call('HGET', KEYS[4], 'extra_ms') or '0')
+local min_delay_ms = math.min(config_min + extra, math.max(max_delay, config_min))
+if job_min > min_delay_ms then min_delay_ms = job_min end
+local min_delay = min_delay_ms * 1000
 if min_delay > 0 then min_delay = min_delay + margin end
+local cap = max_requests
+if priority == 0 then cap = math.max(1, max_requests - reserved) end
 local wait = 0
 local cooldown_until = tonumber(redis.call('GET', KEYS[3]) or '0')
 if cooldown_until > now then wait = cooldown_until - now end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
 local count = redis.call('ZCARD', KEYS[1])
-if count >= max_requests then
-  local index = count - max_requests
+if count >= cap then
+  local index = count - cap
   local entry = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
   local free_at = tonumber(entry[2]) + window
   if free_at - now > wait then wait = free_at - now end
@@ -69,12 +125,87 @@ if last then
   local next_at = tonumber(last) + min_delay
   if next_at - now > wait then wait = next_at - now end
 end
+if priority == 0 then
+  local held = redis.call('PTTL', KEYS[5])
+  if held > 0 and held * 1000 > wait then wait = held * 1000 end
+end
 local stamp = string.format('%.0f', now)
-if wait > 0 then return {math.ceil(wait / 1000), stamp} end
+if wait > 0 then
+  if priority == 1 then
+    redis.call('SET', KEYS[5], '1', 'PX', math.ceil(wait / 1000) + tonumber(ARGV[10]))
+  end
+  return {math.ceil(wait / 1000), stamp}
+end
+if priority == 1 then redis.call('DEL', KEYS[5]) end
 redis.call('ZADD', KEYS[1], stamp, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
 redis.call('SET', KEYS[2], stamp, 'PX', math.ceil(min_delay / 1000) + 3600000)
 return {0, stamp}
+"""
+
+_OBSERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local latency = tonumber(ARGV[1])
+local failed = tonumber(ARGV[2])
+local cap = math.max(0, tonumber(ARGV[4]) - tonumber(ARGV[3]))
+local p = cjson.decode(ARGV[5])
+local h = redis.call('HMGET', KEYS[1], 'baseline_ms', 'recent_ms', 'errors', 'extra_ms', 'reason',
+                     'stepped_at', 'answers')
+local baseline = tonumber(h[1])
+local recent = tonumber(h[2])
+local errors = tonumber(h[3] or '0')
+local extra = tonumber(h[4] or '0')
+local previous_extra = extra
+local previous = h[5] or 'normal'
+local stepped = tonumber(h[6] or '0')
+local answers = tonumber(h[7] or '0')
+local function is_slow()
+  return baseline ~= nil and answers >= p.warmup
+    and recent > p.slow_factor * baseline + p.slow_margin
+end
+errors = errors * p.error_decay
+if failed == 1 then
+  errors = errors + 1
+else
+  if baseline == nil then
+    baseline = latency
+    recent = latency
+  else
+    recent = recent + p.recent_weight * (latency - recent)
+    local weight = p.baseline_weight
+    if is_slow() then weight = p.baseline_weight_slow end
+    baseline = baseline + weight * (latency - baseline)
+  end
+  answers = answers + 1
+end
+local slow = is_slow()
+local erring = errors >= p.error_cluster
+local reason
+if slow or erring then
+  if now - stepped >= p.interval then
+    extra = math.min(cap, math.max(p.step, math.floor(extra * p.growth)))
+    stepped = now
+  end
+  if erring then reason = 'errors' else reason = 'slow' end
+elseif extra > 0 then
+  if failed == 0 and now - stepped >= p.interval then
+    extra = math.floor(extra * p.relax)
+    if extra < p.step / 2 then extra = 0 end
+    stepped = now
+  end
+  if extra > 0 then reason = 'relaxing' else reason = 'normal' end
+else
+  reason = 'normal'
+end
+extra = math.min(extra, cap)
+redis.call('HSET', KEYS[1], 'baseline_ms', tostring(baseline or 0), 'recent_ms',
+           tostring(recent or 0), 'errors', tostring(errors), 'extra_ms', extra, 'reason', reason,
+           'stepped_at', stepped, 'answers', answers)
+redis.call('PEXPIRE', KEYS[1], p.ttl)
+return {extra, reason, previous, tostring(baseline or 0), tostring(recent or 0), tostring(errors),
+        math.min(tonumber(ARGV[3]) + extra, math.max(tonumber(ARGV[4]), tonumber(ARGV[3]))),
+        previous_extra}
 """
 
 _RATE_LIMITED = """
@@ -111,7 +242,10 @@ local cooldown = 0
 local cooldown_until = tonumber(redis.call('GET', KEYS[2]) or '0')
 if cooldown_until > now then cooldown = math.ceil((cooldown_until - now) / 1000) end
 local backoff = tonumber(redis.call('GET', KEYS[3]) or '0')
-return {count, next_reset, cooldown, backoff}
+local adaptive = redis.call('HMGET', KEYS[4], 'extra_ms', 'reason', 'baseline_ms', 'recent_ms',
+                            'errors', 'answers')
+return {count, next_reset, cooldown, backoff, adaptive[1] or '0', adaptive[2] or '',
+        adaptive[3] or '', adaptive[4] or '', adaptive[5] or '0', adaptive[6] or '0'}
 """
 
 
@@ -139,6 +273,26 @@ class Cooldown:
 
 
 @dataclass(frozen=True)
+class Adaptation:
+    """What one answer did to the adaptive delay: the extra delay now and the reason
+    (`normal`, `slow`, `errors`, `relaxing`) now and before."""
+
+    extra_ms: int
+    reason: str
+    previous_reason: str
+    effective_delay_ms: int = 0
+    baseline_ms: float = 0.0
+    recent_ms: float = 0.0
+    error_score: float = 0.0
+    previous_extra_ms: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """The reason changed, or the delay grew: worth a log line."""
+        return self.reason != self.previous_reason or self.extra_ms > self.previous_extra_ms
+
+
+@dataclass(frozen=True)
 class LimiterStatus:
     current_count: int
     max_requests: int
@@ -147,6 +301,15 @@ class LimiterStatus:
     next_reset_ms: int
     cooldown_remaining_ms: int
     backoff_ms: int
+    # Adaptive politeness: the minimum delay in force, why, and what it was judged from.
+    effective_delay_ms: int = 0
+    adaptive_reason: str = "normal"  # normal, slow, errors, relaxing; "" before any answer
+    extra_delay_ms: int = 0
+    baseline_ms: float | None = None
+    recent_ms: float | None = None
+    error_score: float = 0.0
+    answers: int = 0
+    reserved_for_priority: int = 0
 
 
 class RateLimiter:
@@ -158,17 +321,24 @@ class RateLimiter:
         *,
         key_prefix: str = "backfill:ratelimit",
         settings_provider: Callable[[], LimitSettings] = current_settings,
+        reserved_share: float = DEFAULT_RESERVED_SHARE,
+        adapt_interval_ms: int = ADAPT_INTERVAL_MS,
     ) -> None:
         self.redis = redis_client
         self.key_prefix = key_prefix
         self.settings_provider = settings_provider
+        self.reserved_share = min(max(reserved_share, 0.0), 1.0)
+        self._adapt_parameters = json.dumps({**_ADAPT_PARAMETERS, "interval": adapt_interval_ms})
         self._grants_key = f"{key_prefix}:grants"
         self._last_key = f"{key_prefix}:last"
         self._cooldown_key = f"{key_prefix}:cooldown"
         self._backoff_key = f"{key_prefix}:backoff"
+        self._adaptive_key = f"{key_prefix}:adaptive"
+        self._priority_key = f"{key_prefix}:priority-waiting"
         self._acquire = redis_client.register_script(_ACQUIRE)
         self._rate_limited = redis_client.register_script(_RATE_LIMITED)
         self._status = redis_client.register_script(_STATUS)
+        self._observe = redis_client.register_script(_OBSERVE)
         self._local = threading.local()
 
     @property
@@ -176,23 +346,40 @@ class RateLimiter:
         """Redis's clock (epoch seconds) at this thread's latest grant."""
         return getattr(self._local, "last_grant_at", None)
 
-    def try_acquire(self, *, min_delay_ms: int | None = None) -> Attempt:
+    def reserved_for_priority(self, limits: LimitSettings) -> int:
+        """Grants of each window only priority requests may take: the reserved share of
+        `max_requests`, rounded down, leaving at least one for the others."""
+        return max(0, min(int(limits.max_requests * self.reserved_share), limits.max_requests - 1))
+
+    def try_acquire(self, *, min_delay_ms: int | None = None, priority: bool = False) -> Attempt:
         """Take a grant now if the limits allow it (recording it), else say how long to wait.
 
-        `min_delay_ms` raises the configured minimum delay for this caller; it never lowers it.
-        Raises DashboardError(network_error, retryable) when Redis is unreachable.
+        `min_delay_ms` raises the (adaptive) minimum delay for this caller; it never lowers it.
+        `priority` requests may use the reserved share of the window and go before the others
+        while they wait. Raises DashboardError(network_error, retryable) when Redis is
+        unreachable.
         """
         limits = self.settings_provider()
-        min_delay = max(limits.min_delay_ms, min_delay_ms or 0)
         try:
             wait_ms, stamp = self._acquire(
-                keys=[self._grants_key, self._last_key, self._cooldown_key],
+                keys=[
+                    self._grants_key,
+                    self._last_key,
+                    self._cooldown_key,
+                    self._adaptive_key,
+                    self._priority_key,
+                ],
                 args=[
                     max(1, limits.max_requests),
                     limits.window_ms,
-                    min_delay,
+                    limits.min_delay_ms,
                     uuid.uuid4().hex,
                     JITTER_MARGIN_MS,
+                    min_delay_ms or 0,
+                    limits.max_delay_ms,
+                    1 if priority else 0,
+                    self.reserved_for_priority(limits),
+                    PRIORITY_HOLD_MS,
                 ],
             )
         except redis.RedisError as exc:
@@ -209,8 +396,10 @@ class RateLimiter:
         min_delay_ms: int | None = None,
         timeout_s: float | None = None,
         should_stop: Callable[[], bool] | None = None,
+        priority: bool = False,
     ) -> float:
-        """Block until a grant is taken; return the seconds waited.
+        """Block until a grant is taken (`priority` as in `try_acquire`); return the seconds
+        waited.
 
         Raises DashboardError(network_error, retryable) when Redis is unreachable (nothing is
         sent), DashboardError(rate_limit_error, retryable) when no grant can come within
@@ -219,7 +408,7 @@ class RateLimiter:
         started = time.monotonic()
         deadline = None if timeout_s is None else started + timeout_s
         while True:
-            attempt = self.try_acquire(min_delay_ms=min_delay_ms)
+            attempt = self.try_acquire(min_delay_ms=min_delay_ms, priority=priority)
             if attempt.granted:
                 return time.monotonic() - started
             pause = attempt.wait_ms / 1000
@@ -261,13 +450,53 @@ class RateLimiter:
         except redis.RedisError as exc:
             raise redis_unavailable(exc, what="rate limiter") from exc
 
+    def observe(self, *, latency_ms: float | None, failed: bool = False) -> Adaptation:
+        """Feed one answer to the adaptive delay (module docstring): its response time, or
+        `failed` for a 5xx, timeout or network error. Returns what it did.
+
+        Raises DashboardError(network_error, retryable) when Redis is unreachable.
+        """
+        limits = self.settings_provider()
+        try:
+            extra, reason, previous, baseline, recent, errors, effective, before = self._observe(
+                keys=[self._adaptive_key],
+                args=[
+                    max(0.0, latency_ms or 0.0),
+                    1 if failed else 0,
+                    limits.min_delay_ms,
+                    limits.max_delay_ms,
+                    self._adapt_parameters,
+                ],
+            )
+        except redis.RedisError as exc:
+            raise redis_unavailable(exc, what="rate limiter") from exc
+        return Adaptation(
+            extra_ms=int(extra),
+            reason=_text(reason),
+            previous_reason=_text(previous),
+            effective_delay_ms=int(effective),
+            baseline_ms=round(float(baseline), 1),
+            recent_ms=round(float(recent), 1),
+            error_score=round(float(errors), 2),
+            previous_extra_ms=int(before),
+        )
+
     def status(self) -> LimiterStatus:
         """The limiter as it stands (read-only). Raises redis.RedisError when unreachable."""
         limits = self.settings_provider()
-        count, next_reset, cooldown, backoff = self._status(
-            keys=[self._grants_key, self._cooldown_key, self._backoff_key],
-            args=[limits.window_ms],
+        count, next_reset, cooldown, backoff, extra, reason, baseline, recent, errors, answers = (
+            self._status(
+                keys=[
+                    self._grants_key,
+                    self._cooldown_key,
+                    self._backoff_key,
+                    self._adaptive_key,
+                ],
+                args=[limits.window_ms],
+            )
         )
+        extra_ms = int(float(extra))
+        answered = int(float(answers)) > 0
         return LimiterStatus(
             current_count=int(count),
             max_requests=limits.max_requests,
@@ -276,11 +505,54 @@ class RateLimiter:
             next_reset_ms=int(next_reset),
             cooldown_remaining_ms=int(cooldown),
             backoff_ms=int(backoff),
+            effective_delay_ms=effective_delay_ms(limits, extra_ms),
+            adaptive_reason=_text(reason),
+            extra_delay_ms=extra_ms,
+            baseline_ms=round(float(baseline), 1) if answered else None,
+            recent_ms=round(float(recent), 1) if answered else None,
+            error_score=round(float(errors), 2),
+            answers=int(float(answers)),
+            reserved_for_priority=self.reserved_for_priority(limits),
         )
 
     def clear(self) -> None:
-        """Forget every grant, cooldown and backoff (tests, operators resetting the limiter)."""
-        self.redis.delete(self._grants_key, self._last_key, self._cooldown_key, self._backoff_key)
+        """Forget every grant, cooldown, backoff and the adaptive state (tests, operators
+        resetting the limiter)."""
+        self.redis.delete(
+            self._grants_key,
+            self._last_key,
+            self._cooldown_key,
+            self._backoff_key,
+            self._adaptive_key,
+            self._priority_key,
+        )
+
+
+def effective_delay_ms(limits: LimitSettings, extra_ms: int) -> int:
+    """The minimum delay in force: the configured one plus the adaptive extra, at most
+    `max_delay_ms` (never below the configured minimum)."""
+    return min(limits.min_delay_ms + extra_ms, max(limits.max_delay_ms, limits.min_delay_ms))
+
+
+_ADAPT_PARAMETERS = {
+    "baseline_weight": ADAPT_BASELINE_WEIGHT,
+    "baseline_weight_slow": ADAPT_BASELINE_WEIGHT_SLOW,
+    "recent_weight": ADAPT_RECENT_WEIGHT,
+    "slow_factor": ADAPT_SLOW_FACTOR,
+    "slow_margin": ADAPT_SLOW_MARGIN_MS,
+    "warmup": ADAPT_WARMUP_ANSWERS,
+    "error_decay": ADAPT_ERROR_DECAY,
+    "error_cluster": ADAPT_ERROR_CLUSTER,
+    "step": ADAPT_STEP_MS,
+    "growth": ADAPT_GROWTH,
+    "relax": ADAPT_RELAX,
+    "interval": ADAPT_INTERVAL_MS,
+    "ttl": ADAPT_TTL_MS,
+}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _sleep(seconds: float, should_stop: Callable[[], bool] | None) -> None:

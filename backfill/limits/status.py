@@ -8,6 +8,7 @@ import redis
 
 from .config import current_settings
 from .guard import circuit_breaker, rate_limiter, response_cache
+from .limiter import LimiterStatus
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,10 @@ def performance_status(
     figures are None and `redisAvailable` is False; this selector never raises for that."""
     limits = current_settings()
     concurrency = {"active": active_units, "max": limits.max_concurrent, "queued": queued_units}
+    global_limiter = rate_limiter(redis_client=redis_client, prefix=prefix)
+    reserved = global_limiter.reserved_for_priority(limits)
     try:
-        limiter = rate_limiter(redis_client=redis_client, prefix=prefix).status()
+        limiter = global_limiter.status()
         breaker = circuit_breaker(redis_client=redis_client, prefix=prefix).status()
         cache = response_cache(redis_client=redis_client, prefix=prefix).stats()
     except redis.RedisError as exc:
@@ -40,6 +43,10 @@ def performance_status(
                 "nextResetMs": None,
                 "cooldownRemainingMs": None,
                 "backoffMs": None,
+                "reservedForPriority": reserved,
+                "effectiveDelayMs": None,
+                "delayReason": "Redis unreachable: no request leaves.",
+                "adaptive": None,
             },
             "circuitBreaker": {"state": None, "failures": None, "probeInMs": None},
             "concurrency": concurrency,
@@ -61,6 +68,17 @@ def performance_status(
             "nextResetMs": limiter.next_reset_ms,
             "cooldownRemainingMs": limiter.cooldown_remaining_ms,
             "backoffMs": limiter.backoff_ms,
+            "reservedForPriority": limiter.reserved_for_priority,
+            "effectiveDelayMs": limiter.effective_delay_ms,
+            "delayReason": delay_reason(limiter),
+            "adaptive": {
+                "state": limiter.adaptive_reason or "normal",
+                "extraDelayMs": limiter.extra_delay_ms,
+                "baselineMs": limiter.baseline_ms,
+                "recentMs": limiter.recent_ms,
+                "errorScore": limiter.error_score,
+                "answers": limiter.answers,
+            },
         },
         "circuitBreaker": {
             "state": breaker.state,
@@ -76,3 +94,27 @@ def performance_status(
             "bytes": cache.bytes,
         },
     }
+
+
+def delay_reason(limiter: LimiterStatus) -> str:
+    """Why the effective minimum delay is what it is, in one sentence (API, admin, logs)."""
+    configured = f"the configured minimum delay ({limiter.min_delay_ms} ms)"
+    figures = (
+        f"recent {limiter.recent_ms:.0f} ms, baseline {limiter.baseline_ms:.0f} ms"
+        if limiter.recent_ms is not None and limiter.baseline_ms is not None
+        else "no response time measured"
+    )
+    raised = f"{limiter.effective_delay_ms} ms: {configured} + {limiter.extra_delay_ms} ms"
+    match limiter.adaptive_reason:
+        case "slow":
+            return f"Slow responses ({figures}): the delay is raised to {raised}."
+        case "errors":
+            return (
+                f"Errors cluster (score {limiter.error_score:g}): the delay is raised to {raised}."
+            )
+        case "relaxing":
+            return f"Responses normal again ({figures}): relaxing slowly, now {raised}."
+        case "normal" if limiter.answers:
+            return f"Responses normal ({figures}): {configured}."
+        case _:
+            return f"No response measured yet: {configured}."

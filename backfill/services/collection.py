@@ -158,6 +158,7 @@ def _client_for(job: BackfillJob) -> tuple[DashboardClient, _StopCheck]:
         min_delay_ms=job.rate_limit_delay_ms,
         enable_caching=job.enable_caching,
         should_stop=stop,
+        priority=job.is_priority,
     )
     client = DashboardClient(
         before_request=guard.before_request,

@@ -1,4 +1,5 @@
-"""The job lifecycle: create, start (FIFO), dispatch (windowed), finish, cancel, retry, recover.
+"""The job lifecycle: create, start (by priority, FIFO within one), dispatch (windowed), finish,
+cancel, retry, recover.
 
 The database is the queue of record. Only a bounded window of units is in flight in the broker:
 a unit is claimed (`SELECT ... FOR UPDATE SKIP LOCKED`), sent to a worker, and its end claims the
@@ -17,6 +18,26 @@ its message was lost with Redis or reserved by a worker that died) or when its w
 answers a ping; lost units are dispatched again with a new token by
 `reclaim_lost_units` (beat, every 10 s; every worker at start) and by dispatch itself, which
 re-dispatches expired leases before it counts the window.
+
+Priorities. A job has a priority (`JobPriority`: urgent > daily > normal > low); beat's daily
+gap fill creates `daily` jobs (run kind `daily-refresh`), an operator may mark a job `urgent`.
+- Start: queued jobs start highest priority first, oldest first within one priority, while fewer
+  than `BACKFILL_MAX_ACTIVE_JOBS` jobs *of the same or a higher priority* are active. A running
+  lower-priority job therefore never holds a higher one back (the daily refresh starts at once
+  beside a long backfill), and a lower one waits while higher ones run.
+- Slots: free unit slots go to active jobs highest priority first (then oldest first), each up
+  to its own concurrency, all together up to `max_concurrent`. A priority job (above normal) with
+  no unit in flight may start one unit beyond `max_concurrent`, so it starts within seconds even
+  while a long job holds every slot (the rate limiter, not the slot count, protects the site; its
+  requests also get the share of the window reserved for priority jobs). The long job keeps its
+  units in flight and takes slots again as the priority job leaves them; it continues where it
+  was, its units being the checkpoint.
+- Dates. Two active jobs never collect the same logical date at once: a job does not dispatch a
+  unit of a date another active job has a unit running on, nor of a date a job ahead of it
+  (higher priority, or same priority and older) still has pending. The job behind defers those
+  units and goes on with its other dates; it collects the deferred ones after the job ahead has
+  finished the date (collecting it again is idempotent: files are written atomically and the
+  manifest is rebuilt from what is on disk).
 """
 
 from __future__ import annotations
@@ -45,13 +66,16 @@ from snapshots import store
 from .. import selectors
 from ..models import (
     ACTIVE_JOB_STATUSES,
+    JOB_DISPATCH_ORDER,
     TERMINAL_JOB_STATUSES,
     BackfillJob,
     BackfillUnit,
     CreatedVia,
+    JobPriority,
     JobStatus,
     JobType,
     RateLimitConfig,
+    RunKind,
     UnitStatus,
 )
 from . import planning
@@ -129,8 +153,11 @@ def create_job(
     created_via: str = CreatedVia.API,
     created_by=None,
     follow_up_of: BackfillJob | None = None,
+    run_kind: str = RunKind.BACKFILL,
 ) -> BackfillJob:
-    """Plan and persist a job with all its units; queue it (FIFO) on commit.
+    """Plan and persist a job with all its units; queue it on commit (by its priority, the
+    request's `priority` label, FIFO within one priority). `run_kind` says whether it is the
+    daily refresh of current data or a backfill of history.
 
     `request` is validated already (`backfill.contracts`). `follow_up_of`: the data-collection
     job an analytics-generation job follows up. Raises ValidationError (field -> messages) when
@@ -156,6 +183,8 @@ def create_job(
             rate_limit_delay_ms=req.rate_limit_delay_ms,
             created_via=created_via,
             created_by=created_by,
+            priority=JobPriority.from_label(req.priority),
+            run_kind=run_kind,
         )
         counts = _insert_units(job, plan.units())
         BackfillJob.objects.filter(pk=job.pk).update(
@@ -167,11 +196,13 @@ def create_job(
         transaction.on_commit(lambda: _send(START_JOBS_TASK))
     job.refresh_from_db()
     log.info(
-        "job %s created: %s units, strategy %s (%s)",
+        "job %s created: %s units, strategy %s (%s), %s priority %s",
         job.pk,
         job.total_units,
         job.collection_strategy,
         job.strategy_rationale,
+        job.run_kind,
+        job.priority_label,
     )
     return job
 
@@ -227,22 +258,32 @@ def preview_job(*, request: planning.BackfillRequest) -> planning.Preview:
 
 
 def start_queued_jobs() -> list[str]:
-    """Start queued jobs, oldest first, while fewer than BACKFILL_MAX_ACTIVE_JOBS run."""
+    """Start queued jobs, highest priority first and oldest first within one priority, while
+    fewer than BACKFILL_MAX_ACTIVE_JOBS jobs of the same or a higher priority are active (see
+    "Priorities" above). Returns the ids of the jobs started."""
     started: list[str] = []
     with transaction.atomic():
         _dispatch_lock()
-        active = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).count()
-        free = settings.BACKFILL_MAX_ACTIVE_JOBS - active
-        if free <= 0:
-            return started
+        limit = settings.BACKFILL_MAX_ACTIVE_JOBS
+        active = list(
+            BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).values_list(
+                "priority", flat=True
+            )
+        )
         now = timezone.now()
-        queued = BackfillJob.objects.filter(status=JobStatus.PENDING).order_by("created_at")
-        for job in queued[:free]:
+        queued = BackfillJob.objects.filter(status=JobStatus.PENDING).order_by(
+            "-priority", "created_at"
+        )
+        for job in queued.iterator():
+            if sum(1 for priority in active if priority >= job.priority) >= limit:
+                # Every job after it has the same or a lower priority: none may start either.
+                break
             job.status = JobStatus.RUNNING
             job.started_at = job.started_at or now
             job.heartbeat_at = now
             job.finished_at = None
             job.save(update_fields=["status", "started_at", "heartbeat_at", "finished_at"])
+            active.append(job.priority)
             started.append(str(job.pk))
         _dispatch()
     for job_id in started:
@@ -260,11 +301,13 @@ def dispatch_units(*, job_id: str | None = None) -> int:
 
 
 def _dispatch() -> int:
-    """Dispatch pending units into the free slots of every dispatchable job, oldest job first,
-    each up to its own concurrency and all together up to the global `max_concurrent`; first
-    re-dispatch running units whose lease expired, so dead units never hold the window; finish
-    active jobs with nothing left to run. Must run inside a transaction holding the dispatch
-    lock. Returns how many pending units were dispatched."""
+    """Dispatch pending units into the free slots of every dispatchable job, highest priority
+    first (then oldest first), each up to its own concurrency and all together up to the global
+    `max_concurrent` (a priority job with nothing in flight may start one unit beyond it), never
+    a date another active job works on or a job ahead still has pending ("Priorities" above);
+    first re-dispatch running units whose lease expired, so dead units never hold the window;
+    finish active jobs with nothing left to run. Must run inside a transaction holding the
+    dispatch lock. Returns how many pending units were dispatched."""
     now = timezone.now()
     _redispatch(
         BackfillUnit.objects.filter(status=UnitStatus.RUNNING, lease_expires_at__lt=now), now=now
@@ -278,20 +321,29 @@ def _dispatch() -> int:
     )
     free = config.max_concurrent - sum(in_flight.values())
     dispatched = 0
-    active = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).order_by(
-        F("started_at").asc(nulls_last=True), "created_at"
+    active = list(
+        BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).order_by(*JOB_DISPATCH_ORDER)
     )
-    for job in active:
+    dates = _ActiveDates(active) if len(active) > 1 else None
+    for position, job in enumerate(active):
         running = in_flight.get(job.pk, 0)
         ids: list[int] = []
         slots = min(job.concurrency - running, free)
+        if job.is_priority and running == 0:
+            slots = max(slots, 1)
         if job.status in DISPATCHABLE_JOB_STATUSES and slots > 0:
-            ids = list(
-                BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING)
-                .order_by("logical_date", "district_id")
+            pending = BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING)
+            blocked = dates.blocked_for(position) if dates else set()
+            if blocked:
+                pending = pending.exclude(logical_date__in=blocked)
+            picked = list(
+                pending.order_by("logical_date", "district_id")
                 .select_for_update(skip_locked=True)
-                .values_list("id", flat=True)[:slots]
+                .values_list("id", "logical_date")[:slots]
             )
+            ids = [unit_id for unit_id, _ in picked]
+            if dates:
+                dates.started(position, {day for _, day in picked})
         if ids:
             token = _new_token()
             BackfillUnit.objects.filter(id__in=ids).update(
@@ -308,6 +360,46 @@ def _dispatch() -> int:
         elif running == 0 and (job.status == JobStatus.CANCELLING or not _has_pending(job)):
             _finish_job(job)
     return dispatched
+
+
+class _ActiveDates:
+    """The dates each active job (in dispatch order) works on or still has to do, so that two
+    jobs never collect one date at once: a job may not start a unit of a date another job has
+    running, nor of a date a job ahead of it still has pending. Built only when more than one
+    job is active: two small grouped queries (running units; pending dates of the jobs ahead)."""
+
+    def __init__(self, active: list[BackfillJob]) -> None:
+        index = {job.pk: i for i, job in enumerate(active)}
+        self.running: list[set[date]] = [set() for _ in active]
+        for job_id, day in (
+            BackfillUnit.objects.filter(job_id__in=index, status=UnitStatus.RUNNING)
+            .values_list("job_id", "logical_date")
+            .distinct()
+        ):
+            self.running[index[job_id]].add(day)
+        # The last job has nobody behind it: its pending dates block no one.
+        self.pending: list[set[date]] = [
+            set(
+                BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING)
+                .values_list("logical_date", flat=True)
+                .distinct()
+            )
+            if i < len(active) - 1
+            else set()
+            for i, job in enumerate(active)
+        ]
+
+    def blocked_for(self, position: int) -> set[date]:
+        blocked: set[date] = set()
+        for i, days in enumerate(self.running):
+            if i != position:
+                blocked |= days
+        for days in self.pending[:position]:
+            blocked |= days
+        return blocked
+
+    def started(self, position: int, days: set[date]) -> None:
+        self.running[position] |= days
 
 
 def _has_pending(job: BackfillJob) -> bool:
@@ -545,6 +637,8 @@ def queue_follow_up_analytics(*, job: BackfillJob) -> BackfillJob | None:
         job_type=JobType.ANALYTICS_GENERATION,
         target_districts=tuple(job.scope.get("targetDistricts") or ()),
         concurrency=job.concurrency,
+        # The daily refresh's analytics are as urgent as its data.
+        priority=JobPriority(job.priority).label,
     )
     try:
         if not any(u.status == UnitStatus.PENDING for u in planning.plan(request).units()):
@@ -555,6 +649,7 @@ def queue_follow_up_analytics(*, job: BackfillJob) -> BackfillJob | None:
             created_via=job.created_via,
             created_by=job.created_by,
             follow_up_of=job,
+            run_kind=job.run_kind,
         )
     except ValidationError as exc:
         # Nothing stored in the range any more (deleted since): nothing to update.
@@ -805,7 +900,8 @@ def cleanup_jobs(*, older_than: timedelta | None = None) -> dict[str, int]:
 
 def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
     """Beat's daily job: collect the configured scope for `days_back` days ago (already stored
-    data is skipped). Returns None, logging why, when there is nothing valid to collect.
+    data is skipped), as a `daily-refresh` job with the `daily` priority, served before any
+    backfill. Returns None, logging why, when there is nothing valid to collect.
 
     It also queues a job for each recent month end (`planning.recent_month_ends`) that is not
     stored yet and whose month's closing date is now known and past: the month ends that
@@ -830,21 +926,28 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
         )
         if queued.exists():
             continue
-        request = planning.BackfillRequest(start_date=month_end, end_date=month_end)
+        request = planning.BackfillRequest(
+            start_date=month_end, end_date=month_end, priority=JobPriority.DAILY.label
+        )
         try:
             plan = planning.plan(request)
         except ValidationError as exc:
             log.warning("month end %s not collected: %s", month_end, exc.messages)
             continue
         if any(unit.status == UnitStatus.PENDING for unit in plan.units()):
-            job = create_job(request=request, created_via=CreatedVia.BEAT)
+            job = create_job(
+                request=request, created_via=CreatedVia.BEAT, run_kind=RunKind.DAILY_REFRESH
+            )
             log.info(
                 "gap fill: month end %s (closed %s) queued as job %s", month_end, closing, job.pk
             )
     try:
         return create_job(
-            request=planning.BackfillRequest(start_date=day, end_date=day),
+            request=planning.BackfillRequest(
+                start_date=day, end_date=day, priority=JobPriority.DAILY.label
+            ),
             created_via=CreatedVia.BEAT,
+            run_kind=RunKind.DAILY_REFRESH,
         )
     except ValidationError as exc:
         log.warning("gap fill for %s not started: %s", day, exc.messages)

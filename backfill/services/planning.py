@@ -37,6 +37,9 @@ REPROCESS_MISSING = "missing"
 REPROCESS_FAILED = "failed"
 REPROCESS_ALL = "all"
 REPROCESS_CHOICES = (REPROCESS_MISSING, REPROCESS_FAILED, REPROCESS_ALL)
+# The priorities a request may ask for (`JobPriority` labels); `daily` is the scheduled refresh's
+# own (beat's gap fill), so that "daily" always means the refresh of current data.
+REQUEST_PRIORITIES = ("low", "normal", "urgent")
 PER_DISTRICT_AUTO_LIMIT = 10  # `auto` picks per-district detail for up to this many targets
 MAX_CONCURRENCY = 10
 MAX_RATE_LIMIT_DELAY_MS = 60_000
@@ -72,6 +75,8 @@ class BackfillRequest:
     enable_caching: bool = True
     # Source.ARCHIVE: re-normalize the archived CSVs, no request (data-collection only).
     source: str = Source.DASHBOARD
+    # A `JobPriority` label: dispatch serves higher priorities first.
+    priority: str = "normal"
 
     @property
     def from_archive(self) -> bool:
@@ -101,6 +106,7 @@ class BackfillRequest:
             "enableCaching": self.enable_caching,
             "source": self.source,
             "updateAnalytics": self.update_analytics,
+            "priority": self.priority,
         }
 
 

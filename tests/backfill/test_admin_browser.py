@@ -154,7 +154,7 @@ def test_a_queued_job_says_why_it_does_not_run(admin_page):
     page = admin_page
     open_job(page, queued)
     why = page.inner_text("#bf-why")
-    assert why.startswith(f"Queued behind job {running.pk} (position 1 in the queue)")
+    assert why.startswith(f"Queued behind normal job {running.pk} (position 1 in the queue)")
     screenshot(page, "08-job-queued")
 
 

@@ -561,11 +561,20 @@ def test_finished_collection_queues_a_follow_up_over_the_dates_it_stored(
     assert (follow_up.start_date, follow_up.end_date) == (date(2025, 3, 10), date(2025, 3, 11))
     assert follow_up.follow_up_of_id == job.pk and follow_up.status == JobStatus.PENDING
     assert follow_up.total_units == 4  # rankings of two dates, time series of 42 and 61
+    assert (follow_up.priority, follow_up.run_kind) == (job.priority, job.run_kind)
     run_in_process(sent, committed)
     follow_up.refresh_from_db()
     assert follow_up.status == JobStatus.COMPLETED
     assert not follow_up.follow_ups.exists()  # an analytics job queues none
     assert analytics.read_district_series(district_id="61", program_year="2024-2025")
+
+
+def test_a_follow_up_is_as_urgent_as_its_collection(snapshot_root, sent, fast_limits, committed):
+    job = collect_in_process(
+        sent, committed, {"startDate": "2025-03-10", "priority": "urgent"}, two_districts
+    )
+    follow_up = job.follow_ups.get()
+    assert follow_up.priority_label == "urgent" == job.priority_label
 
 
 def test_follow_up_is_switched_off_by_the_request_or_the_setting(

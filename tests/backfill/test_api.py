@@ -93,7 +93,7 @@ def test_a_job_behind_another_says_it_waits_and_behind_which(staff_client):
     assert "behind 1 running job" in body["waiting"]["reason"]
     # The admin's "why is this not running" sentence, from the same selector.
     assert body["whyNotRunning"] == body["waiting"]["reason"]
-    assert body["whyNotRunning"].startswith(f"Queued behind job {running.pk} (position 1")
+    assert body["whyNotRunning"].startswith(f"Queued behind normal job {running.pk} (position 1")
 
 
 @pytest.mark.parametrize(

@@ -221,6 +221,7 @@ def test_backfill_passes_every_option_into_the_request(db):
         "enableCaching": False,
         "source": "dashboard",
         "updateAnalytics": False,
+        "priority": "normal",
     }
     assert job.collection_strategy == "targeted"
 

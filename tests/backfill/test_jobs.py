@@ -36,6 +36,8 @@ REQUEST = {
     "targetDistricts": ["42", "61"],
     "skipExisting": False,
 }
+# The same shape on other dates: two active jobs never collect one date at once.
+OTHER_DATES = {**REQUEST, "startDate": "2025-04-10", "endDate": "2025-04-12"}
 
 
 @pytest.fixture(autouse=True)
@@ -203,7 +205,7 @@ def test_global_max_concurrent_caps_units_in_flight_across_jobs(db, sent, settin
     settings.BACKFILL_MAX_ACTIVE_JOBS = 2
     set_limits(max_concurrent=4)
     first = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 3}))
-    second = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 3}))
+    second = jobs.create_job(request=backfill_request({**OTHER_DATES, "concurrency": 3}))
     run_on_commit(jobs.start_queued_jobs)
     assert (len(running(first)), len(running(second))) == (3, 1)
     assert len(units_sent(sent)) == 4
@@ -418,7 +420,7 @@ def test_recovery_resumes_the_running_units_of_a_stale_job_only(db, sent, settin
     settings.BACKFILL_MAX_ACTIVE_JOBS = 2
     set_limits(max_concurrent=10)
     stale = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 2}))
-    fresh = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 2}))
+    fresh = jobs.create_job(request=backfill_request({**OTHER_DATES, "concurrency": 2}))
     run_on_commit(jobs.start_queued_jobs)
     long_ago = timezone.now() - timedelta(hours=1)
     BackfillJob.objects.filter(pk=stale.pk).update(heartbeat_at=long_ago)

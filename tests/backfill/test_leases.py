@@ -21,6 +21,7 @@ from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
 from tests.backfill.test_jobs import (
+    OTHER_DATES,
     REQUEST,
     assert_counters_match_units,
     create_started,
@@ -271,9 +272,19 @@ def test_every_job_runs_to_the_end_whatever_the_number_of_active_jobs(
     settings.BACKFILL_MAX_ACTIVE_JOBS = active_jobs
     set_limits(max_concurrent=3)
     # Job 1 alone could fill the window; the others still run, each at its own concurrency.
+    # Each job on dates of its own (two active jobs never collect one date at once).
     created = [
-        jobs.create_job(request=backfill_request({**REQUEST, "concurrency": concurrency}))
-        for concurrency in (3, 1, 1)
+        jobs.create_job(
+            request=backfill_request(
+                {
+                    **REQUEST,
+                    "startDate": f"2025-0{month}-10",
+                    "endDate": f"2025-0{month}-12",
+                    "concurrency": concurrency,
+                }
+            )
+        )
+        for month, concurrency in ((3, 3), (4, 1), (5, 1))
     ]
     run_on_commit(jobs.start_queued_jobs)
     seen_active = 0
@@ -296,7 +307,7 @@ def test_free_slots_go_to_the_oldest_running_job_first(db, sent, settings, run_o
     settings.BACKFILL_MAX_ACTIVE_JOBS = 2
     set_limits(max_concurrent=3)
     first = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 2}))
-    second = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 3}))
+    second = jobs.create_job(request=backfill_request({**OTHER_DATES, "concurrency": 3}))
     run_on_commit(jobs.start_queued_jobs)
     assert (len(running(first)), len(running(second))) == (2, 1)
 

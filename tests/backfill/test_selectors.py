@@ -246,7 +246,7 @@ def test_a_queued_job_names_the_job_it_waits_behind_and_its_position(db, private
     BackfillJobFactory(status=JobStatus.PENDING)
     later = BackfillJobFactory(status=JobStatus.PENDING)
     sentence = selectors.why_not_running(job=later)
-    assert sentence.startswith(f"Queued behind job {first.pk} (position 2 in the queue)")
+    assert sentence.startswith(f"Queued behind normal job {first.pk} (position 2 in the queue)")
 
 
 def test_a_queued_job_with_nothing_running_asks_whether_workers_run(db, private_limits):

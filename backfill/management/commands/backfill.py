@@ -53,6 +53,12 @@ class Command(BaseCommand):
             help="Re-normalize the archived CSVs of the dates (no request to the dashboard); "
             "every stored date is redone unless --reprocess says otherwise",
         )
+        parser.add_argument(
+            "--priority",
+            choices=["low", "normal", "urgent"],
+            default="normal",
+            help="urgent: served before normal jobs, like the daily refresh (default normal)",
+        )
         parser.add_argument("--no-retry-failures", action="store_true")
         parser.add_argument("--no-cache", action="store_true")
         parser.add_argument(
@@ -75,6 +81,7 @@ class Command(BaseCommand):
             "retryFailures": not opts["no_retry_failures"],
             "enableCaching": not opts["no_cache"],
             "updateAnalytics": not opts["no_update_analytics"],
+            "priority": opts["priority"],
         }
         if opts["no_skip_existing"]:
             request["skipExisting"] = False

@@ -57,6 +57,8 @@
     text("bf-window", perf.redisAvailable ? `${rl.currentCount} of ${rl.maxRequests} per ${rl.windowMs / 1000} s` : "Redis unreachable");
     text("bf-next", seconds(rl.nextResetMs));
     text("bf-cooldown", rl.cooldownRemainingMs ? seconds(rl.cooldownRemainingMs) : "none");
+    text("bf-delay", rl.effectiveDelayMs === null ? "-" : rl.effectiveDelayMs + " ms");
+    text("bf-delay-reason", rl.delayReason || "-");
     text("bf-concurrency", `${perf.concurrency.active} of ${perf.concurrency.max} (${perf.concurrency.queued} units queued)`);
     const cache = perf.intermediateCache;
     text("bf-cache", cache.hitRate === null ? "-" : `${(cache.hitRate * 100).toFixed(0)}% (${cache.hits} hits, ${cache.misses} misses)`);
