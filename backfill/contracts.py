@@ -122,7 +122,13 @@ class BackfillRequestSerializer(serializers.Serializer):
         help_text="District ids (42, 02, F); empty or absent: the configured scope.",
     )
     collectionType = serializers.ChoiceField(choices=planning.COLLECTION_TYPES, default="auto")
-    concurrency = StrictIntegerField(min_value=1, max_value=planning.MAX_CONCURRENCY, default=3)
+    concurrency = StrictIntegerField(
+        min_value=1,
+        max_value=planning.MAX_STORE_CONCURRENCY,
+        default=3,
+        help_text=f"Units in flight at once: at most {planning.MAX_CONCURRENCY} for a job that "
+        f"downloads, {planning.MAX_STORE_CONCURRENCY} for analytics or source archive.",
+    )
     retryFailures = StrictBooleanField(default=True)
     skipExisting = StrictBooleanField(
         required=False, help_text="true: reprocess=missing; false: reprocess=all."
@@ -192,6 +198,11 @@ class BackfillRequestSerializer(serializers.Serializer):
         end = attrs.get("endDate") or start
         attrs["endDate"] = end
         errors = self._date_errors(start, end)
+        if attrs["source"] == Source.DASHBOARD and attrs["concurrency"] > planning.MAX_CONCURRENCY:
+            errors["concurrency"] = [
+                f"At most {planning.MAX_CONCURRENCY} for a job that downloads from the dashboard "
+                f"({planning.MAX_STORE_CONCURRENCY} re-normalizing from the archive)."
+            ]
         max_days = settings.BACKFILL_MAX_RANGE_DAYS
         if (end - start).days + 1 > max_days:
             errors.setdefault("endDate", []).append(

@@ -90,7 +90,9 @@ class BackfillRequestForm(forms.Form):
         required=False,
         help_text="Which dates already stored are collected again.",
     )
-    concurrency = forms.IntegerField(initial=3, min_value=1, max_value=planning.MAX_CONCURRENCY)
+    concurrency = forms.IntegerField(
+        initial=3, min_value=1, max_value=planning.MAX_STORE_CONCURRENCY
+    )  # the contract holds a job that downloads to planning.MAX_CONCURRENCY
     retry_failures = forms.BooleanField(required=False, initial=True)
     rate_limit_delay_ms = forms.IntegerField(
         required=False,

@@ -184,6 +184,12 @@ class BackfillJob(models.Model):
         return self.request.get("source") or Source.DASHBOARD
 
     @property
+    def is_store_bound(self) -> bool:
+        """Works on the snapshot store only (analytics, re-normalizing the archive): no request
+        to the dashboard, so its units take slots of their own (BACKFILL_STORE_MAX_CONCURRENT)."""
+        return self.job_type == JobType.ANALYTICS_GENERATION or self.source == Source.ARCHIVE
+
+    @property
     def finished_units(self) -> int:
         """Units that ended, whatever their outcome (from the counters, not the units)."""
         return (
@@ -261,6 +267,29 @@ class BackfillUnit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.logical_date} {self.district_id} ({self.status})"
+
+
+class SnapshotAssembly(models.Model):
+    """A date whose last unit of a job has ended and whose snapshot (manifest) is still to be
+    assembled from the files: written in the transaction that ends that unit, deleted once the
+    manifest is written. Assembly itself runs after that transaction, holding no database lock
+    (backfill/services/jobs.py "Assembly"); a row left behind by a process that died is picked
+    up by `reclaim_lost_units`. A job does not finish while it has one."""
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(BackfillJob, on_delete=models.CASCADE, related_name="assemblies")
+    logical_date = models.DateField()
+    created_at = models.DateTimeField()
+    # Held by the process assembling it until then; None while nobody is.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "logical_date"], name="unique_assembly")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.logical_date}"
 
 
 class UnitCount(models.Model):

@@ -22,6 +22,11 @@ def run_unit(self, unit_id: int, token: str | None = None) -> str | None:
     return outcome.status if outcome else None
 
 
+@shared_task(name="backfill.tasks.assemble_snapshot")
+def assemble_snapshot(assembly_id: int) -> bool:
+    return jobs.assemble_and_dispatch(assembly_id=assembly_id)
+
+
 @shared_task(name="backfill.tasks.start_queued_jobs")
 def start_queued_jobs() -> list[str]:
     return jobs.start_queued_jobs()

@@ -76,6 +76,7 @@ from ..models import (
     JobType,
     RateLimitConfig,
     RunKind,
+    SnapshotAssembly,
     UnitStatus,
 )
 from . import planning
@@ -84,6 +85,9 @@ from .errors import JobStateConflict
 log = logging.getLogger(__name__)
 
 RUN_UNIT_TASK = "backfill.tasks.run_unit"
+ASSEMBLE_TASK = "backfill.tasks.assemble_snapshot"
+# How long a process may take to assemble a date before another one may take over.
+ASSEMBLY_CLAIM_SECONDS = 120
 START_JOBS_TASK = "backfill.tasks.start_queued_jobs"
 BULK_BATCH = 5_000
 # recovery_count is a small integer column; it saturates rather than overflow.
@@ -319,16 +323,22 @@ def _dispatch() -> int:
         .annotate(n=Count("id"))
         .order_by()
     )
-    free = config.max_concurrent - sum(in_flight.values())
     dispatched = 0
     active = list(
         BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).order_by(*JOB_DISPATCH_ORDER)
     )
+    # Two pools of slots: units that download from the dashboard share `max_concurrent`; units
+    # that only read and write the store (analytics, the raw archive) share
+    # BACKFILL_STORE_MAX_CONCURRENT, so they neither wait for nor crowd out the dashboard's.
+    free = {False: config.max_concurrent, True: settings.BACKFILL_STORE_MAX_CONCURRENT}
+    for job in active:
+        free[job.is_store_bound] -= in_flight.get(job.pk, 0)
     dates = _ActiveDates(active) if len(active) > 1 else None
     for position, job in enumerate(active):
         running = in_flight.get(job.pk, 0)
         ids: list[int] = []
-        slots = min(job.concurrency - running, free)
+        pool = job.is_store_bound
+        slots = min(job.concurrency - running, free[pool])
         if job.is_priority and running == 0:
             slots = max(slots, 1)
         if job.status in DISPATCHABLE_JOB_STATUSES and slots > 0:
@@ -355,9 +365,13 @@ def _dispatch() -> int:
                 lease_expires_at=_claim_deadline(now),
             )
             transaction.on_commit(lambda ids=ids, token=token: _send_units(ids, token))
-            free -= len(ids)
+            free[pool] -= len(ids)
             dispatched += len(ids)
-        elif running == 0 and (job.status == JobStatus.CANCELLING or not _has_pending(job)):
+        elif (
+            running == 0
+            and (job.status == JobStatus.CANCELLING or not _has_pending(job))
+            and not job.assemblies.exists()
+        ):
             _finish_job(job)
     return dispatched
 
@@ -416,7 +430,7 @@ def _redispatch(lost, *, now) -> list[str]:
     recovered = []
     for job_id, ids in by_job.items():
         recovered.append(str(job_id))
-        job = BackfillJob.objects.get(pk=job_id)
+        job = _job_lock(job_id)
         units = BackfillUnit.objects.filter(id__in=ids, status=UnitStatus.RUNNING)
         release = {"lease_token": "", "lease_owner": "", "lease_pid": None}
         if job.status == JobStatus.CANCELLING:
@@ -428,11 +442,13 @@ def _redispatch(lost, *, now) -> list[str]:
                 cancelled_units=F("cancelled_units") + count
             )
             for day in sorted(days):
-                # Their date may have no unit left to run: its snapshot is assembled now.
-                if not job.units.filter(
-                    logical_date=day, status__in=(UnitStatus.PENDING, UnitStatus.RUNNING)
-                ).exists():
-                    assemble_snapshot(job=job, logical_date=day)
+                # Their date may have no unit left to run: its snapshot is assembled after
+                # commit.
+                assembly = _date_ended(job, day, now=now)
+                if assembly is not None:
+                    transaction.on_commit(
+                        lambda assembly=assembly: assemble_and_dispatch(assembly_id=assembly)
+                    )
         elif job.status in DISPATCHABLE_JOB_STATUSES:
             token = _new_token()
             units.update(
@@ -517,20 +533,27 @@ def finish_unit(
     """Record a unit's end, assemble its date's snapshot if it was the date's last unit, and
     dispatch the next units of every running job. Returns False (and does nothing) if the unit
     had already ended or, given its lease `token`, if the lease is no longer that one: a
-    redelivered or superseded unit never counts twice."""
+    redelivered or superseded unit never counts twice.
+
+    Three steps, none holding a lock another job needs while it does file I/O: the unit's end
+    and its job's counters under the job's row lock (and, for the date's last unit, the
+    `SnapshotAssembly` row); the assembly, with no database lock; the dispatch, under the
+    global dispatch lock."""
     now = timezone.now()
+    assembly = None
     with transaction.atomic():
-        _dispatch_lock()
-        current = BackfillUnit.objects.select_related("job").filter(
-            pk=unit_id, status=UnitStatus.RUNNING
-        )
+        row = BackfillUnit.objects.filter(pk=unit_id).values("job_id", "logical_date").first()
+        if row is None:
+            return False
+        job = _job_lock(row["job_id"])
+        current = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING)
         if token is not None:
             current = current.filter(lease_token=token)
-        unit = current.first()
-        if unit is None:
+        running = list(current.values_list("started_at", flat=True)[:1])
+        if not running:
             return False
-        started = unit.started_at or now
-        BackfillUnit.objects.filter(pk=unit_id).update(
+        started = running[0] or now
+        current.update(
             status=status,
             error_type=error_type,
             error_message=message[:2000],
@@ -542,17 +565,96 @@ def finish_unit(
             lease_pid=None,
             lease_expires_at=None,
         )
-        job = unit.job
         BackfillJob.objects.filter(pk=job.pk).update(
             **{COUNTER_FOR[status]: F(COUNTER_FOR[status]) + 1}, heartbeat_at=now
         )
-        job.refresh_from_db()
-        if not job.units.filter(
-            logical_date=unit.logical_date, status__in=(UnitStatus.PENDING, UnitStatus.RUNNING)
-        ).exists():
-            assemble_snapshot(job=job, logical_date=unit.logical_date)
-        _dispatch()
+        assembly = _date_ended(job, row["logical_date"], now=now)
+    if assembly is not None:
+        run_assembly(assembly_id=assembly)
+    dispatch_units()
     return True
+
+
+def _job_lock(job_id: Any) -> BackfillJob:
+    """Lock one job's row (inside a transaction): its counters, its units' ends and "the last
+    unit of a date" are decided by one process at a time. Lock order: the dispatch lock, if
+    taken, first; a transaction holding a job's lock never waits for the dispatch lock."""
+    return BackfillJob.objects.select_for_update().get(pk=job_id)
+
+
+def _date_ended(job: BackfillJob, logical_date: date, *, now) -> int | None:
+    """Record that the date's snapshot must be assembled if no unit of it is left to run (call
+    under the job's lock). Returns the `SnapshotAssembly` id, or None."""
+    if job.job_type == JobType.ANALYTICS_GENERATION:
+        return None  # it reads snapshots and writes none
+    units = job.units.filter(logical_date=logical_date)
+    if units.filter(status__in=(UnitStatus.PENDING, UnitStatus.RUNNING)).exists():
+        return None
+    if not units.filter(status__in=(UnitStatus.SUCCEEDED, UnitStatus.FAILED)).exists():
+        return None  # no unit of the date ran (skipped, unavailable, cancelled): nothing new
+    assembly, _ = SnapshotAssembly.objects.update_or_create(
+        job=job, logical_date=logical_date, defaults={"created_at": now, "claimed_until": None}
+    )
+    return assembly.pk
+
+
+# --- Assembly ---------------------------------------------------------------------------------
+# The manifest of a date is rebuilt from its files once the date's last unit of a job has ended.
+# The `SnapshotAssembly` row, written with that end, is the durable "to do": the process that
+# ended the unit assembles right after its transaction (holding no database lock: the store
+# takes the date's own lock), then deletes the row. If it dies in between, the row stays and
+# `reclaim_lost_units` sends `backfill.tasks.assemble_snapshot` for it once its claim (or, never
+# claimed, its age) has run out. A job finishes only when it has no assembly left.
+
+
+def run_assembly(*, assembly_id: int) -> bool:
+    """Claim one pending assembly, write its date's manifest, delete the row. False when
+    another process holds it or it is done already; raises nothing (a store error leaves the
+    row for the next reclaim and is logged)."""
+    now = timezone.now()
+    claimed = (
+        SnapshotAssembly.objects.filter(pk=assembly_id)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + timedelta(seconds=ASSEMBLY_CLAIM_SECONDS))
+    )
+    if not claimed:
+        return False
+    assembly = SnapshotAssembly.objects.select_related("job").get(pk=assembly_id)
+    try:
+        assemble_snapshot(job=assembly.job, logical_date=assembly.logical_date)
+    except store.SnapshotStoreError as exc:
+        log.error(
+            "job %s: the snapshot of %s not assembled (%s); again at the next reclaim",
+            assembly.job_id,
+            assembly.logical_date,
+            exc,
+        )
+        SnapshotAssembly.objects.filter(pk=assembly_id).update(claimed_until=None)
+        return False
+    SnapshotAssembly.objects.filter(pk=assembly_id).delete()
+    return True
+
+
+def assemble_and_dispatch(*, assembly_id: int) -> bool:
+    """`run_assembly`, then dispatch: the job may finish once its last assembly is done."""
+    assembled = run_assembly(assembly_id=assembly_id)
+    dispatch_units()
+    return assembled
+
+
+def _reclaim_assemblies(*, now) -> None:
+    """Send the assemblies their process left behind (claim run out, or never claimed and older
+    than a claim) as tasks, after commit."""
+    stale = now - timedelta(seconds=ASSEMBLY_CLAIM_SECONDS)
+    left = list(
+        SnapshotAssembly.objects.filter(
+            Q(claimed_until__lt=now) | Q(claimed_until__isnull=True, created_at__lt=stale)
+        ).values_list("id", flat=True)[:500]
+    )
+    for assembly_id in left:
+        transaction.on_commit(lambda assembly_id=assembly_id: _send(ASSEMBLE_TASK, assembly_id))
+    if left:
+        log.warning("%s snapshot assemblies left behind: sent again", len(left))
 
 
 def assemble_snapshot(*, job: BackfillJob, logical_date: date) -> dict[str, Any] | None:
@@ -695,6 +797,7 @@ def cancel_job(*, job: BackfillJob) -> BackfillJob:
     with transaction.atomic():
         _dispatch_lock()
         job.refresh_from_db()
+        _job_lock(job.pk)
         if job.is_terminal:
             raise JobStateConflict(
                 job_id=job.pk,
@@ -709,7 +812,7 @@ def cancel_job(*, job: BackfillJob) -> BackfillJob:
             cancelled_units=F("cancelled_units") + cancelled, status=JobStatus.CANCELLING
         )
         job.refresh_from_db()
-        if not job.units.filter(status=UnitStatus.RUNNING).exists():
+        if not job.units.filter(status=UnitStatus.RUNNING).exists() and not job.assemblies.exists():
             _finish_job(job)
     job.refresh_from_db()
     log.info("job %s cancel requested: %s", job.pk, job.status)
@@ -727,6 +830,7 @@ def pause_job(*, job: BackfillJob) -> BackfillJob:
     with transaction.atomic():
         _dispatch_lock()
         job.refresh_from_db()
+        _job_lock(job.pk)
         if job.status not in PAUSABLE_JOB_STATUSES:
             raise JobStateConflict(
                 job_id=job.pk,
@@ -750,6 +854,7 @@ def resume_job(*, job: BackfillJob) -> BackfillJob:
     with transaction.atomic():
         _dispatch_lock()
         job.refresh_from_db()
+        _job_lock(job.pk)
         if job.status != JobStatus.PAUSED:
             raise JobStateConflict(
                 job_id=job.pk,
@@ -772,6 +877,7 @@ def retry_failed(*, job: BackfillJob) -> int:
     with transaction.atomic():
         _dispatch_lock()
         job.refresh_from_db()
+        _job_lock(job.pk)
         if not job.is_terminal:
             raise JobStateConflict(
                 job_id=job.pk,
@@ -847,6 +953,7 @@ def reclaim_lost_units() -> list[str]:
         recovered = _redispatch(
             BackfillUnit.objects.filter(status=UnitStatus.RUNNING).filter(lost), now=now
         )
+        _reclaim_assemblies(now=now)
         _dispatch()
     return recovered
 

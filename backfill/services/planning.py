@@ -41,7 +41,8 @@ REPROCESS_CHOICES = (REPROCESS_MISSING, REPROCESS_FAILED, REPROCESS_ALL)
 # own (beat's gap fill), so that "daily" always means the refresh of current data.
 REQUEST_PRIORITIES = ("low", "normal", "urgent")
 PER_DISTRICT_AUTO_LIMIT = 10  # `auto` picks per-district detail for up to this many targets
-MAX_CONCURRENCY = 10
+MAX_CONCURRENCY = 10  # units in flight of one job that downloads from the dashboard
+MAX_STORE_CONCURRENCY = 32  # ... of one job that only reads and writes the store
 MAX_RATE_LIMIT_DELAY_MS = 60_000
 REQUESTS_PER_UNIT = {
     CollectionStrategy.SYSTEM_WIDE: 1,
