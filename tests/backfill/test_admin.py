@@ -21,6 +21,8 @@ from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
 from districts.models import District
+from snapshots import store
+from tests.backfill.test_analytics import statistics
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 
 # The broker is replaced by a recorder (`sent`): starting a job here queues nothing.
@@ -113,6 +115,35 @@ def test_preview_writes_nothing_and_start_creates_the_job_as_admin(
     assert (job.created_via, job.created_by.username) == (CreatedVia.ADMIN, "admin")
     assert (job.total_units, job.unavailable_units) == (6, 2)
     assert jobs.START_JOBS_TASK in [task for task, _ in sent]
+
+
+def test_an_analytics_preview_says_what_it_will_read(staff, snapshot_root):
+    for day in (date(2025, 3, 10), date(2025, 3, 11)):
+        for district in ("42", "61"):
+            store.write_district(logical_date=day, statistics=statistics(district, day))
+        store.finalize_snapshot(
+            logical_date=day,
+            collection_strategy="system-wide",
+            scope=[],
+            job_id=None,
+            district_errors={},
+        )
+    fields = {
+        "step": "preview",
+        "job_type": "analytics-generation",
+        "start_date": "2025-03-10",
+        "end_date": "2025-03-12",
+        "collection_type": "auto",
+        "concurrency": 20,
+        "retry_failures": "on",
+        "enable_caching": "on",
+    }
+    preview = staff.post(NEW, fields)
+    assert preview.status_code == 200, preview.context["form"].errors
+    body = preview.content.decode()
+    assert "2 snapshot dates, 4 district files, program year 2024-2025" in body
+    assert "1 date without a snapshot" in body
+    assert "4 to generate" in body  # rankings of two dates, time series of 42 and 61
 
 
 def test_back_to_edit_keeps_what_was_entered(staff):

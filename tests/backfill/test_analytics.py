@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Sum
 from django.test import override_settings
+from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -662,3 +664,33 @@ def test_api_refuses_an_analytics_job_with_nothing_stored_naming_the_dates(
     )
     assert response.status_code == 400
     assert "No stored snapshot in the snapshot store" in response.json()["startDate"][0]
+
+
+def test_the_engines_documents_are_what_the_api_and_the_admin_serve(
+    snapshot_root, sent, fast_limits, committed, staff_client
+):
+    job = collect_in_process(
+        sent, committed, {"startDate": "2025-03-10", "endDate": "2025-03-11"}, two_districts
+    )
+    follow_up = job.follow_ups.get()
+    run_in_process(sent, committed)
+
+    series = staff_client.get("/api/admin/analytics/districts/61").json()
+    assert series["districtId"] == "61" and series["programYear"] == "2024-2025"
+    assert series["jobId"] == str(follow_up.pk)
+    assert [point["date"] for point in series["series"]] == ["2025-03-10", "2025-03-11"]
+    assert series == {
+        **analytics.read_district_series(district_id="61", program_year="2024-2025"),
+        **{k: series[k] for k in ("availableProgramYears", "generatedAt", "jobId")},
+    }
+    rankings = staff_client.get("/api/admin/analytics/rankings", {"date": "2025-03-11"}).json()
+    assert sorted(r["districtId"] for r in rankings["rankings"]) == ["42", "61"]
+    assert rankings["previousDate"] == "2025-03-10"
+
+    staff_client.force_login(get_user_model().objects.create_superuser("root", "r@example.com"))
+    page = staff_client.get(reverse("admin:backfill_analytics_district", args=["61"]))
+    assert page.status_code == 200 and "<svg" in page.content.decode()
+    job_page = staff_client.get(reverse("admin:backfill_backfilljob_change", args=[follow_up.pk]))
+    text = job_page.content.decode()
+    assert "Analytics written (4)" in text
+    assert reverse("admin:backfill_analytics_district", args=["61"]) in text
