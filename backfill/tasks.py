@@ -7,7 +7,7 @@ from celery.signals import worker_ready
 
 from snapshots import performance
 
-from .services import audits, collection, jobs
+from .services import assembly, audits, cleanup, collection, gap_fill, jobs
 
 
 @shared_task(name="backfill.tasks.run_unit", bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -24,7 +24,7 @@ def run_unit(self, unit_id: int, token: str | None = None) -> str | None:
 
 @shared_task(name="backfill.tasks.assemble_snapshot")
 def assemble_snapshot(assembly_id: int) -> bool:
-    return jobs.assemble_and_dispatch(assembly_id=assembly_id)
+    return assembly.assemble_and_dispatch(assembly_id=assembly_id)
 
 
 @shared_task(name="backfill.tasks.start_queued_jobs")
@@ -39,7 +39,7 @@ def recover_jobs() -> list[str]:
 
 @shared_task(name="backfill.tasks.cleanup_jobs")
 def cleanup_jobs() -> dict[str, int]:
-    return jobs.cleanup_jobs()
+    return cleanup.cleanup_jobs()
 
 
 @shared_task(name="backfill.tasks.reclaim_lost_units")
@@ -58,7 +58,7 @@ def recover_on_worker_start(**kwargs) -> None:
 def fill_yesterday() -> str | None:
     # Closing dates first, so that month ends that waited are collected in the same run.
     collection.discover_recent_closings()
-    job = jobs.fill_gap(days_back=1)
+    job = gap_fill.fill_gap(days_back=1)
     return str(job.pk) if job else None
 
 

@@ -3,9 +3,17 @@ cancel, retry, recover.
 
 The database is the queue of record. Only a bounded window of units is in flight in the broker:
 a unit is claimed (`SELECT ... FOR UPDATE SKIP LOCKED`), sent to a worker, and its end claims the
-next one. Every transition that touches more than one row happens under one global dispatch lock
-(the `RateLimitConfig` row, locked FOR UPDATE), which keeps the counters equal to the unit counts
-and makes "the last unit of a date" and "the last unit of a job" exact.
+next one. Two database locks keep the counters equal to the unit counts and make "the last unit
+of a date" and "the last unit of a job" exact, taken in this order only: the global dispatch lock
+(the `RateLimitConfig` row, FOR UPDATE) around dispatch, start, reclaim and the operator actions;
+a job's row lock (`_job_lock`) around the end of one of its units. A unit's end takes only its
+job's lock, then assembles its date's snapshot with no database lock held
+(`services/assembly.py`), then dispatches under the global lock: no file I/O happens inside a
+transaction holding a lock other workers wait for.
+
+Around it: `assembly.py` (the date's manifest once its last unit ended), `follow_up.py` (the
+analytics job a finished collection queues), `gap_fill.py` (beat's daily job), `cleanup.py`
+(retention); the error summary is a selector.
 
 Leases. The broker is only a delivery hint; a unit's row says who may run it. Dispatching a unit
 draws a new `lease_token` and sends it with the message; a worker claims the unit only with that
@@ -52,22 +60,16 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Least
 from django.utils import timezone
-from django_celery_results.models import TaskResult
 from kombu.exceptions import KombuError
-
-from districts.dashboard.closing import closing_date_for
-from snapshots import store
 
 from .. import selectors
 from ..models import (
     ACTIVE_JOB_STATUSES,
     JOB_DISPATCH_ORDER,
-    TERMINAL_JOB_STATUSES,
     BackfillJob,
     BackfillUnit,
     CreatedVia,
@@ -79,15 +81,13 @@ from ..models import (
     SnapshotAssembly,
     UnitStatus,
 )
-from . import planning
+from . import assembly as assembly_service
+from . import follow_up, planning
 from .errors import JobStateConflict
 
 log = logging.getLogger(__name__)
 
 RUN_UNIT_TASK = "backfill.tasks.run_unit"
-ASSEMBLE_TASK = "backfill.tasks.assemble_snapshot"
-# How long a process may take to assemble a date before another one may take over.
-ASSEMBLY_CLAIM_SECONDS = 120
 START_JOBS_TASK = "backfill.tasks.start_queued_jobs"
 BULK_BATCH = 5_000
 # recovery_count is a small integer column; it saturates rather than overflow.
@@ -447,7 +447,9 @@ def _redispatch(lost, *, now) -> list[str]:
                 assembly = _date_ended(job, day, now=now)
                 if assembly is not None:
                     transaction.on_commit(
-                        lambda assembly=assembly: assemble_and_dispatch(assembly_id=assembly)
+                        lambda assembly=assembly: assembly_service.assemble_and_dispatch(
+                            assembly_id=assembly
+                        )
                     )
         elif job.status in DISPATCHABLE_JOB_STATUSES:
             token = _new_token()
@@ -570,7 +572,7 @@ def finish_unit(
         )
         assembly = _date_ended(job, row["logical_date"], now=now)
     if assembly is not None:
-        run_assembly(assembly_id=assembly)
+        assembly_service.run_assembly(assembly_id=assembly)
     dispatch_units()
     return True
 
@@ -598,95 +600,6 @@ def _date_ended(job: BackfillJob, logical_date: date, *, now) -> int | None:
     return assembly.pk
 
 
-# --- Assembly ---------------------------------------------------------------------------------
-# The manifest of a date is rebuilt from its files once the date's last unit of a job has ended.
-# The `SnapshotAssembly` row, written with that end, is the durable "to do": the process that
-# ended the unit assembles right after its transaction (holding no database lock: the store
-# takes the date's own lock), then deletes the row. If it dies in between, the row stays and
-# `reclaim_lost_units` sends `backfill.tasks.assemble_snapshot` for it once its claim (or, never
-# claimed, its age) has run out. A job finishes only when it has no assembly left.
-
-
-def run_assembly(*, assembly_id: int) -> bool:
-    """Claim one pending assembly, write its date's manifest, delete the row. False when
-    another process holds it or it is done already; raises nothing (a store error leaves the
-    row for the next reclaim and is logged)."""
-    now = timezone.now()
-    claimed = (
-        SnapshotAssembly.objects.filter(pk=assembly_id)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(seconds=ASSEMBLY_CLAIM_SECONDS))
-    )
-    if not claimed:
-        return False
-    assembly = SnapshotAssembly.objects.select_related("job").get(pk=assembly_id)
-    try:
-        assemble_snapshot(job=assembly.job, logical_date=assembly.logical_date)
-    except store.SnapshotStoreError as exc:
-        log.error(
-            "job %s: the snapshot of %s not assembled (%s); again at the next reclaim",
-            assembly.job_id,
-            assembly.logical_date,
-            exc,
-        )
-        SnapshotAssembly.objects.filter(pk=assembly_id).update(claimed_until=None)
-        return False
-    SnapshotAssembly.objects.filter(pk=assembly_id).delete()
-    return True
-
-
-def assemble_and_dispatch(*, assembly_id: int) -> bool:
-    """`run_assembly`, then dispatch: the job may finish once its last assembly is done."""
-    assembled = run_assembly(assembly_id=assembly_id)
-    dispatch_units()
-    return assembled
-
-
-def _reclaim_assemblies(*, now) -> None:
-    """Send the assemblies their process left behind (claim run out, or never claimed and older
-    than a claim) as tasks, after commit."""
-    stale = now - timedelta(seconds=ASSEMBLY_CLAIM_SECONDS)
-    left = list(
-        SnapshotAssembly.objects.filter(
-            Q(claimed_until__lt=now) | Q(claimed_until__isnull=True, created_at__lt=stale)
-        ).values_list("id", flat=True)[:500]
-    )
-    for assembly_id in left:
-        transaction.on_commit(lambda assembly_id=assembly_id: _send(ASSEMBLE_TASK, assembly_id))
-    if left:
-        log.warning("%s snapshot assemblies left behind: sent again", len(left))
-
-
-def assemble_snapshot(*, job: BackfillJob, logical_date: date) -> dict[str, Any] | None:
-    """Write the date's manifest from what is on disk, with this job's district errors.
-
-    Nothing to assemble when no unit of the date ran (all skipped, unavailable or cancelled),
-    nor for an analytics-generation job (it reads snapshots and writes none).
-    """
-    if job.job_type == JobType.ANALYTICS_GENERATION:
-        return None
-    units = list(
-        job.units.filter(
-            logical_date=logical_date, status__in=(UnitStatus.SUCCEEDED, UnitStatus.FAILED)
-        ).values("district_id", "status", "error_type", "error_message")
-    )
-    if not units:
-        return None
-    log.info("job %s: assembling the snapshot of %s", job.pk, logical_date)
-    errors = {
-        u["district_id"]: {"errorType": u["error_type"], "message": u["error_message"]}
-        for u in units
-        if u["status"] == UnitStatus.FAILED
-    }
-    return store.finalize_snapshot(
-        logical_date=logical_date,
-        collection_strategy=job.collection_strategy,
-        scope=job.scope.get("targetDistricts") or job.scope.get("configuredDistricts") or [],
-        job_id=job.pk,
-        district_errors=errors,
-    )
-
-
 def _finish_job(job: BackfillJob) -> None:
     """Give a job with no pending or running unit its final status; start the next job.
 
@@ -707,58 +620,8 @@ def _finish_job(job: BackfillJob) -> None:
     job.error_summary = selectors.job_error_summary(job=job)
     job.save(update_fields=["status", "finished_at", "error_summary"])
     log.info("job %s finished: %s", job.pk, job.status)
-    queue_follow_up_analytics(job=job)
+    follow_up.queue_follow_up_analytics(job=job)
     transaction.on_commit(lambda: _send(START_JOBS_TASK))
-
-
-def queue_follow_up_analytics(*, job: BackfillJob) -> BackfillJob | None:
-    """Queue an analytics-generation job over the dates `job` stored, so the time series and
-    rankings never lag the snapshots. For a data-collection job that has ended (any outcome)
-    with units that succeeded since its last follow-up (a retried job updates only what its
-    retry stored), unless its request said `updateAnalytics: false` or
-    BACKFILL_FOLLOW_UP_ANALYTICS is off. Its scope is the collection's: the targeted or
-    configured districts, else every district stored on those dates. Runs in the transaction
-    that finishes `job`, so the follow-up exists exactly when the job has ended. Returns the
-    follow-up, or None."""
-    if (
-        job.job_type != JobType.DATA_COLLECTION
-        or not settings.BACKFILL_FOLLOW_UP_ANALYTICS
-        or not job.request.get("updateAnalytics", True)
-    ):
-        return None
-    stored = job.units.filter(status=UnitStatus.SUCCEEDED)
-    previous = job.follow_ups.order_by("-created_at").values_list("created_at", flat=True).first()
-    if previous is not None:
-        stored = stored.filter(finished_at__gt=previous)
-    days = sorted(set(stored.values_list("logical_date", flat=True)))
-    if not days:
-        return None
-    request = planning.BackfillRequest(
-        start_date=days[0],
-        end_date=days[-1],
-        job_type=JobType.ANALYTICS_GENERATION,
-        target_districts=tuple(job.scope.get("targetDistricts") or ()),
-        concurrency=job.concurrency,
-        # The daily refresh's analytics are as urgent as its data.
-        priority=JobPriority(job.priority).label,
-    )
-    try:
-        if not any(u.status == UnitStatus.PENDING for u in planning.plan(request).units()):
-            log.info("job %s: no follow-up analytics: no district file to read", job.pk)
-            return None
-        follow_up = create_job(
-            request=request,
-            created_via=job.created_via,
-            created_by=job.created_by,
-            follow_up_of=job,
-            run_kind=job.run_kind,
-        )
-    except ValidationError as exc:
-        # Nothing stored in the range any more (deleted since): nothing to update.
-        log.warning("job %s: no follow-up analytics: %s", job.pk, exc.messages)
-        return None
-    log.info("job %s: follow-up analytics job %s queued", job.pk, follow_up.pk)
-    return follow_up
 
 
 def requeue_unit(
@@ -953,7 +816,7 @@ def reclaim_lost_units() -> list[str]:
         recovered = _redispatch(
             BackfillUnit.objects.filter(status=UnitStatus.RUNNING).filter(lost), now=now
         )
-        _reclaim_assemblies(now=now)
+        assembly_service.reclaim_assemblies(now=now)
         _dispatch()
     return recovered
 
@@ -988,74 +851,3 @@ def recover_jobs(*, stale_after: timedelta | None = None) -> list[str]:
         _dispatch()
     start_queued_jobs()
     return sorted(set(recovered), key=recovered.index)
-
-
-def cleanup_jobs(*, older_than: timedelta | None = None) -> dict[str, int]:
-    """Delete finished jobs (with their units) and task results older than `older_than`
-    (default BACKFILL_JOB_RETENTION_DAYS). Snapshots are kept."""
-    if older_than is None:
-        older_than = timedelta(days=settings.BACKFILL_JOB_RETENTION_DAYS)
-    cutoff = timezone.now() - older_than
-    old = BackfillJob.objects.filter(status__in=TERMINAL_JOB_STATUSES, finished_at__lt=cutoff)
-    jobs = old.count()
-    units = BackfillUnit.objects.filter(job__in=old).delete()[0]
-    old.delete()
-    results = TaskResult.objects.filter(date_done__lt=cutoff).delete()[0]
-    log.info("cleanup: %s jobs, %s units, %s task results deleted", jobs, units, results)
-    return {"jobs": jobs, "units": units, "taskResults": results}
-
-
-def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
-    """Beat's daily job: collect the configured scope for `days_back` days ago (already stored
-    data is skipped), as a `daily-refresh` job with the `daily` priority, served before any
-    backfill. Returns None, logging why, when there is nothing valid to collect.
-
-    It also queues a job for each recent month end (`planning.recent_month_ends`) that is not
-    stored yet and whose month's closing date is now known and past: the month ends that
-    waited while their month was closing (`collection.discover_recent_closings` finds the
-    closing dates; the beat task runs it first)."""
-    today = timezone.localdate()
-    day = today - timedelta(days=days_back)
-    if days_back < 1:
-        # Beat builds this request itself (no entry point's contract runs): today's data and
-        # the future are not published yet.
-        log.warning("gap fill for %s not started: the date is not in the past", day)
-        return None
-    for month_end in planning.recent_month_ends(today=today):
-        closing = closing_date_for(month_end)
-        if month_end == day or closing is None or closing >= today:
-            continue
-        queued = BackfillJob.objects.filter(
-            job_type=JobType.DATA_COLLECTION,
-            status__in=(JobStatus.PENDING, JobStatus.PAUSED, *ACTIVE_JOB_STATUSES),
-            start_date__lte=month_end,
-            end_date__gte=month_end,
-        )
-        if queued.exists():
-            continue
-        request = planning.BackfillRequest(
-            start_date=month_end, end_date=month_end, priority=JobPriority.DAILY.label
-        )
-        try:
-            plan = planning.plan(request)
-        except ValidationError as exc:
-            log.warning("month end %s not collected: %s", month_end, exc.messages)
-            continue
-        if any(unit.status == UnitStatus.PENDING for unit in plan.units()):
-            job = create_job(
-                request=request, created_via=CreatedVia.BEAT, run_kind=RunKind.DAILY_REFRESH
-            )
-            log.info(
-                "gap fill: month end %s (closed %s) queued as job %s", month_end, closing, job.pk
-            )
-    try:
-        return create_job(
-            request=planning.BackfillRequest(
-                start_date=day, end_date=day, priority=JobPriority.DAILY.label
-            ),
-            created_via=CreatedVia.BEAT,
-            run_kind=RunKind.DAILY_REFRESH,
-        )
-    except ValidationError as exc:
-        log.warning("gap fill for %s not started: %s", day, exc.messages)
-        return None

@@ -27,6 +27,7 @@ from backfill.models import (
     SnapshotAssembly,
     UnitStatus,
 )
+from backfill.services import assembly as assembly_service
 from backfill.services import jobs
 from snapshots import store
 
@@ -88,7 +89,7 @@ def test_an_assembly_its_process_left_behind_is_done_by_the_reclaim(
     backfill_env, fast_limits, sent, monkeypatch
 ):
     # The process that ended the date's last unit dies right after its commit.
-    monkeypatch.setattr(jobs, "run_assembly", lambda **kwargs: False)
+    monkeypatch.setattr(assembly_service, "run_assembly", lambda **kwargs: False)
     job = run_to_the_end(jobs.create_job(request=backfill_request(REQUEST)))
     monkeypatch.undo()
     monkeypatch.setattr(jobs, "alive_workers", set)
@@ -101,13 +102,16 @@ def test_an_assembly_its_process_left_behind_is_done_by_the_reclaim(
     (assembly,) = SnapshotAssembly.objects.filter(job=job)
 
     jobs.reclaim_lost_units()
-    assert (jobs.ASSEMBLE_TASK, (assembly.pk,)) not in sent  # too young: its process may live
+    assert (
+        assembly_service.ASSEMBLE_TASK,
+        (assembly.pk,),
+    ) not in sent  # too young: its process may live
     SnapshotAssembly.objects.filter(pk=assembly.pk).update(
-        created_at=timezone.now() - timedelta(seconds=jobs.ASSEMBLY_CLAIM_SECONDS + 1)
+        created_at=timezone.now() - timedelta(seconds=assembly_service.ASSEMBLY_CLAIM_SECONDS + 1)
     )
     with transaction.atomic():
         jobs.reclaim_lost_units()
-    assert (jobs.ASSEMBLE_TASK, (assembly.pk,)) in sent
+    assert (assembly_service.ASSEMBLE_TASK, (assembly.pk,)) in sent
 
     assert tasks.assemble_snapshot(assembly.pk) is True
     assert tasks.assemble_snapshot(assembly.pk) is False  # a duplicate message does nothing
@@ -129,7 +133,7 @@ def test_a_store_error_in_assembly_leaves_the_job_to_the_next_reclaim_not_stuck(
     assert assembly.claimed_until is None  # released for the next try
 
     monkeypatch.undo()
-    assert jobs.assemble_and_dispatch(assembly_id=assembly.pk)
+    assert assembly_service.assemble_and_dispatch(assembly_id=assembly.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
 

@@ -23,7 +23,7 @@ from backfill.models import (
     RateLimitConfig,
     UnitStatus,
 )
-from backfill.services import jobs
+from backfill.services import cleanup, gap_fill, jobs
 from backfill.services.errors import JobStateConflict
 from districts import services as district_services
 from snapshots import store
@@ -495,7 +495,7 @@ def test_cleanup_deletes_old_finished_jobs_and_task_results_only(db):
     TaskResult.objects.create(task_id="new")
     TaskResult.objects.filter(task_id="old").update(date_done=now - timedelta(days=40))
 
-    deleted = jobs.cleanup_jobs(older_than=timedelta(days=30))
+    deleted = cleanup.cleanup_jobs(older_than=timedelta(days=30))
 
     assert deleted == {"jobs": 2, "units": 2, "taskResults": 1}
     left = set(BackfillJob.objects.values_list("pk", flat=True))
@@ -508,14 +508,14 @@ def test_cleanup_deletes_old_finished_jobs_and_task_results_only(db):
 def test_cleanup_with_a_zero_age_deletes_every_finished_job(db, settings):
     settings.BACKFILL_JOB_RETENTION_DAYS = 30
     BackfillJobFactory(status=JobStatus.COMPLETED, finished_at=timezone.now() - timedelta(hours=1))
-    assert jobs.cleanup_jobs(older_than=timedelta(0))["jobs"] == 1
+    assert cleanup.cleanup_jobs(older_than=timedelta(0))["jobs"] == 1
 
 
 def test_cleanup_defaults_to_the_retention_setting(db, settings):
     settings.BACKFILL_JOB_RETENTION_DAYS = 5
     BackfillJobFactory(status=JobStatus.FAILED, finished_at=timezone.now() - timedelta(days=6))
     BackfillJobFactory(status=JobStatus.FAILED, finished_at=timezone.now() - timedelta(days=4))
-    assert jobs.cleanup_jobs()["jobs"] == 1
+    assert cleanup.cleanup_jobs()["jobs"] == 1
     assert BackfillJob.objects.count() == 1
 
 
@@ -524,7 +524,7 @@ def test_cleanup_defaults_to_the_retention_setting(db, settings):
 
 def test_gap_fill_creates_a_job_for_yesterday(db, sent, snapshot_root):
     district_services.set_configured_districts(district_ids=["42", "61"])
-    job = jobs.fill_gap()
+    job = gap_fill.fill_gap()
     yesterday = timezone.localdate() - timedelta(days=1)
     assert (job.start_date, job.end_date) == (yesterday, yesterday)
     assert job.created_via == CreatedVia.BEAT
@@ -535,7 +535,7 @@ def test_gap_fill_creates_a_job_for_yesterday(db, sent, snapshot_root):
 
 
 def test_gap_fill_of_an_invalid_date_creates_nothing(db, sent):
-    assert jobs.fill_gap(days_back=-1) is None  # tomorrow is in the future
+    assert gap_fill.fill_gap(days_back=-1) is None  # tomorrow is in the future
     assert not BackfillJob.objects.exists()
 
 
@@ -589,7 +589,7 @@ def test_gap_fill_queues_a_waiting_month_end_once_its_closing_date_is_known(
     from districts.models import MonthEndClosing
 
     today_is(date(2026, 11, 30))
-    assert [(j.start_date, j.end_date) for j in [jobs.fill_gap()]] == [
+    assert [(j.start_date, j.end_date) for j in [gap_fill.fill_gap()]] == [
         (date(2026, 11, 29), date(2026, 11, 29))
     ]
     assert BackfillJob.objects.count() == 1  # 2026-10's closing date is not known yet
@@ -598,7 +598,7 @@ def test_gap_fill_queues_a_waiting_month_end_once_its_closing_date_is_known(
         data_month=date(2026, 10, 1), closing_date=date(2026, 11, 18), source="discovered"
     )
     closing.clear_cache()
-    yesterday = jobs.fill_gap()
+    yesterday = gap_fill.fill_gap()
 
     month_end_job = BackfillJob.objects.exclude(pk=yesterday.pk).latest("created_at")
     assert (month_end_job.start_date, month_end_job.end_date) == (
@@ -633,7 +633,7 @@ def test_gap_fill_does_not_queue_a_month_end_already_stored(db, sent, snapshot_r
         district_errors={},
     )
 
-    jobs.fill_gap()
+    gap_fill.fill_gap()
 
     assert list(BackfillJob.objects.values_list("start_date", flat=True)) == [date(2026, 11, 29)]
 
@@ -650,8 +650,8 @@ def test_gap_fill_does_not_queue_a_month_end_twice_while_its_job_is_queued(
     )
     closing.clear_cache()
 
-    jobs.fill_gap()
-    jobs.fill_gap()
+    gap_fill.fill_gap()
+    gap_fill.fill_gap()
 
     month_end_jobs = BackfillJob.objects.filter(start_date=date(2026, 10, 31))
     assert month_end_jobs.count() == 1

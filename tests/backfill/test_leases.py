@@ -20,6 +20,7 @@ from backfill import tasks
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
+from snapshots import store
 from tests.backfill.test_jobs import (
     OTHER_DATES,
     REQUEST,
@@ -56,7 +57,7 @@ def sent(monkeypatch) -> list[tuple]:
 
 @pytest.fixture
 def finalized(monkeypatch) -> None:
-    monkeypatch.setattr(jobs.store, "finalize_snapshot", lambda **kwargs: {})
+    monkeypatch.setattr(store, "finalize_snapshot", lambda **kwargs: {})
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from backfill.models import (
     RunKind,
     UnitStatus,
 )
-from backfill.services import jobs
+from backfill.services import gap_fill, jobs
 from districts import services as district_services
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,7 @@ def refreshed(job: BackfillJob) -> BackfillJob:
 
 def test_beats_gap_fill_is_a_daily_refresh_with_the_daily_priority(sent):
     district_services.set_configured_districts(district_ids=["42", "61"])
-    job = jobs.fill_gap()
+    job = gap_fill.fill_gap()
     assert job.run_kind == RunKind.DAILY_REFRESH
     assert job.priority == JobPriority.DAILY and job.priority_label == "daily"
     assert job.request["priority"] == "daily"
@@ -271,7 +271,7 @@ def test_the_api_shows_priority_and_run_kind(staff_client, sent):
     body = created.json()
     assert (body["priority"], body["runKind"]) == ("urgent", "backfill")
     district_services.set_configured_districts(district_ids=["42"])
-    daily = jobs.fill_gap()
+    daily = gap_fill.fill_gap()
     listed = staff_client.get("/api/admin/backfill/jobs?limit=5").json()
     row = next(j for j in listed["jobs"] if j["jobId"] == str(daily.pk))
     assert (row["priority"], row["runKind"]) == ("daily", "daily-refresh")
@@ -279,7 +279,7 @@ def test_the_api_shows_priority_and_run_kind(staff_client, sent):
 
 def test_the_admin_job_page_shows_the_run_kind_and_priority(admin_client, sent):
     district_services.set_configured_districts(district_ids=["42"])
-    daily = jobs.fill_gap()
+    daily = gap_fill.fill_gap()
     page = admin_client.get(f"/admin/backfill/backfilljob/{daily.pk}/change/")
     assert page.status_code == 200
     assert "daily-refresh &middot; daily priority" in page.content.decode()
@@ -288,6 +288,6 @@ def test_the_admin_job_page_shows_the_run_kind_and_priority(admin_client, sent):
 
 def test_fill_gap_of_an_old_day_is_still_daily(sent):
     district_services.set_configured_districts(district_ids=["42"])
-    job = jobs.fill_gap(days_back=3)
+    job = gap_fill.fill_gap(days_back=3)
     assert job.start_date == timezone.localdate() - timedelta(days=3)
     assert job.priority_label == "daily"

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from backfill.services import jobs
+from backfill.services import cleanup
 
 from ._options import NON_NEGATIVE
 
@@ -16,7 +16,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, days, **options):
-        deleted = jobs.cleanup_jobs(older_than=timedelta(days=days) if days is not None else None)
+        deleted = cleanup.cleanup_jobs(
+            older_than=timedelta(days=days) if days is not None else None
+        )
         self.stdout.write(
             f"Deleted {deleted['jobs']} jobs ({deleted['units']} units) and "
             f"{deleted['taskResults']} task results."

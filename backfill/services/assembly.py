@@ -1,0 +1,112 @@
+"""Assembling a date's snapshot (its manifest) once the date's last unit of a job has ended.
+
+The `SnapshotAssembly` row, written in the transaction that ends that unit (under the job's row
+lock, `jobs.finish_unit`), is the durable "to do": the process that ended the unit assembles
+right after its transaction, holding no database lock (the store takes the date's own lock),
+then deletes the row. If it dies in between, or the store fails, the row stays and
+`jobs.reclaim_lost_units` sends `backfill.tasks.assemble_snapshot` for it once its claim (or,
+never claimed, its age) has run out. A job finishes only when it has no assembly left.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from snapshots import store
+
+from ..models import BackfillJob, JobType, SnapshotAssembly, UnitStatus
+from . import jobs
+
+log = logging.getLogger(__name__)
+
+ASSEMBLE_TASK = "backfill.tasks.assemble_snapshot"
+# How long a process may take to assemble a date before another one may take over.
+ASSEMBLY_CLAIM_SECONDS = 120
+
+
+def run_assembly(*, assembly_id: int) -> bool:
+    """Claim one pending assembly, write its date's manifest, delete the row. False when
+    another process holds it or it is done already; raises nothing (a store error leaves the
+    row for the next reclaim and is logged)."""
+    now = timezone.now()
+    claimed = (
+        SnapshotAssembly.objects.filter(pk=assembly_id)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + timedelta(seconds=ASSEMBLY_CLAIM_SECONDS))
+    )
+    if not claimed:
+        return False
+    assembly = SnapshotAssembly.objects.select_related("job").get(pk=assembly_id)
+    try:
+        assemble_snapshot(job=assembly.job, logical_date=assembly.logical_date)
+    except store.SnapshotStoreError as exc:
+        log.error(
+            "job %s: the snapshot of %s not assembled (%s); again at the next reclaim",
+            assembly.job_id,
+            assembly.logical_date,
+            exc,
+        )
+        SnapshotAssembly.objects.filter(pk=assembly_id).update(claimed_until=None)
+        return False
+    SnapshotAssembly.objects.filter(pk=assembly_id).delete()
+    return True
+
+
+def assemble_and_dispatch(*, assembly_id: int) -> bool:
+    """`run_assembly`, then dispatch: the job may finish once its last assembly is done."""
+    assembled = run_assembly(assembly_id=assembly_id)
+    jobs.dispatch_units()
+    return assembled
+
+
+def reclaim_assemblies(*, now) -> None:
+    """Send the assemblies their process left behind (claim run out, or never claimed and older
+    than a claim) as tasks, after commit."""
+    stale = now - timedelta(seconds=ASSEMBLY_CLAIM_SECONDS)
+    left = list(
+        SnapshotAssembly.objects.filter(
+            Q(claimed_until__lt=now) | Q(claimed_until__isnull=True, created_at__lt=stale)
+        ).values_list("id", flat=True)[:500]
+    )
+    for assembly_id in left:
+        transaction.on_commit(
+            lambda assembly_id=assembly_id: jobs._send(ASSEMBLE_TASK, assembly_id)
+        )
+    if left:
+        log.warning("%s snapshot assemblies left behind: sent again", len(left))
+
+
+def assemble_snapshot(*, job: BackfillJob, logical_date: date) -> dict[str, Any] | None:
+    """Write the date's manifest from what is on disk, with this job's district errors.
+
+    Nothing to assemble when no unit of the date ran (all skipped, unavailable or cancelled),
+    nor for an analytics-generation job (it reads snapshots and writes none).
+    """
+    if job.job_type == JobType.ANALYTICS_GENERATION:
+        return None
+    units = list(
+        job.units.filter(
+            logical_date=logical_date, status__in=(UnitStatus.SUCCEEDED, UnitStatus.FAILED)
+        ).values("district_id", "status", "error_type", "error_message")
+    )
+    if not units:
+        return None
+    log.info("job %s: assembling the snapshot of %s", job.pk, logical_date)
+    errors = {
+        u["district_id"]: {"errorType": u["error_type"], "message": u["error_message"]}
+        for u in units
+        if u["status"] == UnitStatus.FAILED
+    }
+    return store.finalize_snapshot(
+        logical_date=logical_date,
+        collection_strategy=job.collection_strategy,
+        scope=job.scope.get("targetDistricts") or job.scope.get("configuredDistricts") or [],
+        job_id=job.pk,
+        district_errors=errors,
+    )

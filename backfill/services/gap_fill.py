@@ -1,0 +1,82 @@
+"""Beat's daily gap fill: yesterday's data, and the month ends that waited for their closing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from districts.dashboard.closing import closing_date_for
+
+from ..models import (
+    ACTIVE_JOB_STATUSES,
+    BackfillJob,
+    CreatedVia,
+    JobPriority,
+    JobStatus,
+    JobType,
+    RunKind,
+    UnitStatus,
+)
+from . import planning
+from .jobs import create_job
+
+log = logging.getLogger(__name__)
+
+
+def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
+    """Beat's daily job: collect the configured scope for `days_back` days ago (already stored
+    data is skipped), as a `daily-refresh` job with the `daily` priority, served before any
+    backfill. Returns None, logging why, when there is nothing valid to collect.
+
+    It also queues a job for each recent month end (`planning.recent_month_ends`) that is not
+    stored yet and whose month's closing date is now known and past: the month ends that
+    waited while their month was closing (`collection.discover_recent_closings` finds the
+    closing dates; the beat task runs it first)."""
+    today = timezone.localdate()
+    day = today - timedelta(days=days_back)
+    if days_back < 1:
+        # Beat builds this request itself (no entry point's contract runs): today's data and
+        # the future are not published yet.
+        log.warning("gap fill for %s not started: the date is not in the past", day)
+        return None
+    for month_end in planning.recent_month_ends(today=today):
+        closing = closing_date_for(month_end)
+        if month_end == day or closing is None or closing >= today:
+            continue
+        queued = BackfillJob.objects.filter(
+            job_type=JobType.DATA_COLLECTION,
+            status__in=(JobStatus.PENDING, JobStatus.PAUSED, *ACTIVE_JOB_STATUSES),
+            start_date__lte=month_end,
+            end_date__gte=month_end,
+        )
+        if queued.exists():
+            continue
+        request = planning.BackfillRequest(
+            start_date=month_end, end_date=month_end, priority=JobPriority.DAILY.label
+        )
+        try:
+            plan = planning.plan(request)
+        except ValidationError as exc:
+            log.warning("month end %s not collected: %s", month_end, exc.messages)
+            continue
+        if any(unit.status == UnitStatus.PENDING for unit in plan.units()):
+            job = create_job(
+                request=request, created_via=CreatedVia.BEAT, run_kind=RunKind.DAILY_REFRESH
+            )
+            log.info(
+                "gap fill: month end %s (closed %s) queued as job %s", month_end, closing, job.pk
+            )
+    try:
+        return create_job(
+            request=planning.BackfillRequest(
+                start_date=day, end_date=day, priority=JobPriority.DAILY.label
+            ),
+            created_via=CreatedVia.BEAT,
+            run_kind=RunKind.DAILY_REFRESH,
+        )
+    except ValidationError as exc:
+        log.warning("gap fill for %s not started: %s", day, exc.messages)
+        return None
