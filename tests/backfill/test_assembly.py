@@ -107,7 +107,7 @@ def test_an_assembly_its_process_left_behind_is_done_by_the_reclaim(
         (assembly.pk,),
     ) not in sent  # too young: its process may live
     SnapshotAssembly.objects.filter(pk=assembly.pk).update(
-        created_at=timezone.now() - timedelta(seconds=assembly_service.ASSEMBLY_CLAIM_SECONDS + 1)
+        created_at=timezone.now() - timedelta(seconds=assembly_service.UNCLAIMED_SECONDS + 1)
     )
     with transaction.atomic():
         jobs.reclaim_lost_units()
@@ -118,6 +118,25 @@ def test_an_assembly_its_process_left_behind_is_done_by_the_reclaim(
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
     assert store.read_manifest(logical_date=DAY)["jobId"] == str(job.pk)
+
+
+def test_a_snapshot_published_before_its_process_died_is_not_published_again(
+    backfill_env, fast_limits, sent, monkeypatch
+):
+    job = run_to_the_end(jobs.create_job(request=backfill_request(REQUEST)))
+    published = store.read_manifest(logical_date=DAY)
+    # The process died after publishing, before deleting its row.
+    left = SnapshotAssembly.objects.create(
+        job=job, logical_date=DAY, created_at=timezone.now() - timedelta(seconds=5)
+    )
+
+    def again(**kwargs):
+        raise AssertionError("published twice")
+
+    monkeypatch.setattr(store, "finalize_snapshot", again)
+    assert assembly_service.run_assembly(assembly_id=left.pk)
+    assert not SnapshotAssembly.objects.exists()
+    assert store.read_manifest(logical_date=DAY) == published
 
 
 def test_a_store_error_in_assembly_leaves_the_job_to_the_next_reclaim_not_stuck(

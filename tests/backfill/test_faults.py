@@ -116,7 +116,7 @@ CHAOS_MAX_REQUESTS = 8
 LOG_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})")
 CLAIMED = re.compile(r"unit (\d+) claimed by (\S+) pid (\d+) token (\w+)")
 ENDED = re.compile(r"unit (\d+) ended (\w+) token (\w+)")
-ASSEMBLED = re.compile(r"job (\S+): assembling the snapshot of (\S+)")
+ASSEMBLED = re.compile(r"job (\S+): assembled the snapshot of (\S+)")
 
 
 @dataclass
