@@ -166,7 +166,7 @@ _ACTIVITY = """
 SELECT a.pid, a.state, a.wait_event_type, a.xact_start IS NOT NULL, a.query,
        CASE WHEN a.wait_event_type = 'Lock' THEN (
            SELECT b.state || ': ' || b.query FROM pg_stat_activity b
-           WHERE b.pid = (pg_blocking_pids(a.pid))[1]
+           WHERE b.pid = (pg_blocking_pids(a.pid))[1] LIMIT 1
        ) END
 FROM pg_stat_activity a
 WHERE a.datname = current_database() AND a.backend_type = 'client backend'
@@ -181,6 +181,7 @@ class LockSampler:
     def __init__(self, exclude: Sequence[int]) -> None:
         self.exclude = list(exclude)
         self.samples = 0
+        self.errors = 0
         self.busy = 0
         self.waiting = 0
         self.waited_on: Counter[str] = Counter()
@@ -202,9 +203,14 @@ class LockSampler:
     def _run(self) -> None:
         with self._conn.cursor() as cursor:
             while not self._stop.wait(SAMPLE_SECONDS):
-                cursor.execute(_ACTIVITY, [self.exclude])
+                try:
+                    cursor.execute(_ACTIVITY, [self.exclude])
+                    activity = cursor.fetchall()
+                except psycopg.Error:
+                    self.errors += 1  # a sample lost (the view changed under it): the next one
+                    continue
                 self.samples += 1
-                for _pid, state, wait_type, in_xact, query, blocker in cursor.fetchall():
+                for _pid, state, wait_type, in_xact, query, blocker in activity:
                     if not (in_xact or state == "active"):
                         continue
                     self.busy += 1
@@ -222,6 +228,7 @@ class LockSampler:
             "lock_waiters_per_process": round(self.waiting / samples / processes, 3),
             "busy_backends_mean": round(self.busy / samples, 2),
             "lock_samples": self.samples,
+            "lock_samples_lost": self.errors,
             "waited_on": dict(self.waited_on.most_common(3)),
             "blockers_last_ran": dict(self.blockers.most_common(3)),
         }
