@@ -62,6 +62,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -255,6 +256,13 @@ def _own_pids() -> list[int]:
 # --- workers and jobs --------------------------------------------------------------------------
 
 
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of every core since boot, from /proc/stat."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def node_split(processes: int) -> list[int]:
     """Pool processes per node: 1 runs on one node, more are split over two (8 = 4 + 4)."""
     if processes <= 1:
@@ -302,8 +310,12 @@ def run_row(env: dict[str, str], request: dict[str, Any], processes: int) -> dic
     """One job on `processes` pool processes over two nodes: its figures (the job is deleted
     afterwards, so that a long bench leaves no 400,000 unit rows behind)."""
     with worker_nodes(env, processes) as split, LockSampler(_own_pids()) as sampler:
+        load = os.getloadavg()[0]
+        cpu_before = _cpu_times()
         job, bypassed = _create(request, processes)
         seconds = _wait(job)
+        cpu_after = _cpu_times()
+    busy, total = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
     busy_ms = job.units.aggregate(total=Sum("duration_ms"))["total"] or 0
     row = {
         "processes": processes,
@@ -321,6 +333,9 @@ def run_row(env: dict[str, str], request: dict[str, Any], processes: int) -> dic
         else None,
         "units_per_second": round(job.total_units / seconds, 2),
         "unit_busy_share": round(busy_ms / 1000 / (seconds * processes), 3),
+        # The whole machine (it is shared): load before the job, CPU busy while it ran.
+        "load_before": round(load, 2),
+        "machine_cpu_busy": round(busy / total, 3) if total else None,
         **sampler.figures(processes),
     }
     job.delete()
@@ -509,11 +524,13 @@ TABLE_COLUMNS = (
     ("efficiency", 10),
     ("lock_wait_share", 10),
     ("unit_busy_share", 10),
+    ("machine_cpu_busy", 9),
 )
 HEADINGS = {
     "units_per_second": "units/s",
     "lock_wait_share": "lock wait",
     "unit_busy_share": "unit busy",
+    "machine_cpu_busy": "cpu busy",
 }
 
 
