@@ -2,7 +2,8 @@
 
 Runs against the configured database (PostgreSQL under `make`), the real Redis, a simulator
 process and a Celery worker process. Every figure is measured here, never asserted in a unit test.
-Select some with `python -m tests.benchmarks planning status`.
+Select some with `python -m tests.benchmarks planning status`; options (`--quick`, `--days=30`)
+go to the scaling bench (`python -m tests.benchmarks scaling --quick`, see bench_scaling).
 """
 
 from __future__ import annotations
@@ -28,14 +29,17 @@ def main(argv: list[str]) -> int:
         "rate_limit": lambda: importlib.import_module(".bench_rate_limit", __package__).run(),
         "analytics": lambda: importlib.import_module(".bench_analytics", __package__).run(),
         "archive": lambda: importlib.import_module(".bench_archive", __package__).run(),
+        "scaling": lambda: importlib.import_module(".bench_scaling", __package__).run(options),
     }
-    chosen = argv or list(benches)
+    options = [arg for arg in argv if arg.startswith("-")]
+    chosen = [arg for arg in argv if not arg.startswith("-")] or list(benches)
     results = {}
     for name in chosen:
         print(f"== {name}", flush=True)
         results[name] = benches[name]()
         for key, value in results[name].items():
-            print(f"   {key:<32} {value}")
+            if not isinstance(value, list | dict):  # tables print themselves
+                print(f"   {key:<32} {value}")
     print(json.dumps(results, indent=2, default=str))
     return 0
 

@@ -81,11 +81,16 @@ def bench_environment(base_url: str):
 
 
 @contextmanager
-def worker_process(env: dict[str, str], concurrency: int = 1):
+def worker_process(env: dict[str, str], concurrency: int = 1, hostname: str | None = None):
+    """A Celery worker with `concurrency` pool processes; `hostname` (`-n`, e.g. `node1@%h`)
+    names its node, so that several workers run as several hosts would."""
     log_path = Path(tempfile.mkdtemp(prefix="bench-worker-")) / "worker.log"
     log = log_path.open("w")
+    argv = worker_argv(queue=env["CELERY_QUEUE"], concurrency=concurrency)
+    if hostname:
+        argv += ["-n", hostname]
     process = subprocess.Popen(
-        worker_argv(queue=env["CELERY_QUEUE"], concurrency=concurrency),
+        argv,
         cwd=ROOT,
         env=env,
         stdout=log,
