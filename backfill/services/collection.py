@@ -37,7 +37,7 @@ from districts.dashboard.collect import (
 )
 from districts.dashboard.csv import ParsedExport
 from districts.dashboard.errors import DashboardError, DataUnavailable, ErrorType
-from districts.dashboard.urls import ExportRequest, month_end, program_year_of
+from districts.dashboard.urls import ExportRequest, month_end, program_year_of, request_for_as_of
 from districts.ids import ALL_DISTRICTS, canonical_district_id
 from snapshots import store
 
@@ -479,6 +479,12 @@ def _archived(stored_as_of: date | None) -> Fetch:
     when they were downloaded, so the same rules decide."""
 
     def fetch(request: ExportRequest) -> tuple[ParsedExport, bytes]:
+        if stored_as_of is not None and stored_as_of != request.as_of:
+            # The request the stored data was downloaded with, whatever the closing-dates
+            # registry says today (a closing date discovered or corrected since).
+            replay = request_for_as_of(request.report, stored_as_of, request.district_id)
+            if replay.logical_date == request.logical_date:
+                request = replay
         district_id = canonical_district_id(request.district_id) if request.district_id else None
         keys = dict.fromkeys(d for d in (stored_as_of, request.as_of) if d is not None)
         for as_of in keys:

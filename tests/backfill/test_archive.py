@@ -8,7 +8,7 @@ The simulator's request log proves that no request was made.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,9 @@ from rest_framework.exceptions import ValidationError as RequestInvalid
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, Source, UnitStatus
 from backfill.services import jobs
-from districts.dashboard import collect
+from districts.dashboard import closing, collect
 from districts.dashboard.errors import ErrorType
+from districts.models import MonthEndClosing
 from snapshots import store
 
 from .test_collection import run_to_the_end
@@ -201,3 +202,24 @@ def test_the_command_re_normalizes_from_the_archive(
 
     job = BackfillJob.objects.latest("created_at")
     assert job.source == Source.ARCHIVE and job.request["reprocess"] == "all"
+
+
+def test_a_month_end_is_re_read_as_it_was_downloaded_whatever_the_registry_says_now(
+    backfill_env, fast_limits, sent, simulator, snapshot_root
+):
+    month_end = date(2025, 2, 28)
+    collected({"startDate": "2025-02-28", "targetDistricts": ["42"]})
+    stored = store.read_district(logical_date=month_end, district_id="42")
+    assert stored.as_of_date > month_end  # collected at its closing date
+    before = district_files(snapshot_root)
+    # An operator corrects February's closing date afterwards: today's request for the month
+    # end names another as-of than the one its exports were downloaded at.
+    MonthEndClosing.objects.create(
+        data_month=date(2025, 2, 1), closing_date=stored.as_of_date + timedelta(days=1)
+    )
+    closing.clear_cache()
+
+    job = renormalize(startDate="2025-02-28", endDate="2025-02-28", targetDistricts=["42"])
+
+    assert job.status == JobStatus.COMPLETED, list(job.units.values_list("error_message"))
+    assert district_files(snapshot_root) == before
