@@ -101,7 +101,23 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class BackfillRequestSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer):
+    """Unknown fields are errors ("Unknown field."), reported together with the field errors."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        unknown: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            unknown = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **unknown}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return values
+
+
+class BackfillRequestSerializer(StrictSerializer):
     """A backfill request in camelCase; `backfill_request()` gives the typed request."""
 
     jobType = serializers.ChoiceField(choices=JobType.values, default=JobType.DATA_COLLECTION)
@@ -162,19 +178,6 @@ class BackfillRequestSerializer(serializers.Serializer):
         help_text="urgent: served before normal jobs, like the scheduled daily refresh; low: "
         "after every other job.",
     )
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        """Field errors and unknown fields are reported together."""
-        unknown: dict[str, list[str]] = {}
-        if isinstance(data, Mapping):
-            unknown = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
-        try:
-            values = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({**exc.detail, **unknown}) from None
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return values
 
     def validate_targetDistricts(self, value: list[str] | None) -> list[str]:
         targets, errors = [], []
@@ -314,7 +317,7 @@ def _flat(messages: Any) -> list[Any]:
     return [messages]
 
 
-class RateLimitConfigSerializer(serializers.Serializer):
+class RateLimitConfigSerializer(StrictSerializer):
     """The rate-limit configuration in camelCase, with the bounds that keep an operator from
     setting the dashboard on fire: every number positive (the minimum delay may be 0), the
     minimum delay not above the maximum, and at most BACKFILL_MAX_REQUESTS_PER_MINUTE requests
@@ -341,18 +344,6 @@ class RateLimitConfigSerializer(serializers.Serializer):
         """`current`: the configuration a partial update starts from (a LimitSettings)."""
         super().__init__(*args, **kwargs)
         self.current = current
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        unknown: dict[str, list[str]] = {}
-        if isinstance(data, Mapping):
-            unknown = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
-        try:
-            values = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({**exc.detail, **unknown}) from None
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return values
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The bounds across fields are the model's (`RateLimitConfig.clean`, which the admin

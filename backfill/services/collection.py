@@ -284,12 +284,16 @@ def _collect(
         log.error("%s: snapshot write failed: %s", context, exc)
         return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.SNAPSHOT_CREATION_FAILED, str(exc), True)
     except Exception as exc:
-        # A bug or a surprise in fetch, parse, normalize or store must end this unit, not the
-        # worker's task: the unit records what happened and the job goes on with the others.
-        log.exception("%s: unexpected error", context)
-        message = f"unexpected {type(exc).__name__}: {exc}"
-        return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, message, False)
+        return _unexpected(context, exc)
     return UnitOutcome(UnitStatus.SUCCEEDED)
+
+
+def _unexpected(context: str, exc: Exception) -> UnitOutcome:
+    """A bug or a surprise (fetch, parse, normalize, store, analytics) ends its unit, not the
+    worker's task: the unit records what happened and the job goes on with the others."""
+    log.exception("%s: unexpected error", context)
+    message = f"unexpected {type(exc).__name__}: {exc}"
+    return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, message, False)
 
 
 def _generate(unit: BackfillUnit, job: BackfillJob) -> UnitOutcome:
@@ -313,10 +317,7 @@ def _generate(unit: BackfillUnit, job: BackfillJob) -> UnitOutcome:
         log.error("%s: analytics document not written: %s", context, exc)
         return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, str(exc), True)
     except Exception as exc:
-        # As for collection: a surprise ends this unit, not the worker's task.
-        log.exception("%s: unexpected error", context)
-        message = f"unexpected {type(exc).__name__}: {exc}"
-        return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, message, False)
+        return _unexpected(context, exc)
     return UnitOutcome(UnitStatus.SUCCEEDED)
 
 
