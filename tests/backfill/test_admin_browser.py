@@ -67,6 +67,7 @@ def test_a_job_started_from_the_form_runs_to_100_percent_on_its_page(
     page.wait_for_selector("#bf-grid")
     assert wait_for_status(page, TERMINAL) == "completed"
     page.wait_for_function("() => document.getElementById('bf-percent').textContent === '100%'")
+    assert page.locator("#bf-pause").is_hidden() and page.locator("#bf-cancel").is_hidden()
     page.wait_for_selector("#bf-grid td[data-r]")
     assert page.locator("#bf-grid td[data-r]").count() == 6
     page.click("#bf-grid td[data-r]")

@@ -51,6 +51,13 @@
     badge.textContent = s.status;
     badge.className = "bf-badge " + s.status;
     text("bf-why", s.whyNotRunning || "");
+    if (s.isTerminal) {
+      // The page was rendered while the job ran: its pause, resume and cancel no longer apply.
+      for (const id of ["bf-pause", "bf-resume", "bf-cancel"]) {
+        const button = $(id);
+        if (button) button.form.hidden = true;
+      }
+    }
 
     const perf = s.performanceStatus;
     const rl = perf.rateLimiter;
