@@ -158,14 +158,16 @@ def create_job(
     created_by=None,
     follow_up_of: BackfillJob | None = None,
     run_kind: str = RunKind.BACKFILL,
+    schedule_key: str | None = None,
 ) -> BackfillJob:
     """Plan and persist a job with all its units; queue it on commit (by its priority, the
     request's `priority` label, FIFO within one priority). `run_kind` says whether it is the
     daily refresh of current data or a backfill of history.
 
     `request` is validated already (`backfill.contracts`). `follow_up_of`: the data-collection
-    job an analytics-generation job follows up. Raises ValidationError (field -> messages) when
-    the scope leaves nothing to collect.
+    job an analytics-generation job follows up. `schedule_key`: what scheduled the job, unique
+    (`gap_fill`). Raises ValidationError (field -> messages) when the scope leaves nothing to
+    collect, IntegrityError when a job of `schedule_key` exists.
     """
     plan = planning.plan(request)
     req = plan.request
@@ -189,6 +191,7 @@ def create_job(
             created_by=created_by,
             priority=JobPriority.from_label(req.priority),
             run_kind=run_kind,
+            schedule_key=schedule_key,
         )
         counts = _insert_units(job, plan.units())
         BackfillJob.objects.filter(pk=job.pk).update(

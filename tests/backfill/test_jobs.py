@@ -497,7 +497,7 @@ def test_cleanup_deletes_old_finished_jobs_and_task_results_only(db):
 
     deleted = cleanup.cleanup_jobs(older_than=timedelta(days=30))
 
-    assert deleted == {"jobs": 2, "units": 2, "taskResults": 1}
+    assert deleted == {"jobs": 2, "units": 2, "taskResults": 1, "idempotencyKeys": 0}
     left = set(BackfillJob.objects.values_list("pk", flat=True))
     assert left == {recent.pk, old_running.pk}
     assert old_cancelled.pk not in left
