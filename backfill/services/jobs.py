@@ -43,9 +43,10 @@ gap fill creates `daily` jobs (run kind `daily-refresh`), an operator may mark a
 - Dates. Two active jobs never collect the same logical date at once: a job does not dispatch a
   unit of a date another active job has a unit running on, nor of a date a job ahead of it
   (higher priority, or same priority and older) still has pending. The job behind defers those
-  units and goes on with its other dates; it collects the deferred ones after the job ahead has
-  finished the date (collecting it again is idempotent: files are written atomically and the
-  manifest is rebuilt from what is on disk).
+  units and goes on with its other dates; it runs the deferred ones after the job ahead has
+  finished the date, and a unit whose district the job ahead stored meanwhile ends skipped
+  without a request (`collection._stored_meanwhile`; when it does collect again, that is
+  idempotent: files are written atomically and the manifest is rebuilt from what is on disk).
 """
 
 from __future__ import annotations
