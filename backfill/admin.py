@@ -12,6 +12,7 @@ Thin views over the services (writes) and selectors (reads), added to the job ad
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, timedelta
 
 from django.contrib import admin, messages
@@ -42,8 +43,8 @@ from .models import (
     SnapshotAudit,
     UnitStatus,
 )
-from .services import jobs
-from .services.errors import JobStateConflict
+from .services import idempotency, jobs
+from .services.errors import IdempotencyConflict, JobStateConflict
 
 # Colours of the unit statuses in the grid and the legend (readable in light and dark mode).
 STATUS_COLOURS = {
@@ -255,11 +256,34 @@ class BackfillJobAdmin(admin.ModelAdmin):
 
     def _start(self, request):
         backfill_request = _posted_request(request)
+        token = request.POST.get("start_token")
         try:
-            job = jobs.create_job(
-                request=contracts.backfill_request(backfill_request),
-                created_via=CreatedVia.ADMIN,
-                created_by=request.user,
+            if token:
+                # The preview's one-time token: a double submit of Start gets the first job.
+                keyed = idempotency.create_job_once(
+                    key=f"admin-start:{token}",
+                    user=request.user,
+                    entry_point="admin",
+                    body=backfill_request,
+                    request=contracts.backfill_request(backfill_request),
+                    created_via=CreatedVia.ADMIN,
+                )
+                job = keyed.job
+                if not keyed.created:
+                    messages.info(request, f"This preview already started backfill job {job.pk}.")
+                    return HttpResponseRedirect(
+                        reverse("admin:backfill_backfilljob_change", args=[job.pk])
+                    )
+            else:
+                job = jobs.create_job(
+                    request=contracts.backfill_request(backfill_request),
+                    created_via=CreatedVia.ADMIN,
+                    created_by=request.user,
+                )
+        except IdempotencyConflict as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(
+                reverse("admin:backfill_backfilljob_change", args=[exc.job_id])
             )
         except (RequestInvalid, ValidationError) as exc:
             form = BackfillRequestForm.from_request(backfill_request)
@@ -291,6 +315,7 @@ class BackfillJobAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "preview": preview,
             "request_json": json.dumps(backfill_request),
+            "start_token": uuid.uuid4().hex,
             "rate": RateLimitConfig.load(),
         }
         return TemplateResponse(request, "admin/backfill/preview.html", context)

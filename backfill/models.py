@@ -157,6 +157,9 @@ class BackfillJob(models.Model):
     follow_up_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
+    # What scheduled the job, once (beat's gap fill: `daily-refresh:2026-12-05`): unique, so
+    # that beat firing twice, or two beats, queue one job. None for every other job.
+    schedule_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -263,10 +266,37 @@ class BackfillUnit(models.Model):
             models.Index(fields=["job", "status", "logical_date"], name="unit_job_status_date"),
             models.Index(fields=["job", "district_id", "status"], name="unit_job_district_status"),
             models.Index(fields=["status", "lease_expires_at"], name="unit_status_lease"),
+            # What other jobs did on a (date, district): a unit starting looks it up.
+            models.Index(fields=["logical_date", "district_id"], name="unit_date_district"),
         ]
 
     def __str__(self) -> str:
         return f"{self.logical_date} {self.district_id} ({self.status})"
+
+
+class IdempotencyKey(models.Model):
+    """A job creation that must happen once: an API client's `Idempotency-Key` header, or the
+    one-time token of the admin's Start button, per user. The row is inserted in the
+    transaction that creates the job, so a concurrent request with the same key waits on the
+    unique constraint and then finds the first job (backfill/services/idempotency.py)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # sha256 of the entry point and the request body: the same key with another body is refused.
+    fingerprint = models.CharField(max_length=64)
+    job = models.ForeignKey(
+        BackfillJob, null=True, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="unique_idempotency_key_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.job_id}"
 
 
 class SnapshotAssembly(models.Model):

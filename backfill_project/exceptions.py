@@ -7,6 +7,8 @@
   nearby (`availableProgramYears`, `previousDate`, `nextDate`).
 - `JobStateConflict` -> 409 `{"detail", "code": "job_state_conflict", "jobId", "action",
   "status"}`, `status` being the job's current state.
+- `IdempotencyConflict` -> 409 `{"detail", "code": "idempotency_key_reused", "jobId"}`, `jobId`
+  being the job the key created.
 - Anything else that is not an `APIException` is a bug: logged with its traceback, answered 500
   with a generic body; no stack trace or internal detail reaches the client.
 """
@@ -18,7 +20,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from backfill.services.errors import AnalyticsNotFound, JobNotFound, JobStateConflict
+from backfill.services.errors import (
+    AnalyticsNotFound,
+    IdempotencyConflict,
+    JobNotFound,
+    JobStateConflict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,11 @@ def api_exception_handler(exc, context):
                 "action": exc.action,
                 "status": exc.status,
             },
+            status=status.HTTP_409_CONFLICT,
+        )
+    elif isinstance(exc, IdempotencyConflict):
+        return Response(
+            {"detail": exc.message, "code": "idempotency_key_reused", "jobId": exc.job_id},
             status=status.HTTP_409_CONFLICT,
         )
     response = exception_handler(exc, context)

@@ -1,6 +1,7 @@
 """The job API (staff only, JSON in camelCase), under /api/admin/:
 
-POST   backfill                          create a job (202, Location; says when it waits)
+POST   backfill                          create a job (202, Location; says when it waits);
+                                         with an Idempotency-Key, once per key (200: its job)
 GET    backfill/<jobId>                  the full status
 DELETE backfill/<jobId>                  cancel (cooperative)
 POST   backfill/<jobId>/retry            queue the failed units again
@@ -20,6 +21,7 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -32,8 +34,8 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from backfill import contracts, selectors
 from backfill.limits import LimitSettings
-from backfill.models import CreatedVia, JobPriority, JobStatus, JobType, RunKind
-from backfill.services import jobs, rate_limits
+from backfill.models import BackfillJob, CreatedVia, JobPriority, JobStatus, JobType, RunKind
+from backfill.services import idempotency, jobs, rate_limits
 from snapshots.api import StaffApi
 
 WRITE_THROTTLE_SCOPE = "backfill-write"
@@ -63,6 +65,12 @@ class ConflictSerializer(serializers.Serializer):
     jobId = serializers.CharField()
     action = serializers.CharField()
     status = serializers.CharField(help_text="The job's current state.")
+
+
+class IdempotencyConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.ChoiceField(choices=["idempotency_key_reused"])
+    jobId = serializers.CharField(help_text="The job the key created.")
 
 
 class ScopeSerializer(serializers.Serializer):
@@ -337,6 +345,45 @@ WRITE_ERRORS = {**AUTH_ERRORS, 429: OpenApiResponse(ErrorSerializer, description
 BAD_REQUEST = OpenApiResponse(
     OpenApiTypes.OBJECT, description='Each bad field with its messages: {"startDate": ["..."]}.'
 )
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Optional: create the job at most once for this key (1 to 255 visible ASCII "
+    "characters, e.g. a UUID; one namespace per user, kept 24 hours). The same key with the "
+    "same body answers the job the first request created, with 200 instead of 202 (also while "
+    "the first request is still running: it waits for it); the same key with another body is "
+    "refused with 409.",
+)
+IDEMPOTENCY_CONFLICT = OpenApiResponse(
+    IdempotencyConflictSerializer,
+    description="The Idempotency-Key was used for another request (another body).",
+)
+
+
+def create_job_once(
+    request: Request, *, body: object, entry_point: str, created_via: str
+) -> tuple[BackfillJob, bool]:
+    """Validate `body` and create its job; with an `Idempotency-Key` header only once per key
+    (`entry_point` names the route the key was used on). Returns the job and whether this
+    request created it (False: the key's first request did)."""
+    backfill_request = contracts.backfill_request(body)
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        job = jobs.create_job(
+            request=backfill_request, created_via=created_via, created_by=request.user
+        )
+        return job, True
+    keyed = idempotency.create_job_once(
+        key=key,
+        user=request.user,
+        entry_point=entry_point,
+        body=body,
+        request=backfill_request,
+        created_via=created_via,
+    )
+    return keyed.job, keyed.created
 
 
 # --- Views --------------------------------------------------------------------------------
@@ -346,18 +393,29 @@ class JobCreateApi(BackfillApi):
     @extend_schema(
         operation_id="backfill_job_create",
         request=contracts.BackfillRequestSerializer,
-        responses={202: JobDetailSerializer, 400: BAD_REQUEST, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            202: JobDetailSerializer,
+            200: OpenApiResponse(
+                JobDetailSerializer,
+                description="The job this Idempotency-Key created (same key, same body).",
+            ),
+            400: BAD_REQUEST,
+            409: IDEMPOTENCY_CONFLICT,
+            **WRITE_ERRORS,
+        },
         examples=CREATE_EXAMPLES,
         description="Validate, plan and queue a job. 202 with the job and its Location; "
-        "`waiting` says when it waits behind another job.",
+        "`waiting` says when it waits behind another job. With an `Idempotency-Key`, a retry "
+        "gets the first job (200) instead of a second one.",
     )
     def post(self, request: Request) -> Response:
-        backfill_request = contracts.backfill_request(request.data)
-        job = jobs.create_job(
-            request=backfill_request, created_via=CreatedVia.API, created_by=request.user
+        job, created = create_job_once(
+            request, body=request.data, entry_point="api", created_via=CreatedVia.API
         )
         location = reverse("backfill-job-detail", args=[job.pk], request=request)
-        return job_response(job.pk, code=status.HTTP_202_ACCEPTED, Location=location)
+        code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+        return job_response(job.pk, code=code, Location=location)
 
 
 class JobDetailApi(BackfillApi):

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -33,7 +33,17 @@ from backfill.models import CollectionStrategy, CreatedVia, JobStatus
 from backfill.services import jobs
 from districts.ids import InvalidDistrictId, canonical_district_id
 
-from .jobs import AUTH_ERRORS, BAD_REQUEST, CONFLICT, NOT_FOUND, WRITE_ERRORS, BackfillApi
+from .jobs import (
+    AUTH_ERRORS,
+    BAD_REQUEST,
+    CONFLICT,
+    IDEMPOTENCY_CONFLICT,
+    IDEMPOTENCY_KEY,
+    NOT_FOUND,
+    WRITE_ERRORS,
+    BackfillApi,
+    create_job_once,
+)
 
 LEGACY_STATUS = {
     JobStatus.PENDING: "processing",
@@ -358,21 +368,36 @@ def _district_job(job_id: str, district_id: str) -> None:
         raise NotFound(f"Backfill {job_id} is not a backfill of district {district_id}.")
 
 
+CREATE_RESPONSES = {
+    202: BackfillResponseSerializer,
+    200: OpenApiResponse(
+        BackfillResponseSerializer,
+        description="The backfill this Idempotency-Key created (same key, same body).",
+    ),
+    400: BAD_REQUEST,
+    409: IDEMPOTENCY_CONFLICT,
+    **WRITE_ERRORS,
+}
+
+
+def _created_status(created: bool) -> int:
+    return status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+
+
 class LegacyCreateApi(LegacyApi):
     @extend_schema(
         operation_id="legacy_backfill_create",
         request=contracts.BackfillRequestSerializer,
-        responses={202: BackfillResponseSerializer, 400: BAD_REQUEST, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+        responses=CREATE_RESPONSES,
         examples=SEED_EXAMPLES,
         deprecated=True,
     )
     def post(self, request: Request) -> Response:
-        job = jobs.create_job(
-            request=contracts.backfill_request(request.data),
-            created_via=CreatedVia.LEGACY_API,
-            created_by=request.user,
+        job, created = create_job_once(
+            request, body=request.data, entry_point="legacy", created_via=CreatedVia.LEGACY_API
         )
-        return Response(backfill_response(job.pk), status=status.HTTP_202_ACCEPTED)
+        return Response(backfill_response(job.pk), status=_created_status(created))
 
 
 class LegacyDetailApi(LegacyApi):
@@ -404,7 +429,8 @@ class LegacyDistrictCreateApi(LegacyApi):
     @extend_schema(
         operation_id="legacy_district_backfill_create",
         request=contracts.BackfillRequestSerializer,
-        responses={202: BackfillResponseSerializer, 400: BAD_REQUEST, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+        responses=CREATE_RESPONSES,
         examples=[
             OpenApiExample(
                 "Seed 000: single district",
@@ -435,13 +461,14 @@ class LegacyDistrictCreateApi(LegacyApi):
                     }
                 )
         body = {**data, "targetDistricts": [district]} if isinstance(data, dict) else data
-        job = jobs.create_job(
-            request=contracts.backfill_request(body),
+        job, created = create_job_once(
+            request,
+            body=body,
+            entry_point=f"legacy-district:{district}",
             created_via=CreatedVia.LEGACY_API,
-            created_by=request.user,
         )
         return Response(
-            backfill_response(job.pk, district_id=district), status=status.HTTP_202_ACCEPTED
+            backfill_response(job.pk, district_id=district), status=_created_status(created)
         )
 
 

@@ -10,13 +10,15 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from ..models import TERMINAL_JOB_STATUSES, BackfillJob, BackfillUnit
+from .idempotency import forget_expired_keys
 
 log = logging.getLogger(__name__)
 
 
 def cleanup_jobs(*, older_than: timedelta | None = None) -> dict[str, int]:
     """Delete finished jobs (with their units) and task results older than `older_than`
-    (default BACKFILL_JOB_RETENTION_DAYS). Snapshots are kept."""
+    (default BACKFILL_JOB_RETENTION_DAYS), and idempotency keys past their 24 hours. Snapshots
+    are kept."""
     if older_than is None:
         older_than = timedelta(days=settings.BACKFILL_JOB_RETENTION_DAYS)
     cutoff = timezone.now() - older_than
@@ -25,5 +27,12 @@ def cleanup_jobs(*, older_than: timedelta | None = None) -> dict[str, int]:
     units = BackfillUnit.objects.filter(job__in=old).delete()[0]
     old.delete()
     results = TaskResult.objects.filter(date_done__lt=cutoff).delete()[0]
-    log.info("cleanup: %s jobs, %s units, %s task results deleted", jobs, units, results)
-    return {"jobs": jobs, "units": units, "taskResults": results}
+    keys = forget_expired_keys()
+    log.info(
+        "cleanup: %s jobs, %s units, %s task results, %s idempotency keys deleted",
+        jobs,
+        units,
+        results,
+        keys,
+    )
+    return {"jobs": jobs, "units": units, "taskResults": results, "idempotencyKeys": keys}

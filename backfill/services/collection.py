@@ -259,6 +259,10 @@ def _collect(
 ) -> UnitOutcome:
     context = f"job {job.pk} unit {unit.pk} ({unit.logical_date} {unit.district_id})"
     try:
+        stored_by = _stored_meanwhile(unit, job)
+        if stored_by:
+            log.info("%s skipped: %s", context, stored_by)
+            return UnitOutcome(UnitStatus.SKIPPED, message=stored_by)
         if job.source == Source.ARCHIVE:
             _renormalize(unit, job, stop)
             return UnitOutcome(UnitStatus.SUCCEEDED)
@@ -286,6 +290,50 @@ def _collect(
     except Exception as exc:
         return _unexpected(context, exc)
     return UnitOutcome(UnitStatus.SUCCEEDED)
+
+
+def _stored_meanwhile(unit: BackfillUnit, job: BackfillJob) -> str:
+    """Why the unit need not run ("" when it must): another job stored its (date, district)
+    since this job was planned, so running it would only do that work again (two identical
+    jobs created at once, a daily refresh beside a backfill of the same dates).
+
+    Decided again when the unit starts, as planning decided it, for jobs that skip stored data
+    (`skip_existing`, every reprocess choice but `all`): another data-collection job has a unit
+    of the date that succeeded since this job was created and covers the unit's district, and
+    the store holds the data at the detail the unit would collect. This job's own earlier
+    attempts never count: a unit whose runner died after writing its file runs again, so that
+    its date is assembled by its job."""
+    if not job.skip_existing:
+        return ""
+    if job.collection_strategy == CollectionStrategy.PER_DISTRICT:
+        # Only a per-district unit of the same district stores full detail.
+        needed, detail, by = (unit.district_id,), "full", [unit.district_id]
+    else:
+        needed = tuple(
+            job.scope.get("targetDistricts") or job.scope.get("configuredDistricts") or ()
+        ) or (ALL_DISTRICTS,)
+        detail, by = "summary", [*needed, ALL_DISTRICTS]
+    other = (
+        BackfillUnit.objects.filter(
+            logical_date=unit.logical_date,
+            district_id__in=by,
+            status=UnitStatus.SUCCEEDED,
+            finished_at__gte=job.created_at,
+            job__job_type=JobType.DATA_COLLECTION,
+        )
+        .exclude(job_id=job.pk)
+        .order_by("finished_at")
+        .values_list("job_id", flat=True)
+        .first()
+    )
+    if other is None:
+        return ""
+    try:
+        covered = planning.stored_covers(unit.logical_date, needed=needed, detail=detail)
+    except store.SnapshotStoreError as exc:
+        log.warning("unit %s: stored data not readable (%s); collected again", unit.pk, exc)
+        return ""
+    return f"stored meanwhile by job {other}, after this job was planned" if covered else ""
 
 
 def _unexpected(context: str, exc: Exception) -> UnitOutcome:

@@ -23,6 +23,20 @@ class JobStateConflict(BackfillError):
         self.message = message
 
 
+class IdempotencyConflict(BackfillError):
+    """An idempotency key already created a job for another request (another body or entry
+    point): reusing a key for a new request is refused rather than guessed at."""
+
+    def __init__(self, *, key: str, job_id: object) -> None:
+        self.key = key
+        self.job_id = str(job_id)
+        self.message = (
+            f"This Idempotency-Key was used within the last 24 hours for another request, which "
+            f"created job {job_id}; send a new key for a new request."
+        )
+        super().__init__(self.message)
+
+
 class JobNotFound(BackfillError):
     """No job has this id (or the id is not a job id at all)."""
 

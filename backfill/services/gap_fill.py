@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.utils import timezone
 
 from districts.dashboard.closing import closing_date_for
@@ -30,6 +31,9 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
     """Beat's daily job: collect the configured scope for `days_back` days ago (already stored
     data is skipped), as a `daily-refresh` job with the `daily` priority, served before any
     backfill. Returns None, logging why, when there is nothing valid to collect.
+
+    One job per date (and per day for a month end) whoever calls it how often: a second call
+    returns the job of the first (`_create_once`).
 
     It also queues a job for each recent month end (`planning.recent_month_ends`) that is not
     stored yet and whose month's closing date is now known and past: the month ends that
@@ -63,20 +67,40 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
             log.warning("month end %s not collected: %s", month_end, exc.messages)
             continue
         if any(unit.status == UnitStatus.PENDING for unit in plan.units()):
-            job = create_job(
-                request=request, created_via=CreatedVia.BEAT, run_kind=RunKind.DAILY_REFRESH
-            )
+            # Once a day at most: a month end not stored yet is tried again the next day.
+            job = _create_once(request=request, schedule_key=f"month-end:{month_end}:{today}")
             log.info(
                 "gap fill: month end %s (closed %s) queued as job %s", month_end, closing, job.pk
             )
     try:
-        return create_job(
+        return _create_once(
             request=planning.BackfillRequest(
                 start_date=day, end_date=day, priority=JobPriority.DAILY.label
             ),
-            created_via=CreatedVia.BEAT,
-            run_kind=RunKind.DAILY_REFRESH,
+            schedule_key=f"daily-refresh:{day}",
         )
     except ValidationError as exc:
         log.warning("gap fill for %s not started: %s", day, exc.messages)
         return None
+
+
+def _create_once(*, request: planning.BackfillRequest, schedule_key: str) -> BackfillJob:
+    """The daily-refresh job `schedule_key` names: created by the first caller, found by every
+    other (beat firing twice, two beats, an operator running the task by hand). The job's unique
+    `schedule_key` decides, so two callers at the same moment still make one job. Raises
+    ValidationError like `create_job`."""
+    existing = BackfillJob.objects.filter(schedule_key=schedule_key).first()
+    if existing is None:
+        try:
+            return create_job(
+                request=request,
+                created_via=CreatedVia.BEAT,
+                run_kind=RunKind.DAILY_REFRESH,
+                schedule_key=schedule_key,
+            )
+        except IntegrityError:
+            existing = BackfillJob.objects.filter(schedule_key=schedule_key).first()
+            if existing is None:
+                raise
+    log.info("gap fill: %s is already job %s; nothing queued", schedule_key, existing.pk)
+    return existing

@@ -43,9 +43,10 @@ gap fill creates `daily` jobs (run kind `daily-refresh`), an operator may mark a
 - Dates. Two active jobs never collect the same logical date at once: a job does not dispatch a
   unit of a date another active job has a unit running on, nor of a date a job ahead of it
   (higher priority, or same priority and older) still has pending. The job behind defers those
-  units and goes on with its other dates; it collects the deferred ones after the job ahead has
-  finished the date (collecting it again is idempotent: files are written atomically and the
-  manifest is rebuilt from what is on disk).
+  units and goes on with its other dates; it runs the deferred ones after the job ahead has
+  finished the date, and a unit whose district the job ahead stored meanwhile ends skipped
+  without a request (`collection._stored_meanwhile`; when it does collect again, that is
+  idempotent: files are written atomically and the manifest is rebuilt from what is on disk).
 """
 
 from __future__ import annotations
@@ -158,14 +159,16 @@ def create_job(
     created_by=None,
     follow_up_of: BackfillJob | None = None,
     run_kind: str = RunKind.BACKFILL,
+    schedule_key: str | None = None,
 ) -> BackfillJob:
     """Plan and persist a job with all its units; queue it on commit (by its priority, the
     request's `priority` label, FIFO within one priority). `run_kind` says whether it is the
     daily refresh of current data or a backfill of history.
 
     `request` is validated already (`backfill.contracts`). `follow_up_of`: the data-collection
-    job an analytics-generation job follows up. Raises ValidationError (field -> messages) when
-    the scope leaves nothing to collect.
+    job an analytics-generation job follows up. `schedule_key`: what scheduled the job, unique
+    (`gap_fill`). Raises ValidationError (field -> messages) when the scope leaves nothing to
+    collect, IntegrityError when a job of `schedule_key` exists.
     """
     plan = planning.plan(request)
     req = plan.request
@@ -189,6 +192,7 @@ def create_job(
             created_by=created_by,
             priority=JobPriority.from_label(req.priority),
             run_kind=run_kind,
+            schedule_key=schedule_key,
         )
         counts = _insert_units(job, plan.units())
         BackfillJob.objects.filter(pk=job.pk).update(

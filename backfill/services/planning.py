@@ -315,6 +315,21 @@ def _covers(stored: dict[str, str], needed: tuple[str, ...], detail: str) -> boo
     return all(rank.get(stored.get(d, ""), -1) >= rank[detail] for d in needed)
 
 
+def stored_covers(day: date, *, needed: tuple[str, ...], detail: str) -> bool:
+    """Whether the store holds `day` for every district of `needed` at `detail` or better, as
+    planning would find it now (`_covers`). Reads the district files themselves, not the
+    manifest, which is assembled only after a job's last unit of the date: a unit starting right
+    after another job stored its district sees it. `needed` == (ALL_DISTRICTS,) (every district)
+    is decided by the manifest, like planning does. Raises SnapshotStoreError for an unreadable
+    file."""
+    if needed == (ALL_DISTRICTS,):
+        return _covers(_stored_detail_levels(day), needed, detail)
+    return all(
+        store.exists(logical_date=day, district_id=district_id, detail=detail)
+        for district_id in needed
+    )
+
+
 def _not_failed_reason(day: date) -> str:
     """Why `reprocess=failed` leaves the date alone ("" when its snapshot is partial or failed)."""
     manifest = store.read_manifest(logical_date=day)

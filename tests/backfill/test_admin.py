@@ -117,6 +117,37 @@ def test_preview_writes_nothing_and_start_creates_the_job_as_admin(
     assert jobs.START_JOBS_TASK in [task for task, _ in sent]
 
 
+def test_a_double_submit_of_start_creates_one_job_and_shows_it_twice(staff):
+    preview = staff.post(
+        NEW,
+        {
+            "step": "preview",
+            "job_type": "data-collection",
+            "start_date": "2025-03-10",
+            "target_districts": "42",
+            "collection_type": "auto",
+            "concurrency": 2,
+        },
+    )
+    assert 'name="start_token"' in preview.content.decode()
+    start = {
+        "step": "start",
+        "request": preview.context["request_json"],
+        "start_token": preview.context["start_token"],
+    }
+
+    first = staff.post(NEW, start)
+    second = staff.post(NEW, start, follow=True)
+
+    job = BackfillJob.objects.get()
+    assert first["Location"] == job_page(job)
+    assert second.redirect_chain == [(job_page(job), 302)]
+    assert f"This preview already started backfill job {job.pk}." in second.content.decode()
+    # Another preview is another token: starting it is another job.
+    again = staff.post(NEW, {**start, "start_token": uuid.uuid4().hex})
+    assert BackfillJob.objects.count() == 2 and again["Location"] != job_page(job)
+
+
 def test_an_analytics_preview_says_what_it_will_read(staff, snapshot_root):
     for day in (date(2025, 3, 10), date(2025, 3, 11)):
         for district in ("42", "61"):

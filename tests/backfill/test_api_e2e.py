@@ -4,10 +4,12 @@ check what the API said."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import date
 
 import pytest
+from django.db import connection
 
 from backfill.models import BackfillJob, UnitStatus
 from snapshots import store
@@ -186,3 +188,47 @@ def test_each_reprocess_choice_does_what_its_preview_says(
 
     everything = run_as_previewed(staff_client, simulator, {**request, "reprocess": "all"})
     assert everything["pendingUnits"] == 6 and everything["skippedUnits"] == 0
+
+
+def test_two_identical_creates_at_once_download_every_export_once(
+    celery_worker_process, simulator, staff_client
+):
+    """Two identical jobs created at once: the second finds each (date, district) stored by the
+    first when its unit starts and skips it, without a request to the dashboard. Without the
+    response cache, which would hide the second download."""
+    request = {
+        "startDate": "2025-03-10",
+        "endDate": "2025-03-15",
+        "targetDistricts": ["42", "61"],
+        "enableCaching": False,
+    }
+    barrier = threading.Barrier(2)
+    answers: list = []
+
+    def create() -> None:
+        barrier.wait()
+        try:
+            answers.append(staff_client.post(URL, request, format="json"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [202, 202]
+    first, second = sorted(
+        (BackfillJob.objects.get(pk=a.json()["jobId"]) for a in answers),
+        key=lambda job: job.created_at,
+    )
+    assert finished(staff_client, str(first.pk))["status"] == "completed"
+    body = finished(staff_client, str(second.pk))
+
+    print(f"\nrequests sent by two identical creates (36 exports): {exports(simulator)}")
+    assert exports(simulator) == 6 * 2 * 3
+    assert body["status"] == "completed" and body["progress"]["skipped"] == 12
+    reasons = set(second.units.values_list("status", "error_message", "requests_made"))
+    assert reasons == {
+        (UnitStatus.SKIPPED, f"stored meanwhile by job {first.pk}, after this job was planned", 0)
+    }

@@ -17,6 +17,7 @@ from backfill.services import collection, jobs
 from districts.dashboard import collect
 from districts.dashboard.errors import ErrorType
 from snapshots import store
+from tests.snapshots.factories import DistrictStatisticsFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,3 +71,123 @@ def test_an_unexpected_error_fails_only_its_unit_and_the_job_goes_on(
     assert manifest["errors"][0]["errorType"] == "processing_failed"
     assert store.read_district(logical_date=date(2025, 3, 10), district_id="61") is None
     assert store.read_district(logical_date=date(2025, 3, 10), district_id="42") is not None
+
+
+# --- work another job did since planning --------------------------------------------------
+
+
+def two_jobs(request: dict) -> tuple[BackfillJob, BackfillJob]:
+    """Two jobs of `request` created one after the other, both planned before either ran."""
+    first = jobs.create_job(request=backfill_request(request))
+    return first, jobs.create_job(request=backfill_request(request))
+
+
+def export_requests(simulator) -> int:
+    return sum("export.aspx" in r["path"] for r in simulator.requests())
+
+
+def test_units_another_job_stored_since_planning_are_skipped_without_a_request(
+    backfill_env, fast_limits, sent, simulator
+):
+    first, second = two_jobs(
+        {"startDate": "2025-03-10", "targetDistricts": ["42", "61"], "enableCaching": False}
+    )
+    assert run_to_the_end(first).succeeded_units == 2
+    assert export_requests(simulator) == 6
+
+    second = run_to_the_end(second)
+
+    assert export_requests(simulator) == 6
+    assert (second.status, second.skipped_units, second.succeeded_units) == (
+        JobStatus.COMPLETED,
+        2,
+        0,
+    )
+    for unit in second.units.all():
+        assert (
+            unit.error_message == f"stored meanwhile by job {first.pk}, after this job was planned"
+        )
+        assert (unit.requests_made, unit.error_type) == (0, "")
+
+
+def test_identical_system_wide_jobs_download_each_summary_once(
+    backfill_env, fast_limits, sent, simulator
+):
+    first, second = two_jobs(
+        {"startDate": "2025-03-10", "endDate": "2025-03-11", "enableCaching": False}
+    )
+    assert run_to_the_end(first).succeeded_units == 2
+
+    second = run_to_the_end(second)
+
+    assert export_requests(simulator) == 2
+    assert (second.status, second.skipped_units) == (JobStatus.COMPLETED, 2)
+
+
+def test_a_job_that_reprocesses_everything_collects_again(
+    backfill_env, fast_limits, sent, simulator
+):
+    first, second = two_jobs(
+        {
+            "startDate": "2025-03-10",
+            "targetDistricts": ["42"],
+            "enableCaching": False,
+            "reprocess": "all",
+        }
+    )
+    run_to_the_end(first)
+
+    second = run_to_the_end(second)
+
+    assert (second.succeeded_units, second.skipped_units) == (1, 0)
+    assert export_requests(simulator) == 6
+
+
+def test_summary_data_stored_meanwhile_does_not_skip_a_full_detail_unit(
+    backfill_env, fast_limits, sent, simulator
+):
+    summary = jobs.create_job(
+        request=backfill_request(
+            {
+                "startDate": "2025-03-10",
+                "targetDistricts": ["42", "61"],
+                "collectionType": "system-wide",
+                "enableCaching": False,
+            }
+        )
+    )
+    full = jobs.create_job(
+        request=backfill_request(
+            {"startDate": "2025-03-10", "targetDistricts": ["42"], "enableCaching": False}
+        )
+    )
+    assert run_to_the_end(summary).succeeded_units == 1
+
+    full = run_to_the_end(full)
+
+    assert (full.succeeded_units, full.skipped_units) == (1, 0)
+    assert export_requests(simulator) == 1 + 3
+    stored = store.read_district(logical_date=date(2025, 3, 10), district_id="42")
+    assert stored.detail == "full"
+
+
+def test_data_stored_without_another_job_having_stored_it_is_collected(
+    backfill_env, fast_limits, sent, simulator
+):
+    """The unit's own earlier attempt (a runner that died after writing its file) is no other
+    job: the unit runs again, so that its job assembles the date."""
+    job = jobs.create_job(
+        request=backfill_request(
+            {"startDate": "2025-03-10", "targetDistricts": ["42"], "enableCaching": False}
+        )
+    )
+    day = date(2025, 3, 10)
+    store.write_district(
+        logical_date=day,
+        statistics=DistrictStatisticsFactory(district_id="42", logical_date=day, detail="full"),
+    )
+
+    job = run_to_the_end(job)
+
+    assert (job.succeeded_units, job.skipped_units) == (1, 0)
+    assert store.read_manifest(logical_date=day)["jobId"] == str(job.pk)

@@ -497,7 +497,7 @@ def test_cleanup_deletes_old_finished_jobs_and_task_results_only(db):
 
     deleted = cleanup.cleanup_jobs(older_than=timedelta(days=30))
 
-    assert deleted == {"jobs": 2, "units": 2, "taskResults": 1}
+    assert deleted == {"jobs": 2, "units": 2, "taskResults": 1, "idempotencyKeys": 0}
     left = set(BackfillJob.objects.values_list("pk", flat=True))
     assert left == {recent.pk, old_running.pk}
     assert old_cancelled.pk not in left
@@ -655,3 +655,27 @@ def test_gap_fill_does_not_queue_a_month_end_twice_while_its_job_is_queued(
 
     month_end_jobs = BackfillJob.objects.filter(start_date=date(2026, 10, 31))
     assert month_end_jobs.count() == 1
+
+
+def test_gap_fill_tries_a_month_end_once_a_day_until_it_is_stored(
+    db, sent, snapshot_root, today_is
+):
+    from districts.dashboard import closing
+    from districts.models import MonthEndClosing
+
+    today_is(date(2026, 11, 30))
+    MonthEndClosing.objects.create(
+        data_month=date(2026, 10, 1), closing_date=date(2026, 11, 18), source="discovered"
+    )
+    closing.clear_cache()
+    gap_fill.fill_gap()
+    month_end = BackfillJob.objects.filter(start_date=date(2026, 10, 31))
+    month_end.update(status=JobStatus.FAILED)  # it ended without storing the month end
+
+    gap_fill.fill_gap()  # beat again the same day
+    assert month_end.count() == 1
+    today_is(date(2026, 12, 1))
+    gap_fill.fill_gap()
+
+    assert month_end.count() == 2
+    assert BackfillJob.objects.filter(start_date=date(2026, 11, 29)).count() == 1
