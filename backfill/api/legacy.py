@@ -31,6 +31,7 @@ from rest_framework.reverse import reverse
 from backfill import contracts, selectors
 from backfill.models import CollectionStrategy, CreatedVia, JobStatus
 from backfill.services import jobs
+from backfill_project import permissions
 from districts.ids import InvalidDistrictId, canonical_district_id
 
 from .jobs import AUTH_ERRORS, BAD_REQUEST, CONFLICT, NOT_FOUND, WRITE_ERRORS, BackfillApi
@@ -359,6 +360,8 @@ def _district_job(job_id: str, district_id: str) -> None:
 
 
 class LegacyCreateApi(LegacyApi):
+    required_permissions = {"POST": permissions.RUN_JOBS}
+
     @extend_schema(
         operation_id="legacy_backfill_create",
         request=contracts.BackfillRequestSerializer,
@@ -376,6 +379,8 @@ class LegacyCreateApi(LegacyApi):
 
 
 class LegacyDetailApi(LegacyApi):
+    required_permissions = {"GET": permissions.VIEW_JOBS, "DELETE": permissions.CONTROL_JOBS}
+
     @extend_schema(
         operation_id="legacy_backfill_retrieve",
         responses={200: BackfillResponseSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
@@ -401,6 +406,8 @@ class LegacyDetailApi(LegacyApi):
 
 
 class LegacyDistrictCreateApi(LegacyApi):
+    required_permissions = {"POST": permissions.RUN_JOBS}
+
     @extend_schema(
         operation_id="legacy_district_backfill_create",
         request=contracts.BackfillRequestSerializer,
@@ -446,6 +453,8 @@ class LegacyDistrictCreateApi(LegacyApi):
 
 
 class LegacyDistrictDetailApi(LegacyApi):
+    required_permissions = {"GET": permissions.VIEW_JOBS, "DELETE": permissions.CONTROL_JOBS}
+
     @extend_schema(
         operation_id="legacy_district_backfill_retrieve",
         responses={

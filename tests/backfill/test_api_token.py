@@ -10,6 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
+from tests.fixtures.api import VIEWERS, staff_member
+
 pytestmark = pytest.mark.django_db
 URL = "/api/admin/backfill/jobs"
 
@@ -27,7 +29,7 @@ def client_with(key: str) -> APIClient:
 
 
 def test_an_issued_token_opens_the_api_until_it_is_revoked():
-    get_user_model().objects.create_user("ops", is_staff=True)
+    staff_member("ops", VIEWERS)
     key = run("issue", "ops")
     assert len(key) == 40
     assert run("issue", "ops") == key  # issuing again prints the same token
@@ -37,7 +39,7 @@ def test_an_issued_token_opens_the_api_until_it_is_revoked():
 
 
 def test_rotate_replaces_the_token():
-    get_user_model().objects.create_user("ops", is_staff=True)
+    staff_member("ops", VIEWERS)
     old = run("issue", "ops")
     new = run("issue", "ops", "--rotate")
     assert new != old
