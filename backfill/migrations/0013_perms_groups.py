@@ -16,7 +16,7 @@ def create_groups(apps, schema_editor):
     database they do not exist yet here, so they are created now (idempotent)."""
     for label in APPS:
         app_config = apps.get_app_config(label)
-        stub = app_config.models_module is None  # a migration's app: create_permissions skips it
+        stub = getattr(app_config, "models_module", None) is None  # a migration's app
         if stub:
             app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
