@@ -58,3 +58,11 @@ def test_unknown_and_deactivated_users_get_no_token():
 def test_a_non_staff_token_is_refused_by_the_api():
     get_user_model().objects.create_user("member")
     assert client_with(run("issue", "member")).get(URL).status_code == 403
+
+
+def test_a_staff_token_without_permissions_is_refused_and_the_command_says_why():
+    staff_member("bare", None)
+    err = StringIO()
+    call_command("api_token", "issue", "bare", stdout=StringIO(), stderr=err)
+    assert "Backfill viewers" in err.getvalue()
+    assert client_with(run("issue", "bare")).get(URL).status_code == 403
