@@ -26,6 +26,7 @@ def backfill_can(context) -> SimpleNamespace:
         run_jobs=user.has_perms(permissions.RUN_JOBS),
         control_jobs=user.has_perms(permissions.CONTROL_JOBS),
         view_rate_limit=user.has_perms(permissions.VIEW_RATE_LIMIT),
+        edit_rate_limit=user.has_perms(permissions.EDIT_RATE_LIMIT),
         view_analytics=user.has_perms(permissions.VIEW_ANALYTICS),
         view_snapshots=user.has_perms(permissions.VIEW_SNAPSHOTS),
     )

@@ -247,3 +247,18 @@ def test_hostile_text_in_a_job_stays_text(admin_page):
     assert "<b>x</b>" in page.inner_text("#bf-grid")
     assert page.evaluate("window.pwned") is None
     screenshot(page, "13-job-hostile-text")
+
+
+def test_a_viewer_follows_a_job_but_has_no_button_to_steer_it(viewer_page):
+    """Read-only: the page polls and draws as for an operator, without one request refused."""
+    job = BackfillJobFactory(status=JobStatus.RUNNING, total_units=2, succeeded_units=1)
+    BackfillUnitFactory(job=job, district_id="42", status=UnitStatus.SUCCEEDED)
+    BackfillUnitFactory(job=job, district_id="61", status=UnitStatus.PENDING)
+    page = viewer_page
+    assert page.locator("#bf-new-button").count() == 0
+    open_job(page, job)
+    page.wait_for_selector("#bf-grid td[data-r]")
+    page.click("#bf-grid td[data-r] >> nth=0")
+    page.wait_for_selector("#bf-cell tbody tr")
+    assert page.locator(".bf-actions input, .bf-actions a").count() == 0
+    screenshot(page, "14-job-viewer")

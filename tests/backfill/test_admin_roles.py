@@ -21,6 +21,7 @@ from functools import cached_property
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
 
@@ -383,3 +384,21 @@ def test_buttons_and_links_show_only_what_the_user_may_use(analytics_data):
     rate = reverse("admin:backfill_ratelimitconfig_change", args=[config.pk])
     assert 'name="_save"' not in page("viewer", rate)
     assert 'name="_save"' in page("operator", rate)
+
+
+def test_a_cell_links_its_snapshot_only_for_who_may_open_it(request):
+    world = World(request)
+    snapshot = world.snapshot
+    job = BackfillJobFactory(status=JobStatus.COMPLETED)
+    BackfillUnitFactory(job=job, district_id="42", status=UnitStatus.SUCCEEDED)
+    url = reverse("admin:backfill_job_cell", args=[job.pk]) + "?date=2025-03-10&district=42"
+    jobs_only = staff_member("jobs-only", None)
+    jobs_only.user_permissions.add(Permission.objects.get(codename="view_backfilljob"))
+    client = Client()
+    client.force_login(jobs_only)
+    (unit,) = client.get(url).json()["units"]
+    assert "snapshotUrl" not in unit
+    (unit,) = client_for("viewer").get(url).json()["units"]
+    assert unit["snapshotUrl"] == reverse(
+        "admin:snapshots_snapshot_district", args=[snapshot.pk, "42"]
+    )
