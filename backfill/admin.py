@@ -1,7 +1,9 @@
 """The consolidated Backfill section of the admin: start, preview, watch, steer, browse.
 
 Thin views over the services (writes) and selectors (reads), added to the job admin through
-`get_urls()` and wrapped in `admin_site.admin_view`, with templates that extend the admin's own.
+`get_urls()` and wrapped in `permissions.guarded` (the admin's login and a ModelAdmin permission
+hook: view to read, add to start, change to steer; backfill_project/permissions.py), with
+templates that extend the admin's own and show only what the user may use.
 - the job list is the history (filters by status, type, origin and dates; search by district);
 - "add" is the New backfill form -> preview -> start;
 - "change" is the live job page, which polls `status.json` (and `cell.json` for a grid cell);
@@ -16,7 +18,7 @@ import uuid
 from datetime import date, timedelta
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -25,6 +27,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as RequestInvalid
 
+from backfill_project import permissions
 from districts.ids import ALL_DISTRICTS, InvalidDistrictId, canonical_district_id
 from snapshots.models import Snapshot
 
@@ -116,11 +119,16 @@ class RateLimitConfigAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perms(permissions.EDIT_RATE_LIMIT)
+
     def has_delete_permission(self, request, obj=None):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        # There is one configuration: its list is its form.
+        # There is one configuration: its list is its form (read-only without edit_rate_limit).
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         config = RateLimitConfig.load()
         return HttpResponseRedirect(
             reverse("admin:backfill_ratelimitconfig_change", args=[config.pk])
@@ -212,18 +220,31 @@ class BackfillJobAdmin(admin.ModelAdmin):
             return DistrictSearch.filter(queryset, term), True
         return super().get_search_results(request, queryset, term)
 
+    def has_add_permission(self, request):
+        # New backfill (form, preview, start) starts a job.
+        return request.user.has_perms(permissions.RUN_JOBS)
+
     def has_change_permission(self, request, obj=None):
         # The job page is read-only; it changes a job only through its actions.
-        return request.user.is_active and request.user.is_staff
+        return request.user.has_perms(permissions.CONTROL_JOBS)
 
     def get_urls(self):
-        view = self.admin_site.admin_view
+        def view(check, function):
+            return permissions.guarded(self.admin_site, check, function)
+
+        can_view = self.has_view_or_change_permission
         return [
-            path("<uuid:job_id>/status.json", view(self.status_json), name="backfill_job_status"),
-            path("<uuid:job_id>/cell.json", view(self.cell_json), name="backfill_job_cell"),
+            path(
+                "<uuid:job_id>/status.json",
+                view(can_view, self.status_json),
+                name="backfill_job_status",
+            ),
+            path(
+                "<uuid:job_id>/cell.json", view(can_view, self.cell_json), name="backfill_job_cell"
+            ),
             path(
                 "<uuid:job_id>/action/<str:action>/",
-                view(require_POST(self.action_view)),
+                view(self.has_change_permission, require_POST(self.action_view)),
                 name="backfill_job_action",
             ),
             *super().get_urls(),
@@ -232,6 +253,8 @@ class BackfillJobAdmin(admin.ModelAdmin):
     # --- New backfill: form -> preview -> start ---------------------------------------------
 
     def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         step = request.POST.get("step") if request.method == "POST" else None
         if step == "start":
             return self._start(request)
@@ -323,6 +346,8 @@ class BackfillJobAdmin(admin.ModelAdmin):
     # --- the live job page ----------------------------------------------------------------
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         job = self.get_object(request, object_id)
         if job is None:
             raise Http404("No such backfill job.")
@@ -362,6 +387,8 @@ class BackfillJobAdmin(admin.ModelAdmin):
             )
         last = first + timedelta(days=6) if request.GET.get("week") else first
         units = selectors.cell_units(job=job, district_id=district_id, first=first, last=last)
+        if not request.user.has_perms(permissions.VIEW_SNAPSHOTS):
+            return JsonResponse({"units": units})  # no link to pages the user may not open
         snapshots = dict(
             Snapshot.objects.filter(logical_date__range=(first, last)).values_list(
                 "logical_date", "pk"

@@ -1,7 +1,7 @@
 """The analytics pages of the admin's Backfill section (read-only, because the files are the data).
 
 Added to the `AnalyticsOutput` admin through `get_urls()`, so they sit under Backfill with the
-index's permissions:
+index's permissions (view_analyticsoutput, `permissions.guarded`):
 - the list is the landing page: districts with their program years, ranking dates by month;
 - `district/<id>/?programYear=` a district's program year: the chart (server-rendered SVG,
   backfill/charts.py), the year's summary, missing and partial dates;
@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from backfill_project import permissions
 from snapshots.store import SnapshotStoreError
 
 from . import analytics_selectors, charts, contracts
@@ -57,7 +58,9 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self):
-        view = self.admin_site.admin_view
+        def view(function):
+            return permissions.guarded(self.admin_site, self.has_view_permission, function)
+
         return [
             path(
                 "district/<str:district_id>/",
@@ -76,7 +79,8 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
             "title": title,
             "opts": self.model._meta,
             "landing_url": reverse("admin:backfill_analyticsoutput_changelist"),
-            "generate_url": generate_url(),
+            # The button only for those who may start a job.
+            "generate_url": generate_url() if request.user.has_perms(permissions.RUN_JOBS) else "",
         }
 
     def changelist_view(self, request, extra_context=None):

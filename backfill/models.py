@@ -164,6 +164,13 @@ class BackfillJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "created_at"])]
+        # What the admin and the API check (besides view_backfilljob to read): starting a job
+        # needs add_backfilljob and run_backfill; its actions (cancel, pause, resume, retry)
+        # change_backfilljob and control_backfill. The groups of migration 0013 hold them.
+        permissions = [
+            ("run_backfill", "Can start backfill jobs"),
+            ("control_backfill", "Can cancel, pause, resume and retry backfill jobs"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.job_type} {self.start_date}..{self.end_date} ({self.status})"
@@ -433,6 +440,8 @@ class RateLimitConfig(models.Model):
 
     class Meta:
         verbose_name = "rate-limit configuration"
+        # Editing it (admin or API) needs change_ratelimitconfig and edit_rate_limit.
+        permissions = [("edit_rate_limit", "Can edit the rate-limit configuration")]
 
     def __str__(self) -> str:
         return f"{self.max_requests} per {self.window_ms} ms, min {self.min_delay_ms} ms"

@@ -1,7 +1,8 @@
 """The snapshot index in the admin: read-only, because the files are the data.
 
 The list is the index; a snapshot's page shows its manifest (districts, detail, errors) read
-from the store; a district's page shows its normalized figures and links to the raw CSVs.
+from the store; a district's page shows its normalized figures and links to the raw CSVs. Every
+page needs `snapshots.view_snapshot` (`permissions.guarded`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from backfill_project import permissions
 from districts.dashboard.reports import PER_DISTRICT_REPORTS, ReportType
 from districts.ids import ALL_DISTRICTS
 from snapshots import selectors, store
@@ -52,7 +55,9 @@ class SnapshotAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self):
-        view = self.admin_site.admin_view
+        def view(function):
+            return permissions.guarded(self.admin_site, self.has_view_permission, function)
+
         return [
             path(
                 "<int:pk>/district/<str:district_id>/",
@@ -68,6 +73,8 @@ class SnapshotAdmin(admin.ModelAdmin):
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         snapshot = get_object_or_404(Snapshot, pk=object_id)
         manifest = selectors.snapshot_manifest(logical_date=snapshot.logical_date) or {}
         context = {

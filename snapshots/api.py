@@ -18,23 +18,29 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backfill_project import permissions
 from snapshots import selectors, store
 from snapshots.models import SnapshotStatus
 from snapshots.performance import WINDOW
 
 
 class StaffApi(APIView):
-    """Staff only (the project's IsAdminUser default).
+    """Staff with the permissions the view lists per method (`required_permissions`, see
+    backfill_project/permissions.py); a method not listed is refused. Reading snapshots needs
+    `snapshots.view_snapshot`.
 
     Token authentication comes first so that a request without credentials gets a 401 with a
     `WWW-Authenticate: Token` challenge; with session authentication first DRF answers 403.
     """
 
     authentication_classes = (TokenAuthentication, SessionAuthentication)
+    permission_classes = (IsAdminUser, permissions.HasPermissions)
+    required_permissions = {"GET": permissions.VIEW_SNAPSHOTS}
 
 
 ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description='{"detail": "..."}')

@@ -13,10 +13,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from backfill.services import jobs
+from tests.fixtures.api import staff_member
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCK = re.compile(r"^```sh api-example\n(.*?)^```", re.S | re.M)
@@ -42,7 +42,7 @@ def test_the_readme_api_examples_run_as_written(
     live_server, tmp_path, monkeypatch, snapshot_root, analytics_data
 ):
     monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
-    user = get_user_model().objects.create_user("admin", is_staff=True)
+    user = staff_member("admin")
     token = Token.objects.create(user=user).key
     result = subprocess.run(
         ["bash", "-c", "set -euo pipefail -x\n" + examples()],

@@ -33,6 +33,7 @@ from backfill import analytics_selectors, contracts
 from backfill.api.jobs import AUTH_ERRORS, BAD_REQUEST, BackfillApi
 from backfill.models import AnalyticsKind
 from backfill.services.analytics import RANKING_CATEGORIES
+from backfill_project import permissions
 from snapshots.store import SnapshotStoreError
 
 
@@ -319,6 +320,8 @@ class AnalyticsIndexSerializer(serializers.Serializer):
 
 
 class AnalyticsIndexApi(BackfillApi):
+    required_permissions = {"GET": permissions.VIEW_ANALYTICS}
+
     @extend_schema(
         operation_id="analytics_index",
         responses={200: AnalyticsIndexSerializer, **AUTH_ERRORS},
@@ -355,6 +358,8 @@ class AnalyticsIndexApi(BackfillApi):
 
 
 class DistrictAnalyticsApi(BackfillApi):
+    required_permissions = {"GET": permissions.VIEW_ANALYTICS}
+
     @extend_schema(
         operation_id="analytics_district_retrieve",
         parameters=[
@@ -404,6 +409,8 @@ class DistrictAnalyticsApi(BackfillApi):
 
 
 class RankingsApi(BackfillApi):
+    required_permissions = {"GET": permissions.VIEW_ANALYTICS}
+
     @extend_schema(
         operation_id="analytics_rankings_retrieve",
         parameters=[

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from backfill import selectors
 from backfill.models import AuditOutcome
+from backfill_project import permissions
 from snapshots.api import StaffApi
 
 from .jobs import AUTH_ERRORS, BAD_REQUEST
@@ -40,6 +41,8 @@ class AuditSerializer(serializers.Serializer):
 
 
 class AuditListApi(StaffApi):
+    required_permissions = {"GET": permissions.VIEW_AUDITS}
+
     class FilterSerializer(serializers.Serializer):
         outcome = serializers.ChoiceField(choices=AuditOutcome.values, required=False)
         limit = serializers.IntegerField(min_value=1, max_value=500, default=50)

@@ -36,15 +36,18 @@ from backfill import contracts, selectors
 from backfill.limits import LimitSettings
 from backfill.models import BackfillJob, CreatedVia, JobPriority, JobStatus, JobType, RunKind
 from backfill.services import idempotency, jobs, rate_limits
+from backfill_project import permissions
 from snapshots.api import StaffApi
 
 WRITE_THROTTLE_SCOPE = "backfill-write"
 
 
 class BackfillApi(StaffApi):
-    """Staff only; unsafe methods are throttled (`backfill-write` rate)."""
+    """Staff with the view's permissions (reading jobs unless it says otherwise); unsafe
+    methods are throttled (`backfill-write` rate)."""
 
     throttle_scope = WRITE_THROTTLE_SCOPE
+    required_permissions = {"GET": permissions.VIEW_JOBS}
 
     def get_throttles(self):
         if self.request.method in ("GET", "HEAD", "OPTIONS"):
@@ -390,6 +393,8 @@ def create_job_once(
 
 
 class JobCreateApi(BackfillApi):
+    required_permissions = {"POST": permissions.RUN_JOBS}
+
     @extend_schema(
         operation_id="backfill_job_create",
         request=contracts.BackfillRequestSerializer,
@@ -419,6 +424,8 @@ class JobCreateApi(BackfillApi):
 
 
 class JobDetailApi(BackfillApi):
+    required_permissions = {"GET": permissions.VIEW_JOBS, "DELETE": permissions.CONTROL_JOBS}
+
     @extend_schema(
         operation_id="backfill_job_retrieve",
         responses={200: JobDetailSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
@@ -439,6 +446,8 @@ class JobDetailApi(BackfillApi):
 
 def _action_api(action: str, service, description: str) -> type[BackfillApi]:
     class ActionApi(BackfillApi):
+        required_permissions = {"POST": permissions.CONTROL_JOBS}
+
         @extend_schema(
             operation_id=f"backfill_job_{action}",
             request=None,
@@ -548,6 +557,9 @@ class SnapshotReadsSerializer(serializers.Serializer):
 
 
 class PreviewApi(BackfillApi):
+    # The dry run of a start: as in the admin, where it is a step of New backfill.
+    required_permissions = {"POST": permissions.RUN_JOBS}
+
     class PreviewSerializer(serializers.Serializer):
         collectionStrategy = PreviewStrategySerializer(source="*")
         scope = ScopeSerializer()
@@ -580,6 +592,12 @@ class PreviewApi(BackfillApi):
 
 
 class RateLimitConfigApi(BackfillApi):
+    required_permissions = {
+        "GET": permissions.VIEW_RATE_LIMIT,
+        "PUT": permissions.EDIT_RATE_LIMIT,
+        "PATCH": permissions.EDIT_RATE_LIMIT,
+    }
+
     class RateLimitConfigOutputSerializer(serializers.Serializer):
         maxRequests = serializers.IntegerField(source="max_requests")
         windowMs = serializers.IntegerField(source="window_ms")

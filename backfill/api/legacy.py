@@ -31,6 +31,7 @@ from rest_framework.reverse import reverse
 from backfill import contracts, selectors
 from backfill.models import CollectionStrategy, CreatedVia, JobStatus
 from backfill.services import jobs
+from backfill_project import permissions
 from districts.ids import InvalidDistrictId, canonical_district_id
 
 from .jobs import (
@@ -385,6 +386,8 @@ def _created_status(created: bool) -> int:
 
 
 class LegacyCreateApi(LegacyApi):
+    required_permissions = {"POST": permissions.RUN_JOBS}
+
     @extend_schema(
         operation_id="legacy_backfill_create",
         request=contracts.BackfillRequestSerializer,
@@ -401,6 +404,8 @@ class LegacyCreateApi(LegacyApi):
 
 
 class LegacyDetailApi(LegacyApi):
+    required_permissions = {"GET": permissions.VIEW_JOBS, "DELETE": permissions.CONTROL_JOBS}
+
     @extend_schema(
         operation_id="legacy_backfill_retrieve",
         responses={200: BackfillResponseSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
@@ -426,6 +431,8 @@ class LegacyDetailApi(LegacyApi):
 
 
 class LegacyDistrictCreateApi(LegacyApi):
+    required_permissions = {"POST": permissions.RUN_JOBS}
+
     @extend_schema(
         operation_id="legacy_district_backfill_create",
         request=contracts.BackfillRequestSerializer,
@@ -473,6 +480,8 @@ class LegacyDistrictCreateApi(LegacyApi):
 
 
 class LegacyDistrictDetailApi(LegacyApi):
+    required_permissions = {"GET": permissions.VIEW_JOBS, "DELETE": permissions.CONTROL_JOBS}
+
     @extend_schema(
         operation_id="legacy_district_backfill_retrieve",
         responses={

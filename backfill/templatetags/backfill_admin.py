@@ -1,8 +1,11 @@
 """Template tags of the admin's Backfill section."""
 
+from types import SimpleNamespace
+
 from django import template
 
 from backfill import selectors
+from backfill_project import permissions
 
 register = template.Library()
 
@@ -11,3 +14,19 @@ register = template.Library()
 def backfill_overview() -> selectors.Overview:
     """What the admin index's Backfill panel shows (see `selectors.overview`)."""
     return selectors.overview()
+
+
+@register.simple_tag(takes_context=True)
+def backfill_can(context) -> SimpleNamespace:
+    """What the user may open or do in the section (backfill_project/permissions.py), so that a
+    page shows only the buttons and links that will not answer 403."""
+    user = context["request"].user
+    return SimpleNamespace(
+        view_jobs=user.has_perms(permissions.VIEW_JOBS),
+        run_jobs=user.has_perms(permissions.RUN_JOBS),
+        control_jobs=user.has_perms(permissions.CONTROL_JOBS),
+        view_rate_limit=user.has_perms(permissions.VIEW_RATE_LIMIT),
+        edit_rate_limit=user.has_perms(permissions.EDIT_RATE_LIMIT),
+        view_analytics=user.has_perms(permissions.VIEW_ANALYTICS),
+        view_snapshots=user.has_perms(permissions.VIEW_SNAPSHOTS),
+    )

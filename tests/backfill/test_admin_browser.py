@@ -221,3 +221,44 @@ def test_the_analytics_pages_chart_a_district_and_rank_the_districts(admin_page,
     page.wait_for_selector("#bf-chart")
     page.emulate_media(color_scheme="dark")  # the admin follows the system's scheme
     screenshot(page, "16-analytics-district-dark")
+
+
+def test_hostile_text_in_a_job_stays_text(admin_page):
+    """Error messages come from the dashboard: the job page shows them as text, never markup."""
+    hostile = '<img src="/x" onerror="window.pwned = 1">fetch broke'
+    job = BackfillJobFactory(status=JobStatus.COMPLETED, total_units=1, failed_units=1)
+    BackfillUnitFactory(
+        job=job,
+        district_id="42",
+        status=UnitStatus.FAILED,
+        error_type="fetch_failed",
+        error_message=hostile,
+    )
+    # A district id is at most 8 characters: enough for markup in the grid's old string-built rows.
+    BackfillUnitFactory(job=job, district_id="<b>x</b>", status=UnitStatus.SUCCEEDED)
+    page = admin_page
+    open_job(page, job)
+    page.wait_for_selector("#bf-districts td.bf-error")
+    assert page.inner_text("#bf-districts td.bf-error") == f"fetch_failed: {hostile}"
+    page.click("#bf-grid td[data-r] >> nth=0")
+    page.wait_for_selector("#bf-cell tbody tr")
+    assert hostile in page.inner_text("#bf-cell")
+    assert page.locator("#bf-job img, #bf-job b").count() == 0
+    assert "<b>x</b>" in page.inner_text("#bf-grid")
+    assert page.evaluate("window.pwned") is None
+    screenshot(page, "13-job-hostile-text")
+
+
+def test_a_viewer_follows_a_job_but_has_no_button_to_steer_it(viewer_page):
+    """Read-only: the page polls and draws as for an operator, without one request refused."""
+    job = BackfillJobFactory(status=JobStatus.RUNNING, total_units=2, succeeded_units=1)
+    BackfillUnitFactory(job=job, district_id="42", status=UnitStatus.SUCCEEDED)
+    BackfillUnitFactory(job=job, district_id="61", status=UnitStatus.PENDING)
+    page = viewer_page
+    assert page.locator("#bf-new-button").count() == 0
+    open_job(page, job)
+    page.wait_for_selector("#bf-grid td[data-r]")
+    page.click("#bf-grid td[data-r] >> nth=0")
+    page.wait_for_selector("#bf-cell tbody tr")
+    assert page.locator(".bf-actions input, .bf-actions a").count() == 0
+    screenshot(page, "14-job-viewer")

@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 from backfill.services import analytics
 from backfill_project.wsgi import application
 from tests.fixtures.analytics import district_series_document, store_document
+from tests.fixtures.api import VIEWERS, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -244,7 +245,7 @@ CHECKS = [
 @pytest.mark.django_db(transaction=True)
 def test_every_answer_matches_the_published_schema(analytics_data, django_user_model):
     """200, 400 and 404 bodies of real documents validate against /api/schema/."""
-    user = django_user_model.objects.create_user("schema", is_staff=True)
+    user = staff_member("schema", VIEWERS)
     headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
     district_op = schema["/api/admin/analytics/districts/{districtId}"]["GET"]

@@ -2,7 +2,9 @@
 
 Routes are found by walking the URL resolver, so a new endpoint is covered without editing this
 file. Expected: anonymous -> 401, a deactivated user's token -> 401, authenticated non-staff ->
-403, staff (session or token) -> neither. The schema and its docs are public by design.
+403, staff without any permission -> 403, a *Backfill viewers* token -> reads (GET) but 403 on
+every write, *Backfill operators* (session or token) and a superuser -> neither. The schema and
+its docs are public by design.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from backfill.services import jobs
 from tests.factories import BackfillJobFactory
+from tests.fixtures.api import token_client_of
 
 pytestmark = pytest.mark.django_db
 PUBLIC = {"api/schema/", "api/docs/"}
@@ -68,14 +72,26 @@ def no_broker(monkeypatch, snapshot_root):
     monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
 
 
+@pytest.fixture
+def superuser_token_client(db) -> APIClient:
+    return token_client_of(get_user_model().objects.create_superuser("root"))
+
+
+ALLOWED = None  # anything but a refusal or a server error
+READS = "reads"  # GET allowed, every other method 403
+
+
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
         ("anonymous", {401}),
         ("deactivated_token_client", {401}),
         ("user_client", {403}),
-        ("staff_client", None),
-        ("token_client", None),
+        ("unpermitted_token_client", {403}),
+        ("viewer_token_client", READS),
+        ("staff_client", ALLOWED),
+        ("token_client", ALLOWED),
+        ("superuser_token_client", ALLOWED),
     ],
 )
 def test_no_role_gets_more_than_it_should(request, role, expected):
@@ -86,8 +102,29 @@ def test_no_role_gets_more_than_it_should(request, role, expected):
         url = concrete(route, str(job.pk))
         response = getattr(client, method)(url, {}, format="json")
         code = response.status_code
-        # Staff: anything but a refusal or a server error; the others: exactly the refusal.
-        ok = code not in (401, 403) and code < 500 if expected is None else code in expected
+        allowed = code not in (401, 403) and code < 500
+        if expected is READS:
+            ok = allowed if method == "get" else code == 403
+        else:
+            ok = allowed if expected is ALLOWED else code in expected
         if not ok:
             unexpected.append((method.upper(), url, code))
     assert unexpected == []
+
+
+def test_a_viewer_changes_nothing_and_an_operator_can(viewer_token_client, token_client):
+    """The writes a viewer is refused are the ones that work for an operator."""
+    job = BackfillJobFactory(status="running", scope={"targetDistricts": ["42"]})
+    pause = f"/api/admin/backfill/{job.pk}/pause"
+    rate = "/api/admin/backfill/config/rate-limit"
+    assert viewer_token_client.post(pause).status_code == 403
+    assert viewer_token_client.patch(rate, {"maxRequests": 5}, format="json").status_code == 403
+    job.refresh_from_db()
+    assert job.status == "running"
+    assert viewer_token_client.get(rate).json()["maxRequests"] == 10
+
+    assert token_client.post(pause).status_code == 202
+    assert token_client.patch(rate, {"maxRequests": 5}, format="json").status_code == 200
+    job.refresh_from_db()
+    assert job.status == "paused"
+    assert viewer_token_client.get(rate).json()["maxRequests"] == 5

@@ -21,6 +21,7 @@ from schemathesis import GenerationMode
 
 from backfill.services import jobs
 from backfill_project.wsgi import application
+from tests.fixtures.api import staff_member
 
 MAX_EXAMPLES = 25
 REQUESTS: dict[str, int] = {"count": 0, "5xx": 0}
@@ -45,7 +46,7 @@ def api_schema(transactional_db, monkeypatch, snapshot_root, analytics_data):
 
 @pytest.fixture
 def staff_token(transactional_db, django_user_model) -> str:
-    user = django_user_model.objects.create_user("fuzz", is_staff=True)
+    user = staff_member("fuzz")
     return Token.objects.create(user=user).key
 
 

@@ -10,6 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
+from tests.fixtures.api import VIEWERS, staff_member
+
 pytestmark = pytest.mark.django_db
 URL = "/api/admin/backfill/jobs"
 
@@ -27,7 +29,7 @@ def client_with(key: str) -> APIClient:
 
 
 def test_an_issued_token_opens_the_api_until_it_is_revoked():
-    get_user_model().objects.create_user("ops", is_staff=True)
+    staff_member("ops", VIEWERS)
     key = run("issue", "ops")
     assert len(key) == 40
     assert run("issue", "ops") == key  # issuing again prints the same token
@@ -37,7 +39,7 @@ def test_an_issued_token_opens_the_api_until_it_is_revoked():
 
 
 def test_rotate_replaces_the_token():
-    get_user_model().objects.create_user("ops", is_staff=True)
+    staff_member("ops", VIEWERS)
     old = run("issue", "ops")
     new = run("issue", "ops", "--rotate")
     assert new != old
@@ -56,3 +58,11 @@ def test_unknown_and_deactivated_users_get_no_token():
 def test_a_non_staff_token_is_refused_by_the_api():
     get_user_model().objects.create_user("member")
     assert client_with(run("issue", "member")).get(URL).status_code == 403
+
+
+def test_a_staff_token_without_permissions_is_refused_and_the_command_says_why():
+    staff_member("bare", None)
+    err = StringIO()
+    call_command("api_token", "issue", "bare", stdout=StringIO(), stderr=err)
+    assert "Backfill viewers" in err.getvalue()
+    assert client_with(run("issue", "bare")).get(URL).status_code == 403

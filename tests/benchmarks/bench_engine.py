@@ -104,7 +104,7 @@ def api_status() -> dict:
 
     with bench_environment("http://127.0.0.1:9"):
         job, _, _ = _big_job()
-        user = get_user_model().objects.create_user(f"bench-{job.pk}", is_staff=True)
+        user = get_user_model().objects.create_superuser(f"bench-{job.pk}")
         try:
             # Running, a few units in flight: what an operator polls.
             BackfillJob.objects.filter(pk=job.pk).update(status="running")

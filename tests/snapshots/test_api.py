@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from snapshots import performance, store
 from snapshots.models import Snapshot
+from tests.fixtures.api import VIEWERS, staff_member
 from tests.snapshots.factories import DistrictStatisticsFactory, SnapshotFactory, full_statistics
 
 DAY = date(2025, 3, 10)
@@ -56,7 +56,7 @@ def test_non_staff_users_get_403(url, stored, user_client):
 
 
 def test_staff_with_a_token_can_read(stored):
-    user = get_user_model().objects.create_user("robot", is_staff=True)
+    user = staff_member("robot", VIEWERS)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     assert client.get("/api/admin/snapshots").status_code == 200

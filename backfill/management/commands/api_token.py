@@ -7,7 +7,8 @@ class Command(BaseCommand):
     help = (
         "Issue or revoke a user's API token (Authorization: Token ...). `issue` prints the "
         "token, creating one if the user has none (--rotate replaces it); `revoke` deletes it. "
-        "Only staff users can use the API."
+        "Only staff users with permissions (the groups Backfill viewers and operators) can use "
+        "the API."
     )
 
     def add_arguments(self, parser):
@@ -32,4 +33,9 @@ class Command(BaseCommand):
         token, _ = Token.objects.get_or_create(user=user)
         if not user.is_staff:
             self.stderr.write(f"Warning: {username} is not staff; the API will answer 403.")
+        elif not any(user.has_module_perms(app) for app in ("backfill", "snapshots")):
+            self.stderr.write(
+                f"Warning: {username} has no Backfill permission; the API will answer 403. Add "
+                "them to the group Backfill viewers (read) or Backfill operators (read, write)."
+            )
         self.stdout.write(token.key)

@@ -15,6 +15,24 @@
     if (node) node.textContent = value;
   }
 
+  // Every node is built here, data only ever as text or attribute values (never parsed as HTML).
+  function el(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) {
+      if (name === "style") node.style.background = value;
+      else node.setAttribute(name, value);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  }
+
+  function row(...cells) {
+    return el("tr", null, ...cells.map((c) => (c instanceof Node ? c : el("td", null, c))));
+  }
+
   function seconds(ms) {
     return ms === null || ms === undefined ? "-" : (ms / 1000).toFixed(1) + " s";
   }
@@ -74,39 +92,34 @@
 
     const rows = s.districts.map((d) => {
       const done = d.total - d.pending - d.running;
-      return `<tr><td>${d.district_id}</td><td>${districtState(d)}</td><td>${done} / ${d.total}</td>` +
-        `<td>${d.failed}</td><td class="bf-error">${escape(d.lastError || "")}</td></tr>`;
+      return row(d.district_id, districtState(d), `${done} / ${d.total}`, d.failed,
+        el("td", { class: "bf-error" }, d.lastError || ""));
     });
-    $("bf-districts").innerHTML = rows.join("") || '<tr><td colspan="5">No units.</td></tr>';
+    $("bf-districts").replaceChildren(...(rows.length ? rows : [row(el("td", { colspan: "5" }, "No units."))]));
 
     const e = s.errorSummary || {};
     if (e.totalErrors) {
-      const types = Object.entries(e.byType || {}).map(([k, n]) => `<li>${escape(k)}: ${n}</li>`).join("");
-      $("bf-errors").innerHTML =
-        `<p>${e.totalErrors} failed units: ${e.retryableErrors} retryable, ${e.permanentErrors} permanent.</p>` +
-        `<ul>${types}</ul>` +
-        (e.affectedDistricts && e.affectedDistricts.length ? `<p>Districts: ${e.affectedDistricts.join(", ")}</p>` : "");
+      const types = Object.entries(e.byType || {}).map(([k, n]) => el("li", null, `${k}: ${n}`));
+      $("bf-errors").replaceChildren(
+        el("p", null, `${e.totalErrors} failed units: ${e.retryableErrors} retryable, ${e.permanentErrors} permanent.`),
+        el("ul", null, ...types),
+        e.affectedDistricts && e.affectedDistricts.length ? el("p", null, `Districts: ${e.affectedDistricts.join(", ")}`) : null
+      );
     }
     if (s.grid) renderGrid(s.grid);
-  }
-
-  function escape(value) {
-    const div = document.createElement("div");
-    div.textContent = value;
-    return div.innerHTML;
   }
 
   function renderGrid(g) {
     grid = g;
     text("bf-grid-scale", g.byWeek ? "(one column per week)" : "(one column per date)");
-    const head = "<thead><tr><th></th>" + g.columns.map((c) => `<th>${c}</th>`).join("") + "</tr></thead>";
+    const head = el("thead", null, el("tr", null, el("th"), ...g.columns.map((c) => el("th", null, c))));
     const body = g.districts.map((d, r) => {
       const cells = g.cells[r].map((status, c) => status
-        ? `<td style="background:${colours[status] || "#000"}" title="${d} ${g.columns[c]}: ${status}" data-r="${r}" data-c="${c}"></td>`
-        : '<td class="none"></td>').join("");
-      return `<tr><th>${d === "*" ? "all" : d}</th>${cells}</tr>`;
-    }).join("");
-    $("bf-grid").innerHTML = head + "<tbody>" + body + "</tbody>";
+        ? el("td", { style: colours[status] || "#000", title: `${d} ${g.columns[c]}: ${status}`, "data-r": r, "data-c": c })
+        : el("td", { class: "none" }));
+      return el("tr", null, el("th", null, d === "*" ? "all" : d), ...cells);
+    });
+    $("bf-grid").replaceChildren(head, el("tbody", null, ...body));
   }
 
   $("bf-grid").addEventListener("click", async (event) => {
@@ -118,12 +131,14 @@
     if (grid.byWeek) query.set("week", "1");
     const response = await fetch(`${cellUrl}?${query}`, { credentials: "same-origin" });
     const body = await response.json();
-    const rows = (body.units || []).map((u) =>
-      `<tr><td>${u.date}</td><td>${u.districtId}</td><td>${u.status}</td><td>${u.attempts}</td>` +
-      `<td>${u.requestsMade}</td><td>${escape(u.whyNotRunning || (u.errorType ? u.errorType + ": " + u.errorMessage : u.errorMessage))}</td>` +
-      `<td>${u.snapshotUrl ? `<a href="${u.snapshotUrl}">snapshot</a>` : ""}</td></tr>`).join("");
-    $("bf-cell").innerHTML =
-      `<table><thead><tr><th>Date</th><th>District</th><th>Status</th><th>Attempts</th><th>Requests</th><th>Error or reason</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+    const rows = (body.units || []).map((u) => row(
+      u.date, u.districtId, u.status, u.attempts, u.requestsMade,
+      u.whyNotRunning || (u.errorType ? u.errorType + ": " + u.errorMessage : u.errorMessage),
+      el("td", null, u.snapshotUrl ? el("a", { href: u.snapshotUrl }, "snapshot") : null)));
+    const heads = ["Date", "District", "Status", "Attempts", "Requests", "Error or reason", ""];
+    $("bf-cell").replaceChildren(el("table", null,
+      el("thead", null, el("tr", null, ...heads.map((h) => el("th", null, h)))),
+      el("tbody", null, ...rows)));
   });
 
   async function poll() {
