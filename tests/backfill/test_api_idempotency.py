@@ -10,12 +10,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.test import APIClient
 
 from backfill.models import BackfillJob, IdempotencyKey
 from backfill.services import cleanup, planning
+from tests.fixtures.api import staff_member
 
 pytestmark = pytest.mark.usefixtures("sent")
 
@@ -139,7 +139,7 @@ def test_the_schema_documents_the_header_and_its_answers(staff_client):
 def test_concurrent_requests_with_one_key_create_one_job(monkeypatch):
     """Four clients send the same key at once while planning is slow: the first holds the key
     until its job is committed, the others wait on the unique constraint and get that job."""
-    user = get_user_model().objects.create_user("racer", is_staff=True)
+    user = staff_member("racer")
     plan = planning.plan
 
     def slow_plan(request):
