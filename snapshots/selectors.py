@@ -116,7 +116,7 @@ def store_health() -> StoreHealth:
     return StoreHealth(
         healthy=not problems,
         location=root.location,
-        writable=root.writable,
+        writable=root.writable and condition is None,
         free_space_bytes=root.free_space_bytes,
         snapshot_count=len(indexed),
         last_completed_date=last_completed,

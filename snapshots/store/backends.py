@@ -233,8 +233,12 @@ class _FileSystemFiles:
         try:
             self._ensure_dir(self.root)
             fd, probe = _mkstemp(self.root)
-            os.close(fd)
-            os.unlink(probe)
+            try:
+                # A byte, not an empty file: a full filesystem still creates empty files.
+                os.write(fd, b"\0")
+            finally:
+                os.close(fd)
+                os.unlink(probe)
         except (OSError, SnapshotStoreError):
             return False
         return True

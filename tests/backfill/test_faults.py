@@ -494,7 +494,7 @@ def test_a_full_disk_pauses_dispatch_visibly_and_the_job_resumes_by_itself_when_
             assert status["whyNotRunning"] == why
             assert status["snapshotStore"]["state"] == "full"
             health = admin_client.get("/api/admin/snapshot-store/health").json()
-            assert health["status"] == "degraded"
+            assert health["status"] == "degraded" and health["writable"] is False
             assert health["condition"]["freeSpaceBytes"] < 64 * 1024
             assert "bf-store-condition" in admin_client.get("/admin/").content.decode()
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 import errno
 import logging
 import shutil
+import uuid
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from backfill_project.settings import snapshot_storage
 from snapshots import store
 from snapshots.store import backends
 from snapshots.store.condition import CONDITION_TTL_SECONDS, _key, _redis_client
@@ -167,8 +170,40 @@ def test_the_health_endpoint_reports_the_condition_with_the_free_space(
     body = admin_client.get("/api/admin/snapshot-store/health").json()
 
     assert body["status"] == "degraded"
+    assert body["writable"] is False
     assert body["condition"]["state"] == "low_space"
     assert body["condition"]["freeSpaceBytes"] == held.free_space_bytes
     assert body["condition"]["since"] == held.since.isoformat()
     assert body["condition"]["resumeAtBytes"] == 2 * HUGE
     assert any("is nearly full" in p and "no unit is dispatched" in p for p in body["problems"])
+
+
+def test_a_bucket_that_refuses_writes_is_the_same_condition_without_a_free_space_figure(
+    settings, s3_server, s3_root
+):
+    bucket = f"absent-{uuid.uuid4().hex[:12]}"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "snapshots": snapshot_storage(
+            kind="s3", root=Path(), bucket=bucket, endpoint_url=s3_server.endpoint_url
+        ),
+    }
+    with pytest.raises(store.StoreUnwritable, match="NoSuchBucket") as raised:
+        store.archive_raw_csv(as_of=DAY, report="districtsummary", district_id=None, data=b"a")
+    assert raised.value.reason == "denied"
+    try:
+        held = store.record_unwritable(raised.value)
+        assert held.free_space_bytes is None and held.resume_at_bytes is None
+        assert held.sentence.startswith(f"The snapshot store s3://{bucket}/ at ")
+        assert "refuses writes since" in held.sentence
+        assert store.check_store().since == held.since  # the probe's put fails too
+
+        client = s3_server.client()
+        client.create_bucket(Bucket=bucket)  # an operator fixed it
+        try:
+            assert store.check_store() is None
+            assert client.list_objects_v2(Bucket=bucket).get("Contents", []) == []  # no probe
+        finally:
+            client.delete_bucket(Bucket=bucket)
+    finally:
+        store.clear_condition()
