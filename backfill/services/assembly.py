@@ -5,7 +5,10 @@ lock, `jobs.finish_unit`), is the durable "to do": the process that ended the un
 right after its transaction, holding no database lock (the store takes the date's own lock),
 then deletes the row. If it dies in between, or the store fails, the row stays and
 `jobs.reclaim_lost_units` sends `backfill.tasks.assemble_snapshot` for it once its claim (or,
-never claimed, its age) has run out. A job finishes only when it has no assembly left.
+never claimed, its age) has run out. A job finishes only when it has no assembly left (but a
+job cancelled while the store cannot take writes, whose assemblies are done once it can).
+While the store cannot take writes (full, read-only) an assembly waits quietly: its failure is
+the store's condition, reported once, and no task is sent for it until the store takes writes.
 """
 
 from __future__ import annotations

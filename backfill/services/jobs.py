@@ -27,6 +27,12 @@ answers a ping; lost units are dispatched again with a new token by
 `reclaim_lost_units` (beat, every 10 s; every worker at start) and by dispatch itself, which
 re-dispatches expired leases before it counts the window.
 
+The store. Every unit writes to the snapshot store, so while it cannot take writes (full, nearly
+full, read-only, refused: `snapshots.store.store_condition`) nothing is dispatched; a unit that
+hit it is put back (`release_unit`: pending again, its attempt not counted), and the reclaim
+(`reclaim_lost_units`, every 10 s) re-tests the store first and dispatches as soon as it can.
+A job waits through it; one cancelled meanwhile ends without waiting for its assemblies.
+
 Priorities. A job has a priority (`JobPriority`: urgent > daily > normal > low); beat's daily
 gap fill creates `daily` jobs (run kind `daily-refresh`), an operator may mark a job `urgent`.
 - Start: queued jobs start highest priority first, oldest first within one priority, while fewer

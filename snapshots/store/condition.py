@@ -14,6 +14,7 @@ or re-checks for CONDITION_TTL_SECONDS lapses, so a stale one never holds the en
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from snapshots.store.backends import _HOST, TEMP_SUFFIX, _files, _redis_client, _remove_quietly
+from snapshots.store.backends import _HOST, TEMP_SUFFIX, _files, _remove_quietly
 from snapshots.store.errors import UNWRITABLE_REASONS, SnapshotStoreError, StoreUnwritable
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,13 @@ class StoreCondition:
             "minFreeBytes": self.min_free_bytes,
             "resumeAtBytes": self.resume_at_bytes,
         }
+
+
+@functools.cache
+def _redis_client(url: str) -> redis.Redis:
+    # Dispatch reads the condition under the dispatch lock: a Redis that does not answer must
+    # not hold it (one pool per process; redis-py makes a new one after a fork).
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 def _key(location: str) -> str:
