@@ -241,3 +241,35 @@ def test_a_unit_that_finds_the_store_full_while_its_job_is_cancelled_ends_cancel
     assert job.status == JobStatus.CANCELLED
     assert job.cancelled_units == 1
     assert not job.units.filter(status=UnitStatus.PENDING).exists()
+
+
+def test_analytics_units_that_find_the_store_full_wait_the_same_way(
+    fast_limits, sent, store_fills_up
+):
+    stored = run_to_the_end(
+        jobs.create_job(
+            request=backfill_request({"startDate": "2025-03-10", "targetDistricts": ["42"]})
+        )
+    )
+    assert stored.status == JobStatus.COMPLETED
+    job = jobs.create_job(
+        request=backfill_request(
+            {"jobType": "analytics-generation", "startDate": "2025-03-10", "endDate": "2025-03-10"}
+        )
+    )
+    jobs.start_queued_jobs()
+    claimed = list(job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True))
+    assert claimed
+    store_fills_up.fill()
+
+    for unit_id in claimed:
+        assert collection.run_unit(unit_id=unit_id).status == UnitStatus.PENDING
+
+    job.refresh_from_db()
+    assert (job.status, job.failed_units) == (JobStatus.RUNNING, 0)
+    assert set(job.units.values_list("status", "attempts")) == {(UnitStatus.PENDING, 0)}
+    store_fills_up.free()
+    jobs.reclaim_lost_units()
+    job = run_to_the_end(job)
+    assert job.status == JobStatus.COMPLETED
+    assert job.succeeded_units == job.total_units
