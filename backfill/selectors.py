@@ -289,6 +289,8 @@ class JobDetail:
     # (analytics-generation jobs) a data-collection job queued, oldest first.
     follow_up_of: str | None = None
     follow_ups: tuple[str, ...] = ()
+    # The snapshot store's condition (`StoreCondition.as_dict`) while it cannot take writes.
+    store_condition: dict[str, Any] | None = None
 
 
 def job_detail(*, job_id: object, per_district: bool = True) -> JobDetail:
@@ -328,7 +330,13 @@ def job_detail(*, job_id: object, per_district: bool = True) -> JobDetail:
         follow_ups=tuple(
             str(pk) for pk in job.follow_ups.order_by("created_at").values_list("pk", flat=True)
         ),
+        store_condition=_store_condition_dict(),
     )
+
+
+def _store_condition_dict() -> dict[str, Any] | None:
+    condition = store.store_condition()
+    return condition.as_dict() if condition else None
 
 
 def _current_date(job: BackfillJob) -> date | None:
@@ -545,6 +553,9 @@ def why_not_running(
         return queued.reason
     if job.status not in ACTIVE_JOB_STATUSES:
         return f"The job is {job.status}; nothing is dispatched until it is resumed."
+    condition = store.store_condition()
+    if condition is not None:
+        return _store_reason(job, condition)
     running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING)
     heartbeat = job.heartbeat_at or job.started_at
     if (
@@ -573,6 +584,13 @@ def why_not_running(
             f"{limiter['cooldownRemainingMs'] / 1000:.0f} s more."
         )
     if not running.exists():
+        assemblies = job.assemblies.count()
+        pending = BackfillUnit.objects.filter(job=job, status=UnitStatus.PENDING)
+        if assemblies and not pending.exists():
+            return (
+                f"Every unit has ended; the snapshots of {assemblies} date(s) are still being "
+                "assembled (an assembly that fails is tried again every 10 s)."
+            )
         ahead = list(
             BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES, priority__gt=job.priority)
             .filter(units__status=UnitStatus.RUNNING)
@@ -608,6 +626,22 @@ def why_not_running(
             f"{limiter['nextResetMs'] / 1000:.0f} s."
         )
     return None
+
+
+def _store_reason(job: BackfillJob, condition: store.StoreCondition) -> str:
+    """Why nothing is dispatched while the snapshot store cannot take writes."""
+    resume = (
+        f"; writes resume at {condition.resume_at_bytes:,} bytes free"
+        if condition.resume_at_bytes is not None
+        else ""
+    )
+    assemblies = job.assemblies.count()
+    waiting = f" The snapshots of {assemblies} date(s) wait to be assembled." if assemblies else ""
+    return (
+        f"{condition.sentence}{resume}: no unit is dispatched, and units that could not write "
+        f"went back to the queue (not counted as attempts).{waiting} Everything resumes by "
+        "itself once the store takes writes again (checked every 10 s)."
+    )
 
 
 # --- the job page's grid of dates x districts -------------------------------------------------
@@ -754,6 +788,7 @@ def job_status(*, job: BackfillJob) -> dict[str, Any]:
             for d in progress.districts
         ],
         "whyNotRunning": why_not_running(job=job, performance=performance),
+        "snapshotStore": _store_condition_dict(),
         "errorSummary": job.error_summary if job.is_terminal else job_error_summary(job=job),
         "performanceStatus": performance,
         "startedAt": job.started_at.isoformat() if job.started_at else None,
@@ -781,6 +816,8 @@ class Overview:
     active: tuple[tuple[BackfillJob, JobProgress], ...]
     queued: tuple[BackfillJob, ...]  # unfinished jobs that do not run: pending, paused
     finished: tuple[BackfillJob, ...]
+    # Set while the snapshot store cannot take writes (nothing is dispatched meanwhile).
+    store_condition: store.StoreCondition | None = None
 
 
 def overview(*, finished_limit: int = 5) -> Overview:
@@ -798,6 +835,7 @@ def overview(*, finished_limit: int = 5) -> Overview:
                 :finished_limit
             ]
         ),
+        store_condition=store.store_condition(),
     )
 
 

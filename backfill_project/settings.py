@@ -181,6 +181,9 @@ SNAPSHOT_S3_ADDRESSING_STYLE = os.environ.get("SNAPSHOT_S3_ADDRESSING_STYLE", ""
 # The per-date lock of a non-filesystem store lives in Redis with this lease, renewed while its
 # holder lives: a killed holder blocks its date for at most this long.
 SNAPSHOT_LOCK_LEASE_SECONDS = env_int("SNAPSHOT_LOCK_LEASE_SECONDS", 10)
+# A filesystem store refuses writes that would leave less than this free (the disk is then
+# "nearly full": nothing is dispatched until twice this is free again); 0 turns it off.
+SNAPSHOT_MIN_FREE_BYTES = env_int("SNAPSHOT_MIN_FREE_BYTES", 16 * 1024 * 1024)
 
 
 def snapshot_storage(

@@ -3,7 +3,8 @@
 GET snapshots?limit=&status=&from=&to=       index rows, newest first
 GET snapshots/<date>                         the manifest of a date
 GET snapshots/<date>/districts/<id>          one district's statistics
-GET snapshot-store/health                    root writable, free space, count, problems
+GET snapshot-store/health                    root writable, free space, count, problems,
+                                             condition (full / read-only: dispatch paused)
 GET snapshot-store/performance               timings, sizes, cache figures
 """
 
@@ -201,6 +202,7 @@ class StoreHealthApi(StaffApi):
                 "snapshotCount": health.snapshot_count,
                 "lastCompletedDate": health.last_completed_date,
                 "problems": list(health.problems),
+                "condition": health.condition.as_dict() if health.condition else None,
             }
         )
 

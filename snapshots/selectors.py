@@ -60,6 +60,9 @@ class StoreHealth:
     snapshot_count: int
     last_completed_date: date | None
     problems: tuple[str, ...]
+    # While the store cannot take writes (full, nearly full, read-only, refused): the engine
+    # dispatches nothing until it can.
+    condition: store.StoreCondition | None = None
 
 
 def store_health() -> StoreHealth:
@@ -70,6 +73,9 @@ def store_health() -> StoreHealth:
     """
     root = store.root_status()
     problems = []
+    condition = store.store_condition()
+    if condition is not None:
+        problems.append(f"{condition.sentence}: no unit is dispatched until it takes writes")
     if not root.writable:
         problems.append(f"the snapshot root {root.location} is not writable")
     if root.free_space_bytes is not None and root.free_space_bytes < LOW_FREE_SPACE_BYTES:
@@ -110,11 +116,12 @@ def store_health() -> StoreHealth:
     return StoreHealth(
         healthy=not problems,
         location=root.location,
-        writable=root.writable,
+        writable=root.writable and condition is None,
         free_space_bytes=root.free_space_bytes,
         snapshot_count=len(indexed),
         last_completed_date=last_completed,
         problems=tuple(problems),
+        condition=condition,
     )
 
 

@@ -293,8 +293,17 @@ class JobDetailSerializer(serializers.Serializer):
     whyNotRunning = serializers.CharField(
         source="why_not_running",
         allow_null=True,
-        help_text="Why the job does not progress right now (queue, pause, workers, Redis, "
-        "breaker, 429 cooldown, rate limiter), as the admin shows it; null while it progresses.",
+        help_text="Why the job does not progress right now (queue, pause, snapshot store full "
+        "or not writable, workers, Redis, breaker, 429 cooldown, rate limiter), as the admin "
+        "shows it; null while it progresses.",
+    )
+    snapshotStore = serializers.DictField(
+        source="store_condition",
+        allow_null=True,
+        help_text="While the snapshot store cannot take writes (full, nearly full, read-only, "
+        "refused): `state`, `description`, `message`, `location`, `since`, `checkedAt`, "
+        "`freeSpaceBytes`, `minFreeBytes`, `resumeAtBytes`; no unit is dispatched meanwhile. "
+        "null while it takes writes.",
     )
     followUpOf = serializers.CharField(
         source="follow_up_of",

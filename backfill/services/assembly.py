@@ -5,7 +5,10 @@ lock, `jobs.finish_unit`), is the durable "to do": the process that ended the un
 right after its transaction, holding no database lock (the store takes the date's own lock),
 then deletes the row. If it dies in between, or the store fails, the row stays and
 `jobs.reclaim_lost_units` sends `backfill.tasks.assemble_snapshot` for it once its claim (or,
-never claimed, its age) has run out. A job finishes only when it has no assembly left.
+never claimed, its age) has run out. A job finishes only when it has no assembly left (but a
+job cancelled while the store cannot take writes, whose assemblies are done once it can).
+While the store cannot take writes (full, read-only) an assembly waits quietly: its failure is
+the store's condition, reported once, and no task is sent for it until the store takes writes.
 """
 
 from __future__ import annotations
@@ -56,6 +59,19 @@ def run_assembly(*, assembly_id: int) -> bool:
             )
         else:
             assemble_snapshot(job=assembly.job, logical_date=assembly.logical_date)
+    except store.StoreUnwritable as exc:
+        # A condition of the whole store, reported once when it begins (`record_unwritable`):
+        # the assembly waits quietly and is sent again once the store takes writes.
+        recorded = store.record_unwritable(exc) is not None
+        log.log(
+            logging.INFO if recorded else logging.ERROR,
+            "job %s: the snapshot of %s waits for the store (%s)",
+            assembly.job_id,
+            assembly.logical_date,
+            exc,
+        )
+        SnapshotAssembly.objects.filter(pk=assembly_id).update(claimed_until=None)
+        return False
     except store.SnapshotStoreError as exc:
         log.error(
             "job %s: the snapshot of %s not assembled (%s); again at the next reclaim",
@@ -91,7 +107,10 @@ def assemble_and_dispatch(*, assembly_id: int) -> bool:
 
 def reclaim_assemblies(*, now) -> None:
     """Send the assemblies their process left behind (claim run out, or never claimed and older
-    than a claim) as tasks, after commit."""
+    than a claim) as tasks, after commit; none while the store cannot take writes (they wait
+    for it, and are sent at the first reclaim after it can)."""
+    if store.store_condition() is not None:
+        return
     stale = now - timedelta(seconds=UNCLAIMED_SECONDS)
     left = list(
         SnapshotAssembly.objects.filter(

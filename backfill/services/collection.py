@@ -216,6 +216,14 @@ def run_unit(
             finally:
                 stop.lease = None
         requests = client.requests_made - before
+    if outcome.status == UnitStatus.PENDING:
+        # Put back to wait for the store, not retried in a loop nor counted as an attempt.
+        if jobs.release_unit(unit_id=unit.pk, token=token, requests_made=requests):
+            log.info("unit %s ended put_back token %s", unit.pk, token)
+            return outcome
+        outcome = UnitOutcome(
+            UnitStatus.CANCELLED, message="job cancelled while the unit waited for the store"
+        )
     if outcome.status == UnitStatus.FAILED and outcome.retryable and attempt < max_attempts:
         countdown = settings.BACKFILL_UNIT_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
         log.warning(
@@ -284,6 +292,8 @@ def _collect(
         )
         log.info("%s: %s", context, exc)
         return UnitOutcome(status, 0, exc.error_type, exc.message, exc.retryable)
+    except store.StoreUnwritable as exc:
+        return _store_unwritable(context, exc, ErrorType.SNAPSHOT_CREATION_FAILED)
     except store.SnapshotStoreError as exc:
         log.error("%s: snapshot write failed: %s", context, exc)
         return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.SNAPSHOT_CREATION_FAILED, str(exc), True)
@@ -336,6 +346,18 @@ def _stored_meanwhile(unit: BackfillUnit, job: BackfillJob) -> str:
     return f"stored meanwhile by job {other}, after this job was planned" if covered else ""
 
 
+def _store_unwritable(context: str, exc: store.StoreUnwritable, error_type: str) -> UnitOutcome:
+    """The store cannot take writes (full, read-only, refused): no fault of the unit, which
+    goes back to its job's queue (`PENDING`, its attempt not counted) once the condition is
+    recorded; dispatch then holds every unit until the store takes writes again. When it
+    cannot be recorded (Redis unreachable), the unit fails retryable like any store error."""
+    if store.record_unwritable(exc) is None:
+        log.error("%s: snapshot write failed: %s", context, exc)
+        return UnitOutcome(UnitStatus.FAILED, 0, error_type, str(exc), True)
+    log.info("%s: waits for the snapshot store: %s", context, exc)
+    return UnitOutcome(UnitStatus.PENDING, 0, error_type, str(exc), True)
+
+
 def _unexpected(context: str, exc: Exception) -> UnitOutcome:
     """A bug or a surprise (fetch, parse, normalize, store, analytics) ends its unit, not the
     worker's task: the unit records what happened and the job goes on with the others."""
@@ -361,6 +383,8 @@ def _generate(unit: BackfillUnit, job: BackfillJob) -> UnitOutcome:
     except analytics.NothingToRead as exc:
         log.info("%s: %s", context, exc)
         return UnitOutcome(UnitStatus.UNAVAILABLE, 0, ErrorType.DATA_UNAVAILABLE, str(exc), False)
+    except store.StoreUnwritable as exc:
+        return _store_unwritable(context, exc, ErrorType.PROCESSING_FAILED)
     except store.SnapshotStoreError as exc:
         log.error("%s: analytics document not written: %s", context, exc)
         return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, str(exc), True)

@@ -27,6 +27,12 @@ answers a ping; lost units are dispatched again with a new token by
 `reclaim_lost_units` (beat, every 10 s; every worker at start) and by dispatch itself, which
 re-dispatches expired leases before it counts the window.
 
+The store. Every unit writes to the snapshot store, so while it cannot take writes (full, nearly
+full, read-only, refused: `snapshots.store.store_condition`) nothing is dispatched; a unit that
+hit it is put back (`release_unit`: pending again, its attempt not counted), and the reclaim
+(`reclaim_lost_units`, every 10 s) re-tests the store first and dispatches as soon as it can.
+A job waits through it; one cancelled meanwhile ends without waiting for its assemblies.
+
 Priorities. A job has a priority (`JobPriority`: urgent > daily > normal > low); beat's daily
 gap fill creates `daily` jobs (run kind `daily-refresh`), an operator may mark a job `urgent`.
 - Start: queued jobs start highest priority first, oldest first within one priority, while fewer
@@ -63,9 +69,11 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
-from django.db.models.functions import Least
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from kombu.exceptions import KombuError
+
+from snapshots import store
 
 from .. import selectors
 from ..models import (
@@ -320,6 +328,9 @@ def _dispatch() -> int:
     _redispatch(
         BackfillUnit.objects.filter(status=UnitStatus.RUNNING, lease_expires_at__lt=now), now=now
     )
+    # Every unit writes to the store: while it cannot take writes (full, read-only), units stay
+    # queued; the periodic check (`reclaim_lost_units`) dispatches again once it can.
+    store_down = store.store_condition() is not None
     config = RateLimitConfig.load()
     in_flight = dict(
         BackfillUnit.objects.filter(status=UnitStatus.RUNNING, job__status__in=ACTIVE_JOB_STATUSES)
@@ -345,7 +356,7 @@ def _dispatch() -> int:
         slots = min(job.concurrency - running, free[pool])
         if job.is_priority and running == 0:
             slots = max(slots, 1)
-        if job.status in DISPATCHABLE_JOB_STATUSES and slots > 0:
+        if job.status in DISPATCHABLE_JOB_STATUSES and slots > 0 and not store_down:
             pending = BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING)
             blocked = dates.blocked_for(position) if dates else set()
             if blocked:
@@ -374,10 +385,19 @@ def _dispatch() -> int:
         elif (
             running == 0
             and (job.status == JobStatus.CANCELLING or not _has_pending(job))
-            and not job.assemblies.exists()
+            and not _assemblies_hold(job, store_down=store_down)
         ):
             _finish_job(job)
     return dispatched
+
+
+def _assemblies_hold(job: BackfillJob, *, store_down: bool) -> bool:
+    """Does the job wait for its dates' snapshot assemblies before it may finish? Always, but
+    for a job being cancelled while the store cannot take writes: it ends `cancelled` and its
+    assemblies stay queued, done once the store takes writes again."""
+    if store_down and job.status == JobStatus.CANCELLING:
+        return False
+    return job.assemblies.exists()
 
 
 class _ActiveDates:
@@ -652,6 +672,37 @@ def requeue_unit(
     return bool(moved)
 
 
+def release_unit(*, unit_id: int, token: str | None = None, requests_made: int = 0) -> bool:
+    """Put a running unit back in its job's queue, its attempt not counted: it could not write
+    because the snapshot store cannot take writes (full, read-only), no fault of its own.
+    Dispatch sends it again once the store takes writes. Adds `requests_made` to the unit's
+    count. False (nothing changed) when `token` no longer holds the unit, or when its job is
+    being cancelled (the caller then ends the unit cancelled)."""
+    with transaction.atomic():
+        row = BackfillUnit.objects.filter(pk=unit_id).values("job_id").first()
+        if row is None:
+            return False
+        job = _job_lock(row["job_id"])
+        if job.status == JobStatus.CANCELLING or job.is_terminal:
+            return False
+        current = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING)
+        if token is not None:
+            current = current.filter(lease_token=token)
+        moved = current.update(
+            status=UnitStatus.PENDING,
+            attempts=Greatest(F("attempts") - 1, 0),
+            requests_made=F("requests_made") + requests_made,
+            started_at=None,
+            lease_token="",
+            lease_owner="",
+            lease_pid=None,
+            lease_expires_at=None,
+        )
+    if moved:
+        dispatch_units()
+    return bool(moved)
+
+
 def touch_heartbeat(*, job_id: str) -> str:
     """Record that the job is alive; returns its current status (for cooperative cancel)."""
     BackfillJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now())
@@ -679,7 +730,10 @@ def cancel_job(*, job: BackfillJob) -> BackfillJob:
             cancelled_units=F("cancelled_units") + cancelled, status=JobStatus.CANCELLING
         )
         job.refresh_from_db()
-        if not job.units.filter(status=UnitStatus.RUNNING).exists() and not job.assemblies.exists():
+        store_down = store.store_condition() is not None
+        if not job.units.filter(status=UnitStatus.RUNNING).exists() and not _assemblies_hold(
+            job, store_down=store_down
+        ):
             _finish_job(job)
     job.refresh_from_db()
     log.info("job %s cancel requested: %s", job.pk, job.status)
@@ -802,7 +856,11 @@ def reclaim_lost_units() -> list[str]:
     """Dispatch again every running unit whose lease expired or whose worker no longer
     answers a ping, then fill every job's window. Never touches a unit whose holder is alive:
     a unit claimed after the ping started is not judged by it. Returns the ids of the jobs
-    that had lost units. For beat (every 10 s) and worker start."""
+    that had lost units. For beat (every 10 s) and worker start.
+
+    It first re-tests the snapshot store (`store.check_store`, with no lock held): a store that
+    takes writes again ends its condition, so that this very dispatch resumes the jobs."""
+    store.check_store()
     pinged_at = timezone.now()
     alive = alive_workers()
     with transaction.atomic():

@@ -2,8 +2,9 @@
 
 `from snapshots import store` is the store's interface; its modules hold one concern each:
 `backends` (filesystem, S3, other storages, and the per-date locks), `layout` (names and
-encoding), `district_files`, `manifests`, `raw_archive`, `documents`, `health`. The `Snapshot`
-index row of a manifest is written by `snapshots.services.snapshot_index_upsert`.
+encoding), `district_files`, `manifests`, `raw_archive`, `documents`, `health`, `condition`
+(whether the store can take writes at all: full, read-only, refused). The `Snapshot` index row
+of a manifest is written by `snapshots.services.snapshot_index_upsert`.
 
 Layout under the `snapshots` storage (a FileSystemStorage at SNAPSHOT_ROOT by default):
 
@@ -39,6 +40,14 @@ from snapshots.store.backends import (
     STORAGE_ALIAS,
     TEMP_SUFFIX,
 )
+from snapshots.store.condition import (
+    CONDITION_TTL_SECONDS,
+    StoreCondition,
+    check_store,
+    clear_condition,
+    record_unwritable,
+    store_condition,
+)
 from snapshots.store.district_files import (
     CACHE_CAPACITY,
     DateScan,
@@ -54,7 +63,7 @@ from snapshots.store.district_files import (
     write_district,
 )
 from snapshots.store.documents import StoredDocument, read_document, write_document
-from snapshots.store.errors import SnapshotStoreError
+from snapshots.store.errors import UNWRITABLE_REASONS, SnapshotStoreError, StoreUnwritable
 from snapshots.store.health import (
     DateDirectory,
     RootStatus,
@@ -97,6 +106,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ANALYTICS_DIR",
     "CACHE_CAPACITY",
+    "CONDITION_TTL_SECONDS",
     "DATE_DIR_RE",
     "DISTRICT_FILE_RE",
     "LOCK_FILE",
@@ -111,16 +121,21 @@ __all__ = [
     "STALE_TEMP_SECONDS",
     "STORAGE_ALIAS",
     "TEMP_SUFFIX",
+    "UNWRITABLE_REASONS",
     "DateDirectory",
     "DateScan",
     "DistrictWrite",
     "RootStatus",
     "SnapshotStoreError",
+    "StoreCondition",
+    "StoreUnwritable",
     "StoredDocument",
     "StoredFile",
     "archive_raw_csv",
     "archived_districts",
     "cache_entries",
+    "check_store",
+    "clear_condition",
     "date_directory",
     "district_sha256",
     "exists",
@@ -131,10 +146,12 @@ __all__ = [
     "read_manifest",
     "read_raw_csv",
     "rebuild_manifest",
+    "record_unwritable",
     "reindex",
     "remove_temp_leftovers",
     "root_status",
     "scan_date",
+    "store_condition",
     "stored_dates",
     "temp_files",
     "temp_leftovers",

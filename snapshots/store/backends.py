@@ -4,6 +4,7 @@ storage (plain saves; a Redis lock). `_files()` picks the backend of the `snapsh
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import functools
 import logging
@@ -27,7 +28,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
-from snapshots.store.errors import SnapshotStoreError
+from snapshots.store.errors import SnapshotStoreError, StoreUnwritable
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,32 @@ LOCK_TIMEOUT_SECONDS = 30.0
 # long no write can still be in progress.
 STALE_TEMP_SECONDS = 3600
 _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+# OS errors that say the store as a whole cannot take writes, whatever the file.
+_UNWRITABLE_ERRNOS = {
+    errno.ENOSPC: "full",
+    errno.EDQUOT: "quota",
+    errno.EROFS: "read_only",
+    errno.EACCES: "denied",
+    errno.EPERM: "denied",
+}
+# S3 (and S3-compatible) error codes that say the same of a bucket.
+_UNWRITABLE_S3_CODES = {
+    "AccessDenied": "denied",
+    "AllAccessDisabled": "denied",
+    "AccountProblem": "denied",
+    "InvalidAccessKeyId": "denied",
+    "NoSuchBucket": "denied",
+    "XMinioStorageFull": "full",
+}
+
+
+def _write_error(message: str, exc: OSError) -> SnapshotStoreError:
+    """The store's error for an OS error while writing: `StoreUnwritable` when it says the
+    store cannot take writes at all (disk full, quota, read-only, permission)."""
+    reason = _UNWRITABLE_ERRNOS.get(exc.errno)
+    if reason is not None:
+        return StoreUnwritable(f"{message}: {exc}", reason=reason)
+    return SnapshotStoreError(f"{message}: {exc}")
 
 
 class _FileSystemFiles:
@@ -89,6 +116,7 @@ class _FileSystemFiles:
 
     def write(self, name: str, data: bytes) -> None:
         path = self.path(name)
+        self._keep_free_space(name, len(data))
         self._ensure_dir(path.parent)
         temp = path.parent / (
             f".{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
@@ -107,14 +135,28 @@ class _FileSystemFiles:
             # No second fsync: after a failed write-back Linux may drop the dirty pages and
             # report success next time (RELIABILITY.md 4.1). The caller writes anew.
             temp.unlink(missing_ok=True)
-            raise SnapshotStoreError(f"could not write {name}: {exc}") from exc
+            raise _write_error(f"could not write {name}", exc) from exc
         self._fsync_dir(path.parent)
+
+    def _keep_free_space(self, name: str, size: int) -> None:
+        """Refuse a write that would leave less than SNAPSHOT_MIN_FREE_BYTES free: a store
+        that fills its disk to the last byte also starves whatever shares it (one statvfs)."""
+        minimum = settings.SNAPSHOT_MIN_FREE_BYTES
+        if minimum <= 0:
+            return
+        free = self.free_space()
+        if free is not None and free - size < minimum:
+            raise StoreUnwritable(
+                f"could not write {name}: {free} bytes free, and the store keeps "
+                f"{minimum} bytes free (SNAPSHOT_MIN_FREE_BYTES)",
+                reason="low_space",
+            )
 
     def delete(self, name: str) -> None:
         try:
             self.path(name).unlink(missing_ok=True)
         except OSError as exc:
-            raise SnapshotStoreError(f"could not delete {name}: {exc}") from exc
+            raise _write_error(f"could not delete {name}", exc) from exc
 
     def listdir(self, name: str) -> tuple[list[str], list[str]]:
         directories, files = [], []
@@ -137,7 +179,7 @@ class _FileSystemFiles:
         try:
             fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:
-            raise SnapshotStoreError(f"could not open the lock of {logical_date}: {exc}") from exc
+            raise _write_error(f"could not open the lock of {logical_date}", exc) from exc
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
             while True:
@@ -191,8 +233,12 @@ class _FileSystemFiles:
         try:
             self._ensure_dir(self.root)
             fd, probe = _mkstemp(self.root)
-            os.close(fd)
-            os.unlink(probe)
+            try:
+                # A byte, not an empty file: a full filesystem still creates empty files.
+                os.write(fd, b"\0")
+            finally:
+                os.close(fd)
+                os.unlink(probe)
         except (OSError, SnapshotStoreError):
             return False
         return True
@@ -217,7 +263,7 @@ class _FileSystemFiles:
             except FileExistsError:
                 pass
             except OSError as exc:
-                raise SnapshotStoreError(f"could not create {level}: {exc}") from exc
+                raise _write_error(f"could not create {level}", exc) from exc
             # A new directory entry is durable only once its parent is fsynced.
             self._fsync_dir(level.parent)
 
@@ -230,7 +276,7 @@ class _FileSystemFiles:
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise SnapshotStoreError(f"could not fsync {directory}: {exc}") from exc
+            raise _write_error(f"could not fsync {directory}", exc) from exc
 
 
 class _StorageFiles:
@@ -270,7 +316,7 @@ class _StorageFiles:
                 self.storage.delete(name)
             saved = self.storage.save(name, ContentFile(data))
         except OSError as exc:
-            raise SnapshotStoreError(f"could not write {name}: {exc}") from exc
+            raise _write_error(f"could not write {name}", exc) from exc
         if saved != name:
             raise SnapshotStoreError(f"the storage saved {name} as {saved}")
 
@@ -411,7 +457,14 @@ class _S3Files(_StorageFiles):
                 Body=data,
                 ContentType=_content_type(name),
             )
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            reason = _UNWRITABLE_S3_CODES.get(exc.response.get("Error", {}).get("Code", ""))
+            if reason is not None:
+                raise StoreUnwritable(
+                    f"could not write {self.key(name)}: {exc}", reason=reason
+                ) from exc
+            raise SnapshotStoreError(f"could not write {self.key(name)}: {exc}") from exc
+        except BotoCoreError as exc:
             raise SnapshotStoreError(f"could not write {self.key(name)}: {exc}") from exc
 
     def delete(self, name: str) -> None:

@@ -1,6 +1,29 @@
-"""The snapshot store's one exception."""
+"""The snapshot store's exceptions."""
 
 
 class SnapshotStoreError(Exception):
     """A snapshot file could not be written or read: bad input, I/O error, corrupt file or a
     lock that could not be obtained in time."""
+
+
+class StoreUnwritable(SnapshotStoreError):
+    """The store as a whole cannot take writes right now: the disk is full or below the free
+    space it must keep (`SNAPSHOT_MIN_FREE_BYTES`), a quota is exhausted, the filesystem is
+    read-only, or the store refuses writes (permissions, a bucket's access). Not a fault of the
+    file being written: writing anything else would fail the same way until it is fixed.
+
+    `reason` is one of `UNWRITABLE_REASONS`."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# reason -> how it reads in a sentence ("the snapshot store /x is full").
+UNWRITABLE_REASONS = {
+    "full": "is full",
+    "low_space": "is nearly full",
+    "quota": "is over its quota",
+    "read_only": "is read-only",
+    "denied": "refuses writes",
+}

@@ -5,12 +5,15 @@ without anyone acting."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import json
 import os
 import re
 import signal
+import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +21,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from backfill import selectors
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import jobs
@@ -416,3 +420,132 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
             limit = 60
         assert figure["secondsToProgress"] <= limit, chaos.figures
         assert figure["secondsUntilInFlightUnitsEnded"] <= limit, chaos.figures
+
+
+# --- a full disk: a clear state, not a silent stall (issue 18 section 3) ------------------------
+
+DISK_FULL_DATES = 10
+DISK_FULL_DISTRICTS = [str(n) for n in range(1, 9)]  # ~65 KB a unit: 80 units overflow 3 MB
+PUT_BACK = re.compile(r"unit (\d+) ended put_back token")
+
+
+@contextlib.contextmanager
+def tiny_filesystem(path: Path, size: str) -> Iterator[None]:
+    """A tmpfs of `size` mounted on `path` (we run as root), unmounted afterwards."""
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert mounted.returncode == 0, f"a tmpfs store needs root and mount: {mounted.stderr}"
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@pytest.mark.timeout(300)
+def test_a_full_disk_pauses_dispatch_visibly_and_the_job_resumes_by_itself_when_space_returns(
+    backfill_env, simulator, snapshot_root, fast_limits, tmp_path, admin_client, capsys
+):
+    env = {**backfill_env, "SNAPSHOT_MIN_FREE_BYTES": "0"}  # the disk fills to the last byte
+    with tiny_filesystem(snapshot_root, "3m"):
+        worker = Worker(env=env, log_path=tmp_path / "worker.log")
+        worker.start()
+        beat = start_beat(env, tmp_path / "beat.log")
+        started_at = time.time()
+        try:
+            job = jobs.create_job(
+                request=backfill_request(
+                    {
+                        "startDate": "2025-03-10",
+                        "endDate": (date(2025, 3, 9) + timedelta(days=DISK_FULL_DATES)).isoformat(),
+                        "targetDistricts": DISK_FULL_DISTRICTS,
+                        "concurrency": 2,
+                    }
+                )
+            )
+            units = BackfillUnit.objects.filter(job=job)
+            running = units.filter(status=UnitStatus.RUNNING)
+            succeeded = units.filter(status=UnitStatus.SUCCEEDED)
+
+            # 1. The disk fills: the condition is recorded, units in flight go back, and
+            # nothing more is dispatched, also across a beat tick that re-checks the store.
+            wait_until(lambda: store.store_condition() is not None, timeout=120)
+            full_at = time.time()
+            wait_until(lambda: not running.exists(), timeout=60)
+            stored = succeeded.count()
+            first = store.store_condition()
+            wait_until(lambda: store.store_condition().checked_at > first.checked_at, timeout=30)
+            assert not running.exists()
+            assert succeeded.count() == stored
+            held = store.store_condition()
+            assert held.reason == "full" and held.since == first.since
+            assert "No space left on device" in held.message
+
+            job.refresh_from_db()
+            assert job.status == JobStatus.RUNNING
+            assert job.failed_units == 0
+            assert 0 < stored < job.total_units
+            why = selectors.why_not_running(job=job)
+            assert why.startswith(f"The snapshot store {snapshot_root} is full (")
+            assert "bytes free" in why and "no unit is dispatched" in why
+            status = admin_client.get(f"/api/admin/backfill/{job.pk}").json()
+            assert status["whyNotRunning"] == why
+            assert status["snapshotStore"]["state"] == "full"
+            health = admin_client.get("/api/admin/snapshot-store/health").json()
+            assert health["status"] == "degraded" and health["writable"] is False
+            assert health["condition"]["freeSpaceBytes"] < 64 * 1024
+            assert "bf-store-condition" in admin_client.get("/admin/").content.decode()
+
+            # 2. Space returns (the filesystem grows): nobody acts.
+            subprocess.run(["mount", "-o", "remount,size=64m", str(snapshot_root)], check=True)
+            freed_at = time.time()
+            wait_until(lambda: running.exists() or succeeded.count() > stored, timeout=60)
+            resumed = time.time() - freed_at
+            wait_until(lambda: succeeded.count() > stored, timeout=60)
+            progressed = time.time() - freed_at
+            job = finished(job, timeout=120)
+            done = time.time() - freed_at
+        finally:
+            worker.stop()
+            beat.stop()
+        manifests = [
+            store.read_manifest(logical_date=date(2025, 3, 10) + timedelta(days=offset))
+            for offset in range(DISK_FULL_DATES)
+        ]
+        temp_files = store.temp_files()
+
+    log = worker.log()
+    put_back = len(set(PUT_BACK.findall(log)))
+    assembled = collections.Counter(
+        m.group(2) for m in ASSEMBLED.finditer(log) if m.group(1) == str(job.pk)
+    )
+    report = {
+        "units": job.total_units,
+        "status": job.status,
+        "storedBeforeFull": stored,
+        "unitsPutBack": put_back,
+        "secondsFromStartToFull": round(full_at - started_at, 1),
+        "secondsFromSpaceToDispatch": round(resumed, 1),
+        "secondsFromSpaceToNextStoredUnit": round(progressed, 1),
+        "secondsFromSpaceToJobEnd": round(done, 1),
+    }
+    with capsys.disabled():
+        print("\ndisk-full report: " + json.dumps(report))
+    assert job.status == JobStatus.COMPLETED, job.error_summary
+    assert job.succeeded_units == job.total_units == DISK_FULL_DATES * len(DISK_FULL_DISTRICTS)
+    assert put_back >= 1
+    assert not units.filter(attempts__gt=1).exists()  # a unit put back is not a failed attempt
+    # One WARNING when it began and one when it ended; no ERROR line at all, no assembly
+    # re-sent every 10 s while the disk was full.
+    assert log.count("no unit is dispatched until it takes writes again") == 1
+    assert log.count("takes writes again after") == 1
+    assert " ERROR " not in log
+    assert "assemblies left behind" not in log
+    assert sorted(assembled.values()) == [1] * DISK_FULL_DATES  # each date published once
+    for manifest in manifests:
+        assert manifest["status"] == "completed"
+        assert sorted(f["districtId"] for f in manifest["files"]) == sorted(DISK_FULL_DISTRICTS)
+    assert temp_files == []
+    assert resumed <= 20  # the next reclaim (beat, every 10 s) and one dispatch
