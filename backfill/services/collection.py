@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -290,7 +291,17 @@ def _collect(
 
 def _unexpected(context: str, exc: Exception) -> UnitOutcome:
     """A bug or a surprise (fetch, parse, normalize, store, analytics) ends its unit, not the
-    worker's task: the unit records what happened and the job goes on with the others."""
+    worker's task: the unit records what happened and the job goes on with the others.
+
+    Celery's soft time limit (CELERY_TASK_SOFT_TIME_LIMIT) is no surprise but a unit that took
+    too long, whatever it was waiting for: a `timeout_error`, retryable like any other."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        log.warning("%s: stopped by the task's soft time limit", context)
+        message = (
+            f"the unit ran longer than the task's soft time limit "
+            f"({settings.CELERY_TASK_SOFT_TIME_LIMIT} s, CELERY_TASK_SOFT_TIME_LIMIT)"
+        )
+        return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.TIMEOUT_ERROR, message, True)
     log.exception("%s: unexpected error", context)
     message = f"unexpected {type(exc).__name__}: {exc}"
     return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, message, False)
