@@ -267,7 +267,9 @@ def cell_in_domain(kind: ColumnKind, text: str, *, required: bool = False) -> bo
 
     Numbers may carry thousands separators; an empty number is accepted only in an optional
     column (`required=False`), since a required one would silently read as zero. Statuses,
-    levels and flags are matched case-insensitively.
+    levels and flags are matched case-insensitively. Club numbers are ASCII digits (zero-padded
+    or not), divisions one letter and areas two digits (`0D`/`0A` unassigned): an id that is
+    anything else (markup, say) is refused, never stored.
     """
     value = text.strip()
     if not value and kind in _NUMBER_KINDS:
@@ -293,6 +295,12 @@ def cell_in_domain(kind: ColumnKind, text: str, *, required: bool = False) -> bo
             except ValidationFailed:
                 return False
             return True
+        case ColumnKind.CLUB_NUMBER:
+            return _CLUB_NUMBER.fullmatch(value) is not None
+        case ColumnKind.DIVISION:
+            return _DIVISION.fullmatch(value) is not None
+        case ColumnKind.AREA:
+            return _AREA.fullmatch(value) is not None
     return False
 
 
@@ -300,6 +308,10 @@ _NUMBER_KINDS = (ColumnKind.COUNT, ColumnKind.SIGNED, ColumnKind.GOALS, ColumnKi
 _COUNT = re.compile(r"[0-9]+")
 _SIGNED = re.compile(r"[+-]?[0-9]+")
 _CLUB_STATUSES = tuple(status.lower() for status in CLUB_STATUSES)
+# ASCII only: `\d` would let other scripts' digits through.
+_CLUB_NUMBER = re.compile(r"[0-9]{1,8}")
+_DIVISION = re.compile(r"(?:[A-Za-z]|0[Dd])?")
+_AREA = re.compile(r"(?:[0-9]{2}|0[Aa])?")
 
 
 def accept_export(
