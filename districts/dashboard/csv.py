@@ -44,9 +44,19 @@ class Footer:
     as_of: date
 
     @property
+    def is_after_month(self) -> bool:
+        """True when the as-of date lies after the data month: the file holds the month's final
+        state (collected in its closing period, or an archived year's final file)."""
+        return (self.as_of.year, self.as_of.month) > (self.data_month.year, self.data_month.month)
+
+    @property
     def is_closing_period(self) -> bool:
-        """True when the as-of date lies after the data month (the month is closing)."""
-        return (self.as_of.year, self.as_of.month) != (self.data_month.year, self.data_month.month)
+        """True when the as-of date lies in the month right after the data month, where the
+        site serves a closing month (DOMAIN.md section 1). A year's final file served later
+        (a June fetched from the archive years on) is after its month, not in its closing
+        period."""
+        following = (self.data_month + timedelta(days=31)).replace(day=1)
+        return (self.as_of.year, self.as_of.month) == (following.year, following.month)
 
 
 @dataclass(frozen=True)
@@ -375,7 +385,7 @@ def _is_year_end_closing(footer: Footer, requested_as_of: date) -> bool:
         footer.data_month.month == 6
         and requested_as_of.month == 7
         and requested_as_of.year == footer.data_month.year
-        and footer.is_closing_period
+        and footer.is_after_month
     )
 
 
