@@ -386,8 +386,9 @@ class DashboardClient:
 
 
 def _limit_next_read(response: requests.Response, seconds: float) -> None:
-    """Make the next read of the body's socket wait at most `seconds` (the read timeout set
-    on the request bounds only the gap between bytes, and a read may gather many of them)."""
+    """Make the next read of the body's socket wait at most `seconds`: the read timeout set on
+    the request bounds each wait for bytes, so near the deadline a wait must end there instead.
+    urllib3 sets the read timeout again when the connection is reused."""
     connection = getattr(response.raw, "connection", None)
     sock = getattr(connection, "sock", None)
     if sock is not None:
