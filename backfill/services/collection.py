@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -24,7 +25,7 @@ from django.utils import timezone
 from districts import services as district_services
 from districts.closing_discovery import ClosingDiscovery, discover_closing_date
 from districts.dashboard.client import DashboardClient
-from districts.dashboard.closing import closing_date_for
+from districts.dashboard.closing import closing_date_for, closing_period_month
 from districts.dashboard.collect import (
     CollectedSummary,
     CollectionCancelled,
@@ -274,6 +275,11 @@ def _collect(
         if job.source == Source.ARCHIVE:
             _renormalize(unit, job, stop)
             return UnitOutcome(UnitStatus.SUCCEEDED)
+        closing = _in_closing_period(unit.logical_date, client)
+        if closing:
+            log.info("%s: %s", context, closing)
+            unavailable = ErrorType.DATA_UNAVAILABLE
+            return UnitOutcome(UnitStatus.UNAVAILABLE, 0, unavailable, closing, False)
         waiting = _month_end_waiting(unit.logical_date, client)
         if waiting:
             log.info("%s waits: %s", context, waiting)
@@ -360,7 +366,17 @@ def _store_unwritable(context: str, exc: store.StoreUnwritable, error_type: str)
 
 def _unexpected(context: str, exc: Exception) -> UnitOutcome:
     """A bug or a surprise (fetch, parse, normalize, store, analytics) ends its unit, not the
-    worker's task: the unit records what happened and the job goes on with the others."""
+    worker's task: the unit records what happened and the job goes on with the others.
+
+    Celery's soft time limit (CELERY_TASK_SOFT_TIME_LIMIT) is no surprise but a unit that took
+    too long, whatever it was waiting for: a `timeout_error`, retryable like any other."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        log.warning("%s: stopped by the task's soft time limit", context)
+        message = (
+            f"the unit ran longer than the task's soft time limit "
+            f"({settings.CELERY_TASK_SOFT_TIME_LIMIT} s, CELERY_TASK_SOFT_TIME_LIMIT)"
+        )
+        return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.TIMEOUT_ERROR, message, True)
     log.exception("%s: unexpected error", context)
     message = f"unexpected {type(exc).__name__}: {exc}"
     return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, message, False)
@@ -391,6 +407,31 @@ def _generate(unit: BackfillUnit, job: BackfillJob) -> UnitOutcome:
     except Exception as exc:
         return _unexpected(context, exc)
     return UnitOutcome(UnitStatus.SUCCEEDED)
+
+
+def _in_closing_period(day: date, client: DashboardClient) -> str:
+    """Why `day` has no data of its own (it lies in a closing period), or "" to collect it.
+
+    Asks the registry first, which may have learnt the closing date since planning; a day the
+    previous month's unknown closing period may cover (`planning.unknown_closing_month`) has
+    that closing date found first (one discovery per month, shared by every unit, at most
+    `closing_discovery.MAX_REQUESTS` requests), so that no request is spent on a day the site
+    serves no data for. When the discovery fails, the day is collected as usual (the answer's
+    footer then tells).
+    """
+    month = planning.unknown_closing_month(day, today=timezone.localdate())
+    if month is not None:
+        try:
+            discover_month_closing(data_month=month, client=client)
+        except DashboardError as exc:
+            log.warning("closing date of %s not found before %s: %s", f"{month:%Y-%m}", day, exc)
+    closing_of = closing_period_month(day)
+    if closing_of is None:
+        return ""
+    return (
+        f"{day} lies in the closing period of {closing_of:%Y-%m}: the dashboard serves no data "
+        "for it"
+    )
 
 
 def _month_end_waiting(day: date, client: DashboardClient) -> str:

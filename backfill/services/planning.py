@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import groupby
 from typing import Any
@@ -19,8 +19,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from districts import services as district_services
+from districts.closing_discovery import MAX_REQUESTS as MAX_DISCOVERY_REQUESTS
 from districts.closing_discovery import waiting_reason
-from districts.dashboard.closing import closing_date_for, closing_period_month, still_closing_on
+from districts.dashboard.closing import (
+    closing_date_for,
+    closing_period_month,
+    still_closing_on,
+    typical_closing_days,
+)
 from districts.dashboard.reports import ReportType
 from districts.dashboard.urls import EARLIEST_DATE, month_end, program_year_of, request_for
 from districts.ids import ALL_DISTRICTS, district_sort_key
@@ -277,6 +283,49 @@ def blocked_dates(dates: tuple[date, ...], *, today: date) -> dict[date, tuple[s
         if reason:
             blocked[day] = (UnitStatus.WAITING, reason)
     return blocked
+
+
+def unknown_closing_month(day: date, *, today: date) -> date | None:
+    """The month (its first day) whose closing period `day` may lie in while nobody knows that
+    month's closing date, or None.
+
+    That is the month before `day`'s, when its closing date is neither known nor seen past
+    `day`, `day` is not a month end (a logical date of its own month) nor later than yesterday,
+    and it falls no later than the latest closing day of that calendar month on record
+    (`closing.typical_closing_days`). A unit of such a day finds the closing date first
+    (`collection.py`), instead of a request that would find the month still being served.
+    """
+    if day == month_end(day) or day >= today or closing_period_month(day) is not None:
+        return None
+    previous = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if previous < EARLIEST_DATE or closing_date_for(previous) is not None:
+        return None
+    return previous if day.day <= typical_closing_days(previous)[1] else None
+
+
+def estimated_closing_days(dates: tuple[date, ...], *, today: date) -> dict[date, tuple[date, str]]:
+    """Days whose month's closing date is not known yet but which most likely lie in its
+    closing period: day -> (that month, why), for the preview.
+
+    A day counts when `unknown_closing_month` names a month and the day falls on or before the
+    median closing day of that calendar month on record. Its units still run: they find the
+    closing date first and end `unavailable` without a request, or collect when the month had
+    closed by then.
+    """
+    estimated: dict[date, tuple[date, str]] = {}
+    for day in dates:
+        month = unknown_closing_month(day, today=today)
+        if month is None:
+            continue
+        median = typical_closing_days(month)[0]
+        if day.day <= median:
+            estimated[day] = (
+                month,
+                f"{day} most likely lies in the closing period of {month:%Y-%m} (estimated: "
+                f"such months close about day {median} of the next month; its closing date is "
+                "found before any request for the day)",
+            )
+    return estimated
 
 
 def recent_month_ends(*, today: date) -> list[date]:
@@ -708,17 +757,35 @@ def preview(plan_: Plan) -> Preview:
     """What a job would do, date by date, without writing anything."""
     if plan_.planned is not None:
         return _analytics_preview(plan_)
+    from_archive = plan_.request.from_archive
+    # Days most likely in the closing period of a month whose closing date is still to be
+    # found: their units end `unavailable` after one discovery of that month (at most
+    # MAX_DISCOVERY_REQUESTS requests), not after a request each.
+    estimated = (
+        {} if from_archive else estimated_closing_days(plan_.dates, today=timezone.localdate())
+    )
+    probed: set[date] = set()
     dates: list[DatePlan] = []
     totals: Counter[str] = Counter()
     for day, planned in groupby(plan_.units(), key=lambda u: u.logical_date):
         units = list(planned)
+        if day in estimated and any(u.status == UnitStatus.PENDING for u in units):
+            month, reason = estimated[day]
+            probed.add(month)
+            units = [
+                replace(u, status=UnitStatus.UNAVAILABLE, reason=reason)
+                if u.status == UnitStatus.PENDING
+                else u
+                for u in units
+            ]
         counts = Counter(str(u.status) for u in units)
         totals.update(counts)
-        dates.append(_date_plan(day, units, counts, from_archive=plan_.request.from_archive))
+        dates.append(_date_plan(day, units, counts, from_archive=from_archive))
     requests = (
         0
-        if plan_.request.from_archive
+        if from_archive
         else totals[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.collection_strategy]
+        + len(probed) * MAX_DISCOVERY_REQUESTS
     )
     return Preview(
         collection_strategy=plan_.collection_strategy,

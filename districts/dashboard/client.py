@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
@@ -43,9 +44,10 @@ AfterResponse = Callable[[str, int | None, float | None], None]
 DEFAULT_MAX_RETRY_AFTER_S = 300.0
 DEFAULT_BACKOFF_BASE_S = 1.0
 DEFAULT_BACKOFF_MAX_S = 30.0
-# The read timeout bounds the gap between bytes only; a slow drip is bounded by this.
+# The read timeout bounds the gap between bytes only; a slow drip is bounded by this, checked
+# on every read of the body (each read waits at most until the deadline).
 DEFAULT_DOWNLOAD_DEADLINE_S = 120.0
-CHUNK_BYTES = 64 * 1024
+CHUNK_BYTES = 8 * 1024
 DRAIN_LIMIT_BYTES = 64 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -222,9 +224,12 @@ class DashboardClient:
         `give_up(error)` True stops retrying at once. Raises DashboardError: `network_error`,
         `timeout_error`, `rate_limit_error`
         or `fetch_failed` (5xx) with retryable=True, also when the attempts are exhausted;
-        `fetch_failed` non-retryable for other 4xx; DataUnavailable for a redirect (an
-        unpublished program year answers 302 to the error page); ValidationFailed for a body
-        over `max_bytes`. A DashboardError raised by `before_request` is retried when it is
+        `fetch_failed` non-retryable for other 4xx; DataUnavailable for a redirect to the
+        site's error page (an unpublished program year answers 302 to it) and `fetch_failed`
+        naming the target for any other redirect (retryable, but not retried here: the unit's
+        next attempt asks again); `timeout_error` when the whole download takes longer than
+        `download_deadline` (checked on every read); ValidationFailed for a body over
+        `max_bytes`. A DashboardError raised by `before_request` is retried when it is
         retryable; any other exception from a hook propagates unchanged.
         """
         attempts = max(1, max_attempts or self.max_attempts)
@@ -233,6 +238,7 @@ class DashboardClient:
             return (
                 isinstance(exc, DashboardError)
                 and exc.retryable
+                and exc.status_code not in REDIRECT_STATUSES
                 and not self._too_long(exc)
                 and not (give_up is not None and give_up(exc))
             )
@@ -294,6 +300,7 @@ class DashboardClient:
         if self.before_request is not None:
             self.before_request(url)
         self._count("requests_made")
+        deadline = time.monotonic() + self.download_deadline
         status: int | None = None
         retry_after: float | None = None
         try:
@@ -311,7 +318,7 @@ class DashboardClient:
                     _drain(response)
                     _raise_for_status(response, url, retry_after)
                 try:
-                    return self._read_body(response, url)
+                    return self._read_body(response, url, deadline)
                 except DashboardError as exc:
                     if exc.error_type in (ErrorType.NETWORK_ERROR, ErrorType.TIMEOUT_ERROR):
                         # An answer that broke off mid-body counts as no answer for the
@@ -322,31 +329,49 @@ class DashboardClient:
             if self.after_response is not None:
                 self.after_response(url, status, retry_after)
 
-    def _read_body(self, response: requests.Response, url: str) -> bytes:
+    def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
+        """The body, read in small pieces, each read waiting at most until `deadline` (a
+        `time.monotonic()` value): a body that drips in never holds the caller past it."""
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise _too_large(url, self.max_bytes, response.status_code)
-        deadline = time.monotonic() + self.download_deadline
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in response.iter_content(CHUNK_BYTES):
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._past_deadline(url)
+                _limit_next_read(response, min(remaining, self.timeout[1]))
+                try:
+                    chunk = response.raw.read1(CHUNK_BYTES, decode_content=True)
+                except urllib3.exceptions.ReadTimeoutError:
+                    if remaining <= self.timeout[1]:
+                        raise self._past_deadline(url) from None
+                    raise
+                if not chunk:
+                    break
                 size += len(chunk)
                 self._count("bytes_received", len(chunk))
                 if size > self.max_bytes:
                     raise _too_large(url, self.max_bytes, response.status_code)
-                if time.monotonic() > deadline:
-                    raise DashboardError(
-                        ErrorType.TIMEOUT_ERROR,
-                        f"download of {url} took longer than {self.download_deadline:.0f} s",
-                        url=url,
-                    )
                 chunks.append(chunk)
         except requests.RequestException as exc:
             raise _transport_error(exc, url) from exc
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise DashboardError(ErrorType.TIMEOUT_ERROR, f"timed out: {exc}", url=url) from exc
         except urllib3.exceptions.HTTPError as exc:
             raise DashboardError(ErrorType.NETWORK_ERROR, f"network error: {exc}", url=url) from exc
+        except OSError as exc:
+            raise DashboardError(ErrorType.NETWORK_ERROR, f"network error: {exc}", url=url) from exc
         return b"".join(chunks)
+
+    def _past_deadline(self, url: str) -> DashboardError:
+        return DashboardError(
+            ErrorType.TIMEOUT_ERROR,
+            f"download of {url} took longer than {self.download_deadline:g} s",
+            url=url,
+        )
 
     # --- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
@@ -358,6 +383,16 @@ class DashboardClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _limit_next_read(response: requests.Response, seconds: float) -> None:
+    """Make the next read of the body's socket wait at most `seconds`: the read timeout set on
+    the request bounds each wait for bytes, so near the deadline a wait must end there instead.
+    urllib3 sets the read timeout again when the connection is reused."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
 
 
 def _drain(response: requests.Response) -> None:
@@ -376,8 +411,19 @@ def _raise_for_status(response: requests.Response, url: str, retry_after: float 
     status = response.status_code
     if status in REDIRECT_STATUSES:
         location = response.headers.get("Location", "")
-        raise DataUnavailable(
-            f"HTTP {status} redirect to {location or 'nowhere'} (not followed)",
+        if _is_error_page(url, location):
+            raise DataUnavailable(
+                f"HTTP {status} redirect to {location} (not followed)",
+                status_code=status,
+                url=url,
+            )
+        # Not the site's answer for data it does not have: a move, a maintenance page, another
+        # host. Never followed; the unit fails (retryable) naming where it was sent.
+        raise DashboardError(
+            ErrorType.FETCH_FAILED,
+            f"HTTP {status} redirect to {_shown(location) or 'nowhere'}, which the collector "
+            "does not expect (not followed)",
+            retryable=True,
             status_code=status,
             url=url,
         )
@@ -405,6 +451,28 @@ def _raise_for_status(response: requests.Response, url: str, retry_after: float 
         status_code=status,
         url=url,
     )
+
+
+# The page an unpublished program year redirects to (DOMAIN.md section 4), on the same host.
+ERROR_PAGE_PATH = "/error.aspx"
+
+
+def _is_error_page(url: str, location: str) -> bool:
+    """True when a redirect's `location` is the dashboard's own error page: the one redirect
+    the site answers for data it does not have."""
+    if not location:
+        return False
+    target, origin = urlsplit(urljoin(url, location)), urlsplit(url)
+    return (target.scheme, target.netloc.lower()) == (
+        origin.scheme,
+        origin.netloc.lower(),
+    ) and target.path.lower() == ERROR_PAGE_PATH
+
+
+def _shown(location: str) -> str:
+    """A redirect target as a message shows it: printable, at most 200 characters."""
+    text = "".join(c if c.isprintable() else "?" for c in location)
+    return text if len(text) <= 200 else f"{text[:200]}..."
 
 
 def _transport_error(exc: requests.RequestException, url: str) -> DashboardError:

@@ -21,6 +21,7 @@ this process clear the cache at once (`clear_cache`).
 
 from __future__ import annotations
 
+import calendar
 import json
 import threading
 import time
@@ -113,6 +114,29 @@ def closing_period_month(d: date) -> date | None:
     if closing is None or (closing.year, closing.month) != (d.year, d.month):
         return None
     return previous if d <= closing else None
+
+
+# When nothing is known of a calendar month's closings: closing periods end about day 8 of the
+# next month, and by day 18 (June's in July: about day 20, by day 29), DOMAIN.md section 1.
+_TYPICAL_CLOSING_DAYS = (8, 18)
+_TYPICAL_JUNE_CLOSING_DAYS = (20, 29)
+
+
+def typical_closing_days(data_month: date) -> tuple[int, int]:
+    """(median, latest) day of the next month on which months of the same calendar month
+    closed, over the merged registry: an estimate of an unknown month's closing period (its
+    median), and the day past which a day of the next month is surely not in it (its latest)."""
+    month = data_month.month
+    days = sorted(
+        (entry.closing_date - entry.data_month).days
+        - calendar.monthrange(entry.data_month.year, entry.data_month.month)[1]
+        + 1
+        for entry in closing_registry().values()
+        if entry.data_month.month == month
+    )
+    if not days:
+        return _TYPICAL_JUNE_CLOSING_DAYS if month == 6 else _TYPICAL_CLOSING_DAYS
+    return days[(len(days) - 1) // 2], days[-1]
 
 
 def clear_cache() -> None:

@@ -44,9 +44,19 @@ class Footer:
     as_of: date
 
     @property
+    def is_after_month(self) -> bool:
+        """True when the as-of date lies after the data month: the file holds the month's final
+        state (collected in its closing period, or an archived year's final file)."""
+        return (self.as_of.year, self.as_of.month) > (self.data_month.year, self.data_month.month)
+
+    @property
     def is_closing_period(self) -> bool:
-        """True when the as-of date lies after the data month (the month is closing)."""
-        return (self.as_of.year, self.as_of.month) != (self.data_month.year, self.data_month.month)
+        """True when the as-of date lies in the month right after the data month, where the
+        site serves a closing month (DOMAIN.md section 1). A year's final file served later
+        (a June fetched from the archive years on) is after its month, not in its closing
+        period."""
+        following = (self.data_month + timedelta(days=31)).replace(day=1)
+        return (self.as_of.year, self.as_of.month) == (following.year, following.month)
 
 
 @dataclass(frozen=True)
@@ -267,7 +277,9 @@ def cell_in_domain(kind: ColumnKind, text: str, *, required: bool = False) -> bo
 
     Numbers may carry thousands separators; an empty number is accepted only in an optional
     column (`required=False`), since a required one would silently read as zero. Statuses,
-    levels and flags are matched case-insensitively.
+    levels and flags are matched case-insensitively. Club numbers are ASCII digits (zero-padded
+    or not), divisions one letter and areas two digits (`0D`/`0A` unassigned): an id that is
+    anything else (markup, say) is refused, never stored.
     """
     value = text.strip()
     if not value and kind in _NUMBER_KINDS:
@@ -293,6 +305,12 @@ def cell_in_domain(kind: ColumnKind, text: str, *, required: bool = False) -> bo
             except ValidationFailed:
                 return False
             return True
+        case ColumnKind.CLUB_NUMBER:
+            return _CLUB_NUMBER.fullmatch(value) is not None
+        case ColumnKind.DIVISION:
+            return _DIVISION.fullmatch(value) is not None
+        case ColumnKind.AREA:
+            return _AREA.fullmatch(value) is not None
     return False
 
 
@@ -300,6 +318,10 @@ _NUMBER_KINDS = (ColumnKind.COUNT, ColumnKind.SIGNED, ColumnKind.GOALS, ColumnKi
 _COUNT = re.compile(r"[0-9]+")
 _SIGNED = re.compile(r"[+-]?[0-9]+")
 _CLUB_STATUSES = tuple(status.lower() for status in CLUB_STATUSES)
+# ASCII only: `\d` would let other scripts' digits through.
+_CLUB_NUMBER = re.compile(r"[0-9]{1,8}")
+_DIVISION = re.compile(r"(?:[A-Za-z]|0[Dd])?")
+_AREA = re.compile(r"(?:[0-9]{2}|0[Aa])?")
 
 
 def accept_export(
@@ -363,7 +385,7 @@ def _is_year_end_closing(footer: Footer, requested_as_of: date) -> bool:
         footer.data_month.month == 6
         and requested_as_of.month == 7
         and requested_as_of.year == footer.data_month.year
-        and footer.is_closing_period
+        and footer.is_after_month
     )
 
 

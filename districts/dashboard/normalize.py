@@ -61,9 +61,10 @@ _DIVISION_FIELDS = tuple(f.replace("area", "division", 1) for f in _AREA_FIELDS)
 
 
 def logical_date_of(footer: Footer) -> date:
-    """The logical date an export stands for: the data month's last day for a closing-period
-    export (the month's final state), else its as-of date."""
-    if not footer.is_closing_period:
+    """The logical date an export stands for: the data month's last day for an export as of a
+    later day (the month's final state: its closing period, or an archived year's final file),
+    else its as-of date."""
+    if not footer.is_after_month:
         return footer.as_of
     month = footer.data_month
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])

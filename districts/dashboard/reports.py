@@ -248,6 +248,9 @@ class ColumnKind(StrEnum):
     LEVEL = 'one of "", D, S, P, M'
     FLAG = 'one of Y, N, ""'
     PERCENT = "a percentage or N/A"
+    CLUB_NUMBER = "a club number of 1 to 8 digits"
+    DIVISION = "a division letter A-Z, 0D (unassigned) or empty"
+    AREA = "a two-digit area, 0A (unassigned) or empty"
 
 
 CLUB_STATUSES = ("Active", "Low", "Suspended", "Ineligible")
@@ -257,11 +260,15 @@ DISTINGUISHED_LEVELS = ("D", "S", "P", "M")
 FIELD_KINDS: dict[str, ColumnKind] = {
     **dict.fromkeys(
         (
-            "district", "region", "division", "area", "club_number", "club_name",
-            "charter_suspend_date",
+            "district", "region", "club_name", "charter_suspend_date",
         ),
         ColumnKind.TEXT,
     ),
+    # Ids (DOMAIN.md section 3): `00000396` (`396` in the district and division reports),
+    # division `A` and area `01`, or `0D`/`0A` for a club not yet placed.
+    "club_number": ColumnKind.CLUB_NUMBER,
+    "division": ColumnKind.DIVISION,
+    "area": ColumnKind.AREA,
     **dict.fromkeys(
         (
             "membership_base", "active_members", "ccs", "add_ccs", "acs", "add_acs",

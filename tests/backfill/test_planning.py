@@ -313,6 +313,54 @@ def test_preview_counts_waiting_units_without_requests(db, today_is):
     assert (result.waiting_units, result.pending_units, result.requests) == (2, 0, 0)
 
 
+def test_closing_days_of_a_month_past_the_registry_are_previewed_as_such_not_fetched(
+    db, today_is, snapshot_root
+):
+    # August 2026 is past the shipped registry and not discovered: its closing period in
+    # September is estimated from the Augusts on record (median: closed on day 8).
+    today_is(date(2026, 12, 6))
+    assert planning.typical_closing_days(date(2026, 8, 1))[0] == 8
+
+    result = planning.preview(
+        plan_for(startDate="2026-09-01", endDate="2026-09-10", targetDistricts=["42", "61"])
+    )
+
+    plans = {d.logical_date.day: d for d in result.dates}
+    assert [plans[day].plan for day in range(1, 11)] == ["unavailable"] * 8 + ["fetch"] * 2
+    assert "closing period of 2026-08 (estimated" in plans[1].reason
+    assert (result.unavailable_units, result.pending_units) == (16, 4)
+    # Two days x two districts x three reports, and one discovery of August's closing date
+    # (was 60: a request per report, district and day).
+    assert result.requests == 4 * 3 + 6
+
+
+def test_a_discovered_closing_date_plans_its_period_exactly(db, today_is, snapshot_root):
+    from districts.models import MonthEndClosing
+
+    today_is(date(2026, 12, 6))
+    MonthEndClosing.objects.create(
+        data_month=date(2026, 11, 1), closing_date=date(2026, 12, 5), source="discovered"
+    )
+
+    result = planning.preview(plan_for(startDate="2026-12-01", endDate="2026-12-05"))
+
+    assert [d.plan for d in result.dates] == ["unavailable"] * 5
+    assert result.requests == 0
+
+
+def test_days_past_the_latest_closing_on_record_are_fetched_without_discovery(db, today_is):
+    today_is(date(2026, 12, 6))
+
+    assert planning.unknown_closing_month(date(2026, 9, 5), today=date(2026, 12, 6)) == date(
+        2026, 8, 1
+    )
+    # No August on record closed after day 12 of September; a month end is its own month's.
+    assert planning.unknown_closing_month(date(2026, 9, 13), today=date(2026, 12, 6)) is None
+    assert planning.unknown_closing_month(date(2026, 9, 30), today=date(2026, 12, 6)) is None
+    # Known months (the shipped registry) need no discovery.
+    assert planning.unknown_closing_month(date(2025, 9, 2), today=date(2026, 12, 6)) is None
+
+
 def test_recent_month_ends_are_those_of_the_last_62_days():
     assert planning.recent_month_ends(today=date(2026, 12, 1)) == [
         date(2026, 9, 30),

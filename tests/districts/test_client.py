@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -212,6 +213,37 @@ def test_hang_then_answer_succeeds_on_the_next_attempt(simulator, make_client, u
     assert [status for _, status, _ in recorder.after] == [None, 200]
 
 
+@pytest.mark.parametrize("rate", [200, 1])
+def test_a_dripping_body_ends_at_the_download_deadline_as_a_retryable_timeout(
+    simulator, make_client, url, rate
+):
+    # About 7 KB at 200 bytes a second would take ~35 s; each read may wait only until the
+    # deadline, however many bytes keep trickling in meanwhile (at 1 byte a second, a read
+    # waiting for the next byte is cut short at the deadline too).
+    simulator.set_faults(drip_next=1, drip_bytes_per_second=rate)
+    deadline = 1.5
+    client = make_client(download_deadline=deadline, max_attempts=1)
+
+    started = time.monotonic()
+    with pytest.raises(DashboardError) as caught:
+        client.get(url)
+    overshoot = time.monotonic() - started - deadline
+
+    print(f"drip of {rate} B/s against a {deadline} s deadline: ended {overshoot:+.3f} s past it")
+    assert caught.value.error_type == ErrorType.TIMEOUT_ERROR
+    assert caught.value.retryable is True
+    assert "took longer than 1.5 s" in caught.value.message
+    assert 0 <= client.bytes_received < 1500
+    assert overshoot < 0.25
+
+
+def test_a_drip_faster_than_the_deadline_is_read_whole(simulator, make_client, url):
+    expected = make_client().get(url)
+    simulator.set_faults(drip_next=1, drip_bytes_per_second=40_000)
+
+    assert make_client(download_deadline=5, max_attempts=1).get(url) == expected
+
+
 def test_connection_dropped_mid_body_is_a_retryable_network_error(
     simulator, make_client, url, recorder
 ):
@@ -251,6 +283,39 @@ def test_redirect_is_data_unavailable_and_not_followed(simulator, make_client, r
     assert "/error.aspx" in caught.value.message
     assert [entry["status"] for entry in simulator.requests()] == [302]
     assert recorder.after == [(unpublished, 302, None)]
+
+
+def test_redirect_to_another_host_is_fetch_failed_naming_the_target(
+    simulator, make_client, url, recorder
+):
+    simulator.set_faults(redirect_next=1, redirect_location="https://elsewhere.example/moved?x=1")
+    client = make_client()
+
+    with pytest.raises(DashboardError) as caught:
+        client.get(url)
+
+    assert caught.value.error_type == ErrorType.FETCH_FAILED
+    assert caught.value.retryable is True
+    assert caught.value.status_code == 302
+    assert "https://elsewhere.example/moved?x=1" in caught.value.message
+    # Not followed and not asked again at once: the unit's next attempt asks again.
+    assert [entry["status"] for entry in simulator.requests()] == [302]
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["/Default.aspx", "http://127.0.0.1:1/error.aspx", "//elsewhere.example/error.aspx", ""],
+)
+def test_redirect_anywhere_but_the_sites_error_page_is_fetch_failed(
+    simulator, make_client, url, location
+):
+    simulator.set_faults(redirect_next=1, redirect_location=location)
+
+    with pytest.raises(DashboardError) as caught:
+        make_client().get(url)
+
+    assert caught.value.error_type == ErrorType.FETCH_FAILED
+    assert (location or "nowhere") in caught.value.message
 
 
 def test_body_over_the_size_cap_fails_without_retry(simulator, make_client, url):

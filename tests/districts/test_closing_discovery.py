@@ -9,7 +9,12 @@ from datetime import date, timedelta
 import pytest
 
 from backfill import limits
-from districts.closing_discovery import MAX_PROBES, discover_closing_date
+from districts.closing_discovery import (
+    MAX_PROBES,
+    MAX_REQUESTS,
+    discover_closing_date,
+    search_closing,
+)
 from districts.dashboard.client import DashboardClient
 from districts.dashboard.closing import closing_date_for, closing_period_month, still_closing_on
 from districts.dashboard.errors import DataUnavailable
@@ -75,7 +80,8 @@ def test_months_after_the_registry_are_discovered_in_a_handful_of_summary_reques
 
     assert found.closing_date == simulated_closing(month)
     assert not found.is_open
-    assert 1 <= found.requests <= MAX_PROBES + 1  # the live year's first probe tries 2 paths
+    # At most what the README promises, the live year's first probe trying two paths.
+    assert 1 <= found.requests <= MAX_REQUESTS == 6
     assert len(summary_probes(simulator)) == found.requests == len(simulator.requests())
     # Every probe passed the global limiter (its grants are counted in Redis).
     assert limits.rate_limiter().status().current_count == found.requests
@@ -176,3 +182,36 @@ def test_a_spent_probe_budget_keeps_what_it_learnt_and_says_so(db, simulator, cl
     # The next call finishes the search from there.
     found = discover_closing_date(client=client, data_month=date(2026, 9, 1), today=TODAY)
     assert found.closing_date == simulated_closing(date(2026, 9, 1))
+
+
+@pytest.mark.parametrize("window", range(1, 32))
+def test_every_closing_day_of_a_window_up_to_31_days_is_found_within_the_probe_budget(window):
+    served = date(2026, 9, 30)
+    window_end = served + timedelta(days=window)
+    # `first`: the first day no longer serving the month; window_end + 1: served all along.
+    for offset in range(1, window + 2):
+        first = served + timedelta(days=offset)
+        asked: list[date] = []
+
+        def closed_by(as_of: date, first: date = first, asked: list[date] = asked) -> bool:
+            assert served < as_of <= window_end and as_of not in asked
+            asked.append(as_of)
+            return as_of >= first
+
+        last_served, unserved, probes = search_closing(served, window_end, closed_by)
+
+        assert probes == len(asked) <= MAX_PROBES
+        assert last_served == first - timedelta(days=1)
+        assert unserved == (first if first <= window_end else None)
+
+
+def test_a_month_still_closing_yesterday_costs_one_probe_when_the_window_allows():
+    asked: list[date] = []
+
+    def closed_by(as_of: date) -> bool:
+        asked.append(as_of)
+        return False
+
+    served = date(2026, 10, 31)
+    assert search_closing(served, served + timedelta(days=16), closed_by)[1] is None
+    assert asked == [served + timedelta(days=16)]

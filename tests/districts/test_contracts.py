@@ -180,6 +180,9 @@ BAD_CELLS = {
     ColumnKind.LEVEL: ["Presidents Distinguished", "Distinguished", "X", "DS"],
     ColumnKind.FLAG: ["Yes", "1"],
     ColumnKind.PERCENT: ["lots", "8.2.9%"],
+    ColumnKind.CLUB_NUMBER: ["<img src=x onerror=alert(1)>", "396a", "123456789", "-396", "٣٩٦"],
+    ColumnKind.DIVISION: ["<b>A</b>", "AB", "1", "0A"],
+    ColumnKind.AREA: ["<script>", "1", "123", "A1", "0D"],
 }
 CHECKED_CELLS = [
     pytest.param(contract, name, bad, id=f"{contract_id(contract)}-{name}-{bad}")
@@ -202,6 +205,29 @@ def test_cell_outside_its_domain_is_refused_naming_line_column_and_value(contrac
     assert "line 2" in message
     assert f"{column} is {bad!r}" in message
     assert str(contract.report) in message
+
+
+@pytest.mark.parametrize(
+    ("name", "column"),
+    [
+        ("clubperformance_d21_2024-09.csv", "Club Number"),
+        ("districtperformance_d21_2024-09.csv", "Club"),
+        ("divisionperformance_d21_2024-09.csv", "Division"),
+        ("divisionperformance_d21_2024-09.csv", "Area"),
+    ],
+)
+def test_markup_in_an_id_is_refused_by_the_parser_and_the_normalizer(name, column):
+    markup = "<img src=x onerror=alert(1)>"
+    data = (DATA / name).read_bytes()
+    bad = with_cell(data, 2, column_index(data, column), markup)
+
+    with pytest.raises(ValidationFailed, match=f"line 3 .*{column} is '<img"):
+        parse_export(bad)
+    parsed = parse_export(data)
+    field = reports.canonical_field(column)
+    rows = tuple({**row, field: markup} if i == 1 else row for i, row in enumerate(parsed.rows))
+    with pytest.raises(ValidationFailed, match=f"{column} is '<img"):
+        normalize_single(replace(parsed, rows=rows))
 
 
 def test_empty_count_in_a_required_column_is_refused():

@@ -484,6 +484,9 @@ CELLS_OF_KIND = {
     reports.ColumnKind.LEVEL: st.sampled_from(["", "D", "S", "P", "M"]),
     reports.ColumnKind.FLAG: st.sampled_from(["", "Y", "N"]),
     reports.ColumnKind.PERCENT: st.sampled_from(["-8.29%", "0.00%", "12.5%", "N/A"]),
+    reports.ColumnKind.CLUB_NUMBER: st.integers(1, 99_999_999).map(lambda n: f"{n:08d}"),
+    reports.ColumnKind.DIVISION: st.sampled_from(["", "A", "F", "Z", "0D"]),
+    reports.ColumnKind.AREA: st.sampled_from(["", "01", "42", "99", "0A"]),
 }
 
 

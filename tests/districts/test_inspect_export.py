@@ -165,6 +165,18 @@ def test_program_year_places_the_footer_month_in_that_year(tmp_path):
     assert "Membership:      active 136, base 130, net growth 6, new 23" in out
 
 
+def test_a_year_end_file_fetched_two_years_later_is_not_in_its_closing_period(tmp_path):
+    # June 2025's final file as of 2026-08-20: June closed in July 2025.
+    path = edited(tmp_path, *CLOSED_YEAR_FOOTER)
+    out = inspect(path, "--program-year", "2024-2025")
+    data = json.loads(inspect(path, "--program-year", "2024-2025", "--json"))
+
+    assert "Closing period:  no" in out
+    assert "Logical date:    2025-06-30" in out
+    assert (data["is_closing_period"], data["logical_date"]) == (False, "2025-06-30")
+    assert data["statistics"]["is_closing_period"] is False
+
+
 def test_program_year_the_header_era_contradicts_exits_1(tmp_path):
     with pytest.raises(
         CommandError, match=r"belongs to clubperformance \(2025-07\.\. era"

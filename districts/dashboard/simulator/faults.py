@@ -20,7 +20,9 @@ from .generation import canonical_district_id
 from .site import ExportToken
 
 # Precedence when several kinds are due for the same request.
-FAULT_KINDS = ("hang", "rate_limit", "error", "html_error", "malformed", "truncated")
+FAULT_KINDS = (
+    "hang", "rate_limit", "error", "redirect", "html_error", "malformed", "truncated", "drip",
+)  # fmt: skip
 _NEXT_FIELD = {kind: f"{kind}_next" for kind in FAULT_KINDS} | {"error": "fail_next"}
 _RATE_FIELD = {kind: f"{kind}_rate" for kind in FAULT_KINDS}
 ERROR_STATUSES = (500, 502, 503, 504)
@@ -50,6 +52,14 @@ class FaultConfig:
     truncated_next: int = 0
     truncated_rate: float = 0.0
     truncate_mode: str = "content"
+    # A redirect the site never sends for missing data (to another host, by default).
+    redirect_next: int = 0
+    redirect_rate: float = 0.0
+    redirect_location: str = "https://elsewhere.example/moved"
+    # The body sent slowly: headers at once, then this many bytes a second.
+    drip_next: int = 0
+    drip_rate: float = 0.0
+    drip_bytes_per_second: int = 200
     no_data_dates: tuple[date, ...] = ()
     unknown_districts: tuple[str, ...] = ()
     failing_districts: tuple[str, ...] = ()
@@ -66,6 +76,8 @@ class FaultConfig:
                 raise ValueError(f"{item.name} must be between 0 and 1")
         if self.error_status not in ERROR_STATUSES:
             raise ValueError(f"error_status must be one of {ERROR_STATUSES}")
+        if self.drip_bytes_per_second < 1:
+            raise ValueError("drip_bytes_per_second must be at least 1")
         if self.truncate_mode not in TRUNCATE_MODES:
             raise ValueError(f"truncate_mode must be one of {TRUNCATE_MODES}")
 
@@ -130,6 +142,8 @@ class FaultDecision:
     retry_after: int = 1
     error_status: int = 500
     truncate_mode: str = "content"
+    redirect_location: str = ""
+    drip_bytes_per_second: int = 200
     no_data: bool = False
     unknown_district: bool = False
     failing_district: bool = False
@@ -210,6 +224,8 @@ class FaultInjector:
             retry_after=config.retry_after,
             error_status=config.error_status,
             truncate_mode=config.truncate_mode,
+            redirect_location=config.redirect_location,
+            drip_bytes_per_second=config.drip_bytes_per_second,
             no_data=bool(in_scope and token and token.as_of in config.no_data_dates),
             unknown_district=district is not None
             and district in {canonical_district_id(d) for d in config.unknown_districts},

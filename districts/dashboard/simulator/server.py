@@ -194,6 +194,13 @@ class SimulatorServer:
                 return html_response(decision.error_status, _error_page(decision.error_status))
             case "html_error":
                 return html_response(200, ERROR_PAGE)
+            case "redirect":
+                return SiteResponse(
+                    status=302,
+                    body=b"",
+                    content_type=HTML_CONTENT_TYPE,
+                    headers=(("Location", decision.redirect_location),),
+                )
         response = self.site.respond(path, params)
         export = response.export
         if export is None:
@@ -215,6 +222,21 @@ def malformed(body: bytes) -> bytes:
     header = lines[0].replace(b'","', b'";"').replace(b"District", b"Distr\xefct")
     rows = [line.replace(b'","', b'",', 1) for line in lines[1:-2]]
     return b"\r\n".join([header, *rows, b"Month of ???, As of 99/99/9999", b""])
+
+
+DRIP_STEPS_PER_SECOND = 10
+
+
+def _drip(out: Any, body: bytes, decision: FaultDecision) -> None:
+    """Write `body` a few bytes at a time, `drip_bytes_per_second` a second."""
+    rate = decision.drip_bytes_per_second
+    step = max(1, rate // DRIP_STEPS_PER_SECOND)
+    for start in range(0, len(body), step):
+        out.write(body[start : start + step])
+        out.flush()
+        if decision.wake.wait(step / rate):
+            out.write(body[start + step :])
+            return
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -257,6 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
             response.body,
             response.headers,
             sent=body if cut_connection else None,
+            drip=decision if decision.kind == "drip" else None,
         )
 
     def _send(
@@ -267,9 +290,11 @@ class _Handler(BaseHTTPRequestHandler):
         headers: tuple[tuple[str, str], ...] = (),
         *,
         sent: bytes | None = None,
+        drip: FaultDecision | None = None,
     ) -> None:
         """Send a response; with `sent`, announce `body`'s length but send only `sent` and
-        close (a connection dropped mid-body)."""
+        close (a connection dropped mid-body); with `drip`, send the body at its
+        `drip_bytes_per_second` (the rest at once when the server stops or faults change)."""
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -280,7 +305,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()
-            self.wfile.write(body if sent is None else sent)
+            if drip is not None:
+                _drip(self.wfile, body, drip)
+            else:
+                self.wfile.write(body if sent is None else sent)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (a hang longer than its timeout): nothing left to tell it.

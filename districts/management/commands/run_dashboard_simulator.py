@@ -10,6 +10,8 @@ class Command(BaseCommand):
         "Serve the simulated Toastmasters dashboard over HTTP (DESIGN.md section 7). "
         "Faults: --fault KEY=VALUE, repeatable (e.g. error_rate=0.1, fail_next=3, "
         "rate_limit_next=2, retry_after=5, latency_ms=200, hang_next=1, malformed_rate=0.05, "
+        "drip_next=1, drip_bytes_per_second=200, redirect_next=1, "
+        "redirect_location=https://elsewhere.example/, "
         "no_data_dates=2025-01-04,2025-01-05, unknown_districts=42, failing_districts=U); "
         "change them at run time with POST /_simulator/faults."
     )
