@@ -14,12 +14,13 @@ over the same snapshots rewrites them byte for byte (when and by which job is in
      "partialDates": ["2024-09-10", ...],   # dates read whose snapshot is partial_success/failed
      "series": [                            # one point per date with data, oldest first
         {"date": "2024-07-01", "asOfDate": "2024-07-01", "dataMonth": "2024-07",
-         "detail": "summary",
+         "detail": "full",
          "membership": {"active": 5312, "base": 5400, "netGrowth": -88},
          "paidClubs": 201,
+         "activeClubs": 196,                # clubs not suspended (figures.active_clubs)
          "payments": {"total": 120, "growthPercent": -12.5},
          "distinguishedClubs": {"distinguished": 3, "select": 1, "presidents": 0,
-                                "smedley": 0, "total": 4, "percent": 1.9},
+                                "smedley": 0, "total": 4, "percent": 2.04},
          "clubsByStatus": {"active": 190, "low": 6, "suspended": 5, "ineligible": 0}},
         ...],
      "summary": {"daysWithData": 183, "firstDate": "2024-07-01", "lastDate": "2025-06-30",
@@ -50,12 +51,18 @@ section 8):
 Ranks are competition ranks (1, 1, 3) over the districts that have a value in the category; N is
 their number; a district without a value has rank null and 0 points there. Distinguished % is
 Total Distinguished / Active Clubs x 100. The overall rank is the competition rank of the total
-points, highest first.
+points, highest first. The districts ranked are every district of the date's all-districts
+summary (`read_date_summary`), whatever the snapshot's scope; a date without a stored summary
+gets no rankings document (the unit ends `unavailable` with the reason).
 
 Details the formats above leave open, decided here:
-- Distinguished % (rankings and `distinguishedClubs.percent`) is computed from the district
-  file, Total Distinguished / Active Clubs x 100 rounded to 2 decimals, null when either count
-  is missing or there are no active clubs. The other values are the stored ones as they are.
+- Every figure is read through `districts/dashboard/figures.py`, the one definition the
+  normalizer also uses, whatever report the district file was read from: active clubs are the
+  clubs not suspended (the summary's Active Clubs; `total - suspended` of a full-detail file),
+  distinguished % is Total Distinguished / Active Clubs x 100 rounded to 2 decimals (null when
+  a count is missing or there are no active clubs), growth % (club, payment) is (count - base)
+  / base x 100. `clubsByStatus` counts clubs by published status: all null for summary data,
+  which publishes no statuses. The other values are the stored ones as they are.
 - A category where every district that has a value has the same value (one district alone
   included) gives every district 0 points there; their ranks are still 1.
 - A summary metric's first/last are its earliest/latest non-null values; `change` is last -
