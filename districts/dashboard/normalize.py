@@ -9,10 +9,11 @@ publish stay None rather than a made-up zero.
 from __future__ import annotations
 
 import calendar
-from dataclasses import replace
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 
+from . import figures
 from .csv import (
     Footer,
     ParsedExport,
@@ -23,7 +24,6 @@ from .csv import (
     to_int,
     to_percent,
 )
-from . import figures
 from .errors import ValidationFailed
 from .reports import CLUB_STATUSES as PUBLISHED_CLUB_STATUSES
 from .reports import (
@@ -554,4 +554,3 @@ def _percent(row: dict[str, str], field: str) -> float | None:
 
 def _total(values: Iterable[int | None]) -> int:
     return sum(v or 0 for v in values)
-

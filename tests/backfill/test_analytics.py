@@ -23,10 +23,10 @@ from rest_framework.exceptions import ValidationError as RequestInvalid
 from backfill.contracts import backfill_request
 from backfill.models import AnalyticsOutput, BackfillJob, JobStatus, JobType, UnitStatus
 from backfill.services import analytics, collection, jobs, planning
-from districts.dashboard.statistics import ClubCounts, DistrictStatistics, Membership, Payments
 from districts.dashboard.reports import ReportType
 from districts.dashboard.simulator.exports import SimulatedDashboard
 from districts.dashboard.simulator.rendering import render_export
+from districts.dashboard.statistics import ClubCounts, DistrictStatistics, Membership, Payments
 from districts.dashboard.urls import month_end, program_year_of
 from districts.ids import ALL_DISTRICTS, district_sort_key
 from snapshots import store

@@ -97,8 +97,9 @@ def test_analytics_figures_and_rankings_are_the_same_for_every_strategy(
             point["distinguishedClubs"]["percent"]
             == system_wide[district_id]["distinguishedClubs"]["percent"]
         )
-        assert point["distinguishedClubs"]["total"] == (
-            system_wide[district_id]["distinguishedClubs"]["total"]
+        assert (
+            point["distinguishedClubs"]["total"]
+            == (system_wide[district_id]["distinguishedClubs"]["total"])
         )
     point = series_point("2")
     assert (point["activeClubs"], point["distinguishedClubs"]["total"]) == (91, 15)

@@ -511,7 +511,8 @@ def test_preview_of_a_summary_strategy_counts_one_request_per_pending_date(db):
 
 def test_preview_duration_is_bounded_by_the_request_window(db):
     set_limits(max_requests=10, window_ms=60_000, min_delay_ms=2_000)
-    result = preview_of(collectSummary=False, targetDistricts=["42", "61"], endDate="2025-03-14")  # 10 units
+    # 10 units (the dates' summaries are counted by their own test)
+    result = preview_of(collectSummary=False, targetDistricts=["42", "61"], endDate="2025-03-14")
     assert result.requests == 30
     # Requests 0-9 at 0, 2, ..., 18 s; 10-19 from 60 s; the 30th (index 29) at 120 + 18 s.
     assert result.estimated_duration_seconds == 138.0
