@@ -85,7 +85,10 @@ class SeriesPointSerializer(serializers.Serializer):
     membership = MembershipSerializer()
     paidClubs = serializers.IntegerField(allow_null=True)
     activeClubs = serializers.IntegerField(
-        allow_null=True, help_text="Clubs not suspended (the summary's Active Clubs)"
+        allow_null=True,
+        required=False,
+        help_text="Clubs not suspended (the summary's Active Clubs); absent from documents "
+        "generated before it existed",
     )
     payments = PaymentsSerializer()
     distinguishedClubs = DistinguishedClubsSerializer()
