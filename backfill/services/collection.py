@@ -407,10 +407,10 @@ def _collect_date_summary(
     job or a system-wide collection may still bring the summary (until then the date gets no
     rankings, with the reason)."""
     day = unit.logical_date
-    if analytics.summary_archived(day):
-        return
     name = f"{limits.key_prefix()}:date-summary:{day.isoformat()}"
     try:
+        if analytics.summary_archived(day):
+            return
         lock = limits.get_redis().lock(
             name, timeout=DISCOVERY_LOCK_SECONDS, blocking_timeout=DISCOVERY_LOCK_SECONDS
         )
@@ -428,7 +428,7 @@ def _collect_date_summary(
                 seen={d: s.region or "" for d, s in collected.statistics_by_district.items()},
                 on=day,
             )
-    except (DashboardError, redis.RedisError, CollectionCancelled) as exc:
+    except (DashboardError, redis.RedisError, store.SnapshotStoreError, CollectionCancelled) as exc:
         log.warning("job %s unit %s: summary of %s not collected: %s", job.pk, unit.pk, day, exc)
 
 

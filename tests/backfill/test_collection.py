@@ -13,7 +13,7 @@ import pytest
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, UnitStatus
-from backfill.services import collection, jobs
+from backfill.services import analytics, collection, jobs
 from districts.dashboard import collect
 from districts.dashboard.errors import ErrorType
 from snapshots import store
@@ -70,3 +70,32 @@ def test_an_unexpected_error_fails_only_its_unit_and_the_job_goes_on(
     assert manifest["errors"][0]["errorType"] == "processing_failed"
     assert store.read_district(logical_date=date(2025, 3, 10), district_id="61") is None
     assert store.read_district(logical_date=date(2025, 3, 10), district_id="42") is not None
+
+
+def test_a_per_district_date_fetches_its_summary_once_and_a_failure_keeps_the_district(
+    backfill_env, fast_limits, sent, simulator, monkeypatch
+):
+    request = {"startDate": "2025-03-10", "targetDistricts": ["42", "61"], "enableCaching": False}
+    calls = []
+    fetch = collection.collect_summary
+
+    def failing_once(*args, **kwargs):
+        calls.append(kwargs["logical_date"])
+        if len(calls) == 1:
+            raise collection.DashboardError(ErrorType.NETWORK_ERROR, "refused", retryable=True)
+        return fetch(*args, **kwargs)
+
+    monkeypatch.setattr(collection, "collect_summary", failing_once)
+    job = run_to_the_end(jobs.create_job(request=backfill_request(request)))
+
+    # The first unit's summary request failed: its district is stored all the same, and the
+    # date's next unit brought the summary; no summary request after that.
+    assert job.status == JobStatus.COMPLETED, job.error_summary
+    assert calls == [date(2025, 3, 10)] * 2
+    assert store.list_districts(logical_date=date(2025, 3, 10)) == ["42", "61"]
+    assert analytics.summary_archived(date(2025, 3, 10))
+    summaries = [r for r in simulator.requests() if "districtsummary" in r["path"]]
+    assert len(summaries) == 1
+    # Stored: a second job over the date sends no summary request.
+    run_to_the_end(jobs.create_job(request=backfill_request({**request, "reprocess": "all"})))
+    assert calls == [date(2025, 3, 10)] * 2
