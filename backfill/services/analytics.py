@@ -178,7 +178,10 @@ def series_point(statistics: DistrictStatistics) -> dict[str, Any]:
         },
         "paidClubs": clubs.paid,
         "activeClubs": figures.active_clubs(statistics),
-        "payments": {"total": payments.total_ytd, "growthPercent": payments.growth_percent},
+        "payments": {
+            "total": payments.total_ytd,
+            "growthPercent": figures.payment_growth_percent(statistics),
+        },
         "distinguishedClubs": {
             "distinguished": clubs.distinguished,
             "select": clubs.select_distinguished,
