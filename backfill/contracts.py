@@ -26,6 +26,10 @@ Rules the serializer promises (each error names its field in camelCase, all at o
   **`reprocess` wins**, because it is the more precise of the two.
 - `updateAnalytics` (default true): a data-collection job queues an analytics-generation job
   over the dates it stored when it ends (unless BACKFILL_FOLLOW_UP_ANALYTICS is off).
+- `collectSummary` (default true): a per-district job also collects each date's all-districts
+  summary (one request per date, skipped when stored), from which the date's rankings are made;
+  `false` is refused (naming it) for analytics-generation, source archive and strategies that
+  collect the summary anyway (planning).
 - `jobType: analytics-generation` reads the stored snapshots and sends no request: both dates
   are optional (omitted: from the first / to the last stored snapshot; `endDate` still defaults
   to `startDate` when only that is given) and BACKFILL_MAX_RANGE_DAYS does not apply (the job's
@@ -172,6 +176,12 @@ class BackfillRequestSerializer(StrictSerializer):
         "the dates it stored (the time series never lag the snapshots). No effect on an "
         "analytics-generation job.",
     )
+    collectSummary = StrictBooleanField(
+        default=True,
+        help_text="per-district data collection: also collect each date's all-districts summary "
+        "(one request per date, skipped when stored), from which the date's rankings are made. "
+        "false is refused where no per-district request is sent.",
+    )
     priority = serializers.ChoiceField(
         choices=planning.REQUEST_PRIORITIES,
         default="normal",
@@ -206,6 +216,11 @@ class BackfillRequestSerializer(StrictSerializer):
                 f"At most {planning.MAX_CONCURRENCY} for a job that downloads from the dashboard "
                 f"({planning.MAX_STORE_CONCURRENCY} re-normalizing from the archive)."
             ]
+        if attrs["source"] == Source.ARCHIVE and not attrs["collectSummary"]:
+            errors["collectSummary"] = [
+                "Not with source archive: re-normalizing sends no request, so there is no "
+                "summary to collect."
+            ]
         max_days = settings.BACKFILL_MAX_RANGE_DAYS
         if (end - start).days + 1 > max_days:
             errors.setdefault("endDate", []).append(
@@ -235,6 +250,8 @@ class BackfillRequestSerializer(StrictSerializer):
                 "Not for analytics-generation: source archive re-normalizes archived CSVs in a "
                 "data-collection job."
             ]
+        if not attrs["collectSummary"]:
+            errors["collectSummary"] = [f"Not for analytics-generation: {refused}."]
         if attrs.get("skipExisting") is False:
             errors["skipExisting"] = [
                 "Not for analytics-generation: it always regenerates every document of its "
@@ -285,6 +302,7 @@ class BackfillRequestSerializer(StrictSerializer):
             enable_caching=data["enableCaching"],
             source=data["source"],
             update_analytics=data["updateAnalytics"],
+            collect_summary=data["collectSummary"],
             priority=data["priority"],
         )
 

@@ -33,6 +33,7 @@ FIELD_FOR = {
     "enableCaching": "enable_caching",
     "source": "source",
     "updateAnalytics": "update_analytics",
+    "collectSummary": "collect_summary",
     "priority": "priority",
 }
 
@@ -112,6 +113,14 @@ class BackfillRequestForm(forms.Form):
         help_text="Data collection: when the job ends, queue an analytics job over the dates it "
         "stored.",
     )
+    collect_summary = forms.ChoiceField(
+        choices=[("yes", "yes"), ("no", "no")],
+        required=False,
+        initial="yes",
+        label="Collect the summary",
+        help_text="Per-district collection: also collect each date's all-districts summary (one "
+        "request per date, skipped when stored), from which the date's rankings are made.",
+    )
     priority = forms.ChoiceField(
         choices=[
             ("normal", "normal: in the queue, oldest first"),
@@ -143,6 +152,9 @@ class BackfillRequestForm(forms.Form):
             "updateAnalytics": data.get("update_analytics") != "no",
             "priority": data.get("priority") or "normal",
         }
+        if data.get("collect_summary") == "no":
+            # Sent only when switched off: the default is right for every job type.
+            request["collectSummary"] = False
         if data["reprocess"]:
             request["reprocess"] = data["reprocess"]
         if data.get("rate_limit_delay_ms") is not None:
@@ -156,8 +168,9 @@ class BackfillRequestForm(forms.Form):
         for name, field in FIELD_FOR.items():
             if request.get(name) is not None and name != "skipExisting":
                 data[field] = request[name]
-        if "update_analytics" in data:
-            data["update_analytics"] = "yes" if data["update_analytics"] else "no"
+        for choice in ("update_analytics", "collect_summary"):
+            if choice in data:
+                data[choice] = "yes" if data[choice] else "no"
         for flag in ("retry_failures", "enable_caching"):
             if not data.get(flag):
                 data.pop(flag, None)

@@ -70,7 +70,9 @@ class DistinguishedClubsSerializer(serializers.Serializer):
 
 
 class ClubsByStatusSerializer(serializers.Serializer):
-    active = serializers.IntegerField(allow_null=True)
+    active = serializers.IntegerField(
+        allow_null=True, help_text="Clubs whose status is Active; null for summary data"
+    )
     low = serializers.IntegerField(allow_null=True)
     suspended = serializers.IntegerField(allow_null=True)
     ineligible = serializers.IntegerField(allow_null=True)
@@ -83,6 +85,12 @@ class SeriesPointSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="summary or full")
     membership = MembershipSerializer()
     paidClubs = serializers.IntegerField(allow_null=True)
+    activeClubs = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        help_text="Clubs not suspended (the summary's Active Clubs); absent from documents "
+        "generated before it existed",
+    )
     payments = PaymentsSerializer()
     distinguishedClubs = DistinguishedClubsSerializer()
     clubsByStatus = ClubsByStatusSerializer()
@@ -201,9 +209,10 @@ SERIES_EXAMPLE = {
             "date": "2024-07-01",
             "asOfDate": "2024-07-01",
             "dataMonth": "2024-07",
-            "detail": "summary",
+            "detail": "full",
             "membership": {"active": 5312, "base": 5400, "netGrowth": -88},
             "paidClubs": 201,
+            "activeClubs": 196,
             "payments": {"total": 120, "growthPercent": -12.5},
             "distinguishedClubs": {
                 "distinguished": 3,
@@ -211,7 +220,7 @@ SERIES_EXAMPLE = {
                 "presidents": 0,
                 "smedley": 0,
                 "total": 4,
-                "percent": 1.9,
+                "percent": 2.04,
             },
             "clubsByStatus": {"active": 190, "low": 6, "suspended": 5, "ineligible": 0},
         }

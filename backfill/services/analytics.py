@@ -14,12 +14,13 @@ over the same snapshots rewrites them byte for byte (when and by which job is in
      "partialDates": ["2024-09-10", ...],   # dates read whose snapshot is partial_success/failed
      "series": [                            # one point per date with data, oldest first
         {"date": "2024-07-01", "asOfDate": "2024-07-01", "dataMonth": "2024-07",
-         "detail": "summary",
+         "detail": "full",
          "membership": {"active": 5312, "base": 5400, "netGrowth": -88},
          "paidClubs": 201,
+         "activeClubs": 196,                # clubs not suspended (figures.active_clubs)
          "payments": {"total": 120, "growthPercent": -12.5},
          "distinguishedClubs": {"distinguished": 3, "select": 1, "presidents": 0,
-                                "smedley": 0, "total": 4, "percent": 1.9},
+                                "smedley": 0, "total": 4, "percent": 2.04},
          "clubsByStatus": {"active": 190, "low": 6, "suspended": 5, "ineligible": 0}},
         ...],
      "summary": {"daysWithData": 183, "firstDate": "2024-07-01", "lastDate": "2025-06-30",
@@ -50,12 +51,18 @@ section 8):
 Ranks are competition ranks (1, 1, 3) over the districts that have a value in the category; N is
 their number; a district without a value has rank null and 0 points there. Distinguished % is
 Total Distinguished / Active Clubs x 100. The overall rank is the competition rank of the total
-points, highest first.
+points, highest first. The districts ranked are every district of the date's all-districts
+summary (`read_date_summary`), whatever the snapshot's scope; a date without a stored summary
+gets no rankings document (the unit ends `unavailable` with the reason).
 
 Details the formats above leave open, decided here:
-- Distinguished % (rankings and `distinguishedClubs.percent`) is computed from the district
-  file, Total Distinguished / Active Clubs x 100 rounded to 2 decimals, null when either count
-  is missing or there are no active clubs. The other values are the stored ones as they are.
+- Every figure is read through `districts/dashboard/figures.py`, the one definition the
+  normalizer also uses, whatever report the district file was read from: active clubs are the
+  clubs not suspended (the summary's Active Clubs; `total - suspended` of a full-detail file),
+  distinguished % is Total Distinguished / Active Clubs x 100 rounded to 2 decimals (null when
+  a count is missing or there are no active clubs), growth % (club, payment) is (count - base)
+  / base x 100. `clubsByStatus` counts clubs by published status: all null for summary data,
+  which publishes no statuses. The other values are the stored ones as they are.
 - A category where every district that has a value has the same value (one district alone
   included) gives every district 0 points there; their ranks are still 1.
 - A summary metric's first/last are its earliest/latest non-null values; `change` is last -
@@ -81,9 +88,14 @@ from typing import Any
 
 from django.utils import timezone
 
+from districts.dashboard import figures
+from districts.dashboard.collect import accept
+from districts.dashboard.errors import DashboardError
+from districts.dashboard.normalize import normalize_summary
+from districts.dashboard.reports import ReportType
 from districts.dashboard.statistics import DistrictStatistics
-from districts.dashboard.urls import program_year_of
-from districts.ids import canonical_district_id, district_sort_key
+from districts.dashboard.urls import program_year_of, request_for, request_for_as_of
+from districts.ids import ALL_DISTRICTS, canonical_district_id, district_sort_key
 from snapshots import store
 from snapshots.models import Snapshot, SnapshotStatus
 from snapshots.store import ANALYTICS_DIR
@@ -146,13 +158,9 @@ def program_year_dates(program_year: str, stored: Iterable[date] | None = None) 
 
 
 def distinguished_percent(statistics: DistrictStatistics) -> float | None:
-    """Total Distinguished / Active Clubs x 100, rounded to 2 decimals; None when a count is
-    missing or there are no active clubs."""
-    total = statistics.clubs.total_distinguished
-    active = statistics.clubs.active
-    if total is None or not active:
-        return None
-    return round(total / active * 100, 2)
+    """Total Distinguished / Active Clubs x 100, rounded to 2 decimals (`figures`, the one
+    definition); None when a count is missing or there are no active clubs."""
+    return figures.distinguished_percent(statistics)
 
 
 def series_point(statistics: DistrictStatistics) -> dict[str, Any]:
@@ -169,7 +177,11 @@ def series_point(statistics: DistrictStatistics) -> dict[str, Any]:
             "netGrowth": membership.net_growth,
         },
         "paidClubs": clubs.paid,
-        "payments": {"total": payments.total_ytd, "growthPercent": payments.growth_percent},
+        "activeClubs": figures.active_clubs(statistics),
+        "payments": {
+            "total": payments.total_ytd,
+            "growthPercent": figures.payment_growth_percent(statistics),
+        },
         "distinguishedClubs": {
             "distinguished": clubs.distinguished,
             "select": clubs.select_distinguished,
@@ -178,12 +190,7 @@ def series_point(statistics: DistrictStatistics) -> dict[str, Any]:
             "total": clubs.total_distinguished,
             "percent": distinguished_percent(statistics),
         },
-        "clubsByStatus": {
-            "active": clubs.active,
-            "low": clubs.low,
-            "suspended": clubs.suspended,
-            "ineligible": clubs.ineligible,
-        },
+        "clubsByStatus": figures.clubs_by_status(statistics),
     }
 
 
@@ -273,9 +280,9 @@ def category_points(ranks: dict[str, int | None], values: dict[str, float | None
 
 def ranking_values(statistics: DistrictStatistics) -> dict[str, float | None]:
     return {
-        "clubGrowthPercent": statistics.clubs.growth_percent,
-        "paymentGrowthPercent": statistics.payments.growth_percent,
-        "distinguishedPercent": distinguished_percent(statistics),
+        "clubGrowthPercent": figures.club_growth_percent(statistics),
+        "paymentGrowthPercent": figures.payment_growth_percent(statistics),
+        "distinguishedPercent": figures.distinguished_percent(statistics),
     }
 
 
@@ -412,21 +419,105 @@ def generate_district_series(
     return Generated(output=output, document=document)
 
 
+@dataclass(frozen=True)
+class DateSummary:
+    """A date's all-districts summary: every district the dashboard published that date."""
+
+    statistics: tuple[DistrictStatistics, ...]
+    source: str  # "archive" (the raw summary CSV) or "snapshot" (a system-wide snapshot)
+
+
+def _summary_as_ofs(logical_date: date) -> tuple[date, ...]:
+    """The as-ofs a date's summary may be archived under: the stored data's, then the one the
+    date's request names today (the closing-dates registry may have learnt a month since)."""
+    try:
+        manifest = store.read_manifest(logical_date=logical_date) or {}
+    except store.SnapshotStoreError:
+        manifest = {}
+    stored = date.fromisoformat(manifest["asOfDate"]) if manifest.get("asOfDate") else None
+    requested = request_for(ReportType.DISTRICT_SUMMARY, logical_date).as_of
+    return tuple(dict.fromkeys(d for d in (stored, requested) if d is not None))
+
+
+def summary_archived(logical_date: date) -> bool:
+    """Whether the raw archive holds the date's all-districts summary (one listing per as-of)."""
+    return any(
+        ALL_DISTRICTS in store.archived_districts(as_of=as_of, report=ReportType.DISTRICT_SUMMARY)
+        for as_of in _summary_as_ofs(logical_date)
+    )
+
+
+def _every_district_snapshot(logical_date: date) -> bool:
+    """A completed system-wide snapshot over every district: its district files are the date's
+    summary, district for district."""
+    manifest = store.read_manifest(logical_date=logical_date) or {}
+    return (
+        manifest.get("collectionStrategy") == "system-wide"
+        and not manifest.get("scope")
+        and manifest.get("status") == SnapshotStatus.COMPLETED
+    )
+
+
+def missing_summary_reason(logical_date: date) -> str:
+    """Why a date gets no rankings document ("" when its summary is stored)."""
+    try:
+        if summary_archived(logical_date) or _every_district_snapshot(logical_date):
+            return ""
+    except (store.SnapshotStoreError, DashboardError) as exc:
+        return f"the all-districts summary of {logical_date} is not readable: {exc}"
+    return (
+        f"no all-districts summary of {logical_date} is stored: rankings rank every district "
+        "from the date's summary, never a subset (a per-district collection stores it unless "
+        "collectSummary is false; collect the date system-wide to rank it)"
+    )
+
+
+def read_date_summary(logical_date: date) -> DateSummary | None:
+    """The date's all-districts summary (DOMAIN.md section 8), or None when none is stored.
+
+    Read from the raw archive and normalized again with today's rules (so a fix to the
+    normalizer reaches the rankings without re-collecting), accepted against the request it was
+    downloaded with; else the district files of a completed system-wide snapshot over every
+    district. Raises DashboardError when the archived summary is no longer acceptable.
+    """
+    for as_of in _summary_as_ofs(logical_date):
+        data = store.read_raw_csv(as_of=as_of, report=ReportType.DISTRICT_SUMMARY, district_id=None)
+        if data is None:
+            continue
+        request = request_for(ReportType.DISTRICT_SUMMARY, logical_date)
+        if as_of != request.as_of:
+            replay = request_for_as_of(ReportType.DISTRICT_SUMMARY, as_of)
+            if replay.logical_date == logical_date:
+                request = replay
+        parsed = accept(data, request)
+        by_district = normalize_summary(summary=parsed, logical_date=logical_date)
+        return DateSummary(tuple(by_district.values()), "archive")
+    if _every_district_snapshot(logical_date):
+        files = (_read(logical_date, d) for d in store.list_districts(logical_date=logical_date))
+        return DateSummary(tuple(s for s in files if s is not None), "snapshot")
+    return None
+
+
 def generate_rankings(*, logical_date: date, job_id: Any = None) -> Generated:
-    """Rank every district stored for `logical_date`, write the rankings document
+    """Rank every district of `logical_date`'s all-districts summary (`read_date_summary`),
+    whatever the snapshot's scope, write the rankings document
     (`analytics/rankings/<date>.json`) and upsert its `AnalyticsOutput` row.
 
-    A partial snapshot is ranked over the districts it has and reported (`snapshotStatus`, the
-    row's partial dates). Raises NothingToRead when the date has no readable district file,
-    SnapshotStoreError when the document cannot be written.
+    The snapshot's status is reported (`snapshotStatus`, the row's partial dates). Raises
+    NothingToRead when the date has no stored summary (never a ranking of a subset) or it has
+    no district, SnapshotStoreError when the document cannot be written.
     """
-    statistics = [
-        s
-        for s in (_read(logical_date, d) for d in store.list_districts(logical_date=logical_date))
-        if s is not None
-    ]
+    try:
+        summary = read_date_summary(logical_date)
+    except DashboardError as exc:
+        raise NothingToRead(
+            f"the archived all-districts summary of {logical_date} is not acceptable: {exc}"
+        ) from exc
+    if summary is None:
+        raise NothingToRead(missing_summary_reason(logical_date))
+    statistics = list(summary.statistics)
     if not statistics:
-        raise NothingToRead(f"the snapshot of {logical_date} has no readable district file")
+        raise NothingToRead(f"the all-districts summary of {logical_date} has no district")
     status = snapshot_statuses([logical_date])[logical_date]
     document = rankings_document(
         logical_date=logical_date, statistics=statistics, snapshot_status=status

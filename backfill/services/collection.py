@@ -286,6 +286,8 @@ def _collect(
             return UnitOutcome(UnitStatus.WAITING, message=waiting)
         if job.collection_strategy == CollectionStrategy.PER_DISTRICT:
             _collect_district(unit, client, stop)
+            if job.request.get("collectSummary", True):
+                _collect_date_summary(unit, job, client, stop)
         else:
             _collect_summary(unit, job, client, stop)
     except CollectionCancelled:
@@ -505,6 +507,42 @@ def _collect_district(unit: BackfillUnit, client: DashboardClient, stop: _StopCh
             as_of=collected.as_of, report=report, district_id=unit.district_id, data=data
         )
     store.write_district(logical_date=unit.logical_date, statistics=collected.statistics)
+
+
+def _collect_date_summary(
+    unit: BackfillUnit, job: BackfillJob, client: DashboardClient, stop: _StopCheck
+) -> None:
+    """A per-district unit also makes sure its date's all-districts summary is in the raw
+    archive, which the rankings read (DOMAIN.md section 8): one request per date, through the
+    limiter like every request, by the first unit of the date (a Redis lock; the others then
+    find it archived). It writes no district file: the snapshot keeps exactly the job's scope.
+    A failure is logged and leaves the district's data stored; the date's next unit, a later
+    job or a system-wide collection may still bring the summary (until then the date gets no
+    rankings, with the reason)."""
+    day = unit.logical_date
+    name = f"{limits.key_prefix()}:date-summary:{day.isoformat()}"
+    try:
+        if analytics.summary_archived(day):
+            return
+        lock = limits.get_redis().lock(
+            name, timeout=DISCOVERY_LOCK_SECONDS, blocking_timeout=DISCOVERY_LOCK_SECONDS
+        )
+        with lock:
+            if analytics.summary_archived(day):
+                return
+            collected = collect_summary(client, logical_date=day, should_stop=stop)
+            store.archive_raw_csv(
+                as_of=collected.as_of,
+                report="districtsummary",
+                district_id=None,
+                data=collected.raw,
+            )
+            district_services.record_districts_seen(
+                seen={d: s.region or "" for d, s in collected.statistics_by_district.items()},
+                on=day,
+            )
+    except (DashboardError, redis.RedisError, store.SnapshotStoreError, CollectionCancelled) as exc:
+        log.warning("job %s unit %s: summary of %s not collected: %s", job.pk, unit.pk, day, exc)
 
 
 def _collect_summary(

@@ -8,7 +8,7 @@ it).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import groupby
@@ -92,6 +92,8 @@ class BackfillRequest:
     # Data collection: queue an analytics-generation job over what the job stored when it ends
     # (and BACKFILL_FOLLOW_UP_ANALYTICS is on).
     update_analytics: bool = True
+    # Per-district collection: also collect each date's all-districts summary (the rankings').
+    collect_summary: bool = True
 
     @property
     def skip_existing(self) -> bool:
@@ -113,6 +115,7 @@ class BackfillRequest:
             "enableCaching": self.enable_caching,
             "source": self.source,
             "updateAnalytics": self.update_analytics,
+            "collectSummary": self.collect_summary,
             "priority": self.priority,
         }
 
@@ -495,6 +498,15 @@ def _plan_collection(request: BackfillRequest) -> Plan:
                     f"{count} targeted districts (> {PER_DISTRICT_AUTO_LIMIT}): one summary "
                     "request per date, filtered to the targets"
                 )
+    if not request.collect_summary and strategy != CollectionStrategy.PER_DISTRICT:
+        raise ValidationError(
+            {
+                "collectSummary": [
+                    f"Only for a per-district collection: a {strategy} collection is the "
+                    "all-districts summary."
+                ]
+            }
+        )
     # Districts covered per request: a summary covers all of them, per-district needs three.
     covered = 1 if strategy == CollectionStrategy.PER_DISTRICT else count
     efficiency = covered / REQUESTS_PER_UNIT[strategy]
@@ -560,7 +572,8 @@ def plan_analytics(request: BackfillRequest) -> Plan:
     Units: one per (district, program year) for the district's time series, whose logical date
     is the first stored date of the range in that program year (the program year is that
     date's), and one per stored date with district ALL_DISTRICTS for its rankings, which rank
-    every district stored that date whatever the scope. The time-series districts are the
+    every district of the date's all-districts summary whatever the scope (`unavailable`, with
+    the reason, when no summary of the date is stored). The time-series districts are the
     targets, else the configured scope, else every district stored on a date of the range. A
     unit with nothing to read is planned `unavailable` with the reason.
 
@@ -613,11 +626,16 @@ def plan_analytics(request: BackfillRequest) -> Plan:
                     PlannedUnit(first_of_year, district_id, UnitStatus.UNAVAILABLE, reason)
                 )
     for day in in_range:
-        if listing[day]:
-            units.append(PlannedUnit(day, ALL_DISTRICTS, UnitStatus.PENDING))
-        else:
-            reason = f"the snapshot of {day} has no district file to rank"
+        # Rankings rank every district of the date's summary, never the stored subset.
+        reason = (
+            analytics.missing_summary_reason(day)
+            if listing[day]
+            else f"the snapshot of {day} has no district file to rank"
+        )
+        if reason:
             units.append(PlannedUnit(day, ALL_DISTRICTS, UnitStatus.UNAVAILABLE, reason))
+        else:
+            units.append(PlannedUnit(day, ALL_DISTRICTS, UnitStatus.PENDING))
     units.sort(key=lambda u: (u.logical_date, district_sort_key(u.district_id)))
     if len(units) > settings.BACKFILL_MAX_JOB_UNITS:
         raise ValidationError(
@@ -786,6 +804,7 @@ def preview(plan_: Plan) -> Preview:
         if from_archive
         else totals[UnitStatus.PENDING] * REQUESTS_PER_UNIT[plan_.collection_strategy]
         + len(probed) * MAX_DISCOVERY_REQUESTS
+        + len(summary_dates(plan_, dates))
     )
     return Preview(
         collection_strategy=plan_.collection_strategy,
@@ -799,6 +818,23 @@ def preview(plan_: Plan) -> Preview:
         warnings=plan_.warnings,
         dates=tuple(dates),
     )
+
+
+def summary_dates(plan_: Plan, dates: Sequence[DatePlan]) -> list[date]:
+    """The dates whose all-districts summary a per-district job collects (one request each):
+    those with a unit to fetch whose summary is not archived yet (none with collectSummary
+    false or from the archive)."""
+    if (
+        plan_.collection_strategy != CollectionStrategy.PER_DISTRICT
+        or plan_.request.from_archive
+        or not plan_.request.collect_summary
+    ):
+        return []
+    return [
+        d.logical_date
+        for d in dates
+        if d.pending_units and not analytics.summary_archived(d.logical_date)
+    ]
 
 
 def _date_plan(

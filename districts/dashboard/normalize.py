@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 
+from . import figures
 from .csv import (
     Footer,
     ParsedExport,
@@ -151,36 +153,67 @@ def normalize_summary(
             )
             continue
         seen[district_id] = row
+        payments = Payments(
+            new=_int(row, "new_payments"),
+            october=_int(row, "october_payments"),
+            april=_int(row, "april_payments"),
+            late=_int(row, "late_payments"),
+            charter=_int(row, "charter_payments"),
+            total_ytd=_int(row, "total_payments"),
+            base=_int(row, "payment_base"),
+        )
+        clubs = ClubCounts(
+            active=_int(row, "active_clubs"),
+            paid=_int(row, "paid_clubs"),
+            base=_int(row, "paid_club_base"),
+            distinguished=_int(row, "distinguished_clubs"),
+            select_distinguished=_int(row, "select_distinguished_clubs"),
+            presidents_distinguished=_int(row, "presidents_distinguished_clubs"),
+            smedley_distinguished=_int(row, "smedley_distinguished_clubs"),
+            total_distinguished=_int(row, "total_distinguished_clubs"),
+        )
+        # The percentages are the figures' one definition (districts/dashboard/figures.py),
+        # computed from the row's counts; a published one that disagrees is a warning.
+        percents = {
+            "payment_growth_percent": figures.growth_percent(payments.total_ytd, payments.base),
+            "club_growth_percent": figures.growth_percent(clubs.paid, clubs.base),
+            "distinguished_percent": figures.percent(
+                clubs.total_distinguished, figures.active_clubs_of(clubs, "summary")
+            ),
+        }
+        percents, row_warnings = _checked_percents(row, percents)
         result[district_id] = DistrictStatistics(
             **_period_fields(summary.footer, logical_date),
             district_id=district_id,
             detail="summary",
-            warnings=file_warnings,
+            warnings=(*file_warnings, *row_warnings),
             region=row.get("region", "").strip() or None,
-            payments=Payments(
-                new=_int(row, "new_payments"),
-                october=_int(row, "october_payments"),
-                april=_int(row, "april_payments"),
-                late=_int(row, "late_payments"),
-                charter=_int(row, "charter_payments"),
-                total_ytd=_int(row, "total_payments"),
-                base=_int(row, "payment_base"),
-                growth_percent=_percent(row, "payment_growth_percent"),
-            ),
-            clubs=ClubCounts(
-                active=_int(row, "active_clubs"),
-                paid=_int(row, "paid_clubs"),
-                base=_int(row, "paid_club_base"),
-                growth_percent=_percent(row, "club_growth_percent"),
-                distinguished=_int(row, "distinguished_clubs"),
-                select_distinguished=_int(row, "select_distinguished_clubs"),
-                presidents_distinguished=_int(row, "presidents_distinguished_clubs"),
-                smedley_distinguished=_int(row, "smedley_distinguished_clubs"),
-                total_distinguished=_int(row, "total_distinguished_clubs"),
-                distinguished_percent=_percent(row, "distinguished_percent"),
+            payments=replace(payments, growth_percent=percents["payment_growth_percent"]),
+            clubs=replace(
+                clubs,
+                growth_percent=percents["club_growth_percent"],
+                distinguished_percent=percents["distinguished_percent"],
             ),
         )
     return result
+
+
+def _checked_percents(
+    row: dict[str, str], computed: dict[str, float | None]
+) -> tuple[dict[str, float | None], tuple[str, ...]]:
+    """The percentages to store: the counts' figure, the published one only where the counts
+    give none; a published figure that disagrees beyond rounding is a warning."""
+    kept: dict[str, float | None] = {}
+    warnings = []
+    for field, value in computed.items():
+        published = _percent(row, field)
+        kept[field] = published if value is None else value
+        if value is not None and published is not None and abs(published - value) > 0.011:
+            warnings.append(
+                f"district {row['district']}: published {field} {row[field]!r} differs from "
+                f"its counts' {value}; the counts' figure is kept"
+            )
+    return kept, tuple(warnings)
 
 
 # --- per-district reports --------------------------------------------------------------------
@@ -360,7 +393,10 @@ def _club_counts(
     base = [d.club_base for d in divisions if d.club_base is not None]
     paid_total = sum(paid) if paid else None
     base_total = sum(base) if base else None
-    open_clubs = len(members) - by_status["suspended"] if has_status else 0
+    counts = ClubCounts(
+        total=len(members) if has_status else None,
+        suspended=by_status["suspended"] if has_status else None,
+    )
     return ClubCounts(
         total=len(members) if has_status else None,
         active=by_status["active"] if has_status else None,
@@ -369,14 +405,14 @@ def _club_counts(
         ineligible=by_status["ineligible"] if has_status else None,
         paid=paid_total,
         base=base_total,
-        growth_percent=_growth(paid_total, base_total),
+        growth_percent=figures.growth_percent(paid_total, base_total),
         distinguished=by_level["D"],
         select_distinguished=by_level["S"],
         presidents_distinguished=by_level["P"],
         smedley_distinguished=by_level["M"],
         total_distinguished=total_distinguished,
-        distinguished_percent=(
-            round(total_distinguished / open_clubs * 100, 2) if open_clubs > 0 else None
+        distinguished_percent=figures.percent(
+            total_distinguished, figures.active_clubs_of(counts, "full")
         ),
     )
 
@@ -519,9 +555,3 @@ def _percent(row: dict[str, str], field: str) -> float | None:
 
 def _total(values: Iterable[int | None]) -> int:
     return sum(v or 0 for v in values)
-
-
-def _growth(current: int | None, base: int | None) -> float | None:
-    if current is None or not base:
-        return None
-    return round((current - base) / base * 100, 2)

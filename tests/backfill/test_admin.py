@@ -320,3 +320,22 @@ def test_pause_and_resume_from_the_job_page(staff):
         reverse("admin:backfill_job_action", args=[job.pk, "resume"]), follow=True
     )
     assert "is pending" in response.content.decode() or "paused" in response.content.decode()
+
+
+def test_the_form_switches_the_summary_collection_off_and_shows_its_refusal(staff):
+    fields = {
+        "step": "preview",
+        "job_type": "data-collection",
+        "start_date": "2025-03-10",
+        "target_districts": "42, 61",
+        "collection_type": "auto",
+        "concurrency": 3,
+        "collect_summary": "no",
+    }
+    preview = staff.post(NEW, fields)
+    assert preview.status_code == 200, preview.context["form"].errors
+    assert json.loads(preview.context["request_json"])["collectSummary"] is False
+    refused = staff.post(NEW, {**fields, "collection_type": "system-wide"})
+    errors = refused.context["form"].errors["collect_summary"]
+    assert "Only for a per-district collection" in errors[0]
+    assert not BackfillJob.objects.exists()

@@ -23,8 +23,11 @@ from rest_framework.exceptions import ValidationError as RequestInvalid
 from backfill.contracts import backfill_request
 from backfill.models import AnalyticsOutput, BackfillJob, JobStatus, JobType, UnitStatus
 from backfill.services import analytics, collection, jobs, planning
+from districts.dashboard.reports import ReportType
+from districts.dashboard.simulator.exports import SimulatedDashboard
+from districts.dashboard.simulator.rendering import render_export
 from districts.dashboard.statistics import ClubCounts, DistrictStatistics, Membership, Payments
-from districts.dashboard.urls import program_year_of
+from districts.dashboard.urls import month_end, program_year_of
 from districts.ids import ALL_DISTRICTS, district_sort_key
 from snapshots import store
 from snapshots.models import Snapshot
@@ -77,6 +80,21 @@ def store_date(day: date, rows: list[DistrictStatistics], *, errors: dict | None
         job_id=None,
         district_errors=errors or {},
     )
+
+
+def archive_summary(day: date) -> bytes:
+    """Archive the simulator's all-districts summary of `day` (a normal day) as a collection
+    would: the date-level data its rankings read."""
+    export = SimulatedDashboard().export(
+        report=ReportType.DISTRICT_SUMMARY,
+        district_id=None,
+        month_end=month_end(day),
+        as_of=day,
+        program_year=program_year_of(day),
+    )
+    data = render_export(export)
+    store.archive_raw_csv(as_of=day, report="districtsummary", district_id=None, data=data)
+    return data
 
 
 def document_bytes(root: Path, name: str) -> bytes:
@@ -257,7 +275,10 @@ def test_generated_documents_agree_with_the_stored_district_files(data):
                 }
                 assert point["distinguishedClubs"]["total"] == raw["clubs"]["total_distinguished"]
                 assert point["distinguishedClubs"]["percent"] == expected_percent(raw)
-                assert point["clubsByStatus"]["active"] == raw["clubs"]["active"]
+                # Summary data: its Active Clubs are the clubs not suspended; it publishes no
+                # club statuses.
+                assert point["activeClubs"] == raw["clubs"]["active"]
+                assert set(point["clubsByStatus"].values()) == {None}
             members = [(d, files[d]["membership"]["active_members"]) for d in with_data]
             known = [(d, v) for d, v in members if v is not None]
             metric = doc["summary"]["metrics"]["activeMembers"]
@@ -280,7 +301,9 @@ def test_generated_documents_agree_with_the_stored_district_files(data):
             assert again.output.sha256 == row.sha256
 
         for day, rows, kind in snapshots:
-            if not rows:
+            # Without an archived summary, only a completed system-wide snapshot over every
+            # district holds the date's summary: the others get no rankings, never a subset.
+            if not rows or kind != "completed":
                 with pytest.raises(analytics.NothingToRead):
                     analytics.generate_rankings(logical_date=day)
                 continue
@@ -376,6 +399,7 @@ def test_analytics_preview_counts_the_reads_and_names_missing_and_partial_dates(
     day1, day3 = date(2025, 3, 10), date(2025, 3, 12)
     store_date(day1, [statistics("42", day1), statistics("61", day1)])
     store_date(day3, [statistics("42", day3)], errors={"61": {"errorType": "fetch_failed"}})
+    archive_summary(day3)  # the partial date's rankings read its summary
     preview = jobs.preview_job(request=analytics_request(startDate="2025-03-10", endDate=str(day3)))
     assert preview.reads.snapshot_dates == 2
     assert preview.reads.district_files == 3
@@ -607,6 +631,7 @@ def test_api_preview_of_an_analytics_job_says_what_it_reads(staff_client, snapsh
     day1, day3 = date(2025, 3, 10), date(2025, 3, 12)
     store_date(day1, [statistics("42", day1)])
     store_date(day3, [statistics("42", day3)], errors={"61": {"errorType": "fetch_failed"}})
+    archive_summary(day3)
     response = staff_client.post(
         "/api/admin/backfill/preview",
         {"jobType": "analytics-generation", "startDate": "2025-03-10", "endDate": "2025-03-12"},

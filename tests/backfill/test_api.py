@@ -308,7 +308,8 @@ def test_preview_writes_nothing_and_lists_every_date(staff_client):
     assert not BackfillJob.objects.exists() and not BackfillUnit.objects.exists()
     assert body["collectionStrategy"]["type"] == "per-district"
     assert (body["totalUnits"], body["unavailableUnits"], body["pendingUnits"]) == (4, 2, 2)
-    assert body["requests"] == 6 and body["estimatedDurationSeconds"] > 0
+    # Three per district and date, and each fetched date's all-districts summary.
+    assert body["requests"] == 8 and body["estimatedDurationSeconds"] > 0
     assert [(d["date"], d["plan"]) for d in body["dates"]] == [
         ("2026-03-04", "unavailable"),
         ("2026-03-05", "unavailable"),

@@ -52,7 +52,7 @@ def test_create_then_watch_the_job_finish(celery_worker_process, simulator, staf
     assert body["snapshotIds"] == ["2025-03-10", "2025-03-11"]
     assert body["errorSummary"]["totalErrors"] == 0
     assert body["startedAt"] and body["finishedAt"] and body["waiting"] is None
-    assert exports(simulator) == 4 * 3
+    assert exports(simulator) == 4 * 3 + 2  # and each date's all-districts summary
 
 
 def test_pause_lets_units_in_flight_finish_and_resume_continues(

@@ -13,7 +13,7 @@ import pytest
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, UnitStatus
-from backfill.services import collection, jobs
+from backfill.services import analytics, collection, jobs
 from districts.dashboard import collect
 from districts.dashboard.errors import ErrorType
 from snapshots import store
@@ -93,11 +93,11 @@ def test_units_another_job_stored_since_planning_are_skipped_without_a_request(
         {"startDate": "2025-03-10", "targetDistricts": ["42", "61"], "enableCaching": False}
     )
     assert run_to_the_end(first).succeeded_units == 2
-    assert export_requests(simulator) == 6
+    assert export_requests(simulator) == 7  # 2 x 3 reports and the date's summary
 
     second = run_to_the_end(second)
 
-    assert export_requests(simulator) == 6
+    assert export_requests(simulator) == 7  # 2 x 3 reports and the date's summary
     assert (second.status, second.skipped_units, second.succeeded_units) == (
         JobStatus.COMPLETED,
         2,
@@ -140,7 +140,7 @@ def test_a_job_that_reprocesses_everything_collects_again(
     second = run_to_the_end(second)
 
     assert (second.succeeded_units, second.skipped_units) == (1, 0)
-    assert export_requests(simulator) == 6
+    assert export_requests(simulator) == 3 + 1 + 3  # the summary is stored once
 
 
 def test_summary_data_stored_meanwhile_does_not_skip_a_full_detail_unit(
@@ -191,3 +191,32 @@ def test_data_stored_without_another_job_having_stored_it_is_collected(
 
     assert (job.succeeded_units, job.skipped_units) == (1, 0)
     assert store.read_manifest(logical_date=day)["jobId"] == str(job.pk)
+
+
+def test_a_per_district_date_fetches_its_summary_once_and_a_failure_keeps_the_district(
+    backfill_env, fast_limits, sent, simulator, monkeypatch
+):
+    request = {"startDate": "2025-03-10", "targetDistricts": ["42", "61"], "enableCaching": False}
+    calls = []
+    fetch = collection.collect_summary
+
+    def failing_once(*args, **kwargs):
+        calls.append(kwargs["logical_date"])
+        if len(calls) == 1:
+            raise collection.DashboardError(ErrorType.NETWORK_ERROR, "refused", retryable=True)
+        return fetch(*args, **kwargs)
+
+    monkeypatch.setattr(collection, "collect_summary", failing_once)
+    job = run_to_the_end(jobs.create_job(request=backfill_request(request)))
+
+    # The first unit's summary request failed: its district is stored all the same, and the
+    # date's next unit brought the summary; no summary request after that.
+    assert job.status == JobStatus.COMPLETED, job.error_summary
+    assert calls == [date(2025, 3, 10)] * 2
+    assert store.list_districts(logical_date=date(2025, 3, 10)) == ["42", "61"]
+    assert analytics.summary_archived(date(2025, 3, 10))
+    summaries = [r for r in simulator.requests() if "districtsummary" in r["path"]]
+    assert len(summaries) == 1
+    # Stored: a second job over the date sends no summary request.
+    run_to_the_end(jobs.create_job(request=backfill_request({**request, "reprocess": "all"})))
+    assert calls == [date(2025, 3, 10)] * 2

@@ -86,7 +86,7 @@ def test_dry_run_prints_the_preview_and_creates_no_job(db):
     )
     assert "Collection strategy  per-district: 2 targeted districts" in out
     assert "Units                4 (4 pending)" in out
-    assert "Requests             12" in out
+    assert "Requests             14" in out  # 3 per district and date, 1 summary per date
     assert "{'" not in out and "[]" not in out  # no Python reprs
     assert not BackfillJob.objects.exists()
 
@@ -105,8 +105,9 @@ def test_dry_run_lists_every_date_with_its_reason(db):
 
 def test_dry_run_estimates_the_duration_from_the_limiters_rule(db):
     out = run("backfill", "--start", "2025-03-10", "--districts", "42", "61", "--dry-run")
-    # Six requests at least 2 s apart: the last one leaves 10 s after the first (was 60 s).
-    assert "Estimated duration   10 s under the current rate limit" in out
+    # Seven requests (six and the date's summary) at least 2 s apart: the last one leaves 12 s
+    # after the first (was 60 s).
+    assert "Estimated duration   12 s under the current rate limit" in out
 
 
 def test_unknown_districts_are_a_command_error_and_create_no_job(db):
@@ -221,9 +222,20 @@ def test_backfill_passes_every_option_into_the_request(db):
         "enableCaching": False,
         "source": "dashboard",
         "updateAnalytics": False,
+        "collectSummary": True,
         "priority": "normal",
     }
     assert job.collection_strategy == "targeted"
+
+
+def test_no_collect_summary_reaches_the_request_and_is_refused_where_it_makes_no_sense(db):
+    args = ("backfill", "--start", "2025-03-10", "--districts", "42", "61")
+    out = run(*args, "--no-collect-summary", "--dry-run")
+    assert "Requests             6" in out  # three per district, no summary
+    run(*args, "--no-collect-summary")
+    assert BackfillJob.objects.get().request["collectSummary"] is False
+    with pytest.raises(CommandError, match=r"collectSummary: Only for a per-district collection"):
+        run(*args, "--collection-type", "system-wide", "--no-collect-summary")
 
 
 def test_backfill_json_prints_the_queued_job(db):

@@ -55,7 +55,10 @@ def test_per_district_job_collects_full_detail_for_each_date(celery_worker_proce
         assert manifest["detailLevels"] == {"42": "full", "61": "full"}
         stats = store.read_district(logical_date=date(2025, 3, day), district_id="42")
         assert stats.detail == "full" and stats.club_details
-    assert len(export_requests(simulator)) == 6 * 3
+        # The date's all-districts summary, for its rankings: raw data, no district file.
+        assert store.list_districts(logical_date=date(2025, 3, day)) == ["42", "61"]
+    # Three requests per district and date, and one summary per date.
+    assert len(export_requests(simulator)) == 6 * 3 + 3
 
 
 def test_system_wide_job_stores_every_district_from_one_summary_per_date(

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError as RequestInvalid
 
 from backfill.contracts import backfill_request
 from backfill.models import (
@@ -331,7 +332,8 @@ def test_closing_days_of_a_month_past_the_registry_are_previewed_as_such_not_fet
     assert (result.unavailable_units, result.pending_units) == (16, 4)
     # Two days x two districts x three reports, and one discovery of August's closing date
     # (was 60: a request per report, district and day).
-    assert result.requests == 4 * 3 + 6
+    # Two fetched dates x two districts, their two summaries, one discovery.
+    assert result.requests == 4 * 3 + 2 + 6
 
 
 def test_a_discovered_closing_date_plans_its_period_exactly(db, today_is, snapshot_root):
@@ -517,7 +519,7 @@ def test_preview_counts_stored_units_as_skipped_without_requests(db, snapshot_ro
         request=backfill_request({"startDate": DAY.isoformat(), "targetDistricts": ["42", "61"]})
     )
     assert (result.total_units, result.skipped_units, result.pending_units) == (2, 1, 1)
-    assert result.requests == 3
+    assert result.requests == 3 + 1  # and the date's all-districts summary
 
 
 def test_create_job_counts_stored_units_as_skipped(db, snapshot_root, monkeypatch):
@@ -548,7 +550,7 @@ def test_preview_counts_pending_and_unavailable_units_and_requests(db):
     assert result.collection_strategy == CollectionStrategy.PER_DISTRICT
     assert (result.total_units, result.pending_units) == (20, 10)
     assert (result.unavailable_units, result.skipped_units) == (10, 0)
-    assert result.requests == 30
+    assert result.requests == 30 + 5  # and the summary of each date collected
 
 
 def test_preview_of_a_summary_strategy_counts_one_request_per_pending_date(db):
@@ -558,7 +560,8 @@ def test_preview_of_a_summary_strategy_counts_one_request_per_pending_date(db):
 
 def test_preview_duration_is_bounded_by_the_request_window(db):
     set_limits(max_requests=10, window_ms=60_000, min_delay_ms=2_000)
-    result = preview_of(targetDistricts=["42", "61"], endDate="2025-03-14")  # 10 units
+    # 10 units (the dates' summaries are counted by their own test)
+    result = preview_of(collectSummary=False, targetDistricts=["42", "61"], endDate="2025-03-14")
     assert result.requests == 30
     # Requests 0-9 at 0, 2, ..., 18 s; 10-19 from 60 s; the 30th (index 29) at 120 + 18 s.
     assert result.estimated_duration_seconds == 138.0
@@ -566,21 +569,21 @@ def test_preview_duration_is_bounded_by_the_request_window(db):
 
 def test_preview_duration_of_six_requests_two_seconds_apart_is_ten_seconds(db):
     set_limits(max_requests=10, window_ms=60_000, min_delay_ms=2_000)
-    result = preview_of(targetDistricts=["42", "61"], endDate="2025-03-10")
+    result = preview_of(collectSummary=False, targetDistricts=["42", "61"], endDate="2025-03-10")
     assert result.requests == 6
     assert result.estimated_duration_seconds == 10.0  # was 60: a whole window per 10 requests
 
 
 def test_preview_duration_is_bounded_by_the_minimum_delay(db):
     set_limits(max_requests=1_000, window_ms=1_000, min_delay_ms=500)
-    result = preview_of(targetDistricts=["42"], endDate="2025-03-11")
+    result = preview_of(collectSummary=False, targetDistricts=["42"], endDate="2025-03-11")
     assert result.requests == 6
     assert result.estimated_duration_seconds == 2.5
 
 
 def test_preview_duration_uses_the_jobs_own_delay_when_it_is_longer(db):
     set_limits(max_requests=1_000, window_ms=1_000, min_delay_ms=500)
-    result = preview_of(targetDistricts=["42"], rateLimitDelayMs=2_000)
+    result = preview_of(collectSummary=False, targetDistricts=["42"], rateLimitDelayMs=2_000)
     assert result.estimated_duration_seconds == 4.0  # three requests, 2 s apart
 
 
@@ -652,3 +655,30 @@ def test_preview_gives_every_date_its_plan_and_reason(db, snapshot_root):
         (DAY - timedelta(days=1), "fetch", "will fetch"),
         (DAY, "stored", "already stored"),
     ]
+
+
+def test_preview_counts_one_summary_request_per_date_of_a_per_district_job(db, snapshot_root):
+    # Each date's all-districts summary (for the rankings): one request per date with a unit to
+    # fetch, none where it is archived already or the operator said collectSummary false.
+    result = preview_of(targetDistricts=["42", "61"], endDate="2025-03-12")
+    assert (result.pending_units, result.requests) == (6, 6 * 3 + 3)
+    store.archive_raw_csv(
+        as_of=date(2025, 3, 11), report="districtsummary", district_id=None, data=b"x"
+    )
+    result = preview_of(targetDistricts=["42", "61"], endDate="2025-03-12")
+    assert result.requests == 6 * 3 + 2
+    result = preview_of(targetDistricts=["42", "61"], endDate="2025-03-12", collectSummary=False)
+    assert result.requests == 6 * 3
+
+
+def test_collect_summary_false_is_refused_where_no_per_district_request_is_sent(db):
+    with pytest.raises(ValidationError) as raised:
+        preview_of(collectSummary=False)  # every district: system-wide
+    assert "collectSummary" in raised.value.message_dict
+    for fields in (
+        {"jobType": "analytics-generation"},
+        {"source": "archive", "targetDistricts": ["42"]},
+    ):
+        with pytest.raises(RequestInvalid) as invalid:
+            backfill_request({**VALID, **fields, "collectSummary": False})
+        assert "collectSummary" in invalid.value.detail

@@ -229,6 +229,7 @@ def test_workers_on_two_nodes_collect_a_job_into_the_bucket(
         "district_42.csv",
         "district_61.csv",
         "district_F.csv",
+        "all.csv",  # the date's all-districts summary, for the rankings
     }
     assert store.archived_districts(as_of=DAY, report="clubperformance") == {"42", "61", "F"}
     assert snapshots_verify().found == ()

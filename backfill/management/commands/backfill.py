@@ -66,6 +66,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Do not queue a follow-up analytics-generation job when the collection ends",
         )
+        parser.add_argument(
+            "--no-collect-summary",
+            action="store_true",
+            help="Per-district collection: do not collect each date's all-districts summary "
+            "(the dates then get no rankings)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Print the preview only")
         parser.add_argument("--wait", action="store_true", help="Follow the job until it ends")
         parser.add_argument("--json", action="store_true", help="Machine-readable output")
@@ -87,6 +93,8 @@ class Command(BaseCommand):
             request["skipExisting"] = False
         if opts["from_archive"]:
             request["source"] = "archive"
+        if opts["no_collect_summary"]:
+            request["collectSummary"] = False
         if opts["reprocess"]:
             request["reprocess"] = opts["reprocess"]
         if opts["rate_limit_delay_ms"] is not None:
