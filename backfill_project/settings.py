@@ -117,7 +117,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backfill_project.exceptions.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with bounds: over-deep nesting and over-long integers are 400s.
+    "DEFAULT_PARSER_CLASSES": ["backfill_project.parsers.JSONParser"],
     # camelCase like every field name.
     "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
     # Only the write endpoints carry a throttle scope (backfill.api). DRF's throttles are

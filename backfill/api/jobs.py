@@ -333,7 +333,11 @@ AUTH_ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="No or bad credentials."),
     403: OpenApiResponse(ErrorSerializer, description="Not staff (or CSRF failed)."),
 }
-WRITE_ERRORS = {**AUTH_ERRORS, 429: OpenApiResponse(ErrorSerializer, description="Throttled.")}
+WRITE_ERRORS = {
+    **AUTH_ERRORS,
+    413: OpenApiResponse(ErrorSerializer, description="Body over 2.5 MB."),
+    429: OpenApiResponse(ErrorSerializer, description="Throttled."),
+}
 BAD_REQUEST = OpenApiResponse(
     OpenApiTypes.OBJECT, description='Each bad field with its messages: {"startDate": ["..."]}.'
 )
