@@ -53,6 +53,10 @@ class BackfillApi(StaffApi):
 # --- Output serializers -------------------------------------------------------------------
 
 
+# A job's priority as the API words it (`JobPriorityEnum` in the schema).
+PRIORITY_WORDS = JobPriority.labels
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
@@ -227,7 +231,7 @@ class JobSummarySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=JobStatus.choices)
     createdVia = serializers.ChoiceField(source="created_via", choices=CreatedVia.values)
     createdBy = serializers.CharField(source="created_by", allow_null=True)
-    priority = serializers.ChoiceField(choices=JobPriority.labels)
+    priority = serializers.ChoiceField(choices=PRIORITY_WORDS)
     runKind = serializers.ChoiceField(source="run_kind", choices=RunKind.values)
     createdAt = serializers.DateTimeField(source="created_at")
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
