@@ -9,16 +9,13 @@
   "status"}`, `status` being the job's current state.
 - A body over DATA_UPLOAD_MAX_MEMORY_SIZE (`RequestDataTooBig`) -> 413 `{"detail", "code":
   "request_too_large"}`.
-- Every 4xx body echoes at most `ECHO_LIMIT` characters of what the client sent: a quoted value
-  in a message (`Invalid date 'xxxx...'`) or an error's key (an unknown field's name) is cut
-  there with an ellipsis, and a message is never longer than `MESSAGE_LIMIT`, for every field
-  of every endpoint.
+- Every 4xx body echoes at most 64 characters of any value the client sent (`echo.capped`), for
+  every field of every endpoint.
 - Anything else that is not an `APIException` is a bug: logged with its traceback, answered 500
   with a generic body; no stack trace or internal detail reaches the client.
 """
 
 import logging
-import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -29,14 +26,9 @@ from rest_framework.views import exception_handler
 
 from backfill.services.errors import AnalyticsNotFound, JobNotFound, JobStateConflict
 
-log = logging.getLogger(__name__)
+from .echo import capped
 
-ECHO_LIMIT = 64
-MESSAGE_LIMIT = 300
-# A value longer than the limit: quoted ('abc...' or "abc...", as repr() and DRF's messages
-# quote it) or a run without spaces (an id in "No backfill job with id abc...").
-_LONG = f"{{{ECHO_LIMIT + 1},}}"
-_ECHOED = re.compile(f"'[^']{_LONG}'|\"[^\"]{_LONG}\"|\\S{_LONG}")
+log = logging.getLogger(__name__)
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -49,36 +41,6 @@ def api_exception_handler(exc, context):
     if 400 <= response.status_code < 500:
         response.data = capped(response.data)
     return response
-
-
-def capped(value, limit: int = ECHO_LIMIT):
-    """An error body with every echoed value cut to `limit` characters (see the module doc)."""
-    if isinstance(value, dict):
-        result = {}
-        for key, item in value.items():
-            key = _cut(key, limit) if isinstance(key, str) else key
-            item = capped(item, limit)
-            # Two long keys cut to the same text keep both messages.
-            result[key] = result[key] + item if isinstance(result.get(key), list) else item
-        return result
-    if isinstance(value, list):
-        return [capped(item, limit) for item in value]
-    if isinstance(value, str) and len(value) > limit:
-        shorter = _cut(_ECHOED.sub(lambda m: _cut_echo(m[0], limit), value), MESSAGE_LIMIT)
-        # ErrorDetail keeps its code.
-        return type(value)(shorter, code=value.code) if hasattr(value, "code") else shorter
-    return value
-
-
-def _cut_echo(text: str, limit: int) -> str:
-    quote = text[0]
-    if quote in "'\"" and text[-1] == quote and len(text) > 1:
-        return quote + _cut(text[1:-1], limit) + quote
-    return _cut(text, limit)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "\u2026"
 
 
 def _handle(exc, context):

@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 from django.contrib import admin
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import URLPattern, reverse
 
 from backfill_project.parsers import MAX_DEPTH, nesting_depth
@@ -154,3 +156,22 @@ def test_admin_urls_answer_404_for_ids_that_name_no_object(admin_client):
             if status >= 500 or (status == 200 and method == "get" and "/change/" in url):
                 server_errors.append(f"{method.upper()} {url[:90]}: {status}")
     assert server_errors == []
+
+
+def test_the_admin_form_and_the_command_cut_echoed_values_too(admin_client, capsys):
+    response = admin_client.post(
+        reverse("admin:backfill_backfilljob_add"),
+        {
+            "step": "preview",
+            "job_type": "data-collection",
+            "start_date": "2025-03-10",
+            "target_districts": "z" * 5000,
+            "collection_type": "auto",
+            "concurrency": 3,
+        },
+    )
+    [message] = response.context["form"].errors["target_districts"]
+    assert message.startswith(f"Invalid district id '{'z' * 64}\u2026'")
+    with pytest.raises(CommandError) as refused:
+        call_command("backfill", "--start", "2025-03-10", "--districts", "y" * 5000, "--dry-run")
+    assert str(refused.value).startswith(f"targetDistricts: Invalid district id '{'y' * 64}\u2026'")

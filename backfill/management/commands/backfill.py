@@ -10,7 +10,6 @@ from backfill import contracts, selectors
 from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig
 from backfill.services import jobs
 from backfill.services.planning import Preview
-from backfill_project.exceptions import capped
 
 from ._jobarg import messages
 from ._options import WHOLE, one_value_options
@@ -97,8 +96,7 @@ class Command(BaseCommand):
         try:
             backfill_request = contracts.backfill_request(request)
         except RequestInvalid as exc:
-            # Values are echoed cut to 64 characters, as the API does.
-            errors = capped(contracts.error_messages(exc))
+            errors = contracts.error_messages(exc)  # values cut to 64 characters
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())) from exc
         try:
             if opts["dry_run"]:
