@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/backfill
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: setup services demo run test faults bench lint format
+.PHONY: setup services demo run test faults bench lint format check-compose
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: export BENCH_SCALING_DAYS ?= 10
 bench: setup services
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python -m tests.benchmarks
+
+# The compose file's production settings pass `check --deploy` (any warning fails), and the file
+# validates where a Compose implementation is available.
+check-compose: setup
+	scripts/check-compose
 
 lint: setup
 	$(BIN)/ruff check .

@@ -17,8 +17,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -93,7 +92,10 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         self._context(request, "")
-        row = get_object_or_404(AnalyticsOutput, pk=object_id)
+        # get_object answers None for an id that is not a number (`abc`): a 404, not a 500.
+        row = self.get_object(request, object_id)
+        if row is None:
+            raise Http404("No such analytics document.")
         if row.kind == AnalyticsKind.RANKINGS:
             return HttpResponseRedirect(rankings_page_url(row.logical_date))
         return HttpResponseRedirect(district_page_url(row.district_id, row.program_year))

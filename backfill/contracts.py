@@ -8,7 +8,8 @@ so a request means the same thing wherever it comes from.
 Why this module, and not `backfill/api/`: the entry points sit above the services and must not
 import each other (a command or the admin form importing `backfill.api` would drag the HTTP layer
 into them). This module sits beside them, at the edge of the services: it imports only the
-services' types and `districts`; nothing in `services`, `selectors` or `models` imports it.
+services' types, `districts` and `backfill_project.echo`; nothing in `services`, `selectors` or
+`models` imports it.
 
 Rules the serializer promises (each error names its field in camelCase, all at once):
 - unknown fields are errors ("Unknown field.");
@@ -54,6 +55,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from backfill_project.echo import capped
 from districts.dashboard.urls import EARLIEST_DATE
 from districts.ids import InvalidDistrictId, canonical_district_id
 
@@ -320,11 +322,14 @@ def backfill_request(data: Any) -> planning.BackfillRequest:
 
 def error_messages(exc: serializers.ValidationError) -> dict[str, list[str]]:
     """field -> plain messages of a ValidationError raised by this contract (for commands and
-    forms, which print rather than serialize)."""
+    forms, which print rather than serialize), echoed values cut to 64 characters as the API
+    cuts them."""
     detail = exc.detail
     if isinstance(detail, Mapping):
-        return {name: [str(m) for m in _flat(messages)] for name, messages in detail.items()}
-    return {api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in _flat(detail)]}
+        messages = {name: [str(m) for m in _flat(found)] for name, found in detail.items()}
+    else:
+        messages = {api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in _flat(detail)]}
+    return capped(messages)
 
 
 def _flat(messages: Any) -> list[Any]:

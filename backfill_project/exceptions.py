@@ -9,12 +9,18 @@
   "status"}`, `status` being the job's current state.
 - `IdempotencyConflict` -> 409 `{"detail", "code": "idempotency_key_reused", "jobId"}`, `jobId`
   being the job the key created.
+- A body over DATA_UPLOAD_MAX_MEMORY_SIZE (`RequestDataTooBig`) -> 413 `{"detail", "code":
+  "request_too_large"}`.
+- Every 4xx body echoes at most 64 characters of any value the client sent (`echo.capped`), for
+  every field of every endpoint.
 - Anything else that is not an `APIException` is a bug: logged with its traceback, answered 500
   with a generic body; no stack trace or internal detail reaches the client.
 """
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -27,11 +33,29 @@ from backfill.services.errors import (
     JobStateConflict,
 )
 
+from .echo import capped
+
 log = logging.getLogger(__name__)
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+
 def api_exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    response = _handle(exc, context)
+    if 400 <= response.status_code < 500:
+        response.data = capped(response.data)
+    return response
+
+
+def _handle(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+        )
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
     elif isinstance(exc, JobNotFound):

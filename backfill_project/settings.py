@@ -4,6 +4,7 @@ The README's "Configuration" section lists each variable; keep the two in step.
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -25,9 +26,82 @@ def env_int(name: str, default: int) -> int:
     return default if value in (None, "") else int(value)
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me")
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# Placeholders that must never sign anything outside DEBUG (the compose file's old default, the
+# settings' old default).
+PLACEHOLDER_SECRET_KEYS = {"change-me", "changeme", "secret", "dev-only-insecure-key-change-me"}
+
+
+def local_secret_key(path: Path) -> str:
+    """The key of a local run (no SECRET_KEY in the environment: make, manage.py, the tests):
+    generated once into `path` (mode 0600) and read back by every later process."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(temporary, path)  # atomic: the first process to get here wins
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is not set and no local key could be written to {path} ({exc}); "
+            "set SECRET_KEY to a long random string."
+        ) from exc
+
+
+def secret_key_problem(key: str) -> str:
+    """Why `key` may not be used with DEBUG off ("" when it may)."""
+    if not key.strip():
+        return "is empty"
+    if key.strip().lower() in PLACEHOLDER_SECRET_KEYS or key.startswith("django-insecure-"):
+        return "is a placeholder"
+    if len(key) < 50 or len(set(key)) < 5:
+        return "is too short (at least 50 characters, 5 different)"
+    return ""
+
+
 DEBUG = env_bool("DEBUG", False)
+# A deployment sets SECRET_KEY (docker-compose.yml and the image refuse to start without one);
+# a local run does not, and gets a key of its own under VAR_DIR.
+DEPLOYED = "SECRET_KEY" in os.environ
+SECRET_KEY = os.environ["SECRET_KEY"] if DEPLOYED else local_secret_key(VAR_DIR / "secret_key")
+if not DEBUG and (problem := secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY {problem}: with DEBUG off, set it to a long random string, e.g. the output "
+        "of: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+
+# HTTPS (`manage.py check --deploy` clean): on by default for a deployment with DEBUG off, which
+# sits behind a proxy that terminates TLS and sets X-Forwarded-Proto; off for local runs
+# (plain HTTP on 127.0.0.1). Each can be set on its own.
+HTTPS = DEPLOYED and not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+# The header the TLS-terminating proxy sets ("" when there is no proxy: Django then trusts no
+# header for the scheme).
+_PROXY_SSL_HEADER = os.environ.get(
+    "SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO" if HTTPS else ""
+).strip()
+SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -117,7 +191,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backfill_project.exceptions.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with bounds: over-deep nesting and over-long integers are 400s.
+    "DEFAULT_PARSER_CLASSES": ["backfill_project.parsers.JSONParser"],
     # camelCase like every field name.
     "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
     # Only the write endpoints carry a throttle scope (backfill.api). DRF's throttles are
@@ -135,6 +210,7 @@ SPECTACULAR_SETTINGS = {
         "SnapshotStatusEnum": "snapshots.models.SnapshotStatus",
         "LegacyStatusEnum": "backfill.api.legacy.LEGACY_STATUS_WORDS",
         "LegacyDistrictStatusEnum": "backfill.api.legacy.LEGACY_DISTRICT_STATUS_WORDS",
+        "JobPriorityEnum": "backfill.api.jobs.PRIORITY_WORDS",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }

@@ -75,7 +75,10 @@ class SnapshotAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        snapshot = get_object_or_404(Snapshot, pk=object_id)
+        # get_object answers None for an id that is not a number (`abc`): a 404, not a 500.
+        snapshot = self.get_object(request, object_id)
+        if snapshot is None:
+            raise Http404("No such snapshot.")
         manifest = selectors.snapshot_manifest(logical_date=snapshot.logical_date) or {}
         context = {
             **self.admin_site.each_context(request),

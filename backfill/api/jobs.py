@@ -58,6 +58,10 @@ class BackfillApi(StaffApi):
 # --- Output serializers -------------------------------------------------------------------
 
 
+# A job's priority as the API words it (`JobPriorityEnum` in the schema).
+PRIORITY_WORDS = JobPriority.labels
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
@@ -238,7 +242,7 @@ class JobSummarySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=JobStatus.choices)
     createdVia = serializers.ChoiceField(source="created_via", choices=CreatedVia.values)
     createdBy = serializers.CharField(source="created_by", allow_null=True)
-    priority = serializers.ChoiceField(choices=JobPriority.labels)
+    priority = serializers.ChoiceField(choices=PRIORITY_WORDS)
     runKind = serializers.ChoiceField(source="run_kind", choices=RunKind.values)
     createdAt = serializers.DateTimeField(source="created_at")
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
@@ -353,7 +357,11 @@ AUTH_ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="No or bad credentials."),
     403: OpenApiResponse(ErrorSerializer, description="Not staff (or CSRF failed)."),
 }
-WRITE_ERRORS = {**AUTH_ERRORS, 429: OpenApiResponse(ErrorSerializer, description="Throttled.")}
+WRITE_ERRORS = {
+    **AUTH_ERRORS,
+    413: OpenApiResponse(ErrorSerializer, description="Body over 2.5 MB."),
+    429: OpenApiResponse(ErrorSerializer, description="Throttled."),
+}
 BAD_REQUEST = OpenApiResponse(
     OpenApiTypes.OBJECT, description='Each bad field with its messages: {"startDate": ["..."]}.'
 )

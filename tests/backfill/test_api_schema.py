@@ -96,6 +96,60 @@ def test_requests_without_credentials_are_refused_and_match_the_schema(api_schem
     assert fuzz(api_schema, None, refused) == []
 
 
+# Bodies no generator makes: nesting far past the parser's limit, a field value of 2 MB, a body
+# over DATA_UPLOAD_MAX_MEMORY_SIZE, an integer of 5,000 digits.
+HOSTILE_BODIES = {
+    "arrays 5,000 deep": "[" * 5000 + "]" * 5000,
+    "objects 3,000 deep": '{"a":' * 3000 + "1" + "}" * 3000,
+    "a 2 MB string": '{"startDate": "' + "x" * 2_000_000 + '"}',
+    "a 3 MB body": '{"startDate": "' + "x" * 3_000_000 + '"}',
+    "a 5,000-digit integer": '{"concurrency": ' + "9" * 5000 + "}",
+}
+
+
+def test_deep_and_huge_bodies_are_4xx_with_a_short_body(api_schema, staff_token):
+    """Every operation that takes a JSON body, with each hostile body: a documented 4xx whose
+    body stays under 1 KB (no value echoed whole), never a 5xx."""
+    headers = {"Authorization": f"Token {staff_token}", "Content-Type": "application/json"}
+    operations = [
+        result.ok()
+        for result in api_schema.get_all_operations()
+        if result.ok().definition.raw.get("requestBody")
+    ]
+    assert len(operations) >= 6
+    failures: list[str] = []
+    for operation in operations:
+        for name, body in HOSTILE_BODIES.items():
+            try:
+                _send_hostile(operation, headers, body)()
+            except (Exception, BaseExceptionGroup) as exc:
+                failures.append(f"{operation.method.upper()} {operation.path}, {name}: {exc}")
+    assert failures == []
+
+
+def _send_hostile(operation, headers: dict[str, str], body: str):
+    """A test sending `body` instead of the body of one generated valid case (path and query
+    parameters generated as usual)."""
+
+    @given(case=operation.as_strategy(GenerationMode.POSITIVE))
+    @settings(
+        max_examples=1,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def run(case):
+        response = case.call(headers=headers, data=body.encode())
+        REQUESTS["count"] += 1
+        REQUESTS["5xx"] += response.status_code >= 500
+        assert 400 <= response.status_code < 500, response.status_code
+        assert len(response.content) < 1024, response.content[:200]
+        case.validate_response(response, checks=CHECKS, headers=headers)
+
+    return run
+
+
 def test_zz_report_the_number_of_generated_requests(capsys):
     """Printed for the record (`pytest -s`); runs after the generated tests in this module."""
     with capsys.disabled():

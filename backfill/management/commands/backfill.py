@@ -12,6 +12,7 @@ from backfill.services import jobs
 from backfill.services.planning import Preview
 
 from ._jobarg import messages
+from ._options import WHOLE, one_value_options
 
 EXIT_CODES = {JobStatus.COMPLETED: 0, JobStatus.PARTIAL_SUCCESS: 2}
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        one_value_options(parser)
         parser.add_argument(
             "--job-type",
             choices=["data-collection", "analytics-generation"],
@@ -34,13 +36,13 @@ class Command(BaseCommand):
             help="First date, YYYY-MM-DD (required for data-collection; analytics-generation "
             "without dates covers every stored snapshot)",
         )
-        parser.add_argument("--end", help="Last date (default: --start)")
+        parser.add_argument("--end", help="Last date, YYYY-MM-DD (default: --start)")
         parser.add_argument("--districts", nargs="*", default=[], help="Target district ids")
         parser.add_argument(
             "--collection-type", choices=["auto", "system-wide", "per-district"], default="auto"
         )
-        parser.add_argument("--concurrency", type=int, default=3)
-        parser.add_argument("--rate-limit-delay-ms", type=int)
+        parser.add_argument("--concurrency", type=WHOLE, default=3)
+        parser.add_argument("--rate-limit-delay-ms", type=WHOLE)
         parser.add_argument("--no-skip-existing", action="store_true")
         parser.add_argument(
             "--reprocess",
@@ -102,9 +104,8 @@ class Command(BaseCommand):
         try:
             backfill_request = contracts.backfill_request(request)
         except RequestInvalid as exc:
-            raise CommandError(
-                "; ".join(f"{k}: {' '.join(v)}" for k, v in contracts.error_messages(exc).items())
-            ) from exc
+            errors = contracts.error_messages(exc)  # values cut to 64 characters
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())) from exc
         try:
             if opts["dry_run"]:
                 preview = jobs.preview_job(request=backfill_request)

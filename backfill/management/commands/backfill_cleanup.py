@@ -4,15 +4,20 @@ from django.core.management.base import BaseCommand
 
 from backfill.services import cleanup
 
-from ._options import NON_NEGATIVE
+from ._options import integer, one_value_options
+
+A_CENTURY = 36_500
 
 
 class Command(BaseCommand):
     help = "Delete finished jobs and task results older than --days (snapshots are kept)."
 
     def add_arguments(self, parser):
+        one_value_options(parser)
         parser.add_argument(
-            "--days", type=NON_NEGATIVE, help="0 or more (default: BACKFILL_JOB_RETENTION_DAYS)"
+            "--days",
+            type=integer(minimum=0, maximum=A_CENTURY),
+            help=f"0 to {A_CENTURY} (default: BACKFILL_JOB_RETENTION_DAYS)",
         )
 
     def handle(self, *args, days, **options):

@@ -5,15 +5,21 @@ from django.core.management.base import BaseCommand
 from backfill import selectors
 from backfill.models import JobStatus
 
-from ._options import POSITIVE
+from ._options import integer, one_value_options
 
 
 class Command(BaseCommand):
     help = "List backfill jobs, newest first."
 
     def add_arguments(self, parser):
+        one_value_options(parser)
         parser.add_argument("--status", choices=JobStatus.values)
-        parser.add_argument("--limit", type=POSITIVE, default=20, help="1 or more (default 20)")
+        parser.add_argument(
+            "--limit",
+            type=integer(minimum=1, maximum=1000),
+            default=20,
+            help="1 to 1000 (default 20)",
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, status, limit, json: bool = False, **options):

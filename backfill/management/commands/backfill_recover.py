@@ -4,7 +4,9 @@ from django.core.management.base import BaseCommand
 
 from backfill.services import jobs
 
-from ._options import NON_NEGATIVE
+from ._options import integer, one_value_options
+
+A_YEAR = 366 * 86_400
 
 
 class Command(BaseCommand):
@@ -15,10 +17,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        one_value_options(parser)
         parser.add_argument(
             "--stale-after",
-            type=NON_NEGATIVE,
-            help="Seconds without heartbeat, 0 or more (default: BACKFILL_STALE_AFTER_SECONDS)",
+            type=integer(minimum=0, maximum=A_YEAR),
+            help=f"Seconds without heartbeat, 0 to {A_YEAR} (a year; default: "
+            "BACKFILL_STALE_AFTER_SECONDS)",
         )
 
     def handle(self, *args, stale_after, **options):

@@ -29,7 +29,7 @@ from backfill.models import RateLimitConfig
 from backfill_project.celery import beat_argv, worker_argv
 from snapshots import store
 
-from ._options import PORT
+from ._options import PORT, one_value_options
 
 DISTRICTS = ["42", "61", "F"]
 START = date(2026, 3, 9)  # a week clear of February's closing period (closes 2026-03-05)
@@ -49,6 +49,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        one_value_options(parser)
         parser.add_argument("--port", type=PORT, help="Simulator port (default: a free one)")
         parser.add_argument("--web-port", type=PORT, default=8000, help="Admin port (8000)")
         parser.add_argument(

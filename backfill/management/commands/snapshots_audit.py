@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from backfill.models import AuditOutcome
 from backfill.services import audits
 
-from ._options import POSITIVE
+from ._options import SEED, integer, one_value_options
 
 
 class Command(BaseCommand):
@@ -18,8 +18,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--sample", type=POSITIVE, help="How many (default: the setting)")
-        parser.add_argument("--seed", type=int, help="Random seed, to repeat a sample")
+        one_value_options(parser)
+        parser.add_argument(
+            "--sample",
+            type=integer(minimum=1, maximum=1000),
+            help="How many, 1 to 1000 (default: the setting)",
+        )
+        parser.add_argument("--seed", type=SEED, help="Random seed, to repeat a sample")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, sample=None, seed=None, json: bool = False, **options):

@@ -5,17 +5,12 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from backfill.management.commands._options import iso_month, one_value_options
 from backfill.services.collection import discover_month_closing
 from districts import closing_discovery
 from districts.dashboard.closing import registry_json
 from districts.dashboard.errors import DashboardError
-
-
-def _month(text: str) -> date:
-    try:
-        return date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise CommandError(f"Invalid month {text!r}: use YYYY-MM.") from None
+from districts.dashboard.urls import EARLIEST_DATE
 
 
 class Command(BaseCommand):
@@ -26,13 +21,29 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        one_value_options(parser)
         sub = parser.add_subparsers(dest="action", required=True)
-        listing = sub.add_parser("list", help="Each month, its closing date and its source.")
-        listing.add_argument("--since", help="First month to list (YYYY-MM).")
-        export = sub.add_parser("export", help="The merged registry as JSON (shipped shape).")
+        listing = one_value_options(
+            sub.add_parser("list", help="Each month, its closing date and its source.")
+        )
+        listing.add_argument(
+            "--since",
+            type=iso_month(minimum=date.min, maximum=date.max),
+            help="First month to list (YYYY-MM).",
+        )
+        export = one_value_options(
+            sub.add_parser("export", help="The merged registry as JSON (shipped shape).")
+        )
         export.add_argument("--output", help="Write to this file instead of stdout.")
-        discover = sub.add_parser("discover", help="Probe the dashboard for a month's closing.")
-        discover.add_argument("--month", required=True, help="Data month, YYYY-MM.")
+        discover = one_value_options(
+            sub.add_parser("discover", help="Probe the dashboard for a month's closing.")
+        )
+        discover.add_argument(
+            "--month",
+            required=True,
+            type=iso_month(minimum=EARLIEST_DATE, maximum=date(2100, 12, 1)),
+            help=f"Data month, YYYY-MM, from {EARLIEST_DATE:%Y-%m} to 2100-12.",
+        )
 
     def handle(self, *args, action, **options):
         match action:
@@ -41,10 +52,10 @@ class Command(BaseCommand):
             case "export":
                 self._export(options.get("output"))
             case "discover":
-                self._discover(_month(options["month"]))
+                self._discover(options["month"])
 
-    def _list(self, since: str | None) -> None:
-        first = _month(since) if since else date.min
+    def _list(self, since: date | None) -> None:
+        first = since or date.min
         for entry in closing_discovery.month_closings():
             if entry.data_month >= first:
                 self.stdout.write(

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from backfill.management.commands._options import one_value_options, shown
 from districts.dashboard.csv import Footer, ParsedExport, canonical_district_id, parse_export
 from districts.dashboard.errors import DashboardError
 from districts.dashboard.normalize import logical_date_of, normalize_single
@@ -27,6 +28,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        one_value_options(parser)
         parser.add_argument("file", help="Path of a downloaded export.aspx CSV")
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print JSON")
         parser.add_argument(
@@ -83,7 +85,9 @@ def _resolve_period(parsed: ParsedExport, program_year: str | None) -> tuple[Par
         return parsed, parsed.era_conflict or ""
     match = _PROGRAM_YEAR.match(program_year)
     if not match or int(match[2]) != int(match[1]) + 1:
-        raise CommandError(f"--program-year {program_year!r}: expected YYYY-YYYY such as 2024-2025")
+        raise CommandError(
+            f"--program-year {shown(program_year)}: expected YYYY-YYYY such as 2024-2025"
+        )
     month = parsed.footer.data_month.month
     year = int(match[1]) if month >= 7 else int(match[2])
     data_month = date(year, month, 1)

@@ -2,7 +2,12 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from backfill.management.commands._options import PORT_OR_FREE, SEED, iso_date, one_value_options
 from districts.dashboard.simulator import FaultConfig, SimulatorServer
+from districts.dashboard.urls import EARLIEST_DATE
+
+# The simulator's calendar (next months, program years) stays well inside `date`.
+LATEST_TODAY = date(2100, 12, 31)
 
 
 class Command(BaseCommand):
@@ -18,11 +23,17 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
+        one_value_options(parser)
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-        parser.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
         parser.add_argument(
-            "--today", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: now)"
+            "--port", type=PORT_OR_FREE, default=8765, help="0 to 65535; 0 picks a free port"
+        )
+        parser.add_argument("--seed", type=SEED, default=0, help="data seed (default 0)")
+        parser.add_argument(
+            "--today",
+            type=iso_date(minimum=EARLIEST_DATE, maximum=LATEST_TODAY),
+            default=None,
+            help=f"YYYY-MM-DD from {EARLIEST_DATE} to {LATEST_TODAY} (default: now)",
         )
         parser.add_argument("--fault", action="append", default=[], metavar="KEY=VALUE")
         parser.add_argument("--verbose", action="store_true", help="print an access log")
