@@ -13,6 +13,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from django.core.cache import cache
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -72,6 +73,7 @@ def scope_cases(draw, *, invalid: bool = True):
 
 
 def prepare(configured: list[str], known: bool) -> None:
+    cache.clear()  # the API's write throttle counts per test, not per example
     BackfillJob.objects.all().delete()
     District.objects.all().delete()
     if known:
