@@ -126,7 +126,11 @@ def test_units_in_flight_never_exceed_the_concurrency_limits(
         urgent = 0
         for job in created:
             job.refresh_from_db()
-            assert job.status in TERMINAL_JOB_STATUSES, job.status
+            assert job.status in TERMINAL_JOB_STATUSES, (
+                job.status,
+                list(job.units.values_list("district_id", "status", "attempts", "lease_owner")),
+                list(engine.messages),
+            )
             assert in_flight.peak[str(job.pk)] <= job.concurrency
             urgent += job.is_priority
         assert in_flight.peak_total <= config.max_concurrent + urgent
