@@ -37,6 +37,8 @@ SETTINGS = hypothesis_settings(
 
 # --- Property 9 -------------------------------------------------------------------------------
 
+COLLECT = collection._collect
+
 
 class InFlight:
     """Counts the units whose collection is running right now, in total and per job, and keeps
@@ -97,7 +99,7 @@ def test_units_in_flight_never_exceed_the_concurrency_limits(
     config = engine_config(max_concurrent)
     in_flight = InFlight()
     holds: dict[str, float] = {}
-    collect = collection._collect
+    collect = COLLECT  # the engine's own, not an earlier example's counting wrapper
 
     def counted(unit, job, client, stop):
         in_flight.enter(str(job.pk))
@@ -110,6 +112,7 @@ def test_units_in_flight_never_exceed_the_concurrency_limits(
     monkeypatch.setattr(collection, "_collect", counted)
     with fresh_store():
         reset_limits()
+        BackfillJob.objects.all().delete()  # an earlier example's jobs must not hold the queue
         created = []
         for concurrency, priority, districts, day, hold in specs:
             request = {
@@ -127,9 +130,11 @@ def test_units_in_flight_never_exceed_the_concurrency_limits(
         for job in created:
             job.refresh_from_db()
             assert job.status in TERMINAL_JOB_STATUSES, (
-                job.status,
-                list(job.units.values_list("district_id", "status", "attempts", "lease_owner")),
-                list(engine.messages),
+                [
+                    (j.status, j.priority, j.start_date, j.concurrency, j.total_units)
+                    for j in BackfillJob.objects.order_by("created_at")
+                ],
+                max_active_jobs,
             )
             assert in_flight.peak[str(job.pk)] <= job.concurrency
             urgent += job.is_priority
