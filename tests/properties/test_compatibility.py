@@ -217,7 +217,8 @@ def legacy_requests(draw):
     """A legacy request: its route (seed 000's, or the old district page's with a district id
     as the page wrote it) and a body of the seed's fields, each valid or not."""
     district = draw(st.none() | st.sampled_from(DISTRICTS))
-    spelled = district.zfill(2) if district and draw(st.booleans()) else district
+    padded = district and district.isdigit() and draw(st.booleans())
+    spelled = district.zfill(3) if padded else district
     start = draw(valid_days)
     body: dict[str, Any] = {}
     bad: set[str] = set()
@@ -239,7 +240,7 @@ def legacy_requests(draw):
             st.sampled_from(["auto", "system-wide", "per-district"]),
             st.just("all"),
         ),
-        "concurrency": (st.integers(1, 10), st.sampled_from([0, 11, "3", 2.5])),
+        "concurrency": (st.integers(1, 10), st.sampled_from([0, 33, "3", 2.5])),
         "retryFailures": (st.booleans(), st.sampled_from(["yes", 1])),
         "skipExisting": (st.booleans(), st.just("false")),
         "enableCaching": (st.booleans(), st.just(0)),
