@@ -29,12 +29,19 @@ TYPICAL_DISTRICT_COUNT = 120  # the estimate's district count when no scope is c
 
 @st.composite
 def strategy_cases(draw):
-    configured = draw(st.lists(st.sampled_from(POOL), max_size=16, unique=True))
-    if configured and draw(st.booleans()):
-        targets = draw(st.permutations(configured))  # every configured district, any order
-    else:
-        choices = configured or list(POOL)
-        targets = draw(st.lists(st.sampled_from(choices), max_size=len(choices), unique=True))
+    configured = draw(st.permutations(POOL))[: draw(st.integers(0, 16))]
+    match draw(st.sampled_from(["none", "all", "some"])):
+        case "none":
+            targets = []
+        case "all":
+            targets = draw(st.permutations(configured))  # every configured district, any order
+        case _:
+            # A strict part of the scope (or of every district), often around the 10-district
+            # line of `auto`.
+            choices = configured or list(POOL)
+            most = len(choices) - 1 if configured else len(choices)
+            size = draw(st.one_of(st.integers(0, 16), st.sampled_from([10, 11])))
+            targets = draw(st.permutations(choices))[: min(size, most)]
     collection_type = draw(st.sampled_from(["auto", "system-wide", "per-district"]))
     days = draw(st.integers(1, 3))
     return configured, targets, collection_type, days
