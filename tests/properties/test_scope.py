@@ -191,6 +191,8 @@ def test_out_of_scope_districts_are_excluded_and_reported(staff_client, sent, sn
         assert wanted == kept
     warnings = " ".join(job.scope["warnings"])
     shown = " ".join(response.json()["scope"]["warnings"])
+    if excluded:
+        assert "excluded" in warnings.lower() and "excluded" in shown.lower()
     for district_id in excluded:
         assert re.search(rf"\b{district_id}\b", warnings.split("excluded:")[-1])
         assert re.search(rf"\b{district_id}\b", shown.split("excluded:")[-1])
