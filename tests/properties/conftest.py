@@ -29,7 +29,8 @@ import pytest
 from celery import current_app
 from django.test import override_settings
 
-from backfill import limits, tasks
+import backfill.tasks  # noqa: F401 - registers the tasks the messages name
+from backfill import limits
 from backfill.models import BackfillJob
 from backfill.services import jobs
 
@@ -39,11 +40,6 @@ COLLECTABLE_DATES = tuple(date(2025, 3, day) for day in range(10, 18))
 # Districts of the simulated dashboard in 2024-2025 (summary and per-district reports).
 DISTRICT_POOL = ("2", "9", "21", "42", "61", "73", "101", "F")
 
-TAG = "Feature: unified-backfill-service, Property {number}: {title}"
-
-
-assert tasks.run_unit.name in current_app.tasks  # the tasks the messages name are registered
-
 
 @dataclass
 class Engine:
@@ -51,7 +47,6 @@ class Engine:
 
     messages: deque = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    ran: list = field(default_factory=list)
 
     def send(self, task: str, *args, countdown: float | None = None) -> None:
         with self.lock:
@@ -62,7 +57,6 @@ class Engine:
             return self.messages.popleft() if self.messages else None
 
     def run(self, task: str, args: tuple) -> None:
-        self.ran.append((task.rsplit(".", 1)[-1], args[:1]))
         # Executed here, with a worker's request context (its hostname names the unit's lease
         # holder, as in a worker process); an exception is raised, not stored.
         current_app.tasks[task].apply(args=args, throw=True)

@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from backfill import limits
 from backfill.contracts import backfill_request
 from backfill.limits import LimitSettings, RateLimiter, get_redis
-from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob
+from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, RateLimitConfig
 from backfill.services import collection, jobs
 from tests.properties.conftest import COLLECTABLE_DATES, DISTRICT_POOL, fresh_store, reset_limits
 
@@ -142,10 +143,8 @@ def test_units_in_flight_never_exceed_the_concurrency_limits(
         assert in_flight.total == 0
 
 
-def engine_config(max_concurrent: int):
-    from backfill import limits
-    from backfill.models import RateLimitConfig
-
+def engine_config(max_concurrent: int) -> RateLimitConfig:
+    """Set the global `maxConcurrent` (workers pick it up at once in this process)."""
     config = RateLimitConfig.load()
     config.max_concurrent = max_concurrent
     config.save()
