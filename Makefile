@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/backfill
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: setup services demo run test faults bench lint format check-compose
+.PHONY: setup services demo run test faults properties bench lint format check-compose
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,14 @@ run: setup services
 
 test: setup services
 	scripts/ensure-chromium
-	$(BIN)/pytest -m "not faults"
+	$(BIN)/pytest -m "not faults and not properties"
 
 faults: setup services
 	$(BIN)/pytest -m faults
+
+# The seed's 11 correctness properties, 100 generated examples each (3 min on a quiet machine).
+properties: setup services
+	$(BIN)/pytest -m properties tests/properties --durations=11
 
 # The scaling table at 10 dates x 120 districts (about 25 min here); BENCH_SCALING_DAYS=365 for
 # the issue's 43,800 units (hours on 2 cores).
