@@ -38,6 +38,19 @@ FIELD_FOR = {
 }
 
 
+def yes_no_field(label: str, help_text: str) -> forms.ChoiceField:
+    """A yes/no choice defaulting to yes. A choice, not a checkbox: a page that does not show
+    the field posts nothing, which must mean the default (yes), while an unchecked checkbox
+    also posts nothing."""
+    return forms.ChoiceField(
+        choices=[("yes", "yes"), ("no", "no")],
+        required=False,
+        initial="yes",
+        label=label,
+        help_text=help_text,
+    )
+
+
 def district_choices() -> list[tuple[str, str]]:
     """The configured scope, or every district the summaries have listed when none is set."""
     ids = set(district_services.configured_districts()) or set(
@@ -103,23 +116,14 @@ class BackfillRequestForm(forms.Form):
         help_text="Optional: a longer minimum delay between this job's requests.",
     )
     enable_caching = forms.BooleanField(required=False, initial=True)
-    # A choice, not a checkbox: a page that does not show the field posts nothing, which must
-    # mean the default (yes), while an unchecked checkbox also posts nothing.
-    update_analytics = forms.ChoiceField(
-        choices=[("yes", "yes"), ("no", "no")],
-        required=False,
-        initial="yes",
-        label="Update analytics",
-        help_text="Data collection: when the job ends, queue an analytics job over the dates it "
-        "stored.",
+    update_analytics = yes_no_field(
+        "Update analytics",
+        "Data collection: when the job ends, queue an analytics job over the dates it stored.",
     )
-    collect_summary = forms.ChoiceField(
-        choices=[("yes", "yes"), ("no", "no")],
-        required=False,
-        initial="yes",
-        label="Collect the summary",
-        help_text="Per-district collection: also collect each date's all-districts summary (one "
-        "request per date, skipped when stored), from which the date's rankings are made.",
+    collect_summary = yes_no_field(
+        "Collect the summary",
+        "Per-district collection: also collect each date's all-districts summary (one request "
+        "per date, skipped when stored), from which the date's rankings are made.",
     )
     priority = forms.ChoiceField(
         choices=[
