@@ -267,7 +267,8 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
         "BACKFILL_BREAKER_COOLDOWN_SECONDS": "2",
         "DASHBOARD_MAX_ATTEMPTS": "2",
     }
-    broker = Celery(broker=redis_server.url)
+    # Not the current app: later tests of this process send through the project's own.
+    broker = Celery(broker=redis_server.url, set_as_current=False)
     monkeypatch.setattr(
         jobs,
         "_send",
