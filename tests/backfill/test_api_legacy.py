@@ -385,3 +385,22 @@ def test_district_routes_echo_the_path_id_and_take_either_spelling(staff_client,
     url = f"/api/districts/{path_id}/backfill/{data['backfillId']}"
     assert staff_client.get(url).json()["districtId"] == path_id
     assert staff_client.delete(url).json()["districtId"] == path_id
+
+
+def test_the_schema_documents_the_legacy_error_shape(staff_client):
+    schema = staff_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    error = schema["components"]["schemas"]["LegacyError"]
+    assert error["required"] == ["error"]
+    body = schema["components"]["schemas"]["LegacyErrorBody"]
+    assert set(body["required"]) == {"code", "message", "details"}
+    legacy = [path for path in schema["paths"] if path.startswith("/api/districts/")]
+    assert len(legacy) == 4
+    for path in legacy:
+        for method, operation in schema["paths"][path].items():
+            errors = {code: r for code, r in operation["responses"].items() if code >= "400"}
+            assert {"401", "403"} <= set(errors), (path, method)
+            for code, response in errors.items():
+                ref = response["content"]["application/json"]["schema"]["$ref"]
+                assert ref == "#/components/schemas/LegacyError", (path, method, code)
+    job_api = schema["paths"]["/api/admin/backfill/{jobId}"]["get"]["responses"]["404"]
+    assert "LegacyError" not in str(job_api)
