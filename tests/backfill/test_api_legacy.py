@@ -230,7 +230,8 @@ def test_bad_legacy_bodies_get_400_naming_the_field(staff_client):
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_ERROR"
     assert set(error["details"]) == {"startDate", "foo"}
-    assert error["message"] == f"startDate: {error['details']['startDate'][0]}"
+    assert error["message"] == "startDate: Invalid date '01/01/2024': use an ISO date, YYYY-MM-DD."
+    assert error["details"]["startDate"] == [error["message"].removeprefix("startDate: ")]
     assert_deprecated(response, "/api/admin/backfill")
 
 
@@ -301,6 +302,15 @@ def test_a_bug_on_a_legacy_route_answers_the_old_shape(staff_client, monkeypatch
             "details": {},
         }
     }
+
+
+def test_a_reused_idempotency_key_on_a_legacy_route_has_the_old_shape(staff_client):
+    first = staff_client.post(URL, SEED_BODIES[1], format="json", HTTP_IDEMPOTENCY_KEY="legacy-key")
+    other = staff_client.post(URL, SEED_BODIES[0], format="json", HTTP_IDEMPOTENCY_KEY="legacy-key")
+    assert other.status_code == 409
+    error = other.json()["error"]
+    assert error["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert error["details"] == {"jobId": first.json()["backfillId"]}
 
 
 def test_the_job_api_keeps_its_own_error_shape(staff_client):
