@@ -10,41 +10,38 @@ DELETE /api/districts/<districtId>/backfill/<backfillId>
 Requests go through the one input contract (`backfill.contracts`), so a legacy body means what it
 means on the job API. Job states are published as the legacy status words (DESIGN.md section 4).
 Every answer, errors included, carries `Deprecation`, `Sunset` and a `Link` to the successor.
+Errors answer the old backend's shape, which the old front end reads
+(`error.response.data.error.message`): `{"error": {"code", "message", "details"}}` with the
+status codes of the job API (`legacy_error`). The district routes echo the district id as the
+path wrote it (`06` stays `06`) and take `targetDistricts` in either spelling. These routes
+start data collections only: `jobType: analytics-generation` is a 400 naming `jobType`.
 Staff only, like the rest of the API.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from backfill import contracts, selectors
-from backfill.models import CollectionStrategy, CreatedVia, JobStatus
+from backfill.models import CollectionStrategy, CreatedVia, JobStatus, JobType
 from backfill.services import jobs
 from backfill_project import permissions
 from districts.ids import InvalidDistrictId, canonical_district_id
 
-from .jobs import (
-    AUTH_ERRORS,
-    BAD_REQUEST,
-    CONFLICT,
-    IDEMPOTENCY_CONFLICT,
-    IDEMPOTENCY_KEY,
-    NOT_FOUND,
-    WRITE_ERRORS,
-    BackfillApi,
-    create_job_once,
-)
+from .jobs import IDEMPOTENCY_KEY, BackfillApi, create_job_once
 
 LEGACY_STATUS = {
     JobStatus.PENDING: "processing",
@@ -180,6 +177,111 @@ class CancelResponseSerializer(serializers.Serializer):
     message = serializers.CharField()
     backfillId = serializers.CharField()
     districtId = serializers.CharField(required=False)
+
+
+# --- Errors in the old backend's shape -----------------------------------------------------
+
+# The error codes of the legacy routes, by status; a 409 keeps its own code in upper case
+# (`JOB_STATE_CONFLICT`, `IDEMPOTENCY_KEY_REUSED`), other statuses fall back to their name.
+LEGACY_ERROR_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+}
+MALFORMED_REQUEST = "MALFORMED_REQUEST"
+LEGACY_ERROR_CODE_CHOICES = [
+    *LEGACY_ERROR_CODES.values(),
+    MALFORMED_REQUEST,
+    "JOB_STATE_CONFLICT",
+    "IDEMPOTENCY_KEY_REUSED",
+]
+
+
+class LegacyErrorBodySerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=LEGACY_ERROR_CODE_CHOICES, help_text="Upper-snake, one per kind of error."
+    )
+    message = serializers.CharField(
+        help_text='One sentence for people; a 400 names the first bad field: "startDate: ...".'
+    )
+    details = serializers.DictField(
+        help_text="400: each bad field with its messages. 409: `jobId`, `action`, `status` "
+        "(the job's state) or, for a reused Idempotency-Key, `jobId`. 429: `retryAfterSeconds`."
+        " Otherwise empty."
+    )
+
+
+class LegacyErrorSerializer(serializers.Serializer):
+    """The old backend's error body, read by the old front end as `error.message`."""
+
+    error = LegacyErrorBodySerializer()
+
+
+def legacy_error(exc: Exception, status_code: int, data: Any) -> dict[str, Any]:
+    """The old backend's `{"error": {"code", "message", "details"}}` of an error the job API
+    answers with `data` (`{"field": [...]}` or `{"detail": ..., ...}`)."""
+    data = dict(data) if isinstance(data, Mapping) else {"detail": data}
+    details: dict[str, Any] = {}
+    if isinstance(exc, ParseError):
+        code, message = MALFORMED_REQUEST, str(data.get("detail", ""))
+    elif status_code == status.HTTP_400_BAD_REQUEST:
+        code, details = LEGACY_ERROR_CODES[400], data
+        message = _first_message(data)
+    else:
+        message = str(data.pop("detail", "") or HTTPStatus(status_code).phrase)
+        own = data.pop("code", None)
+        default = LEGACY_ERROR_CODES.get(status_code, HTTPStatus(status_code).name)
+        code = str(own).upper() if own and status_code == status.HTTP_409_CONFLICT else default
+        details = data if status_code < 500 else {}
+        if isinstance(exc, Throttled) and exc.wait is not None:
+            details["retryAfterSeconds"] = int(exc.wait)
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _first_message(errors: Any, path: str = "") -> str:
+    """ "startDate: Enter a valid date." for the first bad field (nested: `targetDistricts[0]`)."""
+    if isinstance(errors, Mapping) and errors:
+        key, found = next(iter(errors.items()))
+        if key in ("non_field_errors", "detail"):
+            name = path
+        elif path:
+            name = f"{path}[{key}]" if str(key).isdigit() else f"{path}.{key}"
+        else:
+            name = str(key)
+        return _first_message(found, name)
+    if isinstance(errors, list | tuple) and errors:
+        return _first_message(errors[0], path)
+    text = str(errors) if errors not in (None, "", [], {}) else "Invalid request."
+    return f"{path}: {text}" if path else text
+
+
+def _legacy_errors(*codes: int) -> dict[int, OpenApiResponse]:
+    descriptions = {
+        400: 'A bad field: `details` has each bad field with its messages ({"startDate": '
+        '["..."]}), `message` names the first.',
+        401: "No or bad credentials.",
+        403: "Not staff, without the permission, or CSRF failed.",
+        404: "No such backfill (for this district).",
+        409: "The job's state forbids it, or the Idempotency-Key was used for another body.",
+        413: "Body over 2.5 MB.",
+        429: "Throttled.",
+    }
+    return {
+        code: OpenApiResponse(LegacyErrorSerializer, description=descriptions[code])
+        for code in codes
+    }
+
+
+READ_ERRORS = _legacy_errors(401, 403, 404)
+WRITE_ERRORS = _legacy_errors(401, 403, 413, 429)
 
 
 # --- Building the seed's BackfillResponse from the job's status ---------------------------
@@ -339,6 +441,17 @@ class LegacyApi(BackfillApi):
 
     successor = "backfill-job-create"
 
+    def get_exception_handler(self):
+        handler = super().get_exception_handler()
+
+        def legacy_handler(exc, context):
+            response = handler(exc, context)
+            if response is not None:
+                response.data = legacy_error(exc, response.status_code, response.data)
+            return response
+
+        return legacy_handler
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         deprecated = date.fromisoformat(settings.LEGACY_API_DEPRECATED_AT)
@@ -362,6 +475,53 @@ def _district_path(raw: str) -> str:
         raise ValidationError({"districtId": [str(exc)]}) from None
 
 
+def _district_body(data: Any, district: str) -> Any:
+    """The body of a district route's create, for `district` only: `targetDistricts`, if
+    given, must name just this district, in either spelling (`6`, `06`)."""
+    if not isinstance(data, Mapping):
+        return data
+    given = data.get("targetDistricts") or []
+    if not (isinstance(given, list) and all(isinstance(g, str) for g in given)):
+        raise ValidationError(
+            {
+                "targetDistricts": [
+                    f'Expected a list of district ids as strings, e.g. ["{district}"].'
+                ]
+            }
+        )
+    for raw in given:
+        try:
+            canonical = canonical_district_id(raw)
+        except InvalidDistrictId as exc:
+            raise ValidationError({"targetDistricts": [str(exc)]}) from None
+        if canonical != district:
+            raise ValidationError(
+                {
+                    "targetDistricts": [
+                        f"This route backfills district {district} only; leave targetDistricts out."
+                    ]
+                }
+            )
+    return {**data, "targetDistricts": [district]}
+
+
+def _data_collection_only(data: Any) -> None:
+    """The old client knows data collections only: analytics-generation is a 400 (with the
+    body's other errors as a data collection)."""
+    if not (isinstance(data, Mapping) and data.get("jobType") == JobType.ANALYTICS_GENERATION):
+        return
+    errors: dict[str, Any] = {
+        "jobType": [
+            "The legacy routes start data collections only; start analytics-generation "
+            "with POST /api/admin/backfill."
+        ]
+    }
+    others = contracts.BackfillRequestSerializer(data={**data, "jobType": JobType.DATA_COLLECTION})
+    if not others.is_valid():
+        errors.update(others.errors)
+    raise ValidationError(errors)
+
+
 def _district_job(job_id: str, district_id: str) -> None:
     """404 unless the job is this district's one-district job (the old district pages)."""
     job = selectors.get_job(job_id=job_id)
@@ -375,8 +535,7 @@ CREATE_RESPONSES = {
         BackfillResponseSerializer,
         description="The backfill this Idempotency-Key created (same key, same body).",
     ),
-    400: BAD_REQUEST,
-    409: IDEMPOTENCY_CONFLICT,
+    **_legacy_errors(400, 409),
     **WRITE_ERRORS,
 }
 
@@ -397,6 +556,7 @@ class LegacyCreateApi(LegacyApi):
         deprecated=True,
     )
     def post(self, request: Request) -> Response:
+        _data_collection_only(request.data)
         job, created = create_job_once(
             request, body=request.data, entry_point="legacy", created_via=CreatedVia.LEGACY_API
         )
@@ -408,7 +568,7 @@ class LegacyDetailApi(LegacyApi):
 
     @extend_schema(
         operation_id="legacy_backfill_retrieve",
-        responses={200: BackfillResponseSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
+        responses={200: BackfillResponseSerializer, **READ_ERRORS},
         deprecated=True,
     )
     def get(self, request: Request, backfillId: str) -> Response:
@@ -416,7 +576,7 @@ class LegacyDetailApi(LegacyApi):
 
     @extend_schema(
         operation_id="legacy_backfill_cancel",
-        responses={200: CancelResponseSerializer, 404: NOT_FOUND, 409: CONFLICT, **WRITE_ERRORS},
+        responses={200: CancelResponseSerializer, **_legacy_errors(404, 409), **WRITE_ERRORS},
         deprecated=True,
     )
     def delete(self, request: Request, backfillId: str) -> Response:
@@ -446,36 +606,22 @@ class LegacyDistrictCreateApi(LegacyApi):
             )
         ],
         deprecated=True,
-        description="A one-district job; `targetDistricts`, if given, must be just this district.",
+        description="A one-district job; `targetDistricts`, if given, must be just this district "
+        "(`6` or `06`). `districtId` in the answers is the path's, as written.",
     )
     def post(self, request: Request, districtId: str) -> Response:
-        district_id = districtId
-        district = _district_path(district_id)
-        data = request.data
-        if isinstance(data, dict) and "targetDistricts" in data:
-            given = data["targetDistricts"]
-            if not isinstance(given, list) or [str(g).strip() for g in given] not in (
-                [],
-                [district_id],
-                [district],
-            ):
-                raise ValidationError(
-                    {
-                        "targetDistricts": [
-                            f"This route backfills district {district} only; leave "
-                            "targetDistricts out."
-                        ]
-                    }
-                )
-        body = {**data, "targetDistricts": [district]} if isinstance(data, dict) else data
+        district = _district_path(districtId)
+        body = _district_body(request.data, district)
+        _data_collection_only(body)
         job, created = create_job_once(
             request,
             body=body,
             entry_point=f"legacy-district:{district}",
             created_via=CreatedVia.LEGACY_API,
         )
+        # The id as the client wrote it in the path, so that it compares equal with its URL.
         return Response(
-            backfill_response(job.pk, district_id=district), status=_created_status(created)
+            backfill_response(job.pk, district_id=districtId), status=_created_status(created)
         )
 
 
@@ -484,26 +630,19 @@ class LegacyDistrictDetailApi(LegacyApi):
 
     @extend_schema(
         operation_id="legacy_district_backfill_retrieve",
-        responses={
-            200: BackfillResponseSerializer,
-            400: BAD_REQUEST,
-            404: NOT_FOUND,
-            **AUTH_ERRORS,
-        },
+        responses={200: BackfillResponseSerializer, **_legacy_errors(400), **READ_ERRORS},
         deprecated=True,
     )
     def get(self, request: Request, districtId: str, backfillId: str) -> Response:
         district = _district_path(districtId)
         _district_job(backfillId, district)
-        return Response(backfill_response(backfillId, district_id=district))
+        return Response(backfill_response(backfillId, district_id=districtId))
 
     @extend_schema(
         operation_id="legacy_district_backfill_cancel",
         responses={
             200: CancelResponseSerializer,
-            400: BAD_REQUEST,
-            404: NOT_FOUND,
-            409: CONFLICT,
+            **_legacy_errors(400, 404, 409),
             **WRITE_ERRORS,
         },
         deprecated=True,
@@ -517,6 +656,6 @@ class LegacyDistrictDetailApi(LegacyApi):
                 "success": True,
                 "message": "Backfill cancelled successfully",
                 "backfillId": str(job.pk),
-                "districtId": district,
+                "districtId": districtId,
             }
         )

@@ -2,7 +2,8 @@
 
 Each example creates a generated sequence of jobs of every scope type (system-wide, targeted,
 single-district), job type (data collection, analytics generation) and entry point (job API,
-legacy route, the old district route), with generated priorities; the broker is a recorder.
+legacy route, the old district route; analytics from the job API only), with generated
+priorities; the broker is a recorder.
 """
 
 from __future__ import annotations
@@ -79,10 +80,11 @@ def test_every_kind_of_job_joins_one_queue_with_ids_unique_across_kinds(
     """Feature: unified-backfill-service, Property 1: Job Queue Unification
 
     For any sequence of backfills of any kind (system-wide, targeted, single-district, analytics
-    generation), from any entry point (job API, legacy routes) and priority, every job gets an
-    id unique across all kinds, is found under that id by the job API and the legacy route and
-    in the one job history, and waits in one queue: queue positions run 1..n over all kinds in
-    priority then creation order, and the queue starts the job at position 1."""
+    generation; analytics from the job API only), from any entry point (job API, legacy routes)
+    and priority, every job gets an id unique across all kinds, is found under that id by the
+    job API and the legacy route and in the one job history, and waits in one queue: queue
+    positions run 1..n over all kinds in priority then creation order, and the queue starts the
+    job at position 1."""
     cache.clear()  # the API's write throttle counts per test, not per example
     BackfillJob.objects.all().delete()
     if store.read_manifest(logical_date=STORED) is None:
@@ -96,6 +98,8 @@ def test_every_kind_of_job_joins_one_queue_with_ids_unique_across_kinds(
         )
     created = []
     for kind, entry, priority, offset in plan:
+        if kind == "analytics":
+            entry = "api"  # the legacy routes start data collections only
         job_id, scope_type = create(staff_client, kind, entry, priority, offset)
         created.append((job_id, scope_type, priority if entry == "api" else "normal"))
     ids = [job_id for job_id, _, _ in created]
