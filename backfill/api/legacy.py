@@ -40,9 +40,12 @@ from .jobs import (
     CONFLICT,
     IDEMPOTENCY_CONFLICT,
     IDEMPOTENCY_KEY,
+    IF_NONE_MATCH,
     NOT_FOUND,
+    NOT_MODIFIED,
     WRITE_ERRORS,
     BackfillApi,
+    conditional,
     create_job_once,
 )
 
@@ -408,11 +411,17 @@ class LegacyDetailApi(LegacyApi):
 
     @extend_schema(
         operation_id="legacy_backfill_retrieve",
-        responses={200: BackfillResponseSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
+        parameters=[IF_NONE_MATCH],
+        responses={
+            200: BackfillResponseSerializer,
+            304: NOT_MODIFIED,
+            404: NOT_FOUND,
+            **AUTH_ERRORS,
+        },
         deprecated=True,
     )
     def get(self, request: Request, backfillId: str) -> Response:
-        return Response(backfill_response(backfillId))
+        return conditional(request, backfill_response(backfillId))
 
     @extend_schema(
         operation_id="legacy_backfill_cancel",
@@ -484,8 +493,10 @@ class LegacyDistrictDetailApi(LegacyApi):
 
     @extend_schema(
         operation_id="legacy_district_backfill_retrieve",
+        parameters=[IF_NONE_MATCH],
         responses={
             200: BackfillResponseSerializer,
+            304: NOT_MODIFIED,
             400: BAD_REQUEST,
             404: NOT_FOUND,
             **AUTH_ERRORS,
@@ -495,7 +506,7 @@ class LegacyDistrictDetailApi(LegacyApi):
     def get(self, request: Request, districtId: str, backfillId: str) -> Response:
         district = _district_path(districtId)
         _district_job(backfillId, district)
-        return Response(backfill_response(backfillId, district_id=district))
+        return conditional(request, backfill_response(backfillId, district_id=district))
 
     @extend_schema(
         operation_id="legacy_district_backfill_cancel",
