@@ -382,11 +382,12 @@ def conditional(
 ) -> Response:
     """200 with the body and its ETag, or 304 without a body when the client's If-None-Match
     names that ETag (the job did not change since it last read it)."""
-    etag = body_etag(body, ignore=ignore)
+    # `no-cache`: a browser keeps the answer but revalidates it (If-None-Match) at every poll.
+    headers = {"ETag": body_etag(body, ignore=ignore), "Cache-Control": "private, no-cache"}
     header = request.headers.get("If-None-Match")
-    if header and _matches(header, etag):
-        return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-    return Response(body, headers={"ETag": etag})
+    if header and _matches(header, headers["ETag"]):
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(body, headers=headers)
 
 
 IF_NONE_MATCH = OpenApiParameter(

@@ -110,6 +110,7 @@ def test_an_unchanged_job_answers_304_without_a_body(staff_client, route):
     assert again.status_code == 304
     assert again.content == b""
     assert again["ETag"] == etag
+    assert first["Cache-Control"] == again["Cache-Control"] == "private, no-cache"
     # A list of tags, and the strong form of the same tag, match too (weak comparison).
     listed = staff_client.get(url, HTTP_IF_NONE_MATCH=f'"other", {etag.removeprefix("W/")}')
     assert listed.status_code == 304
