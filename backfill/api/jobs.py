@@ -398,6 +398,13 @@ IF_NONE_MATCH = OpenApiParameter(
     description="The `ETag` of an earlier answer: 304 with no body while nothing it shows has "
     "changed (estimates and countdowns that follow the clock alone do not count).",
 )
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 304],
+    description='A weak validator of the answer (`W/"..."`): send it back in If-None-Match.',
+)
 NOT_MODIFIED = OpenApiResponse(
     None, description="Not modified: the answer would be the one the If-None-Match ETag names."
 )
@@ -520,7 +527,7 @@ class JobDetailApi(BackfillApi):
 
     @extend_schema(
         operation_id="backfill_job_retrieve",
-        parameters=[IF_NONE_MATCH],
+        parameters=[IF_NONE_MATCH, ETAG],
         responses={200: JobDetailSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND, **AUTH_ERRORS},
     )
     def get(self, request: Request, jobId: str) -> Response:
@@ -592,7 +599,7 @@ class JobListApi(BackfillApi):
 
     @extend_schema(
         operation_id="backfill_job_list",
-        parameters=[JobFilterSerializer, IF_NONE_MATCH],
+        parameters=[JobFilterSerializer, IF_NONE_MATCH, ETAG],
         responses={
             200: JobListSerializer,
             304: NOT_MODIFIED,

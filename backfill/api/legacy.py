@@ -38,6 +38,7 @@ from .jobs import (
     AUTH_ERRORS,
     BAD_REQUEST,
     CONFLICT,
+    ETAG,
     IDEMPOTENCY_CONFLICT,
     IDEMPOTENCY_KEY,
     IF_NONE_MATCH,
@@ -411,7 +412,7 @@ class LegacyDetailApi(LegacyApi):
 
     @extend_schema(
         operation_id="legacy_backfill_retrieve",
-        parameters=[IF_NONE_MATCH],
+        parameters=[IF_NONE_MATCH, ETAG],
         responses={
             200: BackfillResponseSerializer,
             304: NOT_MODIFIED,
@@ -493,7 +494,7 @@ class LegacyDistrictDetailApi(LegacyApi):
 
     @extend_schema(
         operation_id="legacy_district_backfill_retrieve",
-        parameters=[IF_NONE_MATCH],
+        parameters=[IF_NONE_MATCH, ETAG],
         responses={
             200: BackfillResponseSerializer,
             304: NOT_MODIFIED,
