@@ -526,32 +526,34 @@ GROUP BY district_id
 """
 
 
-# job id -> (units version, its district dates), in this process: pollers of an unchanged job
-# share one computation instead of each scanning the units.
+# job id -> (units version, its district dates), in this process: pollers of a job whose units
+# did not change share one computation instead of each scanning the units.
 _DISTRICT_DATES_CACHE: dict[uuid.UUID, tuple[tuple[Any, ...], tuple[DistrictDates, ...]]] = {}
 _DISTRICT_DATES_CACHE_SIZE = 16
 
 
 def _units_version(job: BackfillJob) -> tuple[Any, ...]:
-    """What changes whenever a unit of the job changes in a way `district_dates` shows: the
-    trigger-kept per-district counts (a unit starting, ending, retried or released) and the
-    job's counters and heartbeat (a unit ending bumps both; a running unit's worker beats at
-    least once a second, so an attempt counted by a claim shows within a second)."""
+    """What changes whenever a unit of the job changes in a way `district_dates` shows. A unit's
+    dates, status and error change only with its status: the trigger-kept per-district counts
+    and the job's counters. Its attempts also change when a worker claims it (running, +1; the
+    only change without a status change): the sum of the running units' attempts (a few rows of
+    the job and status index)."""
     counts = tuple(
         UnitCount.objects.filter(job=job)
         .exclude(count=0)
         .order_by("district_id", "status")
         .values_list("district_id", "status", "count")
     )
+    claimed = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).aggregate(
+        attempts=Sum("attempts")
+    )["attempts"]
     return (
         job.status,
-        job.heartbeat_at,
-        job.started_at,
-        job.finished_at,
         job.recovery_count,
         job.total_units,
         job.finished_units,
         job.waiting_units,
+        claimed,
         counts,
     )
 

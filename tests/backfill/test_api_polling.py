@@ -156,3 +156,18 @@ def test_history_answers_304_until_a_job_changes(staff_client):
     assert (
         staff_client.get(f"{url}&offset=1", HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 200
     )
+
+
+def test_a_claim_counts_its_attempt_at_the_next_poll(staff_client):
+    job = running_job(districts=2, days=3)
+    url = f"/api/districts/backfill/{job.pk}"
+    unit = job.units.get(status=UnitStatus.RUNNING)
+    before = staff_client.get(url)
+    district = before.json()["progress"]["districtProgress"][unit.district_id]
+    # A lost run: the unit is claimed again (same lease token, no status change, no heartbeat).
+    BackfillUnit.objects.filter(pk=unit.pk).update(lease_token="t", lease_owner="")
+    assert jobs.claim_unit(unit_id=unit.pk, token="t", owner="w1", pid=1)
+    after = staff_client.get(url, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    retries = after.json()["progress"]["districtProgress"][unit.district_id]["retryCount"]
+    assert retries == district["retryCount"] + 1
