@@ -275,6 +275,13 @@ class BackfillUnit(models.Model):
             models.Index(fields=["status", "lease_expires_at"], name="unit_status_lease"),
             # What other jobs did on a (date, district): a unit starting looks it up.
             models.Index(fields=["logical_date", "district_id"], name="unit_date_district"),
+            # The ETA counts the unavailable units that ran (the polled status): a job's planned
+            # unavailable dates (closing periods) never start, so this index stays small.
+            models.Index(
+                fields=["job"],
+                name="unit_job_ran_unavailable",
+                condition=models.Q(status=UnitStatus.UNAVAILABLE, started_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -458,9 +458,17 @@ class DistrictDates:
 
 
 def district_dates(*, job_id: object) -> tuple[DistrictDates, ...]:
-    """Per district: its dates by outcome, retries beyond the first attempt and the last error.
-    One pass over the job's units (the legacy routes only; the job API uses counts)."""
+    """Per district: its dates by outcome, retries beyond the first attempt and the last error
+    (the legacy `districtProgress`). On PostgreSQL one grouped query returns a row per district
+    with its dates already aggregated (the legacy status is polled); elsewhere it counts in one
+    pass over the units."""
     job = get_job(job_id=job_id)
+    if connection.vendor == "postgresql":
+        return _cached_district_dates(job)
+    return _counted_district_dates(job)
+
+
+def _counted_district_dates(job: BackfillJob) -> tuple[DistrictDates, ...]:
     rows = (
         BackfillUnit.objects.filter(job=job)
         .order_by("logical_date")
@@ -494,6 +502,100 @@ def district_dates(*, job_id: object) -> tuple[DistrictDates, ...]:
             running=bool(e["run"]),
         )
         for district_id, e in sorted(acc.items(), key=lambda i: district_sort_key(i[0]))
+    )
+
+
+# One row per district: counts, ISO dates by outcome (in date order) and the message of the
+# latest failed date that has one. A single scan of the job's units in the database, instead of
+# one Python object per unit.
+_DISTRICT_DATES_SQL = """
+SELECT district_id,
+       count(*),
+       count(*) FILTER (WHERE status NOT IN (%(pending)s, %(running)s)),
+       count(*) FILTER (WHERE status = %(running)s),
+       coalesce(sum(greatest(attempts - 1, 0)), 0),
+       coalesce(array_agg(to_char(logical_date, 'YYYY-MM-DD') ORDER BY logical_date)
+                FILTER (WHERE status = %(succeeded)s), '{}'),
+       coalesce(array_agg(to_char(logical_date, 'YYYY-MM-DD') ORDER BY logical_date)
+                FILTER (WHERE status = %(failed)s), '{}'),
+       (array_agg(error_message ORDER BY logical_date DESC)
+                FILTER (WHERE status = %(failed)s AND error_message <> ''))[1]
+FROM backfill_backfillunit
+WHERE job_id = %(job)s
+GROUP BY district_id
+"""
+
+
+# job id -> (units version, its district dates), in this process: pollers of a job whose units
+# did not change share one computation instead of each scanning the units.
+_DISTRICT_DATES_CACHE: dict[uuid.UUID, tuple[tuple[Any, ...], tuple[DistrictDates, ...]]] = {}
+_DISTRICT_DATES_CACHE_SIZE = 16
+
+
+def _units_version(job: BackfillJob) -> tuple[Any, ...]:
+    """What changes whenever a unit of the job changes in a way `district_dates` shows. A unit's
+    dates, status and error change only with its status: the trigger-kept per-district counts
+    and the job's counters. Its attempts also change when a worker claims it (running, +1; the
+    only change without a status change): the sum of the running units' attempts (a few rows of
+    the job and status index)."""
+    counts = tuple(
+        UnitCount.objects.filter(job=job)
+        .exclude(count=0)
+        .order_by("district_id", "status")
+        .values_list("district_id", "status", "count")
+    )
+    claimed = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).aggregate(
+        attempts=Sum("attempts")
+    )["attempts"]
+    return (
+        job.status,
+        job.recovery_count,
+        job.total_units,
+        job.finished_units,
+        job.waiting_units,
+        claimed,
+        counts,
+    )
+
+
+def _cached_district_dates(job: BackfillJob) -> tuple[DistrictDates, ...]:
+    version = _units_version(job)
+    cached = _DISTRICT_DATES_CACHE.get(job.pk)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    dates = _aggregated_district_dates(job)
+    _DISTRICT_DATES_CACHE.pop(job.pk, None)
+    while len(_DISTRICT_DATES_CACHE) >= _DISTRICT_DATES_CACHE_SIZE:
+        _DISTRICT_DATES_CACHE.pop(next(iter(_DISTRICT_DATES_CACHE)), None)
+    _DISTRICT_DATES_CACHE[job.pk] = (version, dates)
+    return dates
+
+
+def _aggregated_district_dates(job: BackfillJob) -> tuple[DistrictDates, ...]:
+    params = {
+        "job": job.pk,
+        "pending": UnitStatus.PENDING,
+        "running": UnitStatus.RUNNING,
+        "succeeded": UnitStatus.SUCCEEDED,
+        "failed": UnitStatus.FAILED,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_DISTRICT_DATES_SQL, params)
+        rows = cursor.fetchall()
+    return tuple(
+        DistrictDates(
+            district_id=district_id,
+            dates_total=total,
+            dates_processed=done,
+            successful_dates=tuple(ok),
+            failed_dates=tuple(failed),
+            retry_count=retries,
+            last_error=error,
+            running=bool(running),
+        )
+        for district_id, total, done, running, retries, ok, failed, error in sorted(
+            rows, key=lambda row: district_sort_key(row[0])
+        )
     )
 
 

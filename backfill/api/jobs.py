@@ -18,6 +18,11 @@ Every view is input serializer -> service or selector -> output serializer; doma
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -328,6 +333,83 @@ def job_response(job_id: object, *, code: int = status.HTTP_200_OK, **headers: s
     return Response(JobDetailSerializer(detail).data, status=code, headers=headers or None)
 
 
+# --- Conditional GET (ETag / If-None-Match) -------------------------------------------------
+
+# Values that follow the clock alone (countdowns and estimates recomputed at each request): left
+# out of the ETag so that an unchanged job answers 304; every other value of the body is in it.
+CLOCK_FIELDS = (
+    ("progress", "etaSeconds"),
+    ("progress", "estimatedCompletionAt"),
+    ("performanceStatus", "rateLimiter", "nextResetMs"),
+    ("performanceStatus", "rateLimiter", "nextResetAt"),
+    ("performanceStatus", "rateLimiter", "cooldownRemainingMs"),
+    ("performanceStatus", "rateLimiter", "backoffMs"),
+    ("performanceStatus", "circuitBreaker", "probeInMs"),
+)
+
+
+def _without(body: Any, paths: Iterable[tuple[str, ...]]) -> Any:
+    body = dict(body)
+    for path in paths:
+        node = body
+        for key in path[:-1]:
+            if not isinstance(node.get(key), dict):
+                break
+            node[key] = node = dict(node[key])
+        else:
+            node.pop(path[-1], None)
+    return body
+
+
+def body_etag(body: Any, *, ignore: Iterable[tuple[str, ...]] = ()) -> str:
+    """A weak ETag of a JSON body: a digest of its canonical JSON, without the `ignore` paths."""
+    stable = _without(body, ignore) if ignore else body
+    # Bodies are built in a fixed key order, so no sorting is needed to compare them.
+    text = json.dumps(stable, separators=(",", ":"), default=str)
+    return f'W/"{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()}"'
+
+
+def _matches(header: str, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2)."""
+    if header.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == opaque for tag in header.split(","))
+
+
+def conditional(
+    request: Request, body: Any, *, ignore: Iterable[tuple[str, ...]] = CLOCK_FIELDS
+) -> Response:
+    """200 with the body and its ETag, or 304 without a body when the client's If-None-Match
+    names that ETag (the job did not change since it last read it)."""
+    # `no-cache`: a browser keeps the answer but revalidates it (If-None-Match) at every poll.
+    headers = {"ETag": body_etag(body, ignore=ignore), "Cache-Control": "private, no-cache"}
+    header = request.headers.get("If-None-Match")
+    if header and _matches(header, headers["ETag"]):
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(body, headers=headers)
+
+
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The `ETag` of an earlier answer: 304 with no body while nothing it shows has "
+    "changed (estimates and countdowns that follow the clock alone do not count).",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 304],
+    description='A weak validator of the answer (`W/"..."`): send it back in If-None-Match.',
+)
+NOT_MODIFIED = OpenApiResponse(
+    None, description="Not modified: the answer would be the one the If-None-Match ETag names."
+)
+
+
 # --- Examples (shown in /api/docs/) --------------------------------------------------------
 
 CREATE_EXAMPLES = [
@@ -445,10 +527,12 @@ class JobDetailApi(BackfillApi):
 
     @extend_schema(
         operation_id="backfill_job_retrieve",
-        responses={200: JobDetailSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
+        parameters=[IF_NONE_MATCH, ETAG],
+        responses={200: JobDetailSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND, **AUTH_ERRORS},
     )
     def get(self, request: Request, jobId: str) -> Response:
-        return job_response(jobId)
+        detail = selectors.job_detail(job_id=jobId)
+        return conditional(request, JobDetailSerializer(detail).data)
 
     @extend_schema(
         operation_id="backfill_job_cancel",
@@ -515,8 +599,13 @@ class JobListApi(BackfillApi):
 
     @extend_schema(
         operation_id="backfill_job_list",
-        parameters=[JobFilterSerializer],
-        responses={200: JobListSerializer, 400: BAD_REQUEST, **AUTH_ERRORS},
+        parameters=[JobFilterSerializer, IF_NONE_MATCH, ETAG],
+        responses={
+            200: JobListSerializer,
+            304: NOT_MODIFIED,
+            400: BAD_REQUEST,
+            **AUTH_ERRORS,
+        },
     )
     def get(self, request: Request) -> Response:
         filters = self.JobFilterSerializer(data=request.query_params)
@@ -530,7 +619,7 @@ class JobListApi(BackfillApi):
             offset=data["offset"],
         )
         body = {"jobs": page, "count": count, "limit": data["limit"], "offset": data["offset"]}
-        return Response(self.JobListSerializer(body).data)
+        return conditional(request, self.JobListSerializer(body).data)
 
 
 class DatePlanSerializer(serializers.Serializer):

@@ -41,7 +41,15 @@ from backfill.services import jobs
 from backfill_project import permissions
 from districts.ids import InvalidDistrictId, canonical_district_id
 
-from .jobs import IDEMPOTENCY_KEY, BackfillApi, create_job_once
+from .jobs import (
+    ETAG,
+    IDEMPOTENCY_KEY,
+    IF_NONE_MATCH,
+    NOT_MODIFIED,
+    BackfillApi,
+    conditional,
+    create_job_once,
+)
 
 LEGACY_STATUS = {
     JobStatus.PENDING: "processing",
@@ -568,11 +576,12 @@ class LegacyDetailApi(LegacyApi):
 
     @extend_schema(
         operation_id="legacy_backfill_retrieve",
-        responses={200: BackfillResponseSerializer, **READ_ERRORS},
+        parameters=[IF_NONE_MATCH, ETAG],
+        responses={200: BackfillResponseSerializer, 304: NOT_MODIFIED, **READ_ERRORS},
         deprecated=True,
     )
     def get(self, request: Request, backfillId: str) -> Response:
-        return Response(backfill_response(backfillId))
+        return conditional(request, backfill_response(backfillId))
 
     @extend_schema(
         operation_id="legacy_backfill_cancel",
@@ -630,13 +639,19 @@ class LegacyDistrictDetailApi(LegacyApi):
 
     @extend_schema(
         operation_id="legacy_district_backfill_retrieve",
-        responses={200: BackfillResponseSerializer, **_legacy_errors(400), **READ_ERRORS},
+        parameters=[IF_NONE_MATCH, ETAG],
+        responses={
+            200: BackfillResponseSerializer,
+            304: NOT_MODIFIED,
+            **_legacy_errors(400),
+            **READ_ERRORS,
+        },
         deprecated=True,
     )
     def get(self, request: Request, districtId: str, backfillId: str) -> Response:
         district = _district_path(districtId)
         _district_job(backfillId, district)
-        return Response(backfill_response(backfillId, district_id=districtId))
+        return conditional(request, backfill_response(backfillId, district_id=districtId))
 
     @extend_schema(
         operation_id="legacy_district_backfill_cancel",

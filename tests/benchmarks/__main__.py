@@ -26,6 +26,7 @@ def main(argv: list[str]) -> int:
         "status": bench_engine.status_read,
         "api_status": bench_engine.api_status,
         "orchestration": bench_engine.orchestration,
+        "polling": lambda: importlib.import_module(".bench_polling", __package__).run(),
         "rate_limit": lambda: importlib.import_module(".bench_rate_limit", __package__).run(),
         "analytics": lambda: importlib.import_module(".bench_analytics", __package__).run(),
         "archive": lambda: importlib.import_module(".bench_archive", __package__).run(),

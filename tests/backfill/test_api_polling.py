@@ -1,0 +1,173 @@
+"""Polling is cheap (issue 21): ETag / If-None-Match on job status (legacy and unified) and on
+the history, and a legacy status poll whose work does not grow with the job's units."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from backfill import selectors
+from backfill.models import BackfillUnit, JobStatus, UnitStatus
+from backfill.services import jobs
+from tests.factories import BackfillJobFactory
+
+pytestmark = pytest.mark.django_db
+START = date(2025, 1, 1)
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch, snapshot_root):
+    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    return snapshot_root
+
+
+def running_job(districts: int, days: int, *, running: int = 1):
+    """A running job of districts x days units: the first date succeeded, `running` units in
+    flight, one failed after retries, the rest pending."""
+    job = BackfillJobFactory(
+        status=JobStatus.RUNNING,
+        start_date=START,
+        end_date=START + timedelta(days=days - 1),
+        total_units=districts * days,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        scope={"targetDistricts": [str(d) for d in range(1, districts + 1)]},
+    )
+    units = [
+        BackfillUnit(job=job, logical_date=START + timedelta(days=day), district_id=str(d))
+        for day in range(days)
+        for d in range(1, districts + 1)
+    ]
+    BackfillUnit.objects.bulk_create(units)
+    ordered = list(job.units.order_by("logical_date", "district_id").values_list("pk", flat=True))
+    job.units.filter(pk__in=ordered[:districts]).update(status=UnitStatus.SUCCEEDED, attempts=1)
+    job.units.filter(pk=ordered[districts]).update(
+        status=UnitStatus.FAILED, attempts=3, error_type="fetch_failed", error_message="HTTP 500"
+    )
+    job.units.filter(pk__in=ordered[districts + 1 : districts + 1 + running]).update(
+        status=UnitStatus.RUNNING, attempts=1
+    )
+    job.succeeded_units, job.failed_units = districts, 1
+    job.save(update_fields=["succeeded_units", "failed_units"])
+    return job
+
+
+def status_urls(job) -> dict[str, str]:
+    return {
+        "unified": f"/api/admin/backfill/{job.pk}",
+        "legacy": f"/api/districts/backfill/{job.pk}",
+    }
+
+
+def legacy_poll_queries(client, job) -> int:
+    url = f"/api/districts/backfill/{job.pk}"
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_legacy_status_poll_queries_do_not_grow_with_units(staff_client):
+    warm = running_job(districts=1, days=3)
+    small = running_job(districts=2, days=5)
+    large = running_job(districts=20, days=50)
+    assert large.total_units == 1_000
+    legacy_poll_queries(staff_client, warm)  # the per-process caches (user, limits)
+    first = legacy_poll_queries(staff_client, large)
+    assert first == legacy_poll_queries(staff_client, small)
+    # Polling the unchanged job again reads no unit row for its district progress.
+    with CaptureQueriesContext(connection) as queries:
+        staff_client.get(f"/api/districts/backfill/{large.pk}")
+    assert len(queries.captured_queries) == first - 1
+    assert not any("logical_date ORDER BY" in q["sql"] for q in queries.captured_queries)
+
+
+def test_legacy_district_progress_matches_a_count_of_the_units(staff_client):
+    job = running_job(districts=3, days=4, running=2)
+    job.units.filter(district_id="2", logical_date=START + timedelta(days=3)).update(
+        status=UnitStatus.FAILED, attempts=2, error_message="HTTP 503"
+    )
+    job.units.filter(district_id="3", logical_date=START + timedelta(days=2)).update(
+        status=UnitStatus.SKIPPED
+    )
+    assert selectors.district_dates(job_id=job.pk) == selectors._counted_district_dates(job)
+    progress = staff_client.get(f"/api/districts/backfill/{job.pk}").json()["progress"]
+    two = progress["districtProgress"]["2"]
+    assert two["failedDates"] == ["2025-01-04"] and two["lastError"] == "HTTP 503"
+
+
+@pytest.mark.parametrize("route", ["unified", "legacy"])
+def test_an_unchanged_job_answers_304_without_a_body(staff_client, route):
+    job = running_job(districts=2, days=3)
+    url = status_urls(job)[route]
+    first = staff_client.get(url)
+    etag = first["ETag"]
+    assert first.status_code == 200 and etag.startswith('W/"')
+    again = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag
+    assert first["Cache-Control"] == again["Cache-Control"] == "private, no-cache"
+    # A list of tags, and the strong form of the same tag, match too (weak comparison).
+    listed = staff_client.get(url, HTTP_IF_NONE_MATCH=f'"other", {etag.removeprefix("W/")}')
+    assert listed.status_code == 304
+    assert staff_client.get(url, HTTP_IF_NONE_MATCH='W/"other"').status_code == 200
+    if route == "legacy":
+        assert again["Deprecation"].startswith("@") and again["Sunset"].endswith("GMT")
+        assert "successor-version" in again["Link"]
+
+
+@pytest.mark.parametrize("route", ["unified", "legacy"])
+def test_a_unit_ending_changes_the_etag(staff_client, route):
+    job = running_job(districts=2, days=3)
+    url = status_urls(job)[route]
+    etag = staff_client.get(url)["ETag"]
+    unit = job.units.get(status=UnitStatus.RUNNING)
+    assert jobs.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+    changed = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert staff_client.get(url, HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 304
+
+
+@pytest.mark.parametrize("route", ["unified", "legacy"])
+def test_a_status_change_changes_the_etag(staff_client, route):
+    job = running_job(districts=2, days=3)
+    url = status_urls(job)[route]
+    etag = staff_client.get(url)["ETag"]
+    jobs.pause_job(job=job)
+    changed = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def test_history_answers_304_until_a_job_changes(staff_client):
+    job = running_job(districts=2, days=3)
+    url = "/api/admin/backfill/jobs?limit=5"
+    etag = staff_client.get(url)["ETag"]
+    assert staff_client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    unit = job.units.get(status=UnitStatus.RUNNING)
+    jobs.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+    changed = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    # Another page is another answer.
+    assert (
+        staff_client.get(f"{url}&offset=1", HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 200
+    )
+
+
+def test_a_claim_counts_its_attempt_at_the_next_poll(staff_client):
+    job = running_job(districts=2, days=3)
+    url = f"/api/districts/backfill/{job.pk}"
+    unit = job.units.get(status=UnitStatus.RUNNING)
+    before = staff_client.get(url)
+    district = before.json()["progress"]["districtProgress"][unit.district_id]
+    # A lost run: the unit is claimed again (same lease token, no status change, no heartbeat).
+    BackfillUnit.objects.filter(pk=unit.pk).update(lease_token="t", lease_owner="")
+    assert jobs.claim_unit(unit_id=unit.pk, token="t", owner="w1", pid=1)
+    after = staff_client.get(url, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    retries = after.json()["progress"]["districtProgress"][unit.district_id]["retryCount"]
+    assert retries == district["retryCount"] + 1
