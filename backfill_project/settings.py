@@ -216,6 +216,11 @@ SPECTACULAR_SETTINGS = {
     },
     # The schema and its docs page are for staff, like the API they describe.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    # additionalProperties: false, startDate's rule, path patterns, links (see the module).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backfill_project.schema.postprocess",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

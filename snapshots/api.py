@@ -125,7 +125,9 @@ class SnapshotListApi(StaffApi):
     @extend_schema(
         operation_id="snapshots_list",
         parameters=[
-            OpenApiParameter("limit", int, description="1-1000, default 50"),
+            OpenApiParameter(
+                "limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}
+            ),
             OpenApiParameter("status", str, enum=SnapshotStatus.values),
             OpenApiParameter("from", OpenApiTypes.DATE, description="first date, inclusive"),
             OpenApiParameter("to", OpenApiTypes.DATE, description="last date, inclusive"),
@@ -133,7 +135,8 @@ class SnapshotListApi(StaffApi):
         responses={200: OpenApiTypes.OBJECT, 400: BAD_REQUEST, **REFUSED},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        # A plain dict: from a QueryDict DRF reads `?status=` as no status at all.
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         rows, total = selectors.snapshot_list(

@@ -286,7 +286,21 @@ def test_history_is_newest_first_with_filters_count_and_pages(staff_client):
 
 
 @pytest.mark.parametrize(
-    "query", ["status=done", "limit=0", "limit=501", "offset=-1", "jobType=x", "createdVia=y"]
+    "query",
+    [
+        "status=done",
+        "limit=0",
+        "limit=501",
+        "offset=-1",
+        "jobType=x",
+        "createdVia=y",
+        # Empty values were read as absent (a 200 listing every job).
+        "status=",
+        "jobType=",
+        "createdVia=",
+        "limit=",
+        "offset=",
+    ],
 )
 def test_bad_history_filters_get_400_naming_the_parameter(staff_client, query):
     response = staff_client.get(f"{URL}/jobs?{query}")

@@ -96,6 +96,10 @@ def test_list_filters_by_status_dates_and_limit(stored, staff_client):
         ("limit=abc", "limit"),
         ("status=done", "status"),
         ("from=2025-03-10&to=2025-03-01", "to"),
+        # Empty values were read as absent.
+        ("status=", "status"),
+        ("limit=", "limit"),
+        ("from=", "from"),
     ],
 )
 def test_bad_list_parameters_get_400_naming_the_field(query, field, staff_client):
