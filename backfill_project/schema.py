@@ -7,8 +7,8 @@ postprocessing hook, SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]).
   `analytics-generation` (an `anyOf` of the two cases; OpenAPI 3.0 has no `if`/`then`).
 - Path parameters `date`, `districtId` and `district_id` carry the pattern the views check: a
   value outside it is a 400 naming the parameter, a value inside it that names nothing a 404.
-- The create operations link to the operations on the job they created (`links`), so a client
-  (and a stateful test) follows them with a real id.
+- The create operations link to the operations on the job they created (`links`), pause to
+  resume and back, so a client (and a stateful test) follows them with a real id.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ JOB_LINKS = {
         },
         "jobId",
     ),
+    # A paused job is resumed, a resumed one paused again: chains reach both with a 202.
+    "backfill_job_pause": ("$response.body#/jobId", {"resume": "backfill_job_resume"}, "jobId"),
+    "backfill_job_resume": ("$response.body#/jobId", {"pause": "backfill_job_pause"}, "jobId"),
     "legacy_backfill_create": (
         "$response.body#/backfillId",
         {"status": "legacy_backfill_retrieve", "cancel": "legacy_backfill_cancel"},
