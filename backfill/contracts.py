@@ -16,10 +16,14 @@ Rules the serializer promises (each error names its field in camelCase, all at o
 - dates are `YYYY-MM-DD` only (not the ISO week or basic forms `date.fromisoformat` also takes);
   `endDate` defaults to `startDate`; start <= end; not in the future; not before the first day the
   dashboard serves; at most BACKFILL_MAX_RANGE_DAYS days;
-- district ids have the shape of `districts.ids` (canonicalised and deduplicated); ids outside the
+- district ids are JSON strings (`0` is an error, not district "0") of the shape of
+  `districts.ids` (canonicalised and deduplicated); ids outside the
   configured scope are excluded by planning, with a warning, and a request left with none is a
   `targetDistricts` error;
 - integers and booleans are JSON integers and booleans (no `"3"`, `1` or `"true"`);
+- a 400 names only fields the client sent or must send (an error on the last day of a range
+  whose `endDate` defaulted to `startDate` names `startDate`), and the errors across fields (a
+  missing `startDate`, the order of the dates) come with the fields' own errors, not after them;
 - `source` `archive` re-normalizes the archived CSVs (a data-collection job; no request), and
   then `reprocess` defaults to `all`;
 - `reprocess` (`missing`, `failed`, `all`) decides which stored dates are collected again. The
