@@ -16,10 +16,14 @@ Rules the serializer promises (each error names its field in camelCase, all at o
 - dates are `YYYY-MM-DD` only (not the ISO week or basic forms `date.fromisoformat` also takes);
   `endDate` defaults to `startDate`; start <= end; not in the future; not before the first day the
   dashboard serves; at most BACKFILL_MAX_RANGE_DAYS days;
-- district ids have the shape of `districts.ids` (canonicalised and deduplicated); ids outside the
+- district ids are JSON strings (`0` is an error, not district "0") of the shape of
+  `districts.ids` (canonicalised and deduplicated); ids outside the
   configured scope are excluded by planning, with a warning, and a request left with none is a
   `targetDistricts` error;
 - integers and booleans are JSON integers and booleans (no `"3"`, `1` or `"true"`);
+- a 400 names only fields the client sent or must send (an error on the last day of a range
+  whose `endDate` defaulted to `startDate` names `startDate`), and the errors across fields (a
+  missing `startDate`, the order of the dates) come with the fields' own errors, not after them;
 - `source` `archive` re-normalizes the archived CSVs (a data-collection job; no request), and
   then `reprocess` defaults to `all`;
 - `reprocess` (`missing`, `failed`, `all`) decides which stored dates are collected again. The
@@ -96,6 +100,17 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictStringField(serializers.CharField):
+    """A JSON string: `0` and `true` are errors (DRF's CharField turns them into `"0"`)."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictBooleanField(serializers.BooleanField):
     """JSON `true` or `false` only (DRF's BooleanField takes `"yes"`, `1`, ...)."""
 
@@ -137,7 +152,7 @@ class BackfillRequestSerializer(StrictSerializer):
         required=False, allow_null=True, help_text="Last date, YYYY-MM-DD (default: startDate)."
     )
     targetDistricts = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        child=StrictStringField(allow_blank=True, trim_whitespace=False),
         required=False,
         allow_null=True,
         max_length=MAX_TARGET_DISTRICTS,
@@ -202,6 +217,40 @@ class BackfillRequestSerializer(StrictSerializer):
             raise serializers.ValidationError(errors)
         return list(dict.fromkeys(targets))
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """Field errors and the errors across fields of one request, reported together: a bad
+        field does not hide that the dates are out of order or that startDate is missing."""
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, Mapping) or not isinstance(data, Mapping):
+                raise
+            errors = dict(exc.detail)
+            for name, messages in self._cross_field_errors(data).items():
+                errors.setdefault(name, messages)
+            raise serializers.ValidationError(errors) from None
+
+    def _cross_field_errors(self, data: Mapping[str, Any]) -> dict[str, list[str]]:
+        """The date errors `validate` would report, from the fields that are valid on their
+        own (a field with an error of its own adds nothing here)."""
+        valid: dict[str, Any] = {}
+        for name in ("jobType", "startDate", "endDate"):
+            try:
+                value = self.fields[name].run_validation(data.get(name, serializers.empty))
+            except (serializers.ValidationError, serializers.SkipField):
+                continue
+            valid[name] = value
+        if "jobType" not in valid:
+            return {}
+        start, end = valid.get("startDate"), valid.get("endDate")
+        if valid["jobType"] == JobType.DATA_COLLECTION and data.get("startDate") is None:
+            return {"startDate": ["This field is required for a data-collection job."]}
+        if ("startDate" in data and "startDate" not in valid) or (
+            "endDate" in data and "endDate" not in valid
+        ):
+            return {}
+        return self._date_errors(start, end or start, end_given=end is not None)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["jobType"] == JobType.ANALYTICS_GENERATION:
             return self._validate_analytics(attrs)
@@ -211,8 +260,8 @@ class BackfillRequestSerializer(StrictSerializer):
                 {"startDate": ["This field is required for a data-collection job."]}
             )
         end = attrs.get("endDate") or start
+        errors = self._date_errors(start, end, end_given=attrs.get("endDate") is not None)
         attrs["endDate"] = end
-        errors = self._date_errors(start, end)
         if attrs["source"] == Source.DASHBOARD and attrs["concurrency"] > planning.MAX_CONCURRENCY:
             errors["concurrency"] = [
                 f"At most {planning.MAX_CONCURRENCY} for a job that downloads from the dashboard "
@@ -235,8 +284,8 @@ class BackfillRequestSerializer(StrictSerializer):
     def _validate_analytics(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start = attrs.get("startDate")
         end = attrs.get("endDate") or start
+        errors = self._date_errors(start, end, end_given=attrs.get("endDate") is not None)
         attrs["endDate"] = end
-        errors = self._date_errors(start, end)
         refused = "analytics-generation reads the stored snapshots and sends no request"
         if attrs["collectionType"] != "auto":
             errors["collectionType"] = [f"Not for analytics-generation: {refused}."]
@@ -263,22 +312,25 @@ class BackfillRequestSerializer(StrictSerializer):
             raise serializers.ValidationError(errors)
         return attrs
 
-    def _date_errors(self, start: date | None, end: date | None) -> dict[str, list[str]]:
+    def _date_errors(
+        self, start: date | None, end: date | None, *, end_given: bool
+    ) -> dict[str, list[str]]:
+        """Errors on the range; those on its last day name endDate when the client sent it and
+        startDate when endDate defaulted to it (a 400 names only fields the client sent)."""
         errors: dict[str, list[str]] = {}
         today = timezone.localdate()
         if start is not None and end is not None and start > end:
             errors.setdefault("endDate", []).append(f"endDate {end} is before startDate {start}.")
         if end is None:
             return errors
+        name = "endDate" if end_given else "startDate"
         if end > today:
-            errors.setdefault("endDate", []).append(
-                f"endDate {end} is in the future (today is {today})."
-            )
+            errors.setdefault(name, []).append(f"{name} {end} is in the future (today is {today}).")
         if end < EARLIEST_DATE:
             # A range that starts earlier but reaches the data plans its early dates as
             # unavailable ("before the data starts"); one entirely before it is a mistake.
-            errors.setdefault("endDate", []).append(
-                f"endDate {end} is before {EARLIEST_DATE}, the first day the dashboard "
+            errors.setdefault(name, []).append(
+                f"{name} {end} is before {EARLIEST_DATE}, the first day the dashboard "
                 "serves (program year 2008-2009)."
             )
         return errors

@@ -113,6 +113,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's files for /api/docs/, served from here (no CDN: the page works offline).
+    "drf_spectacular_sidecar",
     "django_celery_results",
     "django_celery_beat",
     "districts",
@@ -212,7 +214,16 @@ SPECTACULAR_SETTINGS = {
         "LegacyDistrictStatusEnum": "backfill.api.legacy.LEGACY_DISTRICT_STATUS_WORDS",
         "JobPriorityEnum": "backfill.api.jobs.PRIORITY_WORDS",
     },
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The schema and its docs page are for staff, like the API they describe.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    # additionalProperties: false, startDate's rule, path patterns, links (see the module).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backfill_project.schema.postprocess",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Redis and Celery ---------------------------------------------------------------------

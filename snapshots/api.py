@@ -10,6 +10,7 @@ GET snapshot-store/performance               timings, sizes, cache figures
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -25,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backfill_project import permissions
+from districts.ids import InvalidDistrictId, canonical_district_id
 from snapshots import selectors, store
 from snapshots.models import SnapshotStatus
 from snapshots.performance import WINDOW
@@ -44,6 +46,7 @@ class StaffApi(APIView):
     required_permissions = {"GET": permissions.VIEW_SNAPSHOTS}
 
 
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description='{"detail": "..."}')
 REFUSED = {401: ERROR, 403: ERROR}
 BAD_REQUEST = OpenApiResponse(OpenApiTypes.OBJECT, description='{"field": ["why", ...]}')
@@ -56,10 +59,21 @@ class SnapshotUnreadable(APIException):
 
 
 def _path_date(raw: str) -> date:
+    """A malformed path value is a 400 naming the parameter; a well-formed one that names
+    nothing stored is a 404 (the one rule of every route, README "API")."""
     try:
+        if not ISO_DATE.match(raw):
+            raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
         raise ValidationError({"date": ["Enter a date as YYYY-MM-DD."]}) from None
+
+
+def _path_district(raw: str) -> str:
+    try:
+        return canonical_district_id(raw)
+    except InvalidDistrictId as exc:
+        raise ValidationError({"district_id": [str(exc)]}) from None
 
 
 def camelize(value: Any) -> Any:
@@ -111,7 +125,9 @@ class SnapshotListApi(StaffApi):
     @extend_schema(
         operation_id="snapshots_list",
         parameters=[
-            OpenApiParameter("limit", int, description="1-1000, default 50"),
+            OpenApiParameter(
+                "limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}
+            ),
             OpenApiParameter("status", str, enum=SnapshotStatus.values),
             OpenApiParameter("from", OpenApiTypes.DATE, description="first date, inclusive"),
             OpenApiParameter("to", OpenApiTypes.DATE, description="last date, inclusive"),
@@ -119,7 +135,8 @@ class SnapshotListApi(StaffApi):
         responses={200: OpenApiTypes.OBJECT, 400: BAD_REQUEST, **REFUSED},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        # A plain dict: from a QueryDict DRF reads `?status=` as no status at all.
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         rows, total = selectors.snapshot_list(
@@ -176,6 +193,7 @@ class SnapshotDistrictApi(StaffApi):
     )
     def get(self, request: Request, date: str, district_id: str) -> Response:
         logical_date = _path_date(date)
+        district_id = _path_district(district_id)
         try:
             statistics = selectors.snapshot_district(
                 logical_date=logical_date, district_id=district_id

@@ -376,7 +376,10 @@ class DistrictAnalyticsApi(BackfillApi):
                 "districtId", str, OpenApiParameter.PATH, description="42, 02 (= 2) or F."
             ),
             OpenApiParameter(
-                "programYear", str, description="2024-2025; omitted: the latest generated."
+                "programYear",
+                str,
+                pattern=r"^\d{4}-\d{4}$",
+                description="2024-2025 (consecutive years); omitted: the latest generated.",
             ),
         ],
         responses={

@@ -90,7 +90,8 @@ class AuditListApi(StaffApi):
         ],
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        # A plain dict: from a QueryDict DRF reads `?status=` as no status at all.
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         page, count, outcomes = selectors.audit_history(

@@ -458,6 +458,14 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "the first request is still running: it waits for it); the same key with another body is "
     "refused with 409.",
 )
+JOB_LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    response=[202, 200],
+    required=True,
+    description="The job's status URL (GET), the base of its cancel, pause, resume and retry.",
+)
 IDEMPOTENCY_CONFLICT = OpenApiResponse(
     IdempotencyConflictSerializer,
     description="The Idempotency-Key was used for another request (another body).",
@@ -497,7 +505,7 @@ class JobCreateApi(BackfillApi):
     @extend_schema(
         operation_id="backfill_job_create",
         request=contracts.BackfillRequestSerializer,
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, JOB_LOCATION],
         responses={
             202: JobDetailSerializer,
             200: OpenApiResponse(
@@ -608,7 +616,8 @@ class JobListApi(BackfillApi):
         },
     )
     def get(self, request: Request) -> Response:
-        filters = self.JobFilterSerializer(data=request.query_params)
+        # A plain dict: from a QueryDict DRF reads `?status=` as no status at all.
+        filters = self.JobFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         page, count = selectors.job_history(

@@ -286,7 +286,21 @@ def test_history_is_newest_first_with_filters_count_and_pages(staff_client):
 
 
 @pytest.mark.parametrize(
-    "query", ["status=done", "limit=0", "limit=501", "offset=-1", "jobType=x", "createdVia=y"]
+    "query",
+    [
+        "status=done",
+        "limit=0",
+        "limit=501",
+        "offset=-1",
+        "jobType=x",
+        "createdVia=y",
+        # Empty values were read as absent (a 200 listing every job).
+        "status=",
+        "jobType=",
+        "createdVia=",
+        "limit=",
+        "offset=",
+    ],
 )
 def test_bad_history_filters_get_400_naming_the_parameter(staff_client, query):
     response = staff_client.get(f"{URL}/jobs?{query}")
@@ -318,6 +332,32 @@ def test_preview_writes_nothing_and_lists_every_date(staff_client):
     ]
     assert "closing period" in body["dates"][0]["reason"]
     assert body["dates"][2]["reason"] == "will fetch"
+
+
+@pytest.mark.parametrize("path", ["", "/preview", "LEGACY"])
+def test_an_integer_where_a_district_id_string_is_expected_is_a_400(staff_client, path):
+    """`targetDistricts: [0]` was a 202 (read as district "0"), on create, preview and the
+    legacy create alike."""
+    url = "/api/districts/backfill" if path == "LEGACY" else f"{URL}{path}"
+    body = {"startDate": "2025-03-10", "targetDistricts": [0]}
+    response = staff_client.post(url, body, format="json")
+    assert response.status_code == 400
+    assert "targetDistricts" in response.content.decode()
+    assert not BackfillJob.objects.exists()
+
+
+def test_a_400_names_only_fields_the_client_sent(staff_client):
+    response = create(staff_client, {"startDate": "2099-01-01"})
+    assert response.status_code == 400
+    assert set(response.json()) == {"startDate"}
+
+
+def test_the_errors_of_one_request_are_reported_together(staff_client):
+    body = {"startDate": "2025-03-10", "endDate": "2025-03-01", "concurrency": 0}
+    for url in (URL, f"{URL}/preview"):
+        response = staff_client.post(url, body, format="json")
+        assert response.status_code == 400
+        assert set(response.json()) == {"endDate", "concurrency"}
 
 
 def test_preview_refuses_what_create_refuses(staff_client):

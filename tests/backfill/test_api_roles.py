@@ -4,7 +4,7 @@ Routes are found by walking the URL resolver, so a new endpoint is covered witho
 file. Expected: anonymous -> 401, a deactivated user's token -> 401, authenticated non-staff ->
 403, staff without any permission -> 403, a *Backfill viewers* token -> reads (GET) but 403 on
 every write, *Backfill operators* (session or token) and a superuser -> neither. The schema and
-its docs are public by design.
+its docs page need staff, no permission (test_the_schema_and_its_docs_need_staff).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.factories import BackfillJobFactory
 from tests.fixtures.api import token_client_of
 
 pytestmark = pytest.mark.django_db
-PUBLIC = {"api/schema/", "api/docs/"}
+DOCS = {"api/schema/", "api/docs/"}
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -51,7 +51,7 @@ def calls() -> list[tuple[str, str, type]]:
     return [
         (route, method, view)
         for route, view in api_routes()
-        if route not in PUBLIC
+        if route not in DOCS
         for method in METHODS
         if hasattr(view, method)
     ]
@@ -128,3 +128,35 @@ def test_a_viewer_changes_nothing_and_an_operator_can(viewer_token_client, token
     job.refresh_from_db()
     assert job.status == "paused"
     assert viewer_token_client.get(rate).json()["maxRequests"] == 5
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("anonymous", 401),
+        ("deactivated_token_client", 401),
+        ("user_client", 403),
+        ("unpermitted_token_client", 200),
+        ("viewer_token_client", 200),
+        ("staff_client", 200),
+    ],
+)
+def test_the_schema_and_its_docs_need_staff(request, role, expected):
+    """They were public: the schema and the docs page answer staff only, like the API."""
+    client = APIClient() if role == "anonymous" else request.getfixturevalue(role)
+    for route in sorted(DOCS):
+        assert client.get(f"/{route}").status_code == expected, route
+
+
+def test_the_docs_page_loads_swagger_ui_from_this_server(staff_client):
+    """It loaded Swagger UI from a CDN, unpinned: blank offline. Its scripts and styles are
+    now static files of this project, found where the page points."""
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    page = staff_client.get("/api/docs/").content.decode()
+    assert "cdn" not in page.lower() and "//unpkg" not in page
+    for name in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"):
+        path = f"drf_spectacular_sidecar/swagger-ui-dist/{name}"
+        assert static(path) in page, name
+        assert finders.find(path), name

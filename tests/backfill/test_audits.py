@@ -153,6 +153,8 @@ def test_the_api_and_the_admin_show_drift(stored, simulator, staff_client, user_
     assert drift["count"] == 1
     bad = staff_client.get("/api/admin/audits", {"outcome": "maybe", "limit": 0})
     assert bad.status_code == 400 and set(bad.json()) == {"outcome", "limit"}
+    empty = staff_client.get("/api/admin/audits?outcome=&limit=")  # was read as absent
+    assert empty.status_code == 400 and set(empty.json()) == {"outcome", "limit"}
     assert user_client.get("/api/admin/audits").status_code == 403
 
     staff_client.force_login(get_user_model().objects.create_superuser("root", "r@example.com"))

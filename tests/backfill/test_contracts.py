@@ -48,8 +48,40 @@ def test_end_date_before_start_date_is_an_end_date_error():
 
 def test_end_date_in_the_future_is_an_end_date_error():
     tomorrow = timezone.localdate() + timedelta(days=1)
-    errors = field_errors({"startDate": tomorrow.isoformat()})
+    errors = field_errors({"startDate": "2025-03-10", "endDate": tomorrow.isoformat()})
     assert any("in the future" in m for m in errors["endDate"])
+
+
+@pytest.mark.parametrize("job_type", ["data-collection", "analytics-generation"])
+def test_an_error_on_a_defaulted_end_date_names_the_start_date_the_client_sent(job_type):
+    """`{"startDate": "2099-01-01"}` sent no endDate: the error names startDate only."""
+    errors = field_errors({"jobType": job_type, "startDate": "2099-01-01"})
+    assert list(errors) == ["startDate"]
+    assert errors["startDate"][0].startswith("startDate 2099-01-01 is in the future")
+    errors = field_errors({"jobType": job_type, "startDate": "2001-01-01"})
+    assert list(errors) == ["startDate"]
+
+
+def test_the_date_order_error_is_reported_beside_the_field_errors():
+    errors = field_errors(
+        {"startDate": "2025-03-10", "endDate": "2025-03-01", "concurrency": "3", "extra": 1}
+    )
+    assert set(errors) == {"endDate", "concurrency", "extra"}
+    assert "before startDate" in errors["endDate"][0]
+
+
+def test_a_missing_start_date_is_reported_beside_the_field_errors():
+    assert set(field_errors({"concurrency": 0, "retryFailures": "yes"})) == {
+        "startDate",
+        "concurrency",
+        "retryFailures",
+    }
+
+
+def test_a_bad_start_date_is_reported_once_with_the_other_field_errors():
+    errors = field_errors({"startDate": "nope", "endDate": "2025-03-01", "concurrency": 0})
+    assert set(errors) == {"startDate", "concurrency"}
+    assert len(errors["startDate"]) == 1
 
 
 def test_today_is_accepted():
@@ -80,6 +112,13 @@ def test_range_of_exactly_the_maximum_is_accepted(settings):
     settings.BACKFILL_MAX_RANGE_DAYS = 5
     request = backfill_request({"startDate": "2025-03-01", "endDate": "2025-03-05"})
     assert request.end_date == date(2025, 3, 5)
+
+
+@pytest.mark.parametrize("bad", [0, 42, 4.2, True, None, ["42"], {"id": "42"}])
+def test_a_district_id_that_is_not_a_string_is_a_target_districts_error(bad):
+    """`targetDistricts: [0]` is refused, not read as district "0"."""
+    errors = field_errors({**VALID, "targetDistricts": ["42", bad]})
+    assert list(errors) == ["targetDistricts"]
 
 
 @pytest.mark.parametrize("bad", ["1234", "AB", "4a", "", "-1", "4 2"])
@@ -157,7 +196,7 @@ def test_defaults_of_a_minimal_request():
 
 
 def test_target_ids_are_canonical_and_deduplicated():
-    request = backfill_request({**VALID, "targetDistricts": ["02", "f", "2", "F", 61]})
+    request = backfill_request({**VALID, "targetDistricts": ["02", "f", "2", "F", "61"]})
     assert request.target_districts == ("2", "F", "61")
 
 

@@ -257,13 +257,15 @@ def legacy_requests(draw):
 
 
 def expected_errors(district, body, bad) -> set[str]:
-    """The fields a 400 must name: field errors first; then the range; then the scope."""
+    """The fields a 400 must name: the bad fields and, beside them (the errors of one request
+    come together), an end before a valid start; then the scope."""
+    if "startDate" not in bad:
+        start = date.fromisoformat(body["startDate"])
+        end = date.fromisoformat(body.get("endDate", body["startDate"]))
+        if end < start:
+            return bad | {"endDate"}
     if bad:
         return bad
-    start = date.fromisoformat(body["startDate"])
-    end = date.fromisoformat(body.get("endDate", body["startDate"]))
-    if end < start:
-        return {"endDate"}
     if body.get("collectionType") == "per-district" and not (
         district or body.get("targetDistricts")
     ):

@@ -96,6 +96,10 @@ def test_list_filters_by_status_dates_and_limit(stored, staff_client):
         ("limit=abc", "limit"),
         ("status=done", "status"),
         ("from=2025-03-10&to=2025-03-01", "to"),
+        # Empty values were read as absent.
+        ("status=", "status"),
+        ("limit=", "limit"),
+        ("from=", "from"),
     ],
 )
 def test_bad_list_parameters_get_400_naming_the_field(query, field, staff_client):
@@ -119,13 +123,31 @@ def test_unknown_dates_and_districts_get_404(stored, staff_client):
     assert staff_client.get("/api/admin/snapshots/2025-03-11").status_code == 404
     assert staff_client.get("/api/admin/snapshots/2025-03-11/districts/42").status_code == 404
     assert staff_client.get("/api/admin/snapshots/2025-03-10/districts/61").status_code == 404
-    assert staff_client.get("/api/admin/snapshots/2025-03-10/districts/..").status_code == 404
 
 
-def test_a_malformed_date_in_the_path_gets_400(staff_client, snapshot_root):
-    response = staff_client.get("/api/admin/snapshots/2025-02-30")
+@pytest.mark.parametrize("path", ["2025-02-30", "20250310", "2025-W11-1"])
+def test_a_malformed_date_in_the_path_gets_400(staff_client, snapshot_root, path):
+    response = staff_client.get(f"/api/admin/snapshots/{path}")
     assert response.status_code == 400
     assert "date" in response.json()
+
+
+@pytest.mark.parametrize("district_id", ["..", "4242", "AB", "-1"])
+def test_a_malformed_district_id_in_the_path_gets_400_as_on_analytics(
+    stored, staff_client, district_id
+):
+    """One rule on every route: a malformed path id is a 400 naming the parameter, a
+    well-formed one naming nothing is a 404."""
+    response = staff_client.get(f"/api/admin/snapshots/2025-03-10/districts/{district_id}")
+    assert response.status_code == 400
+    assert "district_id" in response.json()
+    analytics = staff_client.get(f"/api/admin/analytics/districts/{district_id}")
+    assert analytics.status_code == 400
+
+
+def test_a_district_id_in_another_form_names_the_same_district(stored, staff_client):
+    response = staff_client.get("/api/admin/snapshots/2025-03-10/districts/042")
+    assert response.status_code == 200 and response.json()["districtId"] == "42"
 
 
 def test_district_statistics_are_served_in_camel_case(stored, staff_client):
