@@ -37,12 +37,21 @@ def _send(client, method: str, path: str, body: str | bytes):
     return getattr(client, method)(path, body, content_type="application/json")
 
 
+def _error(path: str, code: str, message: str) -> dict:
+    """The answer's body: the legacy routes speak the old backend's error shape."""
+    if path.startswith("/api/districts/"):
+        return {"error": {"code": code, "message": message, "details": {}}}
+    return {"detail": message}
+
+
 @pytest.mark.parametrize("method,path", WRITE_ENDPOINTS)
 @pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
 def test_deeply_nested_json_is_a_400_on_every_write_endpoint(staff_client, method, path, body):
     response = _send(staff_client, method, path, body)
     assert response.status_code == 400, response.content[:200]
-    assert response.json() == {"detail": f"JSON nested too deeply: at most {MAX_DEPTH} levels."}
+    assert response.json() == _error(
+        path, "MALFORMED_REQUEST", f"JSON nested too deeply: at most {MAX_DEPTH} levels."
+    )
 
 
 @pytest.mark.parametrize("method,path", WRITE_ENDPOINTS)
@@ -50,9 +59,11 @@ def test_a_body_over_the_upload_limit_is_a_413(staff_client, settings, method, p
     body = json.dumps({"startDate": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)})
     response = _send(staff_client, method, path, body)
     assert response.status_code == 413
-    assert response.json() == {
-        "detail": f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
-    }
+    assert response.json() == _error(
+        path,
+        "PAYLOAD_TOO_LARGE",
+        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes.",
+    )
 
 
 @pytest.mark.parametrize("sign", ["", "-"])
