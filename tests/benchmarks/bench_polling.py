@@ -29,7 +29,7 @@ from rest_framework.authtoken.models import Token
 from backfill.models import BackfillJob, UnitCount, UnitStatus
 
 from .bench_engine import _big_job
-from .harness import ROOT, bench_environment, free_port
+from .harness import ROOT, bench_environment, free_port, wait_until_serving
 
 POLLERS = 10
 POLLS_EACH = 20
@@ -97,15 +97,7 @@ def web_process(env: dict[str, str]):
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    requests.get(f"{base_url}/api/admin/backfill/jobs", timeout=5)
-                    break
-                except (requests.ConnectionError, requests.Timeout):
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError(log_path.read_text()[-2000:]) from None
-                    time.sleep(0.1)
+            wait_until_serving(f"{base_url}/api/admin/backfill/jobs", process, log_path)
             yield base_url
         finally:
             process.terminate()

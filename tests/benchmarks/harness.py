@@ -27,6 +27,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path | None = None) -> None:
+    """Wait (30 s at most) until `process` answers `url`; its log's tail if it never does."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(url, timeout=5)
+            return
+        except (requests.ConnectionError, requests.Timeout):
+            if time.monotonic() > deadline or process.poll() is not None:
+                tail = log_path.read_text()[-2000:] if log_path else f"{url} never answered"
+                raise RuntimeError(tail) from None
+            time.sleep(0.1)
+
+
 @contextmanager
 def simulator_process():
     port = free_port()
@@ -38,15 +52,7 @@ def simulator_process():
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{base_url}/_simulator/requests", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_until_serving(f"{base_url}/_simulator/requests", process)
         yield base_url
     finally:
         process.terminate()
