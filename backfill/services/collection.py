@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from backfill_project.redis_locks import renewed_lock
 from districts import services as district_services
 from districts.closing_discovery import ClosingDiscovery, discover_closing_date
 from districts.dashboard.client import DashboardClient
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 # Probing a month's closing takes a handful of rate-limited requests; units of the same month
 # wait for the first prober instead of probing again.
 DISCOVERY_LOCK_SECONDS = 300
+DISCOVERY_LOCK_LEASE_SECONDS = 10
 # Runs of a unit that may be lost (killed worker, lost lease) beyond its attempts before the unit
 # counts as poison and fails.
 LOST_RUNS_TOLERATED = 3
@@ -468,10 +470,7 @@ def discover_month_closing(
     month = data_month.replace(day=1)
     name = f"{limits.key_prefix()}:closing-discovery:{month:%Y-%m}"
     try:
-        lock = limits.get_redis().lock(
-            name, timeout=DISCOVERY_LOCK_SECONDS, blocking_timeout=DISCOVERY_LOCK_SECONDS
-        )
-        with lock:
+        with _one_at_a_time(name):
             return discover_closing_date(client=client, data_month=month, today=today)
     except redis.RedisError as exc:
         raise DashboardError(
@@ -480,6 +479,16 @@ def discover_month_closing(
     finally:
         if own_client:
             client.close()
+
+
+def _one_at_a_time(name: str):
+    """A Redis lock for work one process does for all (a month's closing probe, a date's
+    summary): waited for up to DISCOVERY_LOCK_SECONDS, as the holder may itself wait on the rate
+    limiter that long, but held only while its holder lives (a short lease it renews), so a
+    worker killed mid-way blocks the others for one lease, not the whole wait."""
+    return renewed_lock(
+        limits.get_redis(), name, lease=DISCOVERY_LOCK_LEASE_SECONDS, wait=DISCOVERY_LOCK_SECONDS
+    )
 
 
 def discover_recent_closings(*, today: date | None = None) -> list[ClosingDiscovery]:
@@ -524,10 +533,7 @@ def _collect_date_summary(
     try:
         if analytics.summary_archived(day):
             return
-        lock = limits.get_redis().lock(
-            name, timeout=DISCOVERY_LOCK_SECONDS, blocking_timeout=DISCOVERY_LOCK_SECONDS
-        )
-        with lock:
+        with _one_at_a_time(name):
             if analytics.summary_archived(day):
                 return
             collected = collect_summary(client, logical_date=day, should_stop=stop)

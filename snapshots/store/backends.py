@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
+from backfill_project.redis_locks import LockNotAcquired, renewed_lock
 from snapshots.store.errors import SnapshotStoreError, StoreUnwritable
 
 log = logging.getLogger(__name__)
@@ -341,35 +342,21 @@ class _StorageFiles:
         lease = settings.SNAPSHOT_LOCK_LEASE_SECONDS
         # Named after the store as well: two stores sharing a Redis never wait for each other.
         key = f"snapshots:lock:{self.describe()}:{logical_date.isoformat()}"
-        # Not thread-local: the renewing thread must see the token.
-        lock = _redis_client(settings.REDIS_URL).lock(key, timeout=lease, thread_local=False)
+        entered = False
         try:
-            acquired = lock.acquire(blocking_timeout=LOCK_TIMEOUT_SECONDS)
-        except redis.RedisError as exc:
-            raise SnapshotStoreError(f"could not lock {logical_date}: {exc}") from exc
-        if not acquired:
+            with renewed_lock(
+                _redis_client(settings.REDIS_URL), key, lease=lease, wait=LOCK_TIMEOUT_SECONDS
+            ):
+                entered = True
+                yield
+        except LockNotAcquired as exc:
             raise SnapshotStoreError(
                 f"the snapshot of {logical_date} stayed locked for {LOCK_TIMEOUT_SECONDS:.0f} s"
-            )
-        held = threading.Event()
-        renewer = threading.Thread(
-            target=_renew_lock,
-            args=(lock, lease, held, logical_date),
-            name=f"snapshot-lock-{logical_date}",
-            daemon=True,
-        )
-        renewer.start()
-        try:
-            yield
-        finally:
-            held.set()
-            renewer.join()
-            try:
-                lock.release()
-            except redis.exceptions.LockError:
-                log.warning("the lock of snapshot %s expired before release", logical_date)
-            except redis.RedisError as exc:
-                log.warning("could not release the lock of snapshot %s: %s", logical_date, exc)
+            ) from exc
+        except redis.RedisError as exc:
+            if entered:  # raised by the caller's body, not by the lock
+                raise
+            raise SnapshotStoreError(f"could not lock {logical_date}: {exc}") from exc
 
     def dead_temp_files(self, name: str) -> list[str]:
         return []  # plain saves leave no temporary files
@@ -557,16 +544,6 @@ def _s3_client(storage: Storage) -> Any:
         )
         _s3_local.clients[storage] = client
     return client
-
-
-def _renew_lock(lock: Any, lease: float, released: threading.Event, logical_date: date) -> None:
-    """Extend a Redis lock's lease every third of it until `released` is set."""
-    while not released.wait(lease / 3):
-        try:
-            lock.reacquire()
-        except redis.RedisError as exc:
-            log.error("the lock of snapshot %s could not be renewed: %s", logical_date, exc)
-            return
 
 
 @functools.cache

@@ -7,10 +7,12 @@ broker is replaced by a recorder (`jobs._send`), everything else is real: Postgr
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import pytest
 
+from backfill import limits
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, UnitStatus
 from backfill.services import analytics, collection, jobs
@@ -220,3 +222,14 @@ def test_a_per_district_date_fetches_its_summary_once_and_a_failure_keeps_the_di
     # Stored: a second job over the date sends no summary request.
     run_to_the_end(jobs.create_job(request=backfill_request({**request, "reprocess": "all"})))
     assert calls == [date(2025, 3, 10)] * 2
+
+
+def test_the_one_process_locks_live_only_as_long_as_their_holder():
+    """A worker killed while it probes a month or downloads a date's summary must not hold the
+    other units of that date for the whole wait (300 s): the lock's lease is short and renewed."""
+    name = f"{limits.key_prefix()}:date-summary:test-{uuid.uuid4().hex}"
+    with collection._one_at_a_time(name):
+        ttl_ms = limits.get_redis().pttl(name)
+    assert 0 < ttl_ms <= collection.DISCOVERY_LOCK_LEASE_SECONDS * 1000
+    assert collection.DISCOVERY_LOCK_LEASE_SECONDS * 10 <= collection.DISCOVERY_LOCK_SECONDS
+    assert limits.get_redis().exists(name) == 0
