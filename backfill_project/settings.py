@@ -1,5 +1,9 @@
 """Settings: every knob is read from the environment here, with a safe local default.
 
+Every read goes through one helper per type (`env_str`, `env_int`, `env_float`, `env_bool`,
+`env_list`, `env_path`), and this file is the only place a default is given: code reads
+`settings.X`, never `getattr(settings, "X", default)`.
+
 The README's "Configuration" section lists each variable; keep the two in step.
 """
 
@@ -11,7 +15,10 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -26,8 +33,20 @@ def env_int(name: str, default: int) -> int:
     return default if value in (None, "") else int(value)
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return default if value in (None, "") else float(value)
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_path(name: str, default: Path) -> Path:
+    return Path(os.environ.get(name, default))
+
+
+VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
 
 
 # Placeholders that must never sign anything outside DEBUG (the compose file's old default, the
@@ -83,7 +102,7 @@ if not DEBUG and (problem := secret_key_problem(SECRET_KEY)):
         f"SECRET_KEY {problem}: with DEBUG off, set it to a long random string, e.g. the output "
         "of: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 
 # HTTPS (`manage.py check --deploy` clean): on by default for a deployment with DEBUG off, which
 # sits behind a proxy that terminates TLS and sets X-Forwarded-Proto; off for local runs
@@ -97,7 +116,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTP
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
 # The header the TLS-terminating proxy sets ("" when there is no proxy: Django then trusts no
 # header for the scheme).
-_PROXY_SSL_HEADER = os.environ.get(
+_PROXY_SSL_HEADER = env_str(
     "SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO" if HTTPS else ""
 ).strip()
 SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
@@ -156,7 +175,7 @@ TEMPLATES = [
 # when it is set.
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'backfill.sqlite3'}",
+        env_str("DATABASE_URL", "") or f"sqlite:///{VAR_DIR / 'backfill.sqlite3'}",
         conn_max_age=60,
     )
 }
@@ -180,7 +199,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
 # --- REST API -----------------------------------------------------------------------------
@@ -199,7 +218,7 @@ REST_FRAMEWORK = {
     "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
     # Only the write endpoints carry a throttle scope (backfill.api). DRF's throttles are
     # advisory (the cache is per process here): they stop a runaway script, not an attacker.
-    "DEFAULT_THROTTLE_RATES": {"backfill-write": os.environ.get("API_WRITE_RATE", "30/min")},
+    "DEFAULT_THROTTLE_RATES": {"backfill-write": env_str("API_WRITE_RATE", "30/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Backfill API",
@@ -227,8 +246,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Redis and Celery ---------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_ACKS_LATE = True
@@ -240,31 +259,30 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
 # exceed the task time limit or Redis redelivers tasks that are still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- The dashboard and the snapshot store --------------------------------------------------
-DASHBOARD_BASE_URL = os.environ.get("DASHBOARD_BASE_URL", "https://dashboards.toastmasters.org")
-DASHBOARD_USER_AGENT = os.environ.get(
+DASHBOARD_BASE_URL = env_str("DASHBOARD_BASE_URL", "https://dashboards.toastmasters.org")
+DASHBOARD_USER_AGENT = env_str(
     "DASHBOARD_USER_AGENT",
     "BackfillBot/1.0 (district statistics backfill; +https://github.com/district-stats/backfill)",
 )
-DASHBOARD_CONNECT_TIMEOUT = float(os.environ.get("DASHBOARD_CONNECT_TIMEOUT", "5"))
-DASHBOARD_READ_TIMEOUT = float(os.environ.get("DASHBOARD_READ_TIMEOUT", "30"))
+DASHBOARD_CONNECT_TIMEOUT = env_float("DASHBOARD_CONNECT_TIMEOUT", 5.0)
+DASHBOARD_READ_TIMEOUT = env_float("DASHBOARD_READ_TIMEOUT", 30.0)
 DASHBOARD_MAX_RESPONSE_BYTES = env_int("DASHBOARD_MAX_RESPONSE_BYTES", 5 * 1024 * 1024)
 DASHBOARD_MAX_ATTEMPTS = env_int("DASHBOARD_MAX_ATTEMPTS", 4)
 # Extra closing dates (JSON file in the registry's format) merged over the shipped registry.
-CLOSING_DATES_FILE = os.environ.get("CLOSING_DATES_FILE", "")
+CLOSING_DATES_FILE = env_str("CLOSING_DATES_FILE", "")
 
-SNAPSHOT_ROOT = Path(os.environ.get("SNAPSHOT_ROOT", VAR_DIR / "snapshots"))
+SNAPSHOT_ROOT = env_path("SNAPSHOT_ROOT", VAR_DIR / "snapshots")
 # Where the snapshot store lives: `filesystem` (SNAPSHOT_ROOT, one host) or `s3` (a bucket that
 # workers on several hosts share; credentials come from the standard AWS variables or roles).
-SNAPSHOT_STORAGE = os.environ.get("SNAPSHOT_STORAGE", "filesystem").strip().lower()
-SNAPSHOT_S3_BUCKET = os.environ.get("SNAPSHOT_S3_BUCKET", "")
-SNAPSHOT_S3_PREFIX = os.environ.get("SNAPSHOT_S3_PREFIX", "").strip("/")
-SNAPSHOT_S3_ENDPOINT_URL = os.environ.get("SNAPSHOT_S3_ENDPOINT_URL", "")
-SNAPSHOT_S3_REGION = os.environ.get("SNAPSHOT_S3_REGION", "")
-SNAPSHOT_S3_ADDRESSING_STYLE = os.environ.get("SNAPSHOT_S3_ADDRESSING_STYLE", "")
+SNAPSHOT_STORAGE = env_str("SNAPSHOT_STORAGE", "filesystem").strip().lower()
+SNAPSHOT_S3_BUCKET = env_str("SNAPSHOT_S3_BUCKET", "")
+SNAPSHOT_S3_PREFIX = env_str("SNAPSHOT_S3_PREFIX", "").strip("/")
+SNAPSHOT_S3_ENDPOINT_URL = env_str("SNAPSHOT_S3_ENDPOINT_URL", "")
+SNAPSHOT_S3_REGION = env_str("SNAPSHOT_S3_REGION", "")
+SNAPSHOT_S3_ADDRESSING_STYLE = env_str("SNAPSHOT_S3_ADDRESSING_STYLE", "")
 # The per-date lock of a non-filesystem store lives in Redis with this lease, renewed while its
 # holder lives: a killed holder blocks its date for at most this long.
 SNAPSHOT_LOCK_LEASE_SECONDS = env_int("SNAPSHOT_LOCK_LEASE_SECONDS", 10)
@@ -348,35 +366,32 @@ BACKFILL_AUDIT_SAMPLE_SIZE = env_int("BACKFILL_AUDIT_SAMPLE_SIZE", 5)
 BACKFILL_FOLLOW_UP_ANALYTICS = env_bool("BACKFILL_FOLLOW_UP_ANALYTICS", True)
 # Unit-level retries of transient failures (on top of the HTTP client's own retries).
 BACKFILL_UNIT_MAX_ATTEMPTS = env_int("BACKFILL_UNIT_MAX_ATTEMPTS", 3)
-BACKFILL_UNIT_RETRY_BASE_SECONDS = float(os.environ.get("BACKFILL_UNIT_RETRY_BASE_SECONDS", "5"))
-BACKFILL_HEARTBEAT_SECONDS = env_int("BACKFILL_HEARTBEAT_SECONDS", 5)
+BACKFILL_UNIT_RETRY_BASE_SECONDS = env_float("BACKFILL_UNIT_RETRY_BASE_SECONDS", 5.0)
 # A running unit's lease: renewed every third of it while the unit runs; a unit whose lease
 # expired (or whose worker no longer answers a ping) is dispatched again.
-BACKFILL_UNIT_LEASE_SECONDS = float(os.environ.get("BACKFILL_UNIT_LEASE_SECONDS", "30"))
-BACKFILL_WORKER_PING_TIMEOUT_SECONDS = float(
-    os.environ.get("BACKFILL_WORKER_PING_TIMEOUT_SECONDS", "1.0")
-)
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "backfill")
+BACKFILL_UNIT_LEASE_SECONDS = env_float("BACKFILL_UNIT_LEASE_SECONDS", 30.0)
+BACKFILL_WORKER_PING_TIMEOUT_SECONDS = env_float("BACKFILL_WORKER_PING_TIMEOUT_SECONDS", 1.0)
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "backfill")
 
 # --- Protecting the dashboard (backfill/limits) ---------------------------------------------
 # Redis keys of the rate limiter, breaker and response cache start with this prefix.
-BACKFILL_LIMITS_KEY_PREFIX = os.environ.get("BACKFILL_LIMITS_KEY_PREFIX", "backfill")
+BACKFILL_LIMITS_KEY_PREFIX = env_str("BACKFILL_LIMITS_KEY_PREFIX", "backfill")
 # The longest Retry-After a worker waits through; a longer one fails the unit (retryable) while
 # the shared cooldown still holds every worker for the full value.
-BACKFILL_MAX_RETRY_AFTER_SECONDS = float(os.environ.get("BACKFILL_MAX_RETRY_AFTER_SECONDS", "300"))
+BACKFILL_MAX_RETRY_AFTER_SECONDS = env_float("BACKFILL_MAX_RETRY_AFTER_SECONDS", 300.0)
 BACKFILL_BREAKER_FAILURES = env_int("BACKFILL_BREAKER_FAILURES", 5)
-BACKFILL_BREAKER_COOLDOWN_SECONDS = float(os.environ.get("BACKFILL_BREAKER_COOLDOWN_SECONDS", "30"))
+BACKFILL_BREAKER_COOLDOWN_SECONDS = env_float("BACKFILL_BREAKER_COOLDOWN_SECONDS", 30.0)
 BACKFILL_CACHE_TTL_SECONDS = env_int("BACKFILL_CACHE_TTL_SECONDS", 3600)
 BACKFILL_CACHE_MAX_ENTRIES = env_int("BACKFILL_CACHE_MAX_ENTRIES", 1000)
 BACKFILL_CACHE_MAX_BYTES = env_int("BACKFILL_CACHE_MAX_BYTES", 50 * 1024 * 1024)
 # The share of each rate-limit window only priority jobs (daily refresh, urgent) may use: other
 # jobs' requests stop at max_requests x (1 - share), so a long backfill never starves the daily
 # run. 0 turns the reservation off.
-BACKFILL_PRIORITY_RESERVED_SHARE = float(os.environ.get("BACKFILL_PRIORITY_RESERVED_SHARE", "0.2"))
+BACKFILL_PRIORITY_RESERVED_SHARE = env_float("BACKFILL_PRIORITY_RESERVED_SHARE", 0.2)
 if not 0.0 <= BACKFILL_PRIORITY_RESERVED_SHARE < 1.0:
     raise ImproperlyConfigured("BACKFILL_PRIORITY_RESERVED_SHARE must be in [0, 1).")
 
 # --- Legacy routes (/api/districts/backfill...) ---------------------------------------------
 # Announced in their Deprecation and Sunset headers (RFC 9745, RFC 8594).
-LEGACY_API_DEPRECATED_AT = os.environ.get("LEGACY_API_DEPRECATED_AT", "2026-12-01")
-LEGACY_API_SUNSET_AT = os.environ.get("LEGACY_API_SUNSET_AT", "2027-06-30")
+LEGACY_API_DEPRECATED_AT = env_str("LEGACY_API_DEPRECATED_AT", "2026-12-01")
+LEGACY_API_SUNSET_AT = env_str("LEGACY_API_SUNSET_AT", "2027-06-30")

@@ -24,8 +24,6 @@ from districts.dashboard.errors import DashboardError, ErrorType
 
 from .connection import redis_unavailable
 
-DEFAULT_FAILURE_THRESHOLD = 5
-DEFAULT_COOLDOWN_S = 30.0
 # Longer than one request can take (connect + read timeouts), so a live probe keeps its slot.
 DEFAULT_PROBE_TTL_S = 60.0
 
@@ -104,13 +102,9 @@ class CircuitBreaker:
         probe_ttl_s: float = DEFAULT_PROBE_TTL_S,
     ) -> None:
         self.redis = redis_client
-        self.failure_threshold = failure_threshold or getattr(
-            settings, "BACKFILL_BREAKER_FAILURES", DEFAULT_FAILURE_THRESHOLD
-        )
+        self.failure_threshold = failure_threshold or settings.BACKFILL_BREAKER_FAILURES
         self.cooldown_s = (
-            cooldown_s
-            if cooldown_s is not None
-            else getattr(settings, "BACKFILL_BREAKER_COOLDOWN_SECONDS", DEFAULT_COOLDOWN_S)
+            cooldown_s if cooldown_s is not None else settings.BACKFILL_BREAKER_COOLDOWN_SECONDS
         )
         self.probe_ttl_s = probe_ttl_s
         self._state_key = f"{key_prefix}:state"

@@ -13,12 +13,10 @@ import logging
 from dataclasses import dataclass
 
 import redis
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TTL_S = 3600
-DEFAULT_MAX_ENTRIES = 1000
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 # KEYS: 1 data, 2 lru, 3 expiry, 4 sizes, 5 bytes, 6 hits, 7 misses
 _PURGE = """
@@ -126,14 +124,16 @@ class ResponseCache:
         redis_client: redis.Redis,
         *,
         key_prefix: str = "backfill:cache",
-        ttl_s: float = DEFAULT_TTL_S,
-        max_entries: int = DEFAULT_MAX_ENTRIES,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        ttl_s: float | None = None,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.redis = redis_client
-        self.ttl_s = ttl_s
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
+        self.ttl_s = settings.BACKFILL_CACHE_TTL_SECONDS if ttl_s is None else ttl_s
+        self.max_entries = (
+            settings.BACKFILL_CACHE_MAX_ENTRIES if max_entries is None else max_entries
+        )
+        self.max_bytes = settings.BACKFILL_CACHE_MAX_BYTES if max_bytes is None else max_bytes
         self._keys = [
             f"{key_prefix}:{name}"
             for name in ("data", "lru", "expiry", "sizes", "bytes", "hits", "misses")

@@ -14,19 +14,17 @@ from django.conf import settings
 from districts.dashboard.errors import DashboardError
 
 from .breaker import CircuitBreaker, Permit
-from .cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, DEFAULT_TTL_S, ResponseCache
+from .cache import ResponseCache
 from .config import LimitSettings, current_settings
 from .connection import get_redis
-from .limiter import DEFAULT_RESERVED_SHARE, RateLimiter
+from .limiter import RateLimiter
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KEY_PREFIX = "backfill"
-
 
 def key_prefix() -> str:
-    """The Redis key prefix of the limits (`settings.BACKFILL_LIMITS_KEY_PREFIX`, "backfill")."""
-    return getattr(settings, "BACKFILL_LIMITS_KEY_PREFIX", DEFAULT_KEY_PREFIX)
+    """The Redis key prefix of the limits (`settings.BACKFILL_LIMITS_KEY_PREFIX`)."""
+    return settings.BACKFILL_LIMITS_KEY_PREFIX
 
 
 def rate_limiter(
@@ -41,9 +39,6 @@ def rate_limiter(
         redis_client or get_redis(),
         key_prefix=f"{prefix or key_prefix()}:ratelimit",
         settings_provider=settings_provider,
-        reserved_share=getattr(
-            settings, "BACKFILL_PRIORITY_RESERVED_SHARE", DEFAULT_RESERVED_SHARE
-        ),
     )
 
 
@@ -66,9 +61,6 @@ def response_cache(
     return ResponseCache(
         redis_client or get_redis(),
         key_prefix=f"{prefix or key_prefix()}:cache",
-        ttl_s=getattr(settings, "BACKFILL_CACHE_TTL_SECONDS", DEFAULT_TTL_S),
-        max_entries=getattr(settings, "BACKFILL_CACHE_MAX_ENTRIES", DEFAULT_MAX_ENTRIES),
-        max_bytes=getattr(settings, "BACKFILL_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES),
     )
 
 

@@ -51,6 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
+from django.conf import settings
 
 from districts.dashboard.collect import CollectionCancelled
 from districts.dashboard.errors import DashboardError, ErrorType
@@ -87,7 +88,6 @@ ADAPT_TTL_MS = 86_400_000
 # A waiting priority request holds the others back this long beyond its own wait, so that it is
 # back (its sleep ends in slices of SLEEP_SLICE_S) before they may take its grant.
 PRIORITY_HOLD_MS = 300
-DEFAULT_RESERVED_SHARE = 0.2
 
 # Times in the scripts are integer microseconds of Redis's clock, formatted with %.0f because Lua
 # prints numbers with 14 significant digits and epoch microseconds have 16.
@@ -321,12 +321,14 @@ class RateLimiter:
         *,
         key_prefix: str = "backfill:ratelimit",
         settings_provider: Callable[[], LimitSettings] = current_settings,
-        reserved_share: float = DEFAULT_RESERVED_SHARE,
+        reserved_share: float | None = None,
         adapt_interval_ms: int = ADAPT_INTERVAL_MS,
     ) -> None:
         self.redis = redis_client
         self.key_prefix = key_prefix
         self.settings_provider = settings_provider
+        if reserved_share is None:
+            reserved_share = settings.BACKFILL_PRIORITY_RESERVED_SHARE
         self.reserved_share = min(max(reserved_share, 0.0), 1.0)
         self._adapt_parameters = json.dumps({**_ADAPT_PARAMETERS, "interval": adapt_interval_ms})
         self._grants_key = f"{key_prefix}:grants"

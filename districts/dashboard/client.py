@@ -41,7 +41,6 @@ AfterResponse = Callable[[str, int | None, float | None], None]
 # A Retry-After longer than this is not slept through in a worker: the request fails retryable
 # (naming the value) and the shared cooldown, which `after_response` gets in full, keeps every
 # worker away meanwhile. The default is settings.BACKFILL_MAX_RETRY_AFTER_SECONDS.
-DEFAULT_MAX_RETRY_AFTER_S = 300.0
 DEFAULT_BACKOFF_BASE_S = 1.0
 DEFAULT_BACKOFF_MAX_S = 30.0
 # The read timeout bounds the gap between bytes only; a slow drip is bounded by this, checked
@@ -125,7 +124,7 @@ class DashboardClient:
         self.max_retry_after = (
             max_retry_after
             if max_retry_after is not None
-            else getattr(settings, "BACKFILL_MAX_RETRY_AFTER_SECONDS", DEFAULT_MAX_RETRY_AFTER_S)
+            else settings.BACKFILL_MAX_RETRY_AFTER_SECONDS
         )
         self._backoff = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
         self._sleep = sleep

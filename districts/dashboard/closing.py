@@ -70,7 +70,7 @@ def closing_registry() -> MappingProxyType[date, ClosingEntry]:
     """
     merged = {m: ClosingEntry(m, c, SHIPPED) for m, c in _shipped().items()}
     merged.update(_database_rows().closings)
-    operator_file = str(getattr(settings, "CLOSING_DATES_FILE", "") or "")
+    operator_file = settings.CLOSING_DATES_FILE
     if operator_file:
         merged.update((m, ClosingEntry(m, c, FILE)) for m, c in _read_file(operator_file).items())
     return MappingProxyType(merged)
