@@ -6,20 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from . import ids
-from .ids import district_sort_key
+from .ids import canonical_district_id, district_sort_key
 from .models import District, DistrictConfiguration
-
-
-def canonical_district_id(raw: str) -> str:
-    """`"02"` -> `"2"`, `"f"` -> `"F"`. Raises ValidationError for an id of the wrong shape."""
-    try:
-        return ids.canonical_district_id(raw)
-    except ids.InvalidDistrictId as exc:
-        raise ValidationError(str(exc)) from None
 
 
 @dataclass(frozen=True)

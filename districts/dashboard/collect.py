@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from districts import ids
+
 from .client import REDIRECT_STATUSES, DashboardClient
-from .csv import ParsedExport, accept_export, canonical_district_id, parse_export
+from .csv import ParsedExport, accept_export, parse_export
 from .errors import DashboardError, ValidationFailed
 from .normalize import normalize_district, normalize_summary
 from .reports import PER_DISTRICT_REPORTS, ReportType
@@ -224,7 +226,7 @@ def district_from(
         district_performance=parsed[ReportType.DISTRICT_PERFORMANCE],
         division_performance=parsed[ReportType.DIVISION_PERFORMANCE],
         club_performance=parsed[ReportType.CLUB_PERFORMANCE],
-        district_id=canonical_district_id(district_id),
+        district_id=ids.canonical_district_id(district_id),
         logical_date=logical_date,
     )
     return CollectedDistrict(

@@ -369,9 +369,9 @@ def accept_export(
             f"footer as-of {footer.as_of.isoformat()} != requested as-of {as_of.isoformat()}"
         )
     if district_id is not None and report in PER_DISTRICT_REPORTS:
-        wanted = canonical_district_id(district_id)
+        wanted = ids.canonical_district_id(district_id)
         for row in parsed.rows:
-            if canonical_district_id(row["district"]) != wanted:
+            if row_district_id(row) != wanted:
                 raise ValidationFailed(
                     f"row for district {row['district']!r} in the export of district {district_id}"
                 )
@@ -520,8 +520,10 @@ def to_percent(text: str) -> float | None:
     return float(value)
 
 
-def canonical_district_id(text: str) -> str:
-    """`"02"` -> `"2"`, `"f"` -> `"F"`. Raises ValidationFailed for an id of the wrong shape."""
+def row_district_id(row: dict[str, str]) -> str:
+    """The canonical district id of an export row (`"02"` -> `"2"`). Raises ValidationFailed
+    for an id of the wrong shape: a malformed id makes the export unacceptable."""
+    text = row["district"]
     try:
         return ids.canonical_district_id(text)
     except ids.InvalidDistrictId:

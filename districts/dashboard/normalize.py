@@ -13,14 +13,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 
+from districts import ids
+
 from . import figures
 from .csv import (
     Footer,
     ParsedExport,
-    canonical_district_id,
     cell_in_domain,
     club_key,
     parse_charter_suspend,
+    row_district_id,
     to_int,
     to_percent,
 )
@@ -115,7 +117,7 @@ def normalize_single(
         raise ValidationFailed(f"the {parsed.report} export has no rows: no district to normalize")
     return _normalize_reports(
         exports={parsed.report: parsed},
-        district_id=parsed.rows[0]["district"],
+        district_id=row_district_id(parsed.rows[0]),
         logical_date=logical_date,
     )
 
@@ -141,7 +143,7 @@ def normalize_summary(
     seen: dict[str, dict[str, str]] = {}
     result: dict[str, DistrictStatistics] = {}
     for row in summary.rows:
-        district_id = canonical_district_id(row["district"])
+        district_id = row_district_id(row)
         if district_id in seen:
             if seen[district_id] != row:
                 raise ValidationFailed(
@@ -222,7 +224,7 @@ def _checked_percents(
 def _normalize_reports(
     *, exports: dict[ReportType, ParsedExport], district_id: str, logical_date: date
 ) -> DistrictStatistics:
-    canonical_id = canonical_district_id(district_id)
+    canonical_id = ids.canonical_district_id(district_id)
     club = exports.get(ReportType.CLUB_PERFORMANCE)
     payments = exports.get(ReportType.DISTRICT_PERFORMANCE)
     division = exports.get(ReportType.DIVISION_PERFORMANCE)
@@ -243,7 +245,7 @@ def _normalize_reports(
                 f"the others as of {footer.as_of.isoformat()}"
             )
         for row in export.rows:
-            if canonical_district_id(row["district"]) != canonical_id:
+            if row_district_id(row) != canonical_id:
                 raise ValidationFailed(
                     f"{report} has a row of district {row['district']!r}, expected {district_id}"
                 )

@@ -10,11 +10,11 @@ from districts.dashboard.csv import (
     Footer,
     ParsedExport,
     accept_export,
-    canonical_district_id,
     club_key,
     parse_charter_suspend,
     parse_export,
     parse_footer,
+    row_district_id,
     to_int,
     to_percent,
 )
@@ -373,14 +373,14 @@ def test_to_percent_rejects_text():
 @pytest.mark.parametrize(
     ("text", "canonical"), [("02", "2"), ("21", "21"), ("128", "128"), ("f", "F"), (" U ", "U")]
 )
-def test_canonical_district_id(text, canonical):
-    assert canonical_district_id(text) == canonical
+def test_a_rows_district_id_is_canonical(text, canonical):
+    assert row_district_id({"district": text}) == canonical
 
 
 @pytest.mark.parametrize("bad", ["", "AB", "2~1", "Month of Jun"])
-def test_canonical_district_id_rejects_malformed_ids(bad):
-    with pytest.raises(ValidationFailed):
-        canonical_district_id(bad)
+def test_a_malformed_district_id_in_an_export_fails_validation(bad):
+    with pytest.raises(ValidationFailed, match="malformed district id"):
+        row_district_id({"district": bad})
 
 
 @pytest.mark.parametrize(

@@ -5,25 +5,21 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from districts import services
+from districts.ids import InvalidDistrictId
 from districts.models import District, DistrictConfiguration
 from tests.factories import DistrictConfigurationFactory, DistrictFactory
 
 
-@pytest.mark.parametrize(
-    ("raw", "canonical"),
-    [("42", "42"), ("02", "2"), ("007", "7"), ("0", "0"), ("f", "F"), ("U", "U"), (" 61 ", "61")],
-)
-def test_district_ids_are_canonical(raw, canonical):
-    assert services.canonical_district_id(raw) == canonical
+def test_the_configured_scope_is_stored_in_canonical_form(db):
+    assert services.set_configured_districts(district_ids=["42", "02", " f "]) == ("2", "42", "F")
 
 
 @pytest.mark.parametrize("raw", ["1234", "AB", "4a", "", " ", "-1", "4.2", "é"])
-def test_malformed_district_ids_are_rejected(raw):
-    with pytest.raises(ValidationError, match="Invalid district id"):
-        services.canonical_district_id(raw)
+def test_malformed_district_ids_are_rejected(db, raw):
+    with pytest.raises(InvalidDistrictId, match="Invalid district id"):
+        services.set_configured_districts(district_ids=[raw])
 
 
 def test_numbers_sort_numerically_before_letter_districts():
@@ -75,7 +71,7 @@ def test_set_to_nothing_puts_every_district_in_scope(db):
 
 def test_set_with_a_bad_id_changes_nothing(db):
     services.set_configured_districts(district_ids=["42"])
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidDistrictId):
         services.set_configured_districts(district_ids=["61", "bad"])
     assert services.configured_districts() == ("42",)
 

@@ -13,6 +13,7 @@ from districts.dashboard.reports import (
     club_performance_header,
     district_summary_header,
 )
+from districts.ids import canonical_district_id
 
 from . import generation
 from .periods import ClosingCalendar, ProgramYear, first_of_month, last_of_month
@@ -47,9 +48,7 @@ class SimulatedDashboard:
         return list(generation.district_ids(ProgramYear.parse(program_year).start))
 
     def has_district(self, program_year: ProgramYear, district_id: str) -> bool:
-        return generation.canonical_district_id(district_id) in generation.district_ids(
-            program_year.start
-        )
+        return canonical_district_id(district_id) in generation.district_ids(program_year.start)
 
     def program_day(self, data_month: date, as_of: date) -> float:
         """How far into the program year the data served at `as_of` for `data_month` is.
@@ -94,7 +93,7 @@ class SimulatedDashboard:
         )
         district = None
         if report != ReportType.DISTRICT_SUMMARY:
-            district = generation.canonical_district_id(district_id or "")
+            district = canonical_district_id(district_id or "")
             servable = servable and self.has_district(year, district)
         if not servable:
             return ParsedExport(report=report, header=header, rows=(), footer=footer)

@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
 
-from .generation import canonical_district_id
+from districts.ids import canonical_district_id
+
 from .site import ExportToken
 
 # Precedence when several kinds are due for the same request.

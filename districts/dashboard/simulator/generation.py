@@ -47,11 +47,6 @@ def stable_random(*parts: object) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def canonical_district_id(text: str) -> str:
-    """`"02"` -> `"2"`, `"f"` -> `"F"`: how the simulated site matches a requested district."""
-    return text.strip().upper().lstrip("0")
-
-
 def summary_district_id(district_id: str) -> str:
     """The summary's form: numbers zero-padded to two digits (`"02"`), letters as they are."""
     return district_id.zfill(2) if district_id.isdigit() else district_id

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from districts.dashboard.csv import ParsedExport
 from districts.dashboard.reports import ReportType
+from districts.ids import canonical_district_id
 
 from . import generation
 from .exports import SimulatedDashboard
@@ -218,6 +219,8 @@ def parse_token(text: str) -> ExportToken:
     if len(parts) != expected:
         raise ValueError(f"{report} token needs {expected} segments: {text!r}")
     district = None if report == ReportType.DISTRICT_SUMMARY else parts[1].strip()
+    if district is not None:
+        canonical_district_id(district)  # a malformed id raises InvalidDistrictId, a ValueError
     month_end, as_of, program_year = parts[-3], parts[-2], parts[-1].strip()
     return ExportToken(
         report=report,
@@ -237,7 +240,7 @@ def _in_site_form(district_id: str | None) -> bool:
     """
     if district_id is None:
         return True
-    canonical = generation.canonical_district_id(district_id)
+    canonical = canonical_district_id(district_id)
     return district_id == generation.summary_district_id(canonical)
 
 

@@ -1,7 +1,7 @@
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from districts import services
+from districts.ids import InvalidDistrictId
 
 
 class Command(BaseCommand):
@@ -24,8 +24,8 @@ class Command(BaseCommand):
                     scope = services.set_configured_districts(district_ids=district_ids)
                 case _:
                     scope = services.configured_districts()
-        except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from exc
+        except InvalidDistrictId as exc:
+            raise CommandError(str(exc)) from exc
         if scope:
             self.stdout.write(f"{len(scope)} configured: {' '.join(scope)}")
         else:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from backfill.management.commands._options import one_value_options, shown
-from districts.dashboard.csv import Footer, ParsedExport, canonical_district_id, parse_export
+from districts.dashboard.csv import Footer, ParsedExport, parse_export, row_district_id
 from districts.dashboard.errors import DashboardError
 from districts.dashboard.normalize import logical_date_of, normalize_single
 from districts.dashboard.reports import ReportType, contract_of_month
@@ -116,7 +116,7 @@ def _describe(
     footer = parsed.footer
     district = None
     if parsed.report != ReportType.DISTRICT_SUMMARY and parsed.rows:
-        district = canonical_district_id(parsed.rows[0]["district"])
+        district = row_district_id(parsed.rows[0])
     if isinstance(statistics, dict):
         normalized = [s.to_dict() for s in statistics.values()]
     else:
