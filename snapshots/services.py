@@ -1,8 +1,8 @@
-"""The `Snapshot` index of the store's manifests; checking the store against itself, and
+"""Checking the store against itself (manifests, files and the `Snapshot` index), and
 repairing only what can be proven.
 
-`snapshot_index_upsert` writes the index row of a manifest (the store calls it under the date's
-lock when it publishes one); `manifest_index_fields` says what the row holds.
+The index row of a manifest is written by the store itself (snapshots/store/index.py), under
+the date's lock when it publishes the manifest.
 
 `snapshots_verify` compares every manifest with the district files on disk and reports every
 kind of damage: a listed file that is missing (`file_missing`), a file the manifest does not list
@@ -25,12 +25,9 @@ temporary file a live writer may own: those remain.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-
-from django.utils import timezone
 
 from districts.dashboard.csv import accept_export
 from districts.dashboard.errors import DashboardError
@@ -39,7 +36,7 @@ from districts.dashboard.reports import PER_DISTRICT_REPORTS, ReportType
 from districts.dashboard.urls import request_for
 from districts.ids import district_sort_key
 from snapshots import store
-from snapshots.models import Snapshot, SnapshotStatus
+from snapshots.models import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -58,48 +55,6 @@ INDEX_FIELDS = (
     "size_bytes",
     "job_id",
 )
-
-
-# --- the index --------------------------------------------------------------------------------
-
-
-def manifest_index_fields(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The `Snapshot` row fields (other than the date) that mirror a manifest."""
-    as_of = manifest.get("asOfDate")
-    job_id = manifest.get("jobId")
-    return {
-        "as_of_date": date.fromisoformat(as_of) if as_of else None,
-        "data_month": manifest.get("dataMonth") or "",
-        "is_closing_period": bool(manifest.get("isClosingPeriod")),
-        "status": manifest.get("status") or SnapshotStatus.FAILED,
-        "collection_strategy": manifest.get("collectionStrategy") or "",
-        "scope": list(manifest.get("scope") or []),
-        "district_count": len(manifest.get("files") or []),
-        "error_count": len(manifest.get("errors") or []),
-        "size_bytes": sum(int(f.get("size") or 0) for f in manifest.get("files") or []),
-        "job_id": uuid.UUID(job_id) if job_id else None,
-        "created_at": _datetime(manifest.get("createdAt")),
-        "updated_at": _datetime(manifest.get("updatedAt")),
-    }
-
-
-def _datetime(value: str | None) -> datetime:
-    if value:
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            log.warning("manifest time %r is not ISO 8601; indexing it as now", value)
-    return timezone.now()
-
-
-def snapshot_index_upsert(*, manifest: dict[str, Any]) -> Snapshot:
-    """Create or update the `Snapshot` index row of a manifest. The store calls it under the
-    date's lock, right after writing the manifest."""
-    row, _ = Snapshot.objects.update_or_create(
-        logical_date=date.fromisoformat(manifest["date"]),
-        defaults=manifest_index_fields(manifest),
-    )
-    return row
 
 
 # --- verification ---------------------------------------------------------------------------
@@ -208,7 +163,7 @@ def _check_date(logical_date: date, row: Snapshot | None) -> list[Problem]:
 
 
 def _stale_fields(row: Snapshot, manifest: dict[str, Any]) -> list[str]:
-    expected = manifest_index_fields(manifest)
+    expected = store.manifest_index_fields(manifest)
     return [name for name in INDEX_FIELDS if getattr(row, name) != expected[name]]
 
 

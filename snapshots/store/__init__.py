@@ -1,10 +1,12 @@
 """The per-district snapshot store: district files, manifests and the raw CSV archive.
 
 `from snapshots import store` is the store's interface; its modules hold one concern each:
-`backends` (filesystem, S3, other storages, and the per-date locks), `layout` (names and
-encoding), `district_files`, `manifests`, `raw_archive`, `documents`, `health`, `condition`
-(whether the store can take writes at all: full, read-only, refused). The `Snapshot` index row
-of a manifest is written by `snapshots.services.snapshot_index_upsert`.
+`backends` (which backend the `snapshots` storage is), `filesystem` (temp file, fsync, rename,
+an `fcntl` lock per date), `object_storage` (S3 and other storages, a Redis lock per date),
+`layout` (names, temporary files and encoding), `errors`, `district_files`, `manifests`,
+`index` (the `Snapshot` row of each manifest), `raw_archive`, `documents`, `health`, `condition`
+(whether the store can take writes at all: full, read-only, refused). The modules import one
+another's public names only; nothing outside the package imports its modules.
 
 Layout under the `snapshots` storage (a FileSystemStorage at SNAPSHOT_ROOT by default):
 
@@ -30,16 +32,7 @@ several hosts share it. Any other Django storage is written with a plain `Storag
 the same Redis lock.
 """
 
-from typing import Any
-
-from snapshots.store.backends import (
-    LOCK_FILE,
-    LOCK_TIMEOUT_SECONDS,
-    S3_MAX_PUT_BYTES,
-    STALE_TEMP_SECONDS,
-    STORAGE_ALIAS,
-    TEMP_SUFFIX,
-)
+from snapshots.store.backends import STORAGE_ALIAS
 from snapshots.store.condition import (
     CONDITION_TTL_SECONDS,
     StoreCondition,
@@ -73,14 +66,19 @@ from snapshots.store.health import (
     temp_files,
     temp_leftovers,
 )
+from snapshots.store.index import manifest_index_fields, snapshot_index_upsert
 from snapshots.store.layout import (
     ANALYTICS_DIR,
     DATE_DIR_RE,
     DISTRICT_FILE_RE,
+    LOCK_FILE,
+    LOCK_TIMEOUT_SECONDS,
     MANIFEST_FILE,
     RAW_DIR,
     RAW_DISTRICT_FILE_RE,
     REPORT_RE,
+    STALE_TEMP_SECONDS,
+    TEMP_SUFFIX,
 )
 from snapshots.store.manifests import (
     MISSING_FILE_ERROR,
@@ -90,18 +88,8 @@ from snapshots.store.manifests import (
     rebuild_manifest,
     reindex,
 )
+from snapshots.store.object_storage import S3_MAX_PUT_BYTES
 from snapshots.store.raw_archive import archive_raw_csv, archived_districts, read_raw_csv
-
-
-def __getattr__(name: str) -> Any:
-    # `manifest_index_fields` moved to snapshots/services.py with the index upsert; the
-    # services import the store, so the old name is resolved on first use.
-    if name == "manifest_index_fields":
-        from snapshots.services import manifest_index_fields
-
-        return manifest_index_fields
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "ANALYTICS_DIR",
@@ -141,6 +129,7 @@ __all__ = [
     "exists",
     "finalize_snapshot",
     "list_districts",
+    "manifest_index_fields",
     "read_district",
     "read_document",
     "read_manifest",
@@ -151,6 +140,7 @@ __all__ = [
     "remove_temp_leftovers",
     "root_status",
     "scan_date",
+    "snapshot_index_upsert",
     "store_condition",
     "stored_dates",
     "temp_files",

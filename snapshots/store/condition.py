@@ -26,8 +26,9 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from snapshots.store.backends import _HOST, TEMP_SUFFIX, _files, _remove_quietly
+from snapshots.store.backends import remove_quietly, store_files
 from snapshots.store.errors import UNWRITABLE_REASONS, SnapshotStoreError, StoreUnwritable
+from snapshots.store.layout import HOST, TEMP_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def _encode(condition: StoreCondition) -> str:
 def store_condition() -> StoreCondition | None:
     """The condition that holds for the configured store, or None when it takes writes (or
     Redis cannot say: then writers find out for themselves). One Redis read."""
-    location = _files().describe()
+    location = store_files().describe()
     try:
         raw = _redis_client(settings.REDIS_URL).get(_key(location))
     except redis.RedisError as exc:
@@ -139,7 +140,7 @@ def record_unwritable(error: StoreUnwritable) -> StoreCondition | None:
     it holds already). The process that starts the condition logs one WARNING; later records
     only refresh it. Returns the condition, or None when Redis is unreachable (nothing is
     remembered: the caller treats the error as any other store error)."""
-    files = _files()
+    files = store_files()
     location = files.describe()
     now = datetime.now(UTC)
     free = files.free_space()
@@ -211,7 +212,7 @@ def check_store() -> StoreCondition | None:
     statvfs; nothing for a bucket), so a disk below SNAPSHOT_MIN_FREE_BYTES is noticed before a
     write fails. Raises nothing."""
     held = store_condition()
-    files = _files()
+    files = store_files()
     free = files.free_space()
     minimum = settings.SNAPSHOT_MIN_FREE_BYTES
     if held is None:
@@ -229,7 +230,7 @@ def check_store() -> StoreCondition | None:
         return record_unwritable(
             StoreUnwritable(f"{free} bytes free; writes resume at {wanted}", reason=held.reason)
         )
-    probe = f".probe.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    probe = f".probe.{HOST}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
     try:
         files.write(probe, b"\0" * PROBE_BYTES)
     except StoreUnwritable as exc:
@@ -238,7 +239,7 @@ def check_store() -> StoreCondition | None:
         # Another failure (an I/O error, a bucket unreachable): the condition stays as it was.
         log.warning("snapshot store probe failed: %s", exc)
         return held
-    _remove_quietly(files, probe)
+    remove_quietly(files, probe)
     try:
         _redis_client(settings.REDIS_URL).delete(_key(held.location))
     except redis.RedisError as exc:
@@ -258,6 +259,6 @@ def clear_condition() -> None:
     """Forget the configured store's condition (tests, an operator who fixed the store and
     does not want to wait for the next check)."""
     try:
-        _redis_client(settings.REDIS_URL).delete(_key(_files().describe()))
+        _redis_client(settings.REDIS_URL).delete(_key(store_files().describe()))
     except redis.RedisError as exc:
         log.warning("the snapshot store's condition could not be cleared: %s", exc)

@@ -16,15 +16,15 @@ from typing import Any
 from districts.dashboard.statistics import DETAIL_LEVELS, Detail, DistrictStatistics
 from districts.ids import district_sort_key, is_canonical_district_id
 from snapshots import performance
-from snapshots.store.backends import _files, _FileSystemFiles, _StorageFiles
+from snapshots.store.backends import StoreFiles, store_files
 from snapshots.store.errors import SnapshotStoreError
 from snapshots.store.layout import (
     DATE_DIR_RE,
     DISTRICT_FILE_RE,
-    _checked_district_id,
-    _district_name,
-    _encode,
-    _rank,
+    checked_district_id,
+    detail_rank,
+    district_name,
+    encode,
 )
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def cache_entries() -> int:
     return len(_cache)
 
 
-def _read_statistics(files: _FileSystemFiles | _StorageFiles, name: str) -> DistrictStatistics:
+def _read_statistics(files: StoreFiles, name: str) -> DistrictStatistics:
     """Parse a district file, through the process's cache when the backend supports it.
 
     Raises FileNotFoundError when the file does not exist, SnapshotStoreError when it is corrupt.
@@ -126,19 +126,19 @@ def write_district(*, logical_date: date, statistics: DistrictStatistics) -> Dis
     unfit for a file name, statistics of another date, an I/O error or a lock timeout.
     """
     started = time.perf_counter()
-    district_id = _checked_district_id(statistics.district_id)
+    district_id = checked_district_id(statistics.district_id)
     if statistics.logical_date != logical_date:
         raise SnapshotStoreError(
             f"statistics of district {district_id} are for {statistics.logical_date}, "
             f"not {logical_date}"
         )
-    data = _encode(statistics.to_dict())
-    files = _files()
-    name = _district_name(logical_date, district_id)
+    data = encode(statistics.to_dict())
+    files = store_files()
+    name = district_name(logical_date, district_id)
     with files.lock(logical_date):
-        if _rank(statistics.detail) < _rank(DETAIL_LEVELS[-1]):
+        if detail_rank(statistics.detail) < detail_rank(DETAIL_LEVELS[-1]):
             existing = _stored_detail(files, name)
-            if existing is not None and _rank(existing) > _rank(statistics.detail):
+            if existing is not None and detail_rank(existing) > detail_rank(statistics.detail):
                 kept = files.read(name) or b""
                 return DistrictWrite(
                     district_id=district_id,
@@ -164,10 +164,10 @@ def write_district(*, logical_date: date, statistics: DistrictStatistics) -> Dis
 
 def district_sha256(statistics: DistrictStatistics) -> str:
     """The sha256 the district file of `statistics` has when `write_district` stores it."""
-    return hashlib.sha256(_encode(statistics.to_dict())).hexdigest()
+    return hashlib.sha256(encode(statistics.to_dict())).hexdigest()
 
 
-def _stored_detail(files: _FileSystemFiles | _StorageFiles, name: str) -> Detail | None:
+def _stored_detail(files: StoreFiles, name: str) -> Detail | None:
     try:
         return _read_statistics(files, name).detail
     except FileNotFoundError:
@@ -184,8 +184,8 @@ def read_district(*, logical_date: date, district_id: str) -> DistrictStatistics
     another district than its name says.
     """
     started = time.perf_counter()
-    files = _files()
-    name = _district_name(logical_date, district_id)
+    files = store_files()
+    name = district_name(logical_date, district_id)
     try:
         statistics = _read_statistics(files, name)
     except FileNotFoundError:
@@ -201,12 +201,12 @@ def read_district(*, logical_date: date, district_id: str) -> DistrictStatistics
 def exists(*, logical_date: date, district_id: str, detail: Detail = "summary") -> bool:
     """Is this district stored for this date at `detail` or a more detailed level?"""
     statistics = read_district(logical_date=logical_date, district_id=district_id)
-    return statistics is not None and _rank(statistics.detail) >= _rank(detail)
+    return statistics is not None and detail_rank(statistics.detail) >= detail_rank(detail)
 
 
 def list_districts(*, logical_date: date) -> list[str]:
     """Ids of the districts that have a file for this date, in district order."""
-    _, names = _files().listdir(logical_date.isoformat())
+    _, names = store_files().listdir(logical_date.isoformat())
     ids = [
         m.group(1)
         for m in map(DISTRICT_FILE_RE.match, names)
@@ -217,7 +217,7 @@ def list_districts(*, logical_date: date) -> list[str]:
 
 def stored_dates() -> list[date]:
     """Every logical date that has a directory in the store, oldest first."""
-    directories, _ = _files().listdir("")
+    directories, _ = store_files().listdir("")
     return sorted(date.fromisoformat(d) for d in directories if _is_date(d))
 
 
@@ -233,13 +233,13 @@ def _is_date(name: str) -> bool:
 
 def scan_date(*, logical_date: date) -> DateScan:
     """Read every district file of a date (sizes, checksums, detail and period fields)."""
-    return _scan(_files(), logical_date)
+    return scan_files(store_files(), logical_date)
 
 
-def _scan(files: _FileSystemFiles | _StorageFiles, logical_date: date) -> DateScan:
+def scan_files(files: StoreFiles, logical_date: date) -> DateScan:
     stored, corrupt, mismatched = [], [], []
     for district_id in list_districts(logical_date=logical_date):
-        name = _district_name(logical_date, district_id)
+        name = district_name(logical_date, district_id)
         data = files.read(name)
         if data is None:
             continue

@@ -8,9 +8,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from snapshots.store.backends import _files
+from snapshots.store.backends import store_files
 from snapshots.store.errors import SnapshotStoreError
-from snapshots.store.layout import ANALYTICS_DIR, _encode
+from snapshots.store.layout import ANALYTICS_DIR, encode
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ def write_document(*, name: str, payload: dict[str, Any]) -> StoredDocument:
     snapshots. The bytes depend only on `payload` (its key order included), so a payload built
     deterministically is re-written byte for byte. Raises SnapshotStoreError."""
     name = _document_name(name)
-    data = _encode(payload)
-    _files().write(name, data)
+    data = encode(payload)
+    store_files().write(name, data)
     return StoredDocument(name=name, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
 
@@ -48,7 +48,7 @@ def read_document(*, name: str) -> dict[str, Any] | None:
     """A document written by `write_document`, or None when there is none. Raises
     SnapshotStoreError for an unreadable file or an invalid name."""
     name = _document_name(name)
-    data = _files().read(name)
+    data = store_files().read(name)
     if data is None:
         return None
     try:

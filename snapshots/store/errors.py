@@ -1,4 +1,7 @@
-"""The snapshot store's exceptions."""
+"""The snapshot store's exceptions, and which OS errors and S3 codes say the store as a whole
+cannot take writes."""
+
+import errno
 
 
 class SnapshotStoreError(Exception):
@@ -27,3 +30,31 @@ UNWRITABLE_REASONS = {
     "read_only": "is read-only",
     "denied": "refuses writes",
 }
+
+
+# OS errors that say the store as a whole cannot take writes, whatever the file.
+UNWRITABLE_ERRNOS = {
+    errno.ENOSPC: "full",
+    errno.EDQUOT: "quota",
+    errno.EROFS: "read_only",
+    errno.EACCES: "denied",
+    errno.EPERM: "denied",
+}
+# S3 (and S3-compatible) error codes that say the same of a bucket.
+UNWRITABLE_S3_CODES = {
+    "AccessDenied": "denied",
+    "AllAccessDisabled": "denied",
+    "AccountProblem": "denied",
+    "InvalidAccessKeyId": "denied",
+    "NoSuchBucket": "denied",
+    "XMinioStorageFull": "full",
+}
+
+
+def write_error(message: str, exc: OSError) -> SnapshotStoreError:
+    """The store's error for an OS error while writing: `StoreUnwritable` when it says the
+    store cannot take writes at all (disk full, quota, read-only, permission)."""
+    reason = UNWRITABLE_ERRNOS.get(exc.errno)
+    if reason is not None:
+        return StoreUnwritable(f"{message}: {exc}", reason=reason)
+    return SnapshotStoreError(f"{message}: {exc}")

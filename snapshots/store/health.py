@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from snapshots.store.backends import _files, _remove_quietly
+from snapshots.store.backends import remove_quietly, store_files
 from snapshots.store.layout import DISTRICT_FILE_RE, MANIFEST_FILE
 
 log = logging.getLogger(__name__)
@@ -15,20 +15,20 @@ log = logging.getLogger(__name__)
 
 def temp_leftovers() -> list[str]:
     """Temporary files left by writers that died (a live writer's files are not listed)."""
-    return _files().all_dead_temp_files()
+    return store_files().all_dead_temp_files()
 
 
 def temp_files() -> list[str]:
     """Every temporary file in the store, of any name, whoever wrote it."""
-    return _files().all_temp_files()
+    return store_files().all_temp_files()
 
 
 def remove_temp_leftovers() -> int:
     """Delete the temporary files of dead writers; returns how many were removed."""
-    files = _files()
+    files = store_files()
     leftovers = files.all_dead_temp_files()
     for name in leftovers:
-        _remove_quietly(files, name)
+        remove_quietly(files, name)
     return len(leftovers)
 
 
@@ -41,7 +41,7 @@ class RootStatus:
 
 def root_status() -> RootStatus:
     """Where the store writes, whether a file can be created there, and the free space."""
-    files = _files()
+    files = store_files()
     return RootStatus(
         location=files.describe(), writable=files.writable(), free_space_bytes=files.free_space()
     )
@@ -55,7 +55,7 @@ class DateDirectory:
 
 def date_directory(*, logical_date: date) -> DateDirectory:
     """What a date's directory holds, from one listing (no file is read)."""
-    _, names = _files().listdir(logical_date.isoformat())
+    _, names = store_files().listdir(logical_date.isoformat())
     return DateDirectory(
         has_manifest=MANIFEST_FILE in names,
         district_files=sum(1 for n in names if DISTRICT_FILE_RE.match(n)),

@@ -15,10 +15,11 @@ from django.utils import timezone
 from districts.ids import district_sort_key
 from snapshots import performance
 from snapshots.models import Snapshot, SnapshotStatus
-from snapshots.store.backends import _files, _FileSystemFiles, _remove_quietly, _StorageFiles
-from snapshots.store.district_files import DateScan, _scan
+from snapshots.store.backends import StoreFiles, remove_quietly, store_files
+from snapshots.store.district_files import DateScan, scan_files
 from snapshots.store.errors import SnapshotStoreError
-from snapshots.store.layout import _encode, _manifest_name
+from snapshots.store.index import snapshot_index_upsert
+from snapshots.store.layout import encode, manifest_name
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def finalize_snapshot(
         for district_id, error in district_errors.items()
     ]
     job = _checked_job_id(job_id)
-    files = _files()
+    files = store_files()
     with files.lock(logical_date):
         previous = _load_manifest(files, logical_date, tolerate_corrupt=True)
         manifest = _build_manifest(
@@ -95,13 +96,13 @@ def rebuild_manifest(*, logical_date: date) -> dict[str, Any] | None:
     snapshot: a corrupt manifest and the index row are removed and None is returned.
     Raises SnapshotStoreError.
     """
-    files = _files()
+    files = store_files()
     with files.lock(logical_date):
         previous = _load_manifest(files, logical_date, tolerate_corrupt=True)
-        scan = _scan(files, logical_date)
+        scan = scan_files(files, logical_date)
         row = Snapshot.objects.filter(logical_date=logical_date).first()
         if previous is None and not scan.files and row is None:
-            files.delete(_manifest_name(logical_date))
+            files.delete(manifest_name(logical_date))
             return None
         if previous is None and row is not None:
             previous = {
@@ -153,21 +154,21 @@ def reindex(*, logical_date: date) -> Snapshot | None:
     if manifest is None:
         Snapshot.objects.filter(logical_date=logical_date).delete()
         return None
-    return _index_upsert(manifest)
+    return snapshot_index_upsert(manifest=manifest)
 
 
 def read_manifest(*, logical_date: date) -> dict[str, Any] | None:
     """The manifest of a date, or None when the date has none. Raises SnapshotStoreError."""
     started = time.perf_counter()
-    manifest = _load_manifest(_files(), logical_date, tolerate_corrupt=False)
+    manifest = _load_manifest(store_files(), logical_date, tolerate_corrupt=False)
     performance.record_operation(operation="read_manifest", seconds=time.perf_counter() - started)
     return manifest
 
 
 def _load_manifest(
-    files: _FileSystemFiles | _StorageFiles, logical_date: date, *, tolerate_corrupt: bool
+    files: StoreFiles, logical_date: date, *, tolerate_corrupt: bool
 ) -> dict[str, Any] | None:
-    name = _manifest_name(logical_date)
+    name = manifest_name(logical_date)
     data = files.read(name)
     if data is None:
         return None
@@ -199,7 +200,7 @@ def _checked_job_id(job_id: uuid.UUID | str | None) -> str | None:
 
 
 def _build_manifest(
-    files: _FileSystemFiles | _StorageFiles,
+    files: StoreFiles,
     logical_date: date,
     *,
     previous: dict[str, Any] | None,
@@ -212,7 +213,7 @@ def _build_manifest(
     is_closing_period: bool | None,
     scan: DateScan | None = None,
 ) -> dict[str, Any]:
-    stored = (scan or _scan(files, logical_date)).files
+    stored = (scan or scan_files(files, logical_date)).files
     latest = max(stored, key=lambda f: f.as_of_date, default=None)
     if as_of_date is None and latest is not None:
         as_of_date = latest.as_of_date
@@ -264,20 +265,9 @@ def _build_manifest(
     }
 
 
-def _publish_manifest(
-    files: _FileSystemFiles | _StorageFiles, logical_date: date, manifest: dict[str, Any]
-) -> None:
+def _publish_manifest(files: StoreFiles, logical_date: date, manifest: dict[str, Any]) -> None:
     # Called under the date's lock, so manifest and index row change together and in order.
-    files.write(_manifest_name(logical_date), _encode(manifest, indent=2))
+    files.write(manifest_name(logical_date), encode(manifest, indent=2))
     for name in files.dead_temp_files(logical_date.isoformat()):
-        _remove_quietly(files, name)
-    _index_upsert(manifest)
-
-
-def _index_upsert(manifest: dict[str, Any]) -> Snapshot:
-    # The index row is written by a service (snapshots/services.py), called here under the
-    # date's lock so that manifest and row change together and in order. Imported at call time:
-    # the services import the store.
-    from snapshots.services import snapshot_index_upsert
-
-    return snapshot_index_upsert(manifest=manifest)
+        remove_quietly(files, name)
+    snapshot_index_upsert(manifest=manifest)

@@ -9,8 +9,8 @@ from datetime import date
 
 from districts.ids import ALL_DISTRICTS, is_canonical_district_id
 from snapshots import performance
-from snapshots.store.backends import _files, _remove_quietly
-from snapshots.store.layout import RAW_DISTRICT_FILE_RE, _raw_name
+from snapshots.store.backends import remove_quietly, store_files
+from snapshots.store.layout import RAW_DISTRICT_FILE_RE, raw_name
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +22,12 @@ def archive_raw_csv(*, as_of: date, report: str, district_id: str | None, data: 
     copy atomically. Returns the stored name. Raises SnapshotStoreError.
     """
     started = time.perf_counter()
-    files = _files()
-    name = _raw_name(as_of, report, district_id)
+    files = store_files()
+    name = raw_name(as_of, report, district_id)
     files.write(name, bytes(data))
     # A writer killed mid-write leaves its temporary file; the next writer here clears it.
     for leftover in files.dead_temp_files(name.rsplit("/", 1)[0]):
-        _remove_quietly(files, leftover)
+        remove_quietly(files, leftover)
     performance.record_operation(
         operation="archive_raw_csv", seconds=time.perf_counter() - started, size=len(data)
     )
@@ -37,7 +37,7 @@ def archive_raw_csv(*, as_of: date, report: str, district_id: str | None, data: 
 def read_raw_csv(*, as_of: date, report: str, district_id: str | None) -> bytes | None:
     """The archived CSV bytes, or None when that export was never archived."""
     started = time.perf_counter()
-    data = _files().read(_raw_name(as_of, report, district_id))
+    data = store_files().read(raw_name(as_of, report, district_id))
     performance.record_operation(
         operation="read_raw_csv", seconds=time.perf_counter() - started, size=len(data or b"")
     )
@@ -47,8 +47,8 @@ def read_raw_csv(*, as_of: date, report: str, district_id: str | None) -> bytes 
 def archived_districts(*, as_of: date, report: str) -> set[str]:
     """Which districts have an archived CSV of `report` as of `as_of`: canonical ids, and
     `ALL_DISTRICTS` for a system-wide report's `all.csv`. One directory listing."""
-    directory = _raw_name(as_of, report, None).rsplit("/", 1)[0]
-    _, names = _files().listdir(directory)
+    directory = raw_name(as_of, report, None).rsplit("/", 1)[0]
+    _, names = store_files().listdir(directory)
     found = {ALL_DISTRICTS} if "all.csv" in names else set()
     for name in names:
         match = RAW_DISTRICT_FILE_RE.match(name)

@@ -303,9 +303,9 @@ def test_temporary_files_of_dead_writers_are_removed_by_the_next_finalize(snapsh
     )
     dead_pid = int(dead.stdout)
     directory = snapshot_root / DAY.isoformat()
-    leftover = directory / f".district_61.json.{store.backends._HOST}.{dead_pid}.abcd1234.tmp"
+    leftover = directory / f".district_61.json.{store.layout.HOST}.{dead_pid}.abcd1234.tmp"
     leftover.write_bytes(b'{"district_id": "61", "log')
-    alive = directory / f".district_62.json.{store.backends._HOST}.{os.getpid()}.abcd1234.tmp"
+    alive = directory / f".district_62.json.{store.layout.HOST}.{os.getpid()}.abcd1234.tmp"
     alive.write_bytes(b"in progress")
     assert store.temp_leftovers() == [f"{DAY.isoformat()}/{leftover.name}"]
 

@@ -21,7 +21,7 @@ import pytest
 
 from backfill_project.settings import snapshot_storage
 from snapshots import store
-from snapshots.store import backends
+from snapshots.store import errors as store_errors
 from snapshots.store.condition import CONDITION_TTL_SECONDS, _key, _redis_client
 from tests.snapshots.factories import full_statistics
 
@@ -74,7 +74,7 @@ def test_a_write_that_would_leave_less_than_the_minimum_free_is_refused_and_leav
     ],
 )
 def test_os_errors_that_concern_the_whole_store_are_store_unwritable(code, reason):
-    error = backends._write_error("could not write x", OSError(code, "the kernel says no"))
+    error = store_errors.write_error("could not write x", OSError(code, "the kernel says no"))
     if reason is None:
         assert type(error) is store.SnapshotStoreError  # one file's trouble, not the store's
     else:

@@ -125,7 +125,7 @@ def test_an_overwrite_never_deletes_the_object_first(s3_root, monkeypatch):
     storage = storages["snapshots"]
     deleted = []
     monkeypatch.setattr(storage, "delete", lambda name: deleted.append(name))
-    for files in (store.backends._files(), store.backends._StorageFiles(storage)):
+    for files in (store.backends.store_files(), store.object_storage.StorageFiles(storage)):
         files.write("2025-03-10/district_42.json", b"first")
         files.write("2025-03-10/district_42.json", b"second")
         assert (s3_root / "2025-03-10" / "district_42.json").read_bytes() == b"second"
@@ -252,7 +252,7 @@ def test_the_date_lock_is_held_while_its_holder_lives_and_freed_when_it_died(s3_
     """The Redis lock of a bucket's date: renewed while held past its lease; the lock of a
     holder that died (no renewal) frees itself within one lease."""
     settings.SNAPSHOT_LOCK_LEASE_SECONDS = 1
-    files = store.backends._files()
+    files = store.backends.store_files()
     held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -269,7 +269,7 @@ def test_the_date_lock_is_held_while_its_holder_lives_and_freed_when_it_died(s3_
     assert time.monotonic() - started >= 2.3  # waited for the live holder, past two leases
     holder.join()
 
-    dead = store.backends._redis_client(settings.REDIS_URL).lock(
+    dead = store.object_storage.redis_client(settings.REDIS_URL).lock(
         f"snapshots:lock:{files.describe()}:{DAY.isoformat()}", timeout=1
     )
     assert dead.acquire(blocking=False)  # taken, never renewed, never released

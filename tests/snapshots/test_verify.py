@@ -194,7 +194,7 @@ def test_temporary_files_of_dead_writers_are_reported_and_removed(snapshot):
         capture_output=True,
         text=True,
     )
-    host = store.backends._HOST
+    host = store.layout.HOST
     leftover = snapshot / f".district_9.json.{host}.{int(finished.stdout)}.00ff00ff.tmp"
     leftover.write_bytes(b"{")
     assert kinds(snapshots_verify()) == ["temp_leftover"]
