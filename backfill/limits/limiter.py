@@ -14,25 +14,7 @@ clocks never matter and no two workers can both take the last slot:
   takes the slots the daily run needs; and while a priority request waits, no other is granted
   (it goes first when its wait ends);
 - adaptation: the minimum delay grows while the dashboard answers slowly or errors cluster
-  (see "Adaptive politeness" below) and relaxes slowly once it recovers.
-
-Adaptive politeness. Every answered request reports its response time (grant to last byte) or
-its failure (5xx, timeout, network error) to `observe`, one Lua script over a Redis hash shared by
-all workers (`<prefix>:adaptive`):
-- `baseline` is a slow moving average of response times (weight 0.05 per answer; 0.01 while the
-  site is slow, so a slow spell does not become the new normal at once, while a lasting change
-  still does); `recent` a fast one (0.3); `errors` a failure score (x 0.5 per answer, + 1 per
-  failure: two failures in a row reach the threshold 1.5);
-- the site is *slow* when `recent` > 2 x `baseline` + 100 ms (after 5 answers), *erring* when
-  the score is >= 1.5. Then the extra delay doubles (at least 250 ms), at most once a second
-  whatever the number of workers reporting, up to `max_delay_ms` - `min_delay_ms`;
-- once neither holds, every normal answer (at most one a second) takes the extra delay down by a
-  fifth, to 0 below 125 ms: it relaxes over tens of answers, never at once. With no answers
-  (nothing sent) it stays where it was: the next request starts cautious;
-- the effective minimum delay is `min_delay_ms` + the extra, at most `max_delay_ms`; a job's
-  `rateLimitDelayMs` still raises it for that job.
-A 429 is not part of it: its `Retry-After` always wins (the shared cooldown below holds every
-worker for the full value, whatever the adaptive state), and its own backoff applies.
+  and relaxes slowly once it recovers (backfill/limits/adaptive.py: "adaptive politeness").
 
 Both spacings get `JITTER_MARGIN_MS` on top, so the limits hold at the site's end too, where
 arrival times carry a few milliseconds of jitter. A refusal comes back as the number of
@@ -56,8 +38,16 @@ from django.conf import settings
 from districts.dashboard.collect import CollectionCancelled
 from districts.dashboard.errors import DashboardError, ErrorType
 
+from .adaptive import (
+    ADAPT_INTERVAL_MS,
+    ADAPT_PARAMETERS,
+    OBSERVE_SCRIPT,
+    Adaptation,
+    effective_delay_ms,
+)
 from .config import LimitSettings, current_settings
 from .connection import redis_unavailable
+from .cooldown import MAX_RETRY_AFTER_MS, MIN_BACKOFF_MS, RATE_LIMITED_SCRIPT, Cooldown
 
 # Grants are spaced this much beyond the configured window and minimum delay (the latter only when
 # it is not 0), so that a request delayed on its way by up to this much (scheduling, a new
@@ -65,26 +55,7 @@ from .connection import redis_unavailable
 JITTER_MARGIN_MS = 10
 # A sleeping waiter looks at `should_stop` this often.
 SLEEP_SLICE_S = 0.1
-# The first 429 pauses at least this long even when the minimum delay is 0 (fast test configs).
-MIN_BACKOFF_MS = 100
-# A Retry-After beyond this is treated as this (an hour); units retry later anyway.
-MAX_RETRY_AFTER_MS = 3_600_000
 
-# Adaptive politeness (module docstring): moving-average weights, thresholds and steps.
-ADAPT_BASELINE_WEIGHT = 0.05
-ADAPT_BASELINE_WEIGHT_SLOW = 0.01
-ADAPT_RECENT_WEIGHT = 0.3
-ADAPT_SLOW_FACTOR = 2.0
-ADAPT_SLOW_MARGIN_MS = 100
-ADAPT_WARMUP_ANSWERS = 5
-ADAPT_ERROR_DECAY = 0.5
-ADAPT_ERROR_CLUSTER = 1.5
-ADAPT_STEP_MS = 250
-ADAPT_GROWTH = 2.0
-ADAPT_RELAX = 0.8
-ADAPT_INTERVAL_MS = 1_000
-# The adaptive state is forgotten after a day without answers.
-ADAPT_TTL_MS = 86_400_000
 # A waiting priority request holds the others back this long beyond its own wait, so that it is
 # back (its sleep ends in slices of SLEEP_SLICE_S) before they may take its grant.
 PRIORITY_HOLD_MS = 300
@@ -143,92 +114,6 @@ redis.call('SET', KEYS[2], stamp, 'PX', math.ceil(min_delay / 1000) + 3600000)
 return {0, stamp}
 """
 
-_OBSERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local latency = tonumber(ARGV[1])
-local failed = tonumber(ARGV[2])
-local cap = math.max(0, tonumber(ARGV[4]) - tonumber(ARGV[3]))
-local p = cjson.decode(ARGV[5])
-local h = redis.call('HMGET', KEYS[1], 'baseline_ms', 'recent_ms', 'errors', 'extra_ms', 'reason',
-                     'stepped_at', 'answers')
-local baseline = tonumber(h[1])
-local recent = tonumber(h[2])
-local errors = tonumber(h[3] or '0')
-local extra = tonumber(h[4] or '0')
-local previous_extra = extra
-local previous = h[5] or 'normal'
-local stepped = tonumber(h[6] or '0')
-local answers = tonumber(h[7] or '0')
-local function is_slow()
-  return baseline ~= nil and answers >= p.warmup
-    and recent > p.slow_factor * baseline + p.slow_margin
-end
-errors = errors * p.error_decay
-if failed == 1 then
-  errors = errors + 1
-else
-  if baseline == nil then
-    baseline = latency
-    recent = latency
-  else
-    recent = recent + p.recent_weight * (latency - recent)
-    local weight = p.baseline_weight
-    if is_slow() then weight = p.baseline_weight_slow end
-    baseline = baseline + weight * (latency - baseline)
-  end
-  answers = answers + 1
-end
-local slow = is_slow()
-local erring = errors >= p.error_cluster
-local reason
-if slow or erring then
-  if now - stepped >= p.interval then
-    extra = math.min(cap, math.max(p.step, math.floor(extra * p.growth)))
-    stepped = now
-  end
-  if erring then reason = 'errors' else reason = 'slow' end
-elseif extra > 0 then
-  if failed == 0 and now - stepped >= p.interval then
-    extra = math.floor(extra * p.relax)
-    if extra < p.step / 2 then extra = 0 end
-    stepped = now
-  end
-  if extra > 0 then reason = 'relaxing' else reason = 'normal' end
-else
-  reason = 'normal'
-end
-extra = math.min(extra, cap)
-redis.call('HSET', KEYS[1], 'baseline_ms', tostring(baseline or 0), 'recent_ms',
-           tostring(recent or 0), 'errors', tostring(errors), 'extra_ms', extra, 'reason', reason,
-           'stepped_at', stepped, 'answers', answers)
-redis.call('PEXPIRE', KEYS[1], p.ttl)
-return {extra, reason, previous, tostring(baseline or 0), tostring(recent or 0), tostring(errors),
-        math.min(tonumber(ARGV[3]) + extra, math.max(tonumber(ARGV[4]), tonumber(ARGV[3]))),
-        previous_extra}
-"""
-
-_RATE_LIMITED = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local retry_after = tonumber(ARGV[1])
-local base = tonumber(ARGV[2])
-local multiplier = tonumber(ARGV[3])
-local cap = tonumber(ARGV[4])
-local previous = redis.call('GET', KEYS[2])
-local backoff
-if previous then backoff = tonumber(previous) * multiplier else backoff = base end
-backoff = math.floor(math.min(backoff, cap))
-redis.call('SET', KEYS[2], backoff, 'PX', math.max(cap * 4, 60000))
-local pause = math.max(backoff, retry_after)
-local until_at = now + pause * 1000
-local existing = tonumber(redis.call('GET', KEYS[1]) or '0')
-if existing > until_at then until_at = existing end
-redis.call('SET', KEYS[1], string.format('%.0f', until_at), 'PX',
-           math.ceil((until_at - now) / 1000) + 1000)
-return {string.format('%.0f', now), string.format('%.0f', until_at), backoff}
-"""
-
 _STATUS = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -261,35 +146,6 @@ class Attempt:
     granted: bool
     wait_ms: int
     server_time: float  # Redis's clock, epoch seconds, when the decision was taken
-
-
-@dataclass(frozen=True)
-class Cooldown:
-    """The shared pause set by a 429: from `started_at` to `until` (Redis's clock, epoch s)."""
-
-    started_at: float
-    until: float
-    backoff_ms: int
-
-
-@dataclass(frozen=True)
-class Adaptation:
-    """What one answer did to the adaptive delay: the extra delay now and the reason
-    (`normal`, `slow`, `errors`, `relaxing`) now and before."""
-
-    extra_ms: int
-    reason: str
-    previous_reason: str
-    effective_delay_ms: int = 0
-    baseline_ms: float = 0.0
-    recent_ms: float = 0.0
-    error_score: float = 0.0
-    previous_extra_ms: int = 0
-
-    @property
-    def changed(self) -> bool:
-        """The reason changed, or the delay grew: worth a log line."""
-        return self.reason != self.previous_reason or self.extra_ms > self.previous_extra_ms
 
 
 @dataclass(frozen=True)
@@ -330,7 +186,7 @@ class RateLimiter:
         if reserved_share is None:
             reserved_share = settings.BACKFILL_PRIORITY_RESERVED_SHARE
         self.reserved_share = min(max(reserved_share, 0.0), 1.0)
-        self._adapt_parameters = json.dumps({**_ADAPT_PARAMETERS, "interval": adapt_interval_ms})
+        self._adapt_parameters = json.dumps({**ADAPT_PARAMETERS, "interval": adapt_interval_ms})
         self._grants_key = f"{key_prefix}:grants"
         self._last_key = f"{key_prefix}:last"
         self._cooldown_key = f"{key_prefix}:cooldown"
@@ -338,9 +194,9 @@ class RateLimiter:
         self._adaptive_key = f"{key_prefix}:adaptive"
         self._priority_key = f"{key_prefix}:priority-waiting"
         self._acquire = redis_client.register_script(_ACQUIRE)
-        self._rate_limited = redis_client.register_script(_RATE_LIMITED)
+        self._rate_limited = redis_client.register_script(RATE_LIMITED_SCRIPT)
         self._status = redis_client.register_script(_STATUS)
-        self._observe = redis_client.register_script(_OBSERVE)
+        self._observe = redis_client.register_script(OBSERVE_SCRIPT)
         self._local = threading.local()
 
     @property
@@ -453,8 +309,8 @@ class RateLimiter:
             raise redis_unavailable(exc, what="rate limiter") from exc
 
     def observe(self, *, latency_ms: float | None, failed: bool = False) -> Adaptation:
-        """Feed one answer to the adaptive delay (module docstring): its response time, or
-        `failed` for a 5xx, timeout or network error. Returns what it did.
+        """Feed one answer to the adaptive delay (backfill/limits/adaptive.py): its response
+        time, or `failed` for a 5xx, timeout or network error. Returns what it did.
 
         Raises DashboardError(network_error, retryable) when Redis is unreachable.
         """
@@ -528,29 +384,6 @@ class RateLimiter:
             self._adaptive_key,
             self._priority_key,
         )
-
-
-def effective_delay_ms(limits: LimitSettings, extra_ms: int) -> int:
-    """The minimum delay in force: the configured one plus the adaptive extra, at most
-    `max_delay_ms` (never below the configured minimum)."""
-    return min(limits.min_delay_ms + extra_ms, max(limits.max_delay_ms, limits.min_delay_ms))
-
-
-_ADAPT_PARAMETERS = {
-    "baseline_weight": ADAPT_BASELINE_WEIGHT,
-    "baseline_weight_slow": ADAPT_BASELINE_WEIGHT_SLOW,
-    "recent_weight": ADAPT_RECENT_WEIGHT,
-    "slow_factor": ADAPT_SLOW_FACTOR,
-    "slow_margin": ADAPT_SLOW_MARGIN_MS,
-    "warmup": ADAPT_WARMUP_ANSWERS,
-    "error_decay": ADAPT_ERROR_DECAY,
-    "error_cluster": ADAPT_ERROR_CLUSTER,
-    "step": ADAPT_STEP_MS,
-    "growth": ADAPT_GROWTH,
-    "relax": ADAPT_RELAX,
-    "interval": ADAPT_INTERVAL_MS,
-    "ttl": ADAPT_TTL_MS,
-}
 
 
 def _text(value: bytes | str) -> str:

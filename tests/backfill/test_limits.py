@@ -161,7 +161,7 @@ def test_cooldown_is_the_longer_of_retry_after_and_backoff_and_never_shortened(
 def test_zero_minimum_delay_still_backs_off_after_a_rate_limit(redis_client, prefix):
     limiter, _ = make_limiter(redis_client, prefix, min_delay_ms=0, max_delay_ms=1_000)
     cooldown = limiter.report_rate_limited(None)
-    assert cooldown.backoff_ms == limits.limiter.MIN_BACKOFF_MS
+    assert cooldown.backoff_ms == limits.cooldown.MIN_BACKOFF_MS
     assert cooldown.until - cooldown.started_at == pytest.approx(0.1, abs=1e-5)
 
 

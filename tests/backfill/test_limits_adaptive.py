@@ -14,8 +14,8 @@ from django.conf import settings as django_settings
 
 from backfill import limits
 from backfill.limits import LimitSettings, RateLimiter, config
+from backfill.limits.adaptive import ADAPT_STEP_MS
 from backfill.limits.connection import connect
-from backfill.limits.limiter import ADAPT_STEP_MS
 from backfill.models import RateLimitConfig
 
 
