@@ -10,9 +10,9 @@ from backfill import contracts, selectors
 from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig
 from backfill.services import jobs
 from backfill.services.planning import Preview
+from backfill_project.command_options import WHOLE, one_value_options
 
 from ._jobarg import messages
-from ._options import WHOLE, one_value_options
 
 EXIT_CODES = {JobStatus.COMPLETED: 0, JobStatus.PARTIAL_SUCCESS: 2}
 

@@ -3,8 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 
 from backfill.services import cleanup
-
-from ._options import integer, one_value_options
+from backfill_project.command_options import integer, one_value_options
 
 A_CENTURY = 36_500
 

@@ -4,8 +4,7 @@ from django.core.management.base import BaseCommand
 
 from backfill import selectors
 from backfill.models import JobStatus
-
-from ._options import integer, one_value_options
+from backfill_project.command_options import integer, one_value_options
 
 
 class Command(BaseCommand):

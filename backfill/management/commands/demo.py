@@ -27,9 +27,8 @@ from django.core.management.base import BaseCommand
 
 from backfill.models import RateLimitConfig
 from backfill_project.celery import beat_argv, worker_argv
+from backfill_project.command_options import PORT, one_value_options
 from snapshots import store
-
-from ._options import PORT, one_value_options
 
 DISTRICTS = ["42", "61", "F"]
 START = date(2026, 3, 9)  # a week clear of February's closing period (closes 2026-03-05)

@@ -6,8 +6,7 @@ from django.core.management.base import BaseCommand
 
 from backfill.models import AuditOutcome
 from backfill.services import audits
-
-from ._options import SEED, integer, one_value_options
+from backfill_project.command_options import SEED, integer, one_value_options
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from backfill.management.commands._options import one_value_options, shown
+from backfill_project.command_options import one_value_options, shown
 from districts.dashboard.csv import Footer, ParsedExport, parse_export, row_district_id
 from districts.dashboard.errors import DashboardError
 from districts.dashboard.normalize import logical_date_of, normalize_single

@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backfill.management.commands._options import PORT_OR_FREE, SEED, iso_date, one_value_options
+from backfill_project.command_options import PORT_OR_FREE, SEED, iso_date, one_value_options
 from districts.dashboard.simulator import FaultConfig, SimulatorServer
 from districts.dashboard.urls import EARLIEST_DATE
 

@@ -1,4 +1,4 @@
-"""Shared by the commands: option types that refuse out-of-range values with a short message
+"""Shared by every app's commands: option types that refuse out-of-range values with a short message
 (argparse turns it into "argument --days: ...", and the command exits 2 without a traceback).
 
 Every integer and date option of every command takes one of these, with bounds: a value past
