@@ -24,11 +24,11 @@ from backfill.contracts import backfill_request
 from backfill.models import AnalyticsOutput, BackfillJob, JobStatus, JobType, UnitStatus
 from backfill.services import analytics, collection, jobs, planning
 from districts.dashboard.reports import ReportType
-from districts.dashboard.simulator.exports import SimulatedDashboard
-from districts.dashboard.simulator.rendering import render_export
 from districts.dashboard.statistics import ClubCounts, DistrictStatistics, Membership, Payments
 from districts.dashboard.urls import month_end, program_year_of
 from districts.ids import ALL_DISTRICTS, district_sort_key
+from simulator.exports import SimulatedDashboard
+from simulator.rendering import render_export
 from snapshots import store
 from snapshots.models import Snapshot
 

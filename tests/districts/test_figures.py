@@ -12,8 +12,8 @@ from backfill.services import analytics
 from districts.dashboard import figures
 from districts.dashboard.normalize import normalize_district, normalize_summary
 from districts.dashboard.reports import ReportType
-from districts.dashboard.simulator.exports import SimulatedDashboard
 from districts.dashboard.statistics import ClubCounts, DistrictStatistics
+from simulator.exports import SimulatedDashboard
 
 DAY = date(2025, 6, 20)
 

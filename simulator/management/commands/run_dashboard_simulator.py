@@ -3,8 +3,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from backfill.management.commands._options import PORT_OR_FREE, SEED, iso_date, one_value_options
-from districts.dashboard.simulator import FaultConfig, SimulatorServer
 from districts.dashboard.urls import EARLIEST_DATE
+from simulator import FaultConfig, SimulatorServer
 
 # The simulator's calendar (next months, program years) stays well inside `date`.
 LATEST_TODAY = date(2100, 12, 31)

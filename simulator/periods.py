@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-SHIPPED_CLOSING_DATES = (
-    Path(__file__).resolve().parents[2] / "data" / "month-end-closing-dates.json"
-)
+from districts.dashboard.closing import SHIPPED_REGISTRY
+
+SHIPPED_CLOSING_DATES = SHIPPED_REGISTRY
 
 # Months the registry does not know (before 2017, after its last month) close on a day of the
 # next month derived from a hash of the month, in the ranges the registry shows (DOMAIN.md

@@ -25,11 +25,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from backfill.management.commands._options import PORT, one_value_options
 from backfill.models import RateLimitConfig
 from backfill_project.celery import beat_argv, worker_argv
 from snapshots import store
-
-from ._options import PORT, one_value_options
 
 DISTRICTS = ["42", "61", "F"]
 START = date(2026, 3, 9)  # a week clear of February's closing period (closes 2026-03-05)

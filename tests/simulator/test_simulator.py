@@ -27,7 +27,7 @@ from districts.dashboard.reports import (
     PER_DISTRICT_REPORTS,
     ReportType,
 )
-from districts.dashboard.simulator import (
+from simulator import (
     ClosingCalendar,
     FaultConfig,
     ProgramYear,
@@ -669,7 +669,7 @@ def test_per_district_export_answers_only_the_site_form_of_the_district_id(simul
 
 
 def test_months_after_the_registry_close_on_their_own_simulated_days():
-    from districts.dashboard.simulator.periods import simulated_closing_day
+    from simulator.periods import simulated_closing_day
 
     days = {m: CALENDAR.closing_date(date(2026, m, 1)) for m in (8, 9, 10, 11, 12)}
 
