@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "districts",
     "snapshots",
     "backfill",
+    "analytics",
     "simulator",
 ]
 

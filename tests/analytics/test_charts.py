@@ -1,4 +1,4 @@
-"""backfill/charts.py: the geometry of the district chart (plain numbers, no database)."""
+"""analytics/charts.py: the geometry of the district chart (plain numbers, no database)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backfill import charts
+from analytics import charts
 from tests.fixtures.analytics import days, district_series_document
 
 

@@ -7,7 +7,7 @@ GET analytics/districts/<districtId>?programYear=   a district's time series of 
 GET analytics/rankings?date=                    the rankings of a snapshot date (omitted: the
                                                 latest), + previousDate, nextDate, availableDates
 
-The documents are answered as stored (their formats: backfill/services/analytics.py), with what
+The documents are answered as stored (their formats: analytics/documents.py), with what
 the index adds (other program years or dates, when and by which job it was generated). The
 serializers below document them in the schema. Input is validated by `backfill.contracts`;
 `AnalyticsNotFound` becomes a 404 in `backfill_project.exceptions`.
@@ -29,12 +29,14 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backfill import analytics_selectors, contracts
-from backfill.api.jobs import AUTH_ERRORS, BAD_REQUEST, BackfillApi
-from backfill.models import AnalyticsKind
-from backfill.services.analytics import RANKING_CATEGORIES
 from backfill_project import permissions
+from backfill_project.api_errors import AUTH_ERRORS, BAD_REQUEST
+from snapshots.api import StaffApi
 from snapshots.store import SnapshotStoreError
+
+from . import contracts, selectors
+from .documents import RANKING_CATEGORIES
+from .models import AnalyticsKind
 
 
 class AnalyticsUnreadable(APIException):
@@ -328,7 +330,7 @@ class AnalyticsIndexSerializer(serializers.Serializer):
     lastGeneratedAt = serializers.DateTimeField(source="last_generated_at", allow_null=True)
 
 
-class AnalyticsIndexApi(BackfillApi):
+class AnalyticsIndexApi(StaffApi):
     required_permissions = {"GET": permissions.VIEW_ANALYTICS}
 
     @extend_schema(
@@ -363,10 +365,10 @@ class AnalyticsIndexApi(BackfillApi):
         ],
     )
     def get(self, request: Request) -> Response:
-        return Response(AnalyticsIndexSerializer(analytics_selectors.analytics_index()).data)
+        return Response(AnalyticsIndexSerializer(selectors.analytics_index()).data)
 
 
-class DistrictAnalyticsApi(BackfillApi):
+class DistrictAnalyticsApi(StaffApi):
     required_permissions = {"GET": permissions.VIEW_ANALYTICS}
 
     @extend_schema(
@@ -405,7 +407,7 @@ class DistrictAnalyticsApi(BackfillApi):
         )
         query.is_valid(raise_exception=True)
         try:
-            result = analytics_selectors.district_analytics(
+            result = selectors.district_analytics(
                 district_id=query.validated_data["districtId"],
                 program_year=query.validated_data.get("programYear"),
             )
@@ -420,7 +422,7 @@ class DistrictAnalyticsApi(BackfillApi):
         )
 
 
-class RankingsApi(BackfillApi):
+class RankingsApi(StaffApi):
     required_permissions = {"GET": permissions.VIEW_ANALYTICS}
 
     @extend_schema(
@@ -450,9 +452,7 @@ class RankingsApi(BackfillApi):
         query = contracts.RankingsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         try:
-            result = analytics_selectors.rankings_analytics(
-                logical_date=query.validated_data.get("date")
-            )
+            result = selectors.rankings_analytics(logical_date=query.validated_data.get("date"))
         except SnapshotStoreError as exc:
             raise AnalyticsUnreadable() from exc
         return Response(

@@ -6,7 +6,8 @@ from datetime import date
 
 from django import template
 
-from backfill import analytics_admin, analytics_selectors
+from analytics import admin as analytics_admin
+from analytics import selectors as analytics_selectors
 
 register = template.Library()
 

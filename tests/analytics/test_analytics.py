@@ -1,6 +1,6 @@
-"""backfill/services/analytics.py: the documents against the district files they come from, the
-rankings' ties and points, byte-identical re-runs, missing and partial snapshots, and the
-analytics-generation job's planning, preview and in-process execution."""
+"""analytics/documents.py and analytics/services.py: the documents against the district files
+they come from, the rankings' ties and points, byte-identical re-runs, missing and partial
+snapshots, and the analytics-generation job's planning, preview and in-process execution."""
 
 from __future__ import annotations
 
@@ -20,9 +20,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ValidationError as RequestInvalid
 
+from analytics import documents
+from analytics import services as analytics
+from analytics.models import AnalyticsOutput
 from backfill.contracts import backfill_request
-from backfill.models import AnalyticsOutput, BackfillJob, JobStatus, JobType, UnitStatus
-from backfill.services import analytics, collection, jobs, planning
+from backfill.models import BackfillJob, JobStatus, JobType, UnitStatus
+from backfill.services import collection, jobs, planning
 from districts.dashboard.reports import ReportType
 from districts.dashboard.statistics import ClubCounts, DistrictStatistics, Membership, Payments
 from districts.dashboard.urls import month_end, program_year_of
@@ -105,35 +108,35 @@ def document_bytes(root: Path, name: str) -> bytes:
 
 
 def test_competition_ranks_share_a_rank_and_skip_the_next():
-    ranks = analytics.competition_ranks({"1": 5.0, "2": 7.0, "3": 5.0, "4": 1.0, "5": None})
+    ranks = documents.competition_ranks({"1": 5.0, "2": 7.0, "3": 5.0, "4": 1.0, "5": None})
     assert ranks == {"1": 2, "2": 1, "3": 2, "4": 4, "5": None}
 
 
 def test_borda_points_are_n_minus_rank_plus_one_and_zero_without_a_value():
     values = {"1": 5.0, "2": 7.0, "3": 5.0, "4": None}
-    points = analytics.category_points(analytics.competition_ranks(values), values)
+    points = documents.category_points(documents.competition_ranks(values), values)
     assert points == {"1": 2, "2": 3, "3": 2, "4": 0}
 
 
 def test_a_category_where_every_district_ties_gives_zero_points():
     values = {"1": 3.0, "2": 3.0, "3": None}
-    ranks = analytics.competition_ranks(values)
+    ranks = documents.competition_ranks(values)
     assert ranks == {"1": 1, "2": 1, "3": None}
-    assert analytics.category_points(ranks, values) == {"1": 0, "2": 0, "3": 0}
+    assert documents.category_points(ranks, values) == {"1": 0, "2": 0, "3": 0}
 
 
 def test_distinguished_percent_is_total_distinguished_over_active_clubs():
-    assert analytics.distinguished_percent(statistics("1", FIRST_DAY)) == 20.0
+    assert documents.distinguished_percent(statistics("1", FIRST_DAY)) == 20.0
     s = statistics("1", FIRST_DAY, active_clubs=3, total_distinguished=1)
-    assert analytics.distinguished_percent(s) == 33.33
-    assert analytics.distinguished_percent(statistics("1", FIRST_DAY, active_clubs=0)) is None
+    assert documents.distinguished_percent(s) == 33.33
+    assert documents.distinguished_percent(statistics("1", FIRST_DAY, active_clubs=0)) is None
     s = statistics("1", FIRST_DAY, total_distinguished=None)
-    assert analytics.distinguished_percent(s) is None
+    assert documents.distinguished_percent(s) is None
 
 
 def test_metric_summary_takes_the_earliest_date_on_a_tie_and_skips_nulls():
     values = [5, 9, 9, 2, 2, None]
-    summary = analytics.metric_summary(
+    summary = documents.metric_summary(
         [("2024-07-01", None)] + [(f"2024-07-0{i}", v) for i, v in enumerate(values, start=2)]
     )
     assert summary == {
@@ -143,7 +146,7 @@ def test_metric_summary_takes_the_earliest_date_on_a_tie_and_skips_nulls():
         "best": {"date": "2024-07-03", "value": 9},
         "worst": {"date": "2024-07-05", "value": 2},
     }
-    empty = analytics.metric_summary([("2024-07-01", None)])
+    empty = documents.metric_summary([("2024-07-01", None)])
     assert set(empty.values()) == {None}
 
 
@@ -259,7 +262,7 @@ def test_generated_documents_agree_with_the_stored_district_files(data):
                 district_id=district_id, program_year="2024-2025"
             )
             doc = generated.document
-            assert doc == analytics.read_district_series(
+            assert doc == documents.read_district_series(
                 district_id=district_id, program_year="2024-2025"
             )
             assert [p["date"] for p in doc["series"]] == [d.isoformat() for d in with_data]
@@ -494,7 +497,7 @@ def test_analytics_job_writes_every_document_and_no_snapshot(
         "analytics/rankings/2025-03-10.json",
         "analytics/rankings/2025-03-11.json",
     ]
-    rankings = analytics.read_rankings(logical_date=days[0])
+    rankings = documents.read_rankings(logical_date=days[0])
     assert [r["districtId"] for r in rankings["rankings"]] == ["61", "42"]
     assert job.units.aggregate(total=Sum("requests_made"))["total"] == 0
 
@@ -535,7 +538,7 @@ def test_analytics_unit_that_cannot_write_fails_and_retry_completes_it(
     run_in_process(sent, committed)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
-    assert analytics.read_rankings(logical_date=day)["districtCount"] == 1
+    assert documents.read_rankings(logical_date=day)["districtCount"] == 1
 
 
 def test_cancelled_analytics_job_runs_no_unit(snapshot_root, sent, fast_limits, committed):
@@ -592,7 +595,7 @@ def test_finished_collection_queues_a_follow_up_over_the_dates_it_stored(
     follow_up.refresh_from_db()
     assert follow_up.status == JobStatus.COMPLETED
     assert not follow_up.follow_ups.exists()  # an analytics job queues none
-    assert analytics.read_district_series(district_id="61", program_year="2024-2025")
+    assert documents.read_district_series(district_id="61", program_year="2024-2025")
 
 
 def test_a_follow_up_is_as_urgent_as_its_collection(snapshot_root, sent, fast_limits, committed):
@@ -705,7 +708,7 @@ def test_the_engines_documents_are_what_the_api_and_the_admin_serve(
     assert series["jobId"] == str(follow_up.pk)
     assert [point["date"] for point in series["series"]] == ["2025-03-10", "2025-03-11"]
     assert series == {
-        **analytics.read_district_series(district_id="61", program_year="2024-2025"),
+        **documents.read_district_series(district_id="61", program_year="2024-2025"),
         **{k: series[k] for k in ("availableProgramYears", "generatedAt", "jobId")},
     }
     rankings = staff_client.get("/api/admin/analytics/rankings", {"date": "2025-03-11"}).json()
@@ -713,9 +716,9 @@ def test_the_engines_documents_are_what_the_api_and_the_admin_serve(
     assert rankings["previousDate"] == "2025-03-10"
 
     staff_client.force_login(get_user_model().objects.create_superuser("root", "r@example.com"))
-    page = staff_client.get(reverse("admin:backfill_analytics_district", args=["61"]))
+    page = staff_client.get(reverse("admin:analytics_district", args=["61"]))
     assert page.status_code == 200 and "<svg" in page.content.decode()
     job_page = staff_client.get(reverse("admin:backfill_backfilljob_change", args=[follow_up.pk]))
     text = job_page.content.decode()
     assert "Analytics written (4)" in text
-    assert reverse("admin:backfill_analytics_district", args=["61"]) in text
+    assert reverse("admin:analytics_district", args=["61"]) in text

@@ -1,7 +1,7 @@
 """The server-rendered SVG chart of a district's analytics page.
 
 The geometry is computed here, as plain numbers and preformatted coordinates; the template
-(`templates/admin/backfill/analytics/_chart.html`) only draws it. No charting library: a line
+(`analytics/templates/admin/analytics/_chart.html`) only draws it. No charting library: a line
 chart of two metrics over a program year, each on its own y axis (active members count in
 thousands, distinguished clubs in tens: on one axis the second would be a flat line), with dates
 along x, month ticks, a legend and a tooltip (`<title>`) on every point.

@@ -1,4 +1,4 @@
-"""backfill/api/analytics.py: the analytics read endpoints over documents written per the spec
+"""analytics/api.py: the analytics read endpoints over documents written per the spec
 (tests/fixtures/analytics.py) in a private store, against the real database."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 import schemathesis
 from rest_framework.authtoken.models import Token
 
-from backfill.services import analytics
+from analytics import documents
 from backfill_project.wsgi import application
 from tests.fixtures.analytics import district_series_document, store_document
 from tests.fixtures.api import VIEWERS, staff_member
@@ -31,7 +31,7 @@ def test_a_district_answers_its_latest_program_year_as_stored_with_the_other_yea
     response = token_client.get(district("42"))
     assert response.status_code == 200
     body = response.json()
-    stored = analytics.read_district_series(district_id="42", program_year="2024-2025")
+    stored = documents.read_district_series(district_id="42", program_year="2024-2025")
     assert {k: v for k, v in body.items() if k in stored} == stored
     assert body["availableProgramYears"] == ["2024-2025", "2023-2024"]
     assert body["jobId"] == str(analytics_data.job.pk)
@@ -109,7 +109,7 @@ def test_a_document_written_but_not_indexed_is_still_answered(token_client, snap
 def test_an_unreadable_document_is_a_500_that_says_to_generate_it_again(
     token_client, analytics_data, snapshot_root
 ):
-    path = snapshot_root / analytics.district_series_name("61", "2024-2025")
+    path = snapshot_root / documents.district_series_name("61", "2024-2025")
     path.write_text("{not json")
     response = token_client.get(district("61"))
     assert response.status_code == 500
@@ -124,7 +124,7 @@ def test_the_rankings_default_to_the_latest_date_with_its_neighbours(token_clien
     assert response.status_code == 200
     body = response.json()
     assert body == {
-        **analytics.read_rankings(logical_date=analytics_data.ranking_dates[-1]),
+        **documents.read_rankings(logical_date=analytics_data.ranking_dates[-1]),
         "previousDate": "2025-01-30",
         "nextDate": None,
         "availableDates": ["2025-01-29", "2025-01-30", "2025-01-31"],
@@ -146,7 +146,7 @@ def test_the_rankings_of_a_date_link_the_dates_before_and_after(token_client, an
     body = token_client.get(RANKINGS, {"date": "2024-06-30"}).json()
     assert body["availableDates"] == ["2024-06-30"]  # the dates of its own program year
     assert body["programYear"] == "2023-2024"
-    assert body["rankings"][0]["points"] == dict.fromkeys(analytics.RANKING_CATEGORIES, 0)
+    assert body["rankings"][0]["points"] == dict.fromkeys(documents.RANKING_CATEGORIES, 0)
 
 
 @pytest.mark.parametrize("bad", ["2025-13-01", "20250131", "2025-W05-5", "yesterday", ""])

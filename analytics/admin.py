@@ -1,10 +1,10 @@
-"""The analytics pages of the admin's Backfill section (read-only, because the files are the data).
+"""The analytics pages of the admin (read-only, because the files are the data).
 
-Added to the `AnalyticsOutput` admin through `get_urls()`, so they sit under Backfill with the
-index's permissions (view_analyticsoutput, `permissions.guarded`):
+Added to the `AnalyticsOutput` admin through `get_urls()`, so they sit under Backfill analytics
+with the index's permissions (view_analyticsoutput, `permissions.guarded`):
 - the list is the landing page: districts with their program years, ranking dates by month;
 - `district/<id>/?programYear=` a district's program year: the chart (server-rendered SVG,
-  backfill/charts.py), the year's summary, missing and partial dates;
+  analytics/charts.py), the year's summary, missing and partial dates;
 - `rankings/?date=` the rankings of a date as a table, with the previous and next dates;
 - an index row's own page redirects to the page of its document.
 The query strings are the API's (`programYear`, `date`) and are validated by the same contract.
@@ -24,25 +24,29 @@ from django.urls import path, reverse
 from backfill_project import permissions
 from snapshots.store import SnapshotStoreError
 
-from . import analytics_selectors, charts, contracts
-from .models import AnalyticsKind, AnalyticsOutput, JobType
-from .services.errors import AnalyticsNotFound
+from . import charts, contracts, selectors
+from .errors import AnalyticsNotFound
+from .models import AnalyticsKind, AnalyticsOutput
+
+# The job type that generates analytics, as the API and the New backfill form take it
+# (`backfill.models.JobType.ANALYTICS_GENERATION`; analytics does not import backfill).
+ANALYTICS_GENERATION = "analytics-generation"
 
 
 def district_page_url(district_id: str, program_year: str | None = None) -> str:
-    url = reverse("admin:backfill_analytics_district", args=[district_id])
+    url = reverse("admin:analytics_district", args=[district_id])
     return f"{url}?{urlencode({'programYear': program_year})}" if program_year else url
 
 
 def rankings_page_url(logical_date: date | None = None) -> str:
-    url = reverse("admin:backfill_analytics_rankings")
+    url = reverse("admin:analytics_rankings")
     return f"{url}?{urlencode({'date': logical_date.isoformat()})}" if logical_date else url
 
 
 def generate_url() -> str:
     """The New backfill form with the analytics-generation job type chosen."""
     add = reverse("admin:backfill_backfilljob_add")
-    return f"{add}?{urlencode({'job_type': JobType.ANALYTICS_GENERATION})}"
+    return f"{add}?{urlencode({'job_type': ANALYTICS_GENERATION})}"
 
 
 @admin.register(AnalyticsOutput)
@@ -64,9 +68,9 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
             path(
                 "district/<str:district_id>/",
                 view(self.district_view),
-                name="backfill_analytics_district",
+                name="analytics_district",
             ),
-            path("rankings/", view(self.rankings_view), name="backfill_analytics_rankings"),
+            path("rankings/", view(self.rankings_view), name="analytics_rankings"),
             *super().get_urls(),
         ]
 
@@ -77,7 +81,7 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": title,
             "opts": self.model._meta,
-            "landing_url": reverse("admin:backfill_analyticsoutput_changelist"),
+            "landing_url": reverse("admin:analytics_analyticsoutput_changelist"),
             # The button only for those who may start a job.
             "generate_url": generate_url() if request.user.has_perms(permissions.RUN_JOBS) else "",
         }
@@ -85,10 +89,10 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         context = {
             **self._context(request, "Analytics"),
-            "index": analytics_selectors.analytics_index(),
-            "calendar": analytics_selectors.ranking_calendar(),
+            "index": selectors.analytics_index(),
+            "calendar": selectors.ranking_calendar(),
         }
-        return TemplateResponse(request, "admin/backfill/analytics/index.html", context)
+        return TemplateResponse(request, "admin/analytics/index.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         self._context(request, "")
@@ -109,7 +113,7 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
             return self._problem(request, context, errors=query.errors, status=400)
         district_id = query.validated_data["districtId"]
         try:
-            result = analytics_selectors.district_analytics(
+            result = selectors.district_analytics(
                 district_id=district_id, program_year=query.validated_data.get("programYear")
             )
         except AnalyticsNotFound as exc:
@@ -121,7 +125,7 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
         document = result.document
         last_date = (document.get("summary") or {}).get("lastDate")
         last_rankings = None
-        if last_date and analytics_selectors.rankings_exist(logical_date=_date(last_date)):
+        if last_date and selectors.rankings_exist(logical_date=_date(last_date)):
             last_rankings = (last_date, rankings_page_url(_date(last_date)))
         context.update(
             title=f"District {district_id}, program year {result.program_year}",
@@ -132,7 +136,7 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
             year_choices=[(y, y == result.program_year) for y in result.available_program_years],
             last_rankings=last_rankings,
         )
-        return TemplateResponse(request, "admin/backfill/analytics/district.html", context)
+        return TemplateResponse(request, "admin/analytics/district.html", context)
 
     def rankings_view(self, request):
         context = self._context(request, "Rankings")
@@ -140,9 +144,7 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
         if not query.is_valid():
             return self._problem(request, context, errors=query.errors, status=400)
         try:
-            result = analytics_selectors.rankings_analytics(
-                logical_date=query.validated_data.get("date")
-            )
+            result = selectors.rankings_analytics(logical_date=query.validated_data.get("date"))
         except AnalyticsNotFound as exc:
             links = [
                 (f"{label} rankings ({day})", rankings_page_url(_date(day)))
@@ -163,7 +165,7 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
             previous_url=rankings_page_url(result.previous_date) if result.previous_date else "",
             next_url=rankings_page_url(result.next_date) if result.next_date else "",
         )
-        return TemplateResponse(request, "admin/backfill/analytics/rankings.html", context)
+        return TemplateResponse(request, "admin/analytics/rankings.html", context)
 
     def _problem(self, request, context, *, status, message="", errors=None, links=()):
         """The page that says what is missing or wrong, and what exists instead."""
@@ -172,9 +174,7 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
             errors=[f"{field}: {' '.join(map(str, m))}" for field, m in (errors or {}).items()],
             links=links,
         )
-        return TemplateResponse(
-            request, "admin/backfill/analytics/problem.html", context, status=status
-        )
+        return TemplateResponse(request, "admin/analytics/problem.html", context, status=status)
 
 
 def _date(value: date | str) -> date:

@@ -10,9 +10,11 @@ from datetime import date
 
 import pytest
 
+from analytics import documents
+from analytics.models import AnalyticsOutput
 from backfill.contracts import backfill_request
-from backfill.models import AnalyticsOutput, JobStatus, JobType, UnitStatus
-from backfill.services import analytics, jobs
+from backfill.models import JobStatus, JobType, UnitStatus
+from backfill.services import jobs
 from tests.backfill.test_engine_e2e import finished, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,10 +60,10 @@ def test_collection_queues_a_follow_up_that_the_worker_runs(
     assert len([r for r in simulator.requests() if "export.aspx" in r["path"]]) == len(DAYS)
 
     # Rankings rank every district of the date's summary, not only the targets.
-    rankings = analytics.read_rankings(logical_date=DAYS[0])
+    rankings = documents.read_rankings(logical_date=DAYS[0])
     ranked = {r["districtId"] for r in rankings["rankings"]}
     assert ranked > set(TARGETS) and rankings["districtCount"] == len(ranked) > 80
-    series = analytics.read_district_series(district_id="20", program_year="2024-2025")
+    series = documents.read_district_series(district_id="20", program_year="2024-2025")
     assert [p["date"] for p in series["series"]] == [d.isoformat() for d in DAYS]
     stored = json.loads((snapshot_root / "2025-03-11" / "district_20.json").read_text())
     assert series["series"][1]["paidClubs"] == stored["clubs"]["paid"]
@@ -80,7 +82,7 @@ def test_analytics_jobs_pause_resume_cancel_and_retry(
     celery_worker_process, simulator, snapshot_root
 ):
     collect()
-    assert analytics.read_rankings(logical_date=DAYS[1]) is None  # no follow-up here
+    assert documents.read_rankings(logical_date=DAYS[1]) is None  # no follow-up here
     job = finished(analytics_job())
     assert job.status == JobStatus.COMPLETED and job.follow_ups.count() == 0
 
@@ -117,4 +119,4 @@ def test_analytics_jobs_pause_resume_cancel_and_retry(
     assert jobs.retry_failed(job=job) == 1
     job = finished(job)
     assert job.status == JobStatus.COMPLETED
-    assert analytics.read_rankings(logical_date=DAYS[1])["districtCount"] > len(TARGETS)
+    assert documents.read_rankings(logical_date=DAYS[1])["districtCount"] > len(TARGETS)

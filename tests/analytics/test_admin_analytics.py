@@ -1,4 +1,4 @@
-"""backfill/analytics_admin.py: the analytics pages of the Backfill section, over documents
+"""analytics/admin.py: the analytics pages of the Backfill section, over documents
 written per the spec (tests/fixtures/analytics.py), with Django's test client. The browser test
 (tests/backfill/test_admin_browser.py) opens the same pages in Chromium."""
 
@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from backfill.models import AnalyticsKind, AnalyticsOutput
+from analytics.models import AnalyticsKind, AnalyticsOutput
 from snapshots import store
 from snapshots.models import Snapshot
 from tests.factories import BackfillJobFactory
@@ -20,12 +20,12 @@ from tests.snapshots.factories import full_statistics
 
 pytestmark = pytest.mark.django_db
 
-LANDING = "/admin/backfill/analyticsoutput/"
-RANKINGS = "/admin/backfill/analyticsoutput/rankings/"
+LANDING = "/admin/analytics/analyticsoutput/"
+RANKINGS = "/admin/analytics/analyticsoutput/rankings/"
 
 
 def district_page(district_id: str, program_year: str | None = None) -> str:
-    url = f"/admin/backfill/analyticsoutput/district/{district_id}/"
+    url = f"/admin/analytics/analyticsoutput/district/{district_id}/"
     return f"{url}?programYear={program_year}" if program_year else url
 
 

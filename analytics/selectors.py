@@ -1,5 +1,5 @@
 """Reads of the analytics documents: what exists comes from the index (`AnalyticsOutput`), the
-documents themselves from the store (their formats: backfill/services/analytics.py).
+documents themselves from the store (their formats: analytics/documents.py).
 
 The API and the admin pages read through these functions only. District ids and program years
 are taken as validated (`contracts.DistrictAnalyticsQuerySerializer`); nothing here writes.
@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.apps import apps
 from django.db.models import Count, Max, Min
 
 from districts.ids import district_sort_key
 
-from .models import AnalyticsKind, AnalyticsOutput, BackfillJob
-from .services import analytics
-from .services.errors import AnalyticsNotFound
+from . import documents
+from .errors import AnalyticsNotFound
+from .models import AnalyticsKind, AnalyticsOutput
 
 HOW_TO_GENERATE = (
     "Run an analytics-generation job over those dates to generate them "
@@ -197,7 +198,7 @@ def district_analytics(*, district_id: str, program_year: str | None = None) -> 
                 context=context,
             )
         program_year = years[0]
-    document = analytics.read_district_series(district_id=district_id, program_year=program_year)
+    document = documents.read_district_series(district_id=district_id, program_year=program_year)
     if document is None:
         available = f" (generated: {', '.join(years)})" if years else ""
         raise AnalyticsNotFound(
@@ -205,7 +206,7 @@ def district_analytics(*, district_id: str, program_year: str | None = None) -> 
             f"{available}. " + HOW_TO_GENERATE,
             context=context,
         )
-    row = _indexed(analytics.district_series_name(district_id, program_year))
+    row = _indexed(documents.district_series_name(district_id, program_year))
     return DistrictAnalytics(
         district_id=district_id,
         program_year=program_year,
@@ -312,7 +313,7 @@ def rankings_analytics(*, logical_date: date | None = None) -> RankingsAnalytics
             )
     previous_date = dates.filter(logical_date__lt=logical_date).order_by("-logical_date").first()
     next_date = dates.filter(logical_date__gt=logical_date).order_by("logical_date").first()
-    document = analytics.read_rankings(logical_date=logical_date)
+    document = documents.read_rankings(logical_date=logical_date)
     if document is None:
         nearest = [d.isoformat() for d in (previous_date, next_date) if d]
         hint = f" (nearest generated: {', '.join(nearest)})" if nearest else ""
@@ -323,7 +324,7 @@ def rankings_analytics(*, logical_date: date | None = None) -> RankingsAnalytics
                 "nextDate": next_date.isoformat() if next_date else None,
             },
         )
-    row = _indexed(analytics.rankings_name(logical_date))
+    row = _indexed(documents.rankings_name(logical_date))
     program_year = row.program_year if row else str(document.get("programYear", ""))
     return RankingsAnalytics(
         logical_date=logical_date,
@@ -340,13 +341,19 @@ def _indexed(name: str) -> AnalyticsOutput | None:
     return AnalyticsOutput.objects.filter(name=name).first()
 
 
+def _jobs():
+    """The backfill jobs, to say whether the job that wrote a document still exists (looked up
+    by name: analytics does not import backfill)."""
+    return apps.get_model("backfill", "BackfillJob").objects
+
+
 def _written(row: AnalyticsOutput | None) -> dict[str, Any]:
     """When and by which job an indexed document was written."""
     job_id = row.job_id if row else None
     return {
         "generated_at": row.generated_at if row else None,
         "job_id": str(job_id) if job_id else None,
-        "job_exists": bool(job_id) and BackfillJob.objects.filter(pk=job_id).exists(),
+        "job_exists": bool(job_id) and _jobs().filter(pk=job_id).exists(),
     }
 
 
