@@ -6,6 +6,8 @@ COPY backfill_project backfill_project
 COPY backfill backfill
 COPY districts districts
 COPY snapshots snapshots
+COPY analytics analytics
+COPY simulator simulator
 COPY templates templates
 COPY manage.py ./
 RUN pip install --no-cache-dir .

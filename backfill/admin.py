@@ -8,7 +8,6 @@ templates that extend the admin's own and show only what the user may use.
 - "add" is the New backfill form -> preview -> start;
 - "change" is the live job page, which polls `status.json` (and `cell.json` for a grid cell);
 - actions (cancel, retry failed) are POSTs with confirmation;
-- the analytics pages (backfill/analytics_admin.py) hang off the AnalyticsOutput admin.
 """
 
 from __future__ import annotations
@@ -27,16 +26,12 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as RequestInvalid
 
+from analytics import selectors as analytics_selectors
 from backfill_project import permissions
 from districts.ids import ALL_DISTRICTS, InvalidDistrictId, canonical_district_id
 from snapshots.models import Snapshot
 
-from . import (
-    analytics_admin,  # noqa: F401  (registers the analytics pages of the section)
-    analytics_selectors,
-    contracts,
-    selectors,
-)
+from . import contracts, selectors
 from .forms import BackfillRequestForm
 from .models import (
     AuditOutcome,

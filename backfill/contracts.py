@@ -48,7 +48,6 @@ Rules the serializer promises (each error names its field in camelCase, all at o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -60,6 +59,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from backfill_project.echo import capped
+from backfill_project.fields import StrictDateField
 from districts.dashboard.urls import EARLIEST_DATE
 from districts.ids import InvalidDistrictId, canonical_district_id
 
@@ -67,26 +67,7 @@ from .limits import LimitSettings
 from .models import JobType, RateLimitConfig, Source
 from .services import planning
 
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_TARGET_DISTRICTS = 500
-
-
-class StrictDateField(serializers.DateField):
-    """A `YYYY-MM-DD` date and nothing else (`date.fromisoformat` also takes `2025-W11-1`)."""
-
-    default_error_messages = {
-        "invalid": "Invalid date {value!r}: use an ISO date, YYYY-MM-DD.",
-        "null": "Invalid date None: use an ISO date, YYYY-MM-DD.",
-        "blank": "Enter a date as YYYY-MM-DD.",
-    }
-
-    def to_internal_value(self, value: Any) -> date:
-        if not isinstance(value, str) or not ISO_DATE.match(value):
-            self.fail("invalid", value=value)
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail("invalid", value=value)
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -444,47 +425,3 @@ class RateLimitConfigSerializer(StrictSerializer):
         return LimitSettings(
             **{snake: self.validated_data[camel] for camel, snake in self.FIELD_FOR.items()}
         )
-
-
-# --- analytics reads ------------------------------------------------------------------------
-# The questions the analytics endpoints and admin pages take (the API and the admin validate
-# with the same serializers, so `02` means district 2 and a bad year is refused alike).
-
-PROGRAM_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
-
-
-class ProgramYearField(serializers.CharField):
-    """A program year `YYYY-YYYY`, the second year one after the first (`2024-2025`)."""
-
-    default_error_messages = {
-        "invalid_year": "Invalid program year {value!r}: use YYYY-YYYY with consecutive "
-        "years, e.g. 2024-2025 (July 2024 to June 2025)."
-    }
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        match = PROGRAM_YEAR.match(value)
-        if not match or int(match[2]) != int(match[1]) + 1:
-            self.fail("invalid_year", value=value)
-        return value
-
-
-class DistrictIdField(serializers.CharField):
-    """A district id in any accepted form (`42`, `02`, `f`), returned canonical (`2`, `F`)."""
-
-    def to_internal_value(self, data: Any) -> str:
-        try:
-            return canonical_district_id(super().to_internal_value(data))
-        except InvalidDistrictId as exc:
-            raise serializers.ValidationError(str(exc)) from None
-
-
-class DistrictAnalyticsQuerySerializer(serializers.Serializer):
-    districtId = DistrictIdField(help_text="42, 02 or F.")
-    programYear = ProgramYearField(
-        required=False, help_text="2024-2025; omitted: the latest generated."
-    )
-
-
-class RankingsQuerySerializer(serializers.Serializer):
-    date = StrictDateField(required=False, help_text="YYYY-MM-DD; omitted: the latest generated.")

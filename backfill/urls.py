@@ -1,9 +1,8 @@
-"""The job and analytics APIs, included by the project under `api/admin/` (backfill.api.jobs,
-backfill.api.analytics)."""
+"""The job APIs, included by the project under `api/admin/` (backfill.api.jobs)."""
 
 from django.urls import path
 
-from backfill.api import analytics, audits
+from backfill.api import audits
 from backfill.api import jobs as api
 
 urlpatterns = [
@@ -21,11 +20,4 @@ urlpatterns = [
     path("backfill/<str:jobId>/pause", api.JobPauseApi.as_view(), name="backfill-job-pause"),
     path("backfill/<str:jobId>/resume", api.JobResumeApi.as_view(), name="backfill-job-resume"),
     path("audits", audits.AuditListApi.as_view(), name="audit-list"),
-    path("analytics", analytics.AnalyticsIndexApi.as_view(), name="analytics-index"),
-    path("analytics/rankings", analytics.RankingsApi.as_view(), name="analytics-rankings"),
-    path(
-        "analytics/districts/<str:districtId>",
-        analytics.DistrictAnalyticsApi.as_view(),
-        name="analytics-district",
-    ),
 ]

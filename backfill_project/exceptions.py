@@ -26,8 +26,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from analytics.errors import AnalyticsNotFound
 from backfill.services.errors import (
-    AnalyticsNotFound,
     IdempotencyConflict,
     JobNotFound,
     JobStateConflict,

@@ -26,7 +26,7 @@ CONTROL_JOBS = ("backfill.change_backfilljob", "backfill.control_backfill")
 VIEW_RATE_LIMIT = ("backfill.view_ratelimitconfig",)
 EDIT_RATE_LIMIT = ("backfill.change_ratelimitconfig", "backfill.edit_rate_limit")
 VIEW_AUDITS = ("backfill.view_snapshotaudit",)
-VIEW_ANALYTICS = ("backfill.view_analyticsoutput",)
+VIEW_ANALYTICS = ("analytics.view_analyticsoutput",)
 VIEW_SNAPSHOTS = ("snapshots.view_snapshot",)
 
 

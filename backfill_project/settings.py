@@ -139,6 +139,8 @@ INSTALLED_APPS = [
     "districts",
     "snapshots",
     "backfill",
+    "analytics",
+    "simulator",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/admin/", include("snapshots.urls")),
     path("api/admin/", include("backfill.urls")),
+    path("api/admin/", include("analytics.urls")),
     path("api/districts/", include("backfill.legacy_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

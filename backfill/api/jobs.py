@@ -42,6 +42,7 @@ from backfill.limits import LimitSettings
 from backfill.models import BackfillJob, CreatedVia, JobPriority, JobStatus, JobType, RunKind
 from backfill.services import idempotency, jobs, rate_limits
 from backfill_project import permissions
+from backfill_project.api_errors import AUTH_ERRORS, BAD_REQUEST, ErrorSerializer
 from snapshots.api import StaffApi
 
 WRITE_THROTTLE_SCOPE = "backfill-write"
@@ -65,10 +66,6 @@ class BackfillApi(StaffApi):
 
 # A job's priority as the API words it (`JobPriorityEnum` in the schema).
 PRIORITY_WORDS = JobPriority.labels
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class ConflictSerializer(serializers.Serializer):
@@ -435,18 +432,11 @@ CREATE_EXAMPLES = [
 ]
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No job with this id.")
 CONFLICT = OpenApiResponse(ConflictSerializer, description="The job's state forbids it.")
-AUTH_ERRORS = {
-    401: OpenApiResponse(ErrorSerializer, description="No or bad credentials."),
-    403: OpenApiResponse(ErrorSerializer, description="Not staff (or CSRF failed)."),
-}
 WRITE_ERRORS = {
     **AUTH_ERRORS,
     413: OpenApiResponse(ErrorSerializer, description="Body over 2.5 MB."),
     429: OpenApiResponse(ErrorSerializer, description="Throttled."),
 }
-BAD_REQUEST = OpenApiResponse(
-    OpenApiTypes.OBJECT, description='Each bad field with its messages: {"startDate": ["..."]}.'
-)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,

@@ -3,18 +3,20 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-# The apps of the Backfill section (analytics and audits are models of `backfill`).
+# The apps of the Backfill section (analytics and audits are models of `backfill`; analytics
+# moved to its own app in backfill 0016, its permissions with it).
 APPS = ("districts", "snapshots", "backfill")
 OPERATORS = "Backfill operators"
 VIEWERS = "Backfill viewers"
 
 
-def create_groups(apps, schema_editor):
-    """Operators get every permission of the section's apps, viewers only its view ones.
+def create_groups(apps, schema_editor, labels=APPS):
+    """Operators get every permission of the section's apps (`labels`), viewers only its view
+    ones.
 
     Permissions are created by a post_migrate signal, after every migration has run: on a fresh
     database they do not exist yet here, so they are created now (idempotent)."""
-    for label in APPS:
+    for label in labels:
         app_config = apps.get_app_config(label)
         stub = getattr(app_config, "models_module", None) is None  # a migration's app
         if stub:
@@ -24,7 +26,7 @@ def create_groups(apps, schema_editor):
             app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    everything = Permission.objects.filter(content_type__app_label__in=APPS)
+    everything = Permission.objects.filter(content_type__app_label__in=labels)
     operators, _ = Group.objects.get_or_create(name=OPERATORS)
     operators.permissions.add(*everything)
     viewers, _ = Group.objects.get_or_create(name=VIEWERS)

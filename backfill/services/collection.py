@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from analytics import services as analytics
 from backfill_project.redis_locks import renewed_lock
 from districts import services as district_services
 from districts.closing_discovery import ClosingDiscovery, discover_closing_date
@@ -53,7 +54,7 @@ from ..models import (
     Source,
     UnitStatus,
 )
-from . import analytics, jobs, planning
+from . import jobs, planning
 
 log = logging.getLogger(__name__)
 

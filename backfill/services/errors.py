@@ -44,14 +44,3 @@ class JobNotFound(BackfillError):
         super().__init__(f"No backfill job with id {job_id!s}.")
         self.job_id = str(job_id)
         self.message = f"No backfill job with id {job_id!s}."
-
-
-class AnalyticsNotFound(BackfillError):
-    """No analytics document answers the question (nothing generated for that district, program
-    year or date). `message` says how to generate it; `context` holds what exists nearby
-    (camelCase keys, e.g. `availableProgramYears`), for the API to pass on."""
-
-    def __init__(self, *, message: str, context: dict | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.context = dict(context or {})

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from analytics import documents
+from analytics import services as analytics
 from districts import services as district_services
 from districts.closing_discovery import MAX_REQUESTS as MAX_DISCOVERY_REQUESTS
 from districts.closing_discovery import waiting_reason
@@ -34,7 +36,6 @@ from snapshots import store
 from snapshots.models import SnapshotStatus
 
 from ..models import CollectionStrategy, JobType, RateLimitConfig, Source, UnitStatus
-from . import analytics
 
 COLLECTION_TYPES = ("auto", "system-wide", "per-district")
 # Which stored dates a job collects again: `missing` (what is not stored yet), `failed` (only
@@ -604,7 +605,7 @@ def plan_analytics(request: BackfillRequest) -> Plan:
     read: set[tuple[date, str]] = {(day, d) for day, ids in listing.items() for d in ids}
     for year in years:
         counts: Counter[str] = Counter()
-        for day in analytics.program_year_dates(year, stored):
+        for day in documents.program_year_dates(year, stored):
             ids = listing.get(day)
             if ids is None:
                 ids = store.list_districts(logical_date=day)

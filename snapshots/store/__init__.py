@@ -14,7 +14,7 @@ Layout under the `snapshots` storage (a FileSystemStorage at SNAPSHOT_ROOT by de
     <YYYY-MM-DD>/manifest.json           the snapshot of that logical date (camelCase)
     raw/<as-of>/<report>/district_<id>.csv   the raw CSV as downloaded (`all.csv` for
                                               system-wide reports)
-    analytics/...json                         derived documents (backfill/services/analytics.py)
+    analytics/...json                         derived documents (analytics/documents.py)
 
 Guarantees:
 - Every file is replaced atomically and durably: written to a temporary name in the same

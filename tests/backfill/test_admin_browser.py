@@ -210,7 +210,7 @@ def test_the_analytics_pages_chart_a_district_and_rank_the_districts(admin_page,
     page.wait_for_selector("#bf-chart")
     assert page.inner_text("#content h1") == "District 61, program year 2024-2025"
 
-    page.goto(f"{page.base_url}/admin/backfill/analyticsoutput/district/42/")
+    page.goto(f"{page.base_url}/admin/analytics/analyticsoutput/district/42/")
     page.select_option("#bf-year", "2023-2024")
     page.click("#bf-year-form input[type=submit]")
     page.wait_for_url(re.compile(r"programYear=2023-2024"))

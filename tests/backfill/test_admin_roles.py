@@ -25,8 +25,8 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
 
+from analytics.models import AnalyticsOutput
 from backfill.models import (
-    AnalyticsOutput,
     BackfillJob,
     JobStatus,
     RateLimitConfig,
@@ -43,7 +43,7 @@ from tests.snapshots.factories import full_statistics
 # Starting a job queues nothing here: the broker is replaced by a recorder (`sent`).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sent")]
 
-OUR_APPS = ("backfill", "snapshots", "districts")
+OUR_APPS = ("backfill", "analytics", "snapshots", "districts")
 VIEW, OPERATE, NOBODY = "view", "operate", "nobody"
 ROLES = ("anonymous", "staff", "viewer", "operator", "superuser")
 ALLOWED_ROLES = {
@@ -248,15 +248,15 @@ CASES = [
     *model_cases("backfill", "snapshotaudit", lambda w: w.audit, add=NOBODY, delete=OPERATE),
     # Analytics: the landing page, a district's year, the rankings.
     *model_cases(
-        "backfill",
+        "analytics",
         "analyticsoutput",
         lambda w: w.analytics,
         add=NOBODY,
         delete=NOBODY,
         change_code=302,
     ),
-    Case("backfill_analytics_district", VIEW, args=lambda w: [w.analytics.district_id or "42"]),
-    Case("backfill_analytics_rankings", VIEW, data=lambda w: {"date": w.rankings_date}),
+    Case("analytics_district", VIEW, args=lambda w: [w.analytics.district_id or "42"]),
+    Case("analytics_rankings", VIEW, data=lambda w: {"date": w.rankings_date}),
     # Snapshots: the index, a snapshot, a district, a raw CSV.
     *model_cases("snapshots", "snapshot", lambda w: w.snapshot, add=NOBODY, delete=NOBODY),
     Case("snapshots_snapshot_district", VIEW, args=lambda w: [w.snapshot.pk, "42"]),
@@ -365,7 +365,7 @@ def test_buttons_and_links_show_only_what_the_user_may_use(analytics_data):
     job = BackfillJobFactory(status=JobStatus.RUNNING)
     job_page = reverse("admin:backfill_backfilljob_change", args=[job.pk])
     new = reverse("admin:backfill_backfilljob_add")
-    landing = reverse("admin:backfill_analyticsoutput_changelist")
+    landing = reverse("admin:analytics_analyticsoutput_changelist")
 
     assert 'id="bf-overview"' not in page("staff", "/admin/")
     viewer_index = page("viewer", "/admin/")

@@ -12,8 +12,8 @@ import pytest
 from backfill.contracts import backfill_request
 from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus
 from backfill.services import jobs
-from districts.dashboard.simulator.periods import next_month, simulated_closing_day
 from districts.models import MonthEndClosing
+from simulator.periods import next_month, simulated_closing_day
 from snapshots import store
 
 pytestmark = pytest.mark.django_db(transaction=True)

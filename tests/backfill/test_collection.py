@@ -12,10 +12,11 @@ from datetime import date
 
 import pytest
 
+from analytics import services as analytics
 from backfill import limits
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, UnitStatus
-from backfill.services import analytics, collection, jobs
+from backfill.services import collection, jobs
 from districts.dashboard import collect
 from districts.dashboard.errors import ErrorType
 from snapshots import store

@@ -13,8 +13,8 @@ from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, UnitStatus
 from backfill.services import collection, jobs, planning
 from districts.dashboard.closing import closing_date_for
-from districts.dashboard.simulator.periods import next_month, simulated_closing_day
 from districts.models import MonthEndClosing
+from simulator.periods import next_month, simulated_closing_day
 
 
 @pytest.fixture

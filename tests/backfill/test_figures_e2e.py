@@ -14,9 +14,11 @@ from datetime import date
 
 import pytest
 
+from analytics import documents
+from analytics import services as analytics
 from backfill.contracts import backfill_request
 from backfill.models import JobStatus, UnitStatus
-from backfill.services import analytics, jobs
+from backfill.services import jobs
 from districts.dashboard import figures
 from snapshots import store
 from tests.backfill.test_engine_e2e import export_requests, finished
@@ -41,7 +43,7 @@ def generate_analytics() -> None:
 
 
 def series_point(district_id: str) -> dict:
-    document = analytics.read_district_series(district_id=district_id, program_year="2024-2025")
+    document = documents.read_district_series(district_id=district_id, program_year="2024-2025")
     (point,) = [p for p in document["series"] if p["date"] == DAY.isoformat()]
     return point
 
@@ -68,7 +70,7 @@ def test_analytics_figures_and_rankings_are_the_same_for_every_strategy(
         assert point["paidClubs"] == stored.clubs.paid
         assert point["payments"]["total"] == stored.payments.total_ytd
         system_wide[district_id] = point
-    rankings = analytics.read_rankings(logical_date=DAY)
+    rankings = documents.read_rankings(logical_date=DAY)
     assert rankings["districtCount"] > 80
 
     # Per-district, into a fresh store: full detail for three districts, and the date's
@@ -107,7 +109,7 @@ def test_analytics_figures_and_rankings_are_the_same_for_every_strategy(
     assert point["clubsByStatus"]["active"] == 86
 
     # Rankings of the per-district date: every district, three categories, as system-wide.
-    per_district = analytics.read_rankings(logical_date=DAY)
+    per_district = documents.read_rankings(logical_date=DAY)
     assert per_district["rankings"] == rankings["rankings"]
     assert per_district["districtCount"] == rankings["districtCount"]
     assert all(r["values"]["paymentGrowthPercent"] is not None for r in per_district["rankings"])
@@ -130,7 +132,7 @@ def test_without_the_summary_a_per_district_date_gets_no_rankings(
     unit = analytics_job.units.get(district_id="*")
     assert unit.status == UnitStatus.UNAVAILABLE
     assert "no all-districts summary" in unit.error_message
-    assert analytics.read_rankings(logical_date=DAY) is None
+    assert documents.read_rankings(logical_date=DAY) is None
     assert job.collection_strategy == "per-district"
     # The time series are still written from the district files.
     assert figures.active_clubs(store.read_district(logical_date=DAY, district_id="2")) == 91

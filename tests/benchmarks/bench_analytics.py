@@ -27,11 +27,11 @@ from backfill.services import jobs
 from districts.dashboard.csv import Footer, ParsedExport
 from districts.dashboard.normalize import normalize_summary
 from districts.dashboard.reports import ReportType, canonical_field
-from districts.dashboard.simulator import generation
-from districts.dashboard.simulator.exports import report_header
-from districts.dashboard.simulator.periods import ProgramYear
-from districts.dashboard.simulator.rendering import render_export
 from districts.dashboard.statistics import DistrictStatistics
+from simulator import generation
+from simulator.exports import report_header
+from simulator.periods import ProgramYear
+from simulator.rendering import render_export
 from snapshots import store
 
 from .harness import bench_environment, simulator_process, worker_process

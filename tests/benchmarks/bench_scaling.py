@@ -78,10 +78,10 @@ from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus, RateL
 from backfill.services import jobs, planning
 from districts.dashboard.collect import accept, district_from
 from districts.dashboard.errors import DashboardError
-from districts.dashboard.simulator import generation
-from districts.dashboard.simulator.exports import SimulatedDashboard
-from districts.dashboard.simulator.periods import ProgramYear, last_of_month
-from districts.dashboard.simulator.rendering import render_export
+from simulator import generation
+from simulator.exports import SimulatedDashboard
+from simulator.periods import ProgramYear, last_of_month
+from simulator.rendering import render_export
 from snapshots import store
 
 from .harness import bench_environment, simulator_process, worker_process

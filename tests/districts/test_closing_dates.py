@@ -13,8 +13,8 @@ from django.core.management.base import CommandError
 
 from backfill import limits
 from districts.dashboard.closing import closing_date_for, closing_registry
-from districts.dashboard.simulator.periods import simulated_closing_day
 from districts.models import ClosingSource, MonthEndClosing
+from simulator.periods import simulated_closing_day
 
 
 def run(*args) -> str:

@@ -19,9 +19,9 @@ from districts.dashboard.client import DashboardClient
 from districts.dashboard.closing import closing_date_for, closing_period_month, still_closing_on
 from districts.dashboard.errors import DataUnavailable
 from districts.dashboard.reports import ReportType
-from districts.dashboard.simulator.periods import next_month, simulated_closing_day
 from districts.dashboard.urls import request_for, request_for_as_of
 from districts.models import ClosingSource, MonthEndClosing
+from simulator.periods import next_month, simulated_closing_day
 
 TODAY = date(2026, 11, 30)
 

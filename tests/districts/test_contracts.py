@@ -21,10 +21,10 @@ from districts.dashboard.csv import accept_export, parse_export
 from districts.dashboard.errors import DashboardError, ValidationFailed
 from districts.dashboard.normalize import normalize_district, normalize_single
 from districts.dashboard.reports import CONTRACTS, FIELD_KINDS, ColumnKind, ReportType
-from districts.dashboard.simulator.exports import SimulatedDashboard
-from districts.dashboard.simulator.periods import last_of_month
-from districts.dashboard.simulator.rendering import render_export
 from districts.dashboard.statistics import DistrictStatistics, DuplicateRow
+from simulator.exports import SimulatedDashboard
+from simulator.periods import last_of_month
+from simulator.rendering import render_export
 
 DATA = Path(__file__).parent / "data"
 ALL_CONTRACTS = [contract for contracts in CONTRACTS.values() for contract in contracts]

@@ -20,7 +20,7 @@ from districts.dashboard.csv import (
 )
 from districts.dashboard.errors import DataUnavailable, ValidationFailed
 from districts.dashboard.reports import ReportType
-from districts.dashboard.simulator.rendering import render_export
+from simulator.rendering import render_export
 
 DATA = Path(__file__).parent / "data"
 

@@ -8,12 +8,12 @@ from datetime import date
 
 import pytest
 
-from backfill.services import analytics
+from analytics import documents
 from districts.dashboard import figures
 from districts.dashboard.normalize import normalize_district, normalize_summary
 from districts.dashboard.reports import ReportType
-from districts.dashboard.simulator.exports import SimulatedDashboard
 from districts.dashboard.statistics import ClubCounts, DistrictStatistics
+from simulator.exports import SimulatedDashboard
 
 DAY = date(2025, 6, 20)
 
@@ -59,8 +59,8 @@ def test_a_figure_is_the_same_from_the_summary_and_from_the_district_reports(
     for statistics in (per_district, from_summary):
         assert figures.distinguished_percent(statistics) == percent
         assert statistics.clubs.distinguished_percent == percent  # the district file's
-        assert analytics.distinguished_percent(statistics) == percent
-        assert analytics.series_point(statistics)["distinguishedClubs"]["percent"] == percent
+        assert documents.distinguished_percent(statistics) == percent
+        assert documents.series_point(statistics)["distinguishedClubs"]["percent"] == percent
     assert figures.club_growth_percent(per_district) == figures.club_growth_percent(from_summary)
     assert per_district.clubs.paid == from_summary.clubs.paid
     assert per_district.payments.total_ytd == from_summary.payments.total_ytd
@@ -79,9 +79,9 @@ def test_the_district_2_example_counts(summary):
         7,
     )
     assert (figures.active_clubs(full("2")), summary["2"].clubs.active) == (91, 91)
-    point = analytics.series_point(full("2"))
+    point = documents.series_point(full("2"))
     assert (point["activeClubs"], point["clubsByStatus"]["active"]) == (91, 86)
-    point = analytics.series_point(summary["2"])
+    point = documents.series_point(summary["2"])
     assert point["activeClubs"] == 91
     assert set(point["clubsByStatus"].values()) == {None}  # the summary publishes no statuses
 

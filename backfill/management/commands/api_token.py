@@ -33,7 +33,7 @@ class Command(BaseCommand):
         token, _ = Token.objects.get_or_create(user=user)
         if not user.is_staff:
             self.stderr.write(f"Warning: {username} is not staff; the API will answer 403.")
-        elif not any(user.has_module_perms(app) for app in ("backfill", "snapshots")):
+        elif not any(user.has_module_perms(app) for app in ("backfill", "analytics", "snapshots")):
             self.stderr.write(
                 f"Warning: {username} has no Backfill permission; the API will answer 403. Add "
                 "them to the group Backfill viewers (read) or Backfill operators (read, write)."
