@@ -285,7 +285,7 @@ def _club_details(
         present = [row for row in (club, area, paid) if row is not None]
         first = present[0]
         # The club report writes the 8-digit padded number; other reports may not pad it.
-        number = max((row["club_number"] for row in present), key=len)
+        number = max((_cell(row, "club_number") for row in present), key=len)
         name = first.get("club_name", "")
         for report, index in indexes.items():
             if key not in index:
@@ -295,8 +295,8 @@ def _club_details(
             ClubDetail(
                 club_number=number,
                 name=name,
-                division=first.get("division", ""),
-                area=first.get("area", ""),
+                division=_cell(first, "division"),
+                area=_cell(first, "area"),
                 status=_status(club),
                 active_members=_int(club, "active_members"),
                 membership_base=_int(club, "membership_base"),
@@ -317,7 +317,7 @@ def _club_details(
 
 
 def _club_order(club: ClubDetail) -> tuple[str, str, int, str]:
-    digits = club.club_number.strip()
+    digits = club.club_number
     return (club.division, club.area, int(digits) if digits.isdigit() else 0, digits)
 
 
@@ -433,16 +433,22 @@ def _education(rows: Iterable[dict[str, str]]) -> Education:
     return Education(**totals)
 
 
+def _cell(row: dict[str, str], key: str) -> str:
+    """An id cell (club number, division, area) as the contract reads it: without surrounding
+    blanks and case-insensitively, so `" a "` is division `A`."""
+    return row.get(key, "").strip().upper()
+
+
 def _divisions(rows: Sequence[dict[str, str]], warnings: list[str]) -> tuple[Division, ...]:
     by_division: dict[str, list[dict[str, str]]] = {}
     for row in rows:
-        by_division.setdefault(row["division"], []).append(row)
+        by_division.setdefault(_cell(row, "division"), []).append(row)
     divisions = []
     for name in sorted(by_division):
         division_rows = by_division[name]
         by_area: dict[str, list[dict[str, str]]] = {}
         for row in division_rows:
-            by_area.setdefault(row.get("area", ""), []).append(row)
+            by_area.setdefault(_cell(row, "area"), []).append(row)
         areas = tuple(
             Area(
                 area=area,
