@@ -24,11 +24,10 @@ from django.utils import timezone
 from snapshots import store
 
 from ..models import BackfillJob, JobType, SnapshotAssembly, UnitStatus
-from . import jobs
+from . import broker, jobs
 
 log = logging.getLogger(__name__)
 
-ASSEMBLE_TASK = "backfill.tasks.assemble_snapshot"
 # How long a process may take to assemble a date before another one may take over.
 ASSEMBLY_CLAIM_SECONDS = 30
 # A row its process has not claimed this long after the unit's end was left by a process that
@@ -119,7 +118,7 @@ def reclaim_assemblies(*, now) -> None:
     )
     for assembly_id in left:
         transaction.on_commit(
-            lambda assembly_id=assembly_id: jobs._send(ASSEMBLE_TASK, assembly_id)
+            lambda assembly_id=assembly_id: broker.send(broker.ASSEMBLE_TASK, assembly_id)
         )
     if left:
         log.warning("%s snapshot assemblies left behind: sent again", len(left))

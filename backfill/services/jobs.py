@@ -60,7 +60,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from itertools import islice
 from typing import Any
@@ -91,13 +91,11 @@ from ..models import (
     UnitStatus,
 )
 from . import assembly as assembly_service
-from . import follow_up, planning
+from . import broker, follow_up, locks, planning
 from .errors import JobStateConflict
 
 log = logging.getLogger(__name__)
 
-RUN_UNIT_TASK = "backfill.tasks.run_unit"
-START_JOBS_TASK = "backfill.tasks.start_queued_jobs"
 BULK_BATCH = 5_000
 # recovery_count is a small integer column; it saturates rather than overflow.
 RECOVERY_COUNT_MAX = 32_767
@@ -113,31 +111,9 @@ COUNTER_FOR = {
 }
 
 
-def _dispatch_lock() -> RateLimitConfig:
-    """Serialize multi-row transitions across every process (call inside a transaction)."""
-    pk = RateLimitConfig.load().pk
-    return RateLimitConfig.objects.select_for_update().get(pk=pk)
-
-
 # Jobs whose pending units may be dispatched. Any other status (cancelling, paused, ...) gets
 # no new unit.
 DISPATCHABLE_JOB_STATUSES = (JobStatus.RUNNING, JobStatus.RECOVERING)
-
-
-def _send(task: str, *args: Any, countdown: float | None = None) -> None:
-    current_app.send_task(
-        task, args=args, countdown=countdown, queue=settings.CELERY_TASK_DEFAULT_QUEUE
-    )
-
-
-def _send_units(ids: Iterable[int], token: str, countdown: float | None = None) -> None:
-    """Send unit messages after commit. A broker that is down loses nothing: the units stay
-    running with a lease nobody renews, and the next reclaim dispatches them again."""
-    for unit_id in ids:
-        try:
-            _send(RUN_UNIT_TASK, unit_id, token, countdown=countdown)
-        except (KombuError, OSError) as exc:
-            log.warning("unit %s not sent (%s); re-dispatched when its lease ends", unit_id, exc)
 
 
 def _lease_seconds() -> float:
@@ -209,7 +185,7 @@ def create_job(
             unavailable_units=counts[UnitStatus.UNAVAILABLE],
             waiting_units=counts[UnitStatus.WAITING],
         )
-        transaction.on_commit(lambda: _send(START_JOBS_TASK))
+        transaction.on_commit(lambda: broker.send(broker.START_JOBS_TASK))
     job.refresh_from_db()
     log.info(
         "job %s created: %s units, strategy %s (%s), %s priority %s",
@@ -279,7 +255,7 @@ def start_queued_jobs() -> list[str]:
     "Priorities" above). Returns the ids of the jobs started."""
     started: list[str] = []
     with transaction.atomic():
-        _dispatch_lock()
+        locks.dispatch_lock()
         limit = settings.BACKFILL_MAX_ACTIVE_JOBS
         active = list(
             BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).values_list(
@@ -312,7 +288,7 @@ def dispatch_units(*, job_id: str | None = None) -> int:
     callers; free slots go to all running jobs, oldest first. Returns how many units were
     dispatched."""
     with transaction.atomic():
-        _dispatch_lock()
+        locks.dispatch_lock()
         return _dispatch()
 
 
@@ -379,7 +355,7 @@ def _dispatch() -> int:
                 lease_pid=None,
                 lease_expires_at=_claim_deadline(now),
             )
-            transaction.on_commit(lambda ids=ids, token=token: _send_units(ids, token))
+            transaction.on_commit(lambda ids=ids, token=token: broker.send_units(ids, token))
             free[pool] -= len(ids)
             dispatched += len(ids)
         elif (
@@ -454,7 +430,7 @@ def _redispatch(lost, *, now) -> list[str]:
     recovered = []
     for job_id, ids in by_job.items():
         recovered.append(str(job_id))
-        job = _job_lock(job_id)
+        job = locks.job_lock(job_id)
         units = BackfillUnit.objects.filter(id__in=ids, status=UnitStatus.RUNNING)
         release = {"lease_token": "", "lease_owner": "", "lease_pid": None}
         if job.status == JobStatus.CANCELLING:
@@ -487,7 +463,7 @@ def _redispatch(lost, *, now) -> list[str]:
             BackfillJob.objects.filter(pk=job_id).update(
                 recovery_count=Least(F("recovery_count") + 1, RECOVERY_COUNT_MAX), heartbeat_at=now
             )
-            transaction.on_commit(lambda ids=ids, token=token: _send_units(ids, token))
+            transaction.on_commit(lambda ids=ids, token=token: broker.send_units(ids, token))
         else:
             units.update(
                 status=UnitStatus.PENDING, started_at=None, lease_expires_at=None, **release
@@ -571,7 +547,7 @@ def finish_unit(
         row = BackfillUnit.objects.filter(pk=unit_id).values("job_id", "logical_date").first()
         if row is None:
             return False
-        job = _job_lock(row["job_id"])
+        job = locks.job_lock(row["job_id"])
         current = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING)
         if token is not None:
             current = current.filter(lease_token=token)
@@ -599,13 +575,6 @@ def finish_unit(
         assembly_service.run_assembly(assembly_id=assembly)
     dispatch_units()
     return True
-
-
-def _job_lock(job_id: Any) -> BackfillJob:
-    """Lock one job's row (inside a transaction): its counters, its units' ends and "the last
-    unit of a date" are decided by one process at a time. Lock order: the dispatch lock, if
-    taken, first; a transaction holding a job's lock never waits for the dispatch lock."""
-    return BackfillJob.objects.select_for_update().get(pk=job_id)
 
 
 def _date_ended(job: BackfillJob, logical_date: date, *, now) -> int | None:
@@ -645,7 +614,7 @@ def _finish_job(job: BackfillJob) -> None:
     job.save(update_fields=["status", "finished_at", "error_summary"])
     log.info("job %s finished: %s", job.pk, job.status)
     follow_up.queue_follow_up_analytics(job=job)
-    transaction.on_commit(lambda: _send(START_JOBS_TASK))
+    transaction.on_commit(lambda: broker.send(broker.START_JOBS_TASK))
 
 
 def requeue_unit(
@@ -668,7 +637,9 @@ def requeue_unit(
             requests_made=F("requests_made") + requests_made,
         )
         if moved:
-            transaction.on_commit(lambda: _send_units([unit_id], new_token, countdown=countdown))
+            transaction.on_commit(
+                lambda: broker.send_units([unit_id], new_token, countdown=countdown)
+            )
     return bool(moved)
 
 
@@ -682,7 +653,7 @@ def release_unit(*, unit_id: int, token: str | None = None, requests_made: int =
         row = BackfillUnit.objects.filter(pk=unit_id).values("job_id").first()
         if row is None:
             return False
-        job = _job_lock(row["job_id"])
+        job = locks.job_lock(row["job_id"])
         if job.status == JobStatus.CANCELLING or job.is_terminal:
             return False
         current = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING)
@@ -713,9 +684,9 @@ def cancel_job(*, job: BackfillJob) -> BackfillJob:
     """Cancel cooperatively: no unit starts after this; in-flight units stop before their next
     request. A queued job is cancelled at once. Raises JobStateConflict for a finished job."""
     with transaction.atomic():
-        _dispatch_lock()
+        locks.dispatch_lock()
         job.refresh_from_db()
-        _job_lock(job.pk)
+        locks.job_lock(job.pk)
         if job.is_terminal:
             raise JobStateConflict(
                 job_id=job.pk,
@@ -749,9 +720,9 @@ def pause_job(*, job: BackfillJob) -> BackfillJob:
     it may start; it keeps its place for `resume_job`. Raises JobStateConflict unless the job is
     queued, running or recovering."""
     with transaction.atomic():
-        _dispatch_lock()
+        locks.dispatch_lock()
         job.refresh_from_db()
-        _job_lock(job.pk)
+        locks.job_lock(job.pk)
         if job.status not in PAUSABLE_JOB_STATUSES:
             raise JobStateConflict(
                 job_id=job.pk,
@@ -763,7 +734,7 @@ def pause_job(*, job: BackfillJob) -> BackfillJob:
         job.status = JobStatus.PAUSED
         job.save(update_fields=["status"])
         # The slot it held is free now: a queued job may start.
-        transaction.on_commit(lambda: _send(START_JOBS_TASK))
+        transaction.on_commit(lambda: broker.send(broker.START_JOBS_TASK))
     log.info("job %s paused", job.pk)
     return job
 
@@ -773,9 +744,9 @@ def resume_job(*, job: BackfillJob) -> BackfillJob:
     its original place, oldest job first, as soon as a slot is free. Raises JobStateConflict
     unless the job is paused."""
     with transaction.atomic():
-        _dispatch_lock()
+        locks.dispatch_lock()
         job.refresh_from_db()
-        _job_lock(job.pk)
+        locks.job_lock(job.pk)
         if job.status != JobStatus.PAUSED:
             raise JobStateConflict(
                 job_id=job.pk,
@@ -785,7 +756,7 @@ def resume_job(*, job: BackfillJob) -> BackfillJob:
             )
         job.status = JobStatus.PENDING
         job.save(update_fields=["status"])
-        transaction.on_commit(lambda: _send(START_JOBS_TASK))
+        transaction.on_commit(lambda: broker.send(broker.START_JOBS_TASK))
     log.info("job %s resumed (queued from its checkpoint)", job.pk)
     return job
 
@@ -796,9 +767,9 @@ def retry_failed(*, job: BackfillJob) -> int:
 
     Raises JobStateConflict when the job is still active or has no failed unit."""
     with transaction.atomic():
-        _dispatch_lock()
+        locks.dispatch_lock()
         job.refresh_from_db()
-        _job_lock(job.pk)
+        locks.job_lock(job.pk)
         if not job.is_terminal:
             raise JobStateConflict(
                 job_id=job.pk,
@@ -830,7 +801,7 @@ def retry_failed(*, job: BackfillJob) -> int:
             finished_at=None,
             error_summary={},
         )
-        transaction.on_commit(lambda: _send(START_JOBS_TASK))
+        transaction.on_commit(lambda: broker.send(broker.START_JOBS_TASK))
     log.info("job %s: %s failed units queued again", job.pk, count)
     return count
 
@@ -842,9 +813,9 @@ def alive_workers() -> set[str] | None:
     try:
         # A connection of its own, closed at once: the app's shared producer pool would be
         # inherited, in use, by processes this one forks.
-        with current_app.connection_for_write() as broker:
+        with current_app.connection_for_write() as connection_:
             replies = current_app.control.ping(
-                timeout=settings.BACKFILL_WORKER_PING_TIMEOUT_SECONDS, connection=broker
+                timeout=settings.BACKFILL_WORKER_PING_TIMEOUT_SECONDS, connection=connection_
             )
     except (KombuError, OSError) as exc:
         log.warning("workers not pinged (%s): only expired leases are reclaimed", exc)
@@ -864,7 +835,7 @@ def reclaim_lost_units() -> list[str]:
     pinged_at = timezone.now()
     alive = alive_workers()
     with transaction.atomic():
-        _dispatch_lock()
+        locks.dispatch_lock()
         now = timezone.now()
         lost = Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
         if alive is not None:
@@ -898,7 +869,7 @@ def recover_jobs(*, stale_after: timedelta | None = None) -> list[str]:
     cutoff = timezone.now() - stale_after
     recovered = reclaim_lost_units()
     with transaction.atomic():
-        _dispatch_lock()
+        locks.dispatch_lock()
         stale = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).filter(
             Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
         )

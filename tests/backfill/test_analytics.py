@@ -22,7 +22,7 @@ from rest_framework.exceptions import ValidationError as RequestInvalid
 
 from backfill.contracts import backfill_request
 from backfill.models import AnalyticsOutput, BackfillJob, JobStatus, JobType, UnitStatus
-from backfill.services import analytics, collection, jobs, planning
+from backfill.services import analytics, broker, collection, jobs, planning
 from districts.dashboard.reports import ReportType
 from districts.dashboard.simulator.exports import SimulatedDashboard
 from districts.dashboard.simulator.rendering import render_export
@@ -467,9 +467,9 @@ def run_in_process(sent, committed) -> None:
     while done < len(sent):
         task, args = sent[done]
         done += 1
-        if task == jobs.RUN_UNIT_TASK:
+        if task == broker.RUN_UNIT_TASK:
             committed(collection.run_unit, unit_id=args[0], token=args[1])
-        elif task == jobs.START_JOBS_TASK:
+        elif task == broker.START_JOBS_TASK:
             committed(jobs.start_queued_jobs)
 
 
@@ -557,7 +557,7 @@ def collect_in_process(sent, committed, request: dict, rows_for) -> BackfillJob:
     job = committed(jobs.create_job, request=backfill_request(request))
     committed(jobs.start_queued_jobs)
     while True:
-        messages = [args for task, args in sent if task == jobs.RUN_UNIT_TASK]
+        messages = [args for task, args in sent if task == broker.RUN_UNIT_TASK]
         sent.clear()
         if not messages:
             break

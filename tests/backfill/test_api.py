@@ -15,7 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from backfill import limits, selectors
 from backfill.models import BackfillJob, BackfillUnit, CreatedVia, JobStatus, UnitStatus
-from backfill.services import jobs
+from backfill.services import broker, jobs
 from districts import services as district_services
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 
@@ -28,7 +28,7 @@ REQUEST = {"startDate": "2025-03-10", "endDate": "2025-03-12", "targetDistricts"
 def sent(monkeypatch, snapshot_root) -> list[tuple[str, tuple]]:
     calls: list[tuple[str, tuple]] = []
     monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: calls.append((task, args))
+        broker, "send", lambda task, *args, countdown=None: calls.append((task, args))
     )
     return calls
 

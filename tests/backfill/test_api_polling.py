@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from backfill import selectors
 from backfill.models import BackfillUnit, JobStatus, UnitStatus
-from backfill.services import jobs
+from backfill.services import broker, jobs
 from tests.factories import BackfillJobFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ START = date(2025, 1, 1)
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch, snapshot_root):
-    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(broker, "send", lambda *args, **kwargs: None)
     return snapshot_root
 
 

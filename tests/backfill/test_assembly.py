@@ -28,7 +28,7 @@ from backfill.models import (
     UnitStatus,
 )
 from backfill.services import assembly as assembly_service
-from backfill.services import jobs
+from backfill.services import broker, jobs
 from snapshots import store
 
 from .test_collection import run_to_the_end
@@ -94,7 +94,7 @@ def test_an_assembly_its_process_left_behind_is_done_by_the_reclaim(
     monkeypatch.undo()
     monkeypatch.setattr(jobs, "alive_workers", set)
     monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: sent.append((task, args))
+        broker, "send", lambda task, *args, countdown=None: sent.append((task, args))
     )
 
     assert job.status == JobStatus.RUNNING  # no unit left, but its snapshot is not assembled
@@ -103,7 +103,7 @@ def test_an_assembly_its_process_left_behind_is_done_by_the_reclaim(
 
     jobs.reclaim_lost_units()
     assert (
-        assembly_service.ASSEMBLE_TASK,
+        broker.ASSEMBLE_TASK,
         (assembly.pk,),
     ) not in sent  # too young: its process may live
     SnapshotAssembly.objects.filter(pk=assembly.pk).update(
@@ -111,7 +111,7 @@ def test_an_assembly_its_process_left_behind_is_done_by_the_reclaim(
     )
     with transaction.atomic():
         jobs.reclaim_lost_units()
-    assert (assembly_service.ASSEMBLE_TASK, (assembly.pk,)) in sent
+    assert (broker.ASSEMBLE_TASK, (assembly.pk,)) in sent
 
     assert tasks.assemble_snapshot(assembly.pk) is True
     assert tasks.assemble_snapshot(assembly.pk) is False  # a duplicate message does nothing

@@ -1,7 +1,7 @@
 """backfill/services/collection.py: one unit against the simulator over real HTTP, in-process.
 
 The units run in this process (no worker) so a test can make one step misbehave; Celery's
-broker is replaced by a recorder (`jobs._send`), everything else is real: PostgreSQL, Redis
+broker is replaced by a recorder (`broker.send`), everything else is real: PostgreSQL, Redis
 (limiter, breaker, cache), the HTTP client and the snapshot store.
 """
 

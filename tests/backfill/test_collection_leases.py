@@ -9,7 +9,7 @@ import pytest
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, UnitStatus
-from backfill.services import collection, jobs
+from backfill.services import broker, collection, jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,10 +20,10 @@ def messages(monkeypatch) -> list[tuple]:
     sent: list[tuple] = []
 
     def record(task, *args, countdown=None):
-        if task == jobs.RUN_UNIT_TASK:
+        if task == broker.RUN_UNIT_TASK:
             sent.append(args)
 
-    monkeypatch.setattr(jobs, "_send", record)
+    monkeypatch.setattr(broker, "send", record)
     monkeypatch.setattr(jobs, "alive_workers", set)
     return sent
 

@@ -23,7 +23,7 @@ from backfill.models import (
     RateLimitConfig,
     UnitStatus,
 )
-from backfill.services import cleanup, gap_fill, jobs
+from backfill.services import broker, cleanup, gap_fill, jobs
 from backfill.services.errors import JobStateConflict
 from districts import services as district_services
 from snapshots import store
@@ -68,11 +68,11 @@ def run_on_commit(django_capture_on_commit_callbacks):
 
 
 def units_sent(sent) -> list[int]:
-    return [args[0] for task, args in sent if task == jobs.RUN_UNIT_TASK]
+    return [args[0] for task, args in sent if task == broker.RUN_UNIT_TASK]
 
 
 def starts_sent(sent) -> int:
-    return sum(1 for task, _ in sent if task == jobs.START_JOBS_TASK)
+    return sum(1 for task, _ in sent if task == broker.START_JOBS_TASK)
 
 
 def running(job: BackfillJob) -> list[int]:
@@ -157,7 +157,7 @@ def test_create_job_inserts_units_in_batches(db, sent, monkeypatch):
 
 def test_create_job_asks_for_a_start_once_committed(db, sent, run_on_commit):
     run_on_commit(jobs.create_job, request=backfill_request(REQUEST))
-    assert sent == [(jobs.START_JOBS_TASK, ())]
+    assert sent == [(broker.START_JOBS_TASK, ())]
 
 
 def test_create_job_with_no_district_in_scope_is_refused(db, sent):

@@ -19,7 +19,7 @@ from django_celery_beat.models import PeriodicTask
 from backfill import tasks
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
-from backfill.services import jobs
+from backfill.services import broker, jobs
 from snapshots import store
 from tests.backfill.test_jobs import (
     OTHER_DATES,
@@ -48,10 +48,10 @@ def sent(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
 
     def record(task, *args, countdown=None):
-        if task == jobs.RUN_UNIT_TASK:
+        if task == broker.RUN_UNIT_TASK:
             calls.append(args)
 
-    monkeypatch.setattr(jobs, "_send", record)
+    monkeypatch.setattr(broker, "send", record)
     return calls
 
 

@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
-from backfill.services import jobs
+from backfill.services import broker, jobs
 
 OUTCOMES = [UnitStatus.SUCCEEDED, UnitStatus.FAILED, UnitStatus.UNAVAILABLE]
 
@@ -29,7 +29,7 @@ class Lifecycle(RuleBasedStateMachine):
         BackfillJob.objects.all().delete()
         self.sent: list[int] = []
         self.dead_tokens: dict[int, str] = {}
-        jobs._send = self._record  # the broker: record instead of enqueue
+        broker.send = self._record  # the broker: record instead of enqueue
         jobs.alive_workers = set  # no worker answers a ping (and none is waited for)
         self.job = jobs.create_job(
             request=backfill_request(
@@ -46,9 +46,9 @@ class Lifecycle(RuleBasedStateMachine):
         jobs.start_queued_jobs()
 
     def _record(self, task, *args, countdown=None):
-        if task == jobs.RUN_UNIT_TASK:
+        if task == broker.RUN_UNIT_TASK:
             self.sent.append(args[0])
-        elif task == jobs.START_JOBS_TASK:
+        elif task == broker.START_JOBS_TASK:
             jobs.start_queued_jobs()
 
     def _running(self) -> list[int]:
@@ -144,7 +144,7 @@ class Lifecycle(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_job_lifecycle_invariants_hold_in_any_order(snapshot_root):
     RateLimitConfig.load()
-    original, original_ping = jobs._send, jobs.alive_workers
+    original, original_ping = broker.send, jobs.alive_workers
     try:
         Lifecycle.TestCase.settings = settings(
             max_examples=100,
@@ -154,4 +154,4 @@ def test_job_lifecycle_invariants_hold_in_any_order(snapshot_root):
         )
         Lifecycle.TestCase().runTest()
     finally:
-        jobs._send, jobs.alive_workers = original, original_ping
+        broker.send, jobs.alive_workers = original, original_ping

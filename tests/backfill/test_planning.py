@@ -17,7 +17,7 @@ from backfill.models import (
     RateLimitConfig,
     UnitStatus,
 )
-from backfill.services import jobs, planning
+from backfill.services import broker, jobs, planning
 from districts import services as district_services
 from districts.dashboard.statistics import DistrictStatistics
 from districts.models import District
@@ -523,7 +523,7 @@ def test_preview_counts_stored_units_as_skipped_without_requests(db, snapshot_ro
 
 
 def test_create_job_counts_stored_units_as_skipped(db, snapshot_root, monkeypatch):
-    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(broker, "send", lambda *args, **kwargs: None)
     store_districts("42")
     job = jobs.create_job(
         request=backfill_request({"startDate": DAY.isoformat(), "targetDistricts": ["42", "61"]})

@@ -2,7 +2,7 @@
 the free slots, dates never collected by two jobs at once, and how the queue explains itself.
 
 The engine's services against the real PostgreSQL; the broker is replaced by the `sent`
-recorder (`jobs._send`), so dispatch decisions can be read one by one.
+recorder (`broker.send`), so dispatch decisions can be read one by one.
 """
 
 from __future__ import annotations

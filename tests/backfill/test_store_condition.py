@@ -21,7 +21,7 @@ from backfill import selectors, tasks
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, SnapshotAssembly, UnitStatus
 from backfill.services import assembly as assembly_service
-from backfill.services import collection, jobs
+from backfill.services import broker, collection, jobs
 from snapshots import store
 
 from .test_collection import run_to_the_end
@@ -94,7 +94,7 @@ def test_units_that_find_the_store_full_wait_uncounted_and_nothing_more_is_dispa
     assert all(n > 0 for n in units.values_list("requests_made", flat=True))  # still counted
     assert not job.units.filter(status=UnitStatus.RUNNING).exists()  # nothing else went out
     assert jobs.dispatch_units() == 0
-    run_unit_messages = [args for task, args in sent if task == jobs.RUN_UNIT_TASK]
+    run_unit_messages = [args for task, args in sent if task == broker.RUN_UNIT_TASK]
     assert len(run_unit_messages) == 2  # the first two only
     # One WARNING when the condition began, no ERROR, whatever the number of units that hit it.
     (warning,) = problems(caplog)
@@ -143,7 +143,7 @@ def test_assemblies_wait_quietly_while_the_store_is_full_and_are_done_once_it_ta
     monkeypatch.undo()
     monkeypatch.setattr(jobs, "alive_workers", set)
     monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: sent.append((task, args))
+        broker, "send", lambda task, *args, countdown=None: sent.append((task, args))
     )
     assembly = make_assembly_old(job)
     store_fills_up.fill()
@@ -151,7 +151,7 @@ def test_assemblies_wait_quietly_while_the_store_is_full_and_are_done_once_it_ta
 
     for _ in range(3):  # three beat ticks
         jobs.reclaim_lost_units()
-    assert (assembly_service.ASSEMBLE_TASK, (assembly.pk,)) not in sent
+    assert (broker.ASSEMBLE_TASK, (assembly.pk,)) not in sent
     assert tasks.assemble_snapshot(assembly.pk) is False  # a message sent before it filled up
 
     # Quiet: one WARNING when the condition began, no ERROR line per attempt.
@@ -166,7 +166,7 @@ def test_assemblies_wait_quietly_while_the_store_is_full_and_are_done_once_it_ta
 
     store_fills_up.free()
     jobs.reclaim_lost_units()
-    assert (assembly_service.ASSEMBLE_TASK, (assembly.pk,)) in sent
+    assert (broker.ASSEMBLE_TASK, (assembly.pk,)) in sent
     assert tasks.assemble_snapshot(assembly.pk) is True
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
@@ -194,7 +194,7 @@ def test_a_job_cancelled_while_the_store_is_full_ends_and_its_snapshots_follow_l
     monkeypatch.undo()
     monkeypatch.setattr(jobs, "alive_workers", set)
     monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: sent.append((task, args))
+        broker, "send", lambda task, *args, countdown=None: sent.append((task, args))
     )
     store_fills_up.fill()
     for unit_id in job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True):
