@@ -53,7 +53,7 @@ from ..models import (
     Source,
     UnitStatus,
 )
-from . import analytics, jobs, planning
+from . import analytics, planning, units
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class _LeaseKeeper:
         try:
             while not self._done.wait(interval):
                 try:
-                    if not jobs.renew_lease(unit_id=self.unit_id, token=self.token):
+                    if not units.renew_lease(unit_id=self.unit_id, token=self.token):
                         log.warning("unit %s: lease lost, stopping", self.unit_id)
                         self.lost.set()
                         return
@@ -138,7 +138,7 @@ class _StopCheck:
             return True
         if not self.stopped and time.monotonic() - self.checked_at >= 1.0:
             self.checked_at = time.monotonic()
-            status = jobs.touch_heartbeat(job_id=self.job_id)
+            status = units.touch_heartbeat(job_id=self.job_id)
             # Only a cancel stops a unit mid-way; a paused (or resumed, queued) job lets its
             # in-flight units finish.
             self.stopped = status not in IN_FLIGHT_JOB_STATUSES
@@ -181,7 +181,7 @@ def run_unit(
     """Claim a dispatched unit (its lease `token`, for worker `owner`, process `pid`), execute
     it while renewing its lease, and record its end. Returns None when there was nothing to do:
     a late or duplicate message, or a unit already ended."""
-    if not jobs.claim_unit(unit_id=unit_id, token=token, owner=owner, pid=pid):
+    if not units.claim_unit(unit_id=unit_id, token=token, owner=owner, pid=pid):
         log.info("unit %s: message ignored (token %s is not the unit's lease)", unit_id, token)
         return None
     unit = BackfillUnit.objects.select_related("job").get(pk=unit_id)
@@ -221,7 +221,7 @@ def run_unit(
         requests = client.requests_made - before
     if outcome.status == UnitStatus.PENDING:
         # Put back to wait for the store, not retried in a loop nor counted as an attempt.
-        if jobs.release_unit(unit_id=unit.pk, token=token, requests_made=requests):
+        if units.release_unit(unit_id=unit.pk, token=token, requests_made=requests):
             log.info("unit %s ended put_back token %s", unit.pk, token)
             return outcome
         outcome = UnitOutcome(
@@ -242,7 +242,7 @@ def run_unit(
         BackfillUnit.objects.filter(pk=unit.pk, lease_token=token or unit.lease_token).update(
             error_type=outcome.error_type, error_message=outcome.message[:2000]
         )
-        requeued = jobs.requeue_unit(
+        requeued = units.requeue_unit(
             unit_id=unit.pk, countdown=countdown, token=token, requests_made=requests
         )
         log.info("unit %s ended retry token %s (%s)", unit.pk, token, requeued)
@@ -252,7 +252,7 @@ def run_unit(
 
 
 def _finish(unit: BackfillUnit, token: str | None, outcome: UnitOutcome, requests: int = 0) -> None:
-    recorded = jobs.finish_unit(
+    recorded = units.finish_unit(
         unit_id=unit.pk,
         token=token,
         status=outcome.status,

@@ -22,7 +22,16 @@ from rest_framework.exceptions import ValidationError as RequestInvalid
 
 from backfill.contracts import backfill_request
 from backfill.models import AnalyticsOutput, BackfillJob, JobStatus, JobType, UnitStatus
-from backfill.services import analytics, broker, collection, jobs, planning
+from backfill.services import (
+    actions,
+    analytics,
+    broker,
+    collection,
+    dispatch,
+    jobs,
+    planning,
+    units,
+)
 from districts.dashboard.reports import ReportType
 from districts.dashboard.simulator.exports import SimulatedDashboard
 from districts.dashboard.simulator.rendering import render_export
@@ -462,7 +471,7 @@ def committed(django_capture_on_commit_callbacks):
 
 def run_in_process(sent, committed) -> None:
     """Run every message the engine sends, in this process, until none is left."""
-    committed(jobs.start_queued_jobs)
+    committed(dispatch.start_queued_jobs)
     done = 0
     while done < len(sent):
         task, args = sent[done]
@@ -470,7 +479,7 @@ def run_in_process(sent, committed) -> None:
         if task == broker.RUN_UNIT_TASK:
             committed(collection.run_unit, unit_id=args[0], token=args[1])
         elif task == broker.START_JOBS_TASK:
-            committed(jobs.start_queued_jobs)
+            committed(dispatch.start_queued_jobs)
 
 
 def test_analytics_job_writes_every_document_and_no_snapshot(
@@ -531,7 +540,7 @@ def test_analytics_unit_that_cannot_write_fails_and_retry_completes_it(
     assert failed.district_id == ALL_DISTRICTS and failed.retryable is True
     blocker.rmdir()
     sent.clear()
-    assert committed(jobs.retry_failed, job=job) == 1
+    assert committed(actions.retry_failed, job=job) == 1
     run_in_process(sent, committed)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
@@ -542,7 +551,7 @@ def test_cancelled_analytics_job_runs_no_unit(snapshot_root, sent, fast_limits, 
     day = date(2025, 3, 10)
     store_date(day, [statistics("42", day)])
     job = committed(jobs.create_job, request=analytics_request())
-    committed(jobs.cancel_job, job=job)
+    committed(actions.cancel_job, job=job)
     run_in_process(sent, committed)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED and job.cancelled_units == 2
@@ -555,7 +564,7 @@ def test_cancelled_analytics_job_runs_no_unit(snapshot_root, sent, fast_limits, 
 def collect_in_process(sent, committed, request: dict, rows_for) -> BackfillJob:
     """A data-collection job whose units 'collect' by writing `rows_for(day)` and succeed."""
     job = committed(jobs.create_job, request=backfill_request(request))
-    committed(jobs.start_queued_jobs)
+    committed(dispatch.start_queued_jobs)
     while True:
         messages = [args for task, args in sent if task == broker.RUN_UNIT_TASK]
         sent.clear()
@@ -563,10 +572,10 @@ def collect_in_process(sent, committed, request: dict, rows_for) -> BackfillJob:
             break
         for unit_id, token in messages:
             unit = job.units.get(pk=unit_id)
-            jobs.claim_unit(unit_id=unit_id, token=token, owner="test", pid=0)
+            units.claim_unit(unit_id=unit_id, token=token, owner="test", pid=0)
             for row in rows_for(unit.logical_date):
                 store.write_district(logical_date=unit.logical_date, statistics=row)
-            committed(jobs.finish_unit, unit_id=unit_id, token=token, status=UnitStatus.SUCCEEDED)
+            committed(units.finish_unit, unit_id=unit_id, token=token, status=UnitStatus.SUCCEEDED)
     job.refresh_from_db()
     return job
 

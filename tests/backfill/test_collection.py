@@ -15,7 +15,7 @@ import pytest
 from backfill import limits
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, UnitStatus
-from backfill.services import analytics, collection, jobs
+from backfill.services import analytics, collection, dispatch, jobs
 from districts.dashboard import collect
 from districts.dashboard.errors import ErrorType
 from snapshots import store
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def run_to_the_end(job: BackfillJob) -> BackfillJob:
     """Start the job and run its claimed units here, one at a time, until none is left."""
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     for _ in range(100):
         claimed = list(job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True))
         if not claimed:

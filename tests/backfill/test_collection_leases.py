@@ -9,7 +9,7 @@ import pytest
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, UnitStatus
-from backfill.services import broker, collection, jobs
+from backfill.services import broker, collection, dispatch, jobs, recovery
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +24,7 @@ def messages(monkeypatch) -> list[tuple]:
             sent.append(args)
 
     monkeypatch.setattr(broker, "send", record)
-    monkeypatch.setattr(jobs, "alive_workers", set)
+    monkeypatch.setattr(recovery, "alive_workers", set)
     return sent
 
 
@@ -51,7 +51,7 @@ def test_requests_made_counts_every_http_attempt_of_every_unit_attempt(
             {"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
         )
     )
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
 
     assert run_messages(messages) == 3  # three unit attempts
 
@@ -70,10 +70,10 @@ def test_a_late_message_of_an_earlier_dispatch_does_nothing(
             {"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
         )
     )
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     (old,) = messages
     BackfillUnit.objects.filter(job=job).update(lease_expires_at=None)
-    jobs.reclaim_lost_units()  # lost: dispatched again under a new token
+    recovery.reclaim_lost_units()  # lost: dispatched again under a new token
     assert len(messages) == 2
 
     assert collection.run_unit(unit_id=old[0], token=old[1], owner="celery@late", pid=1) is None
@@ -92,7 +92,7 @@ def test_a_unit_whose_runners_keep_dying_fails_instead_of_looping(
             {"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
         )
     )
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     # Six earlier claims whose runners died (each claim counts an attempt).
     BackfillUnit.objects.filter(job=job).update(attempts=6)
 

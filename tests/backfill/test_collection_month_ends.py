@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, UnitStatus
-from backfill.services import collection, jobs, planning
+from backfill.services import collection, dispatch, jobs, planning
 from districts.dashboard.closing import closing_date_for
 from districts.dashboard.simulator.periods import next_month, simulated_closing_day
 from districts.models import MonthEndClosing
@@ -31,7 +31,7 @@ def engine(db, backfill_env, fast_limits, sent, simulator, monkeypatch):
 def run_job(request: dict, django_capture_on_commit_callbacks) -> list[BackfillUnit]:
     job = jobs.create_job(request=backfill_request(request))
     with django_capture_on_commit_callbacks(execute=True):
-        jobs.start_queued_jobs()
+        dispatch.start_queued_jobs()
     while unit := job.units.filter(status=UnitStatus.RUNNING).first():
         with django_capture_on_commit_callbacks(execute=True):
             collection.run_unit(unit_id=unit.pk)

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from backfill.models import BackfillJob, BackfillUnit, CreatedVia, JobStatus, UnitStatus
-from backfill.services import broker, jobs
+from backfill.services import broker, dispatch, recovery, units
 from districts import services as district_services
 from districts.models import District
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
@@ -27,7 +27,7 @@ def no_broker(monkeypatch, snapshot_root) -> list[tuple[str, tuple]]:
     monkeypatch.setattr(
         broker, "send", lambda task, *args, countdown=None: calls.append((task, args))
     )
-    monkeypatch.setattr(jobs, "alive_workers", set)  # no worker to ping
+    monkeypatch.setattr(recovery, "alive_workers", set)  # no worker to ping
     return calls
 
 
@@ -257,11 +257,11 @@ def inline_broker(monkeypatch) -> set[str]:
 
     def send(task, *args, countdown=None):
         if task == broker.START_JOBS_TASK:
-            jobs.start_queued_jobs()
+            dispatch.start_queued_jobs()
         elif task == broker.RUN_UNIT_TASK:
             unit = BackfillUnit.objects.get(pk=args[0])
             failed = unit.district_id in failing
-            jobs.finish_unit(
+            units.finish_unit(
                 unit_id=unit.pk,
                 status=UnitStatus.FAILED if failed else UnitStatus.SUCCEEDED,
                 error_type="fetch_failed" if failed else "",
@@ -509,6 +509,6 @@ def test_recover_never_resends_a_unit_a_live_worker_holds(db, no_broker, monkeyp
     BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).update(
         lease_owner="celery@alive", lease_pid=1
     )
-    monkeypatch.setattr(jobs, "alive_workers", lambda: {"celery@alive"})
+    monkeypatch.setattr(recovery, "alive_workers", lambda: {"celery@alive"})
     assert run("backfill_recover", "--stale-after", "0").strip() == "Recovered 0 jobs: -"
     assert [task for task, _ in no_broker if task == broker.RUN_UNIT_TASK] == []

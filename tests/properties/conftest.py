@@ -32,7 +32,7 @@ from django.test import override_settings
 import backfill.tasks  # noqa: F401 - registers the tasks the messages name
 from backfill import limits
 from backfill.models import BackfillJob
-from backfill.services import broker, jobs
+from backfill.services import broker, dispatch
 
 # Dates whose exports the simulator serves (no closing period, no month end): the pool the
 # engine properties draw from, small so that the response cache serves repeated exports.
@@ -71,7 +71,7 @@ class Engine:
         raise AssertionError(f"still {len(self.messages)} messages after {limit}")
 
     def run_job(self, job: BackfillJob) -> BackfillJob:
-        jobs.start_queued_jobs()
+        dispatch.start_queued_jobs()
         self.drain()
         job.refresh_from_db()
         return job
