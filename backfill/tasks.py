@@ -7,14 +7,14 @@ from celery.signals import worker_ready
 
 from snapshots import performance
 
-from .services import audits, cleanup, collection, dispatch, gap_fill, recovery
+from .services import audits, cleanup, closing_dates, dispatch, execution, gap_fill, recovery
 
 
 @shared_task(name="backfill.tasks.run_unit", bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_unit(self, unit_id: int, token: str | None = None) -> str | None:
     # The lease records which worker (hostname) and pool process runs the unit.
     try:
-        outcome = collection.run_unit(
+        outcome = execution.run_unit(
             unit_id=unit_id, token=token, owner=self.request.hostname or "", pid=os.getpid()
         )
     finally:
@@ -57,7 +57,7 @@ def recover_on_worker_start(**kwargs) -> None:
 @shared_task(name="backfill.tasks.fill_yesterday")
 def fill_yesterday() -> str | None:
     # Closing dates first, so that month ends that waited are collected in the same run.
-    collection.discover_recent_closings()
+    closing_dates.discover_recent_closings()
     job = gap_fill.fill_gap(days_back=1)
     return str(job.pk) if job else None
 

@@ -2,7 +2,8 @@
 down to the leaves:
 
 - `idempotency`, `gap_fill`: jobs created for an API key's retry, for beat's daily gap fill.
-- `collection`: running one unit (claim, execute, end).
+- `execution`: running one unit (claim, execute, end); `collecting`: a data unit's collection;
+  `unit_outcomes`: what a run comes to; `closing_dates`: month-end closing discovery.
 - `recovery`: lost units and stale jobs dispatched again.
 - `actions`: operator actions (cancel, pause, resume, retry), the state check written once.
 - `units`: a unit's lease (claim, renew) and its end (finish, requeue, release).

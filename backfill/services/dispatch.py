@@ -31,7 +31,7 @@ gap fill creates `daily` jobs (run kind `daily-refresh`), an operator may mark a
   (higher priority, or same priority and older) still has pending. The job behind defers those
   units and goes on with its other dates; it runs the deferred ones after the job ahead has
   finished the date, and a unit whose district the job ahead stored meanwhile ends skipped
-  without a request (`collection._stored_meanwhile`; when it does collect again, that is
+  without a request (`collecting._stored_meanwhile`; when it does collect again, that is
   idempotent: files are written atomically and the manifest is rebuilt from what is on disk).
 """
 

@@ -37,7 +37,7 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
 
     It also queues a job for each recent month end (`planning.recent_month_ends`) that is not
     stored yet and whose month's closing date is now known and past: the month ends that
-    waited while their month was closing (`collection.discover_recent_closings` finds the
+    waited while their month was closing (`closing_dates.discover_recent_closings` finds the
     closing dates; the beat task runs it first)."""
     today = timezone.localdate()
     day = today - timedelta(days=days_back)

@@ -26,8 +26,8 @@ from backfill.services import (
     actions,
     analytics,
     broker,
-    collection,
     dispatch,
+    execution,
     jobs,
     planning,
     units,
@@ -477,7 +477,7 @@ def run_in_process(sent, committed) -> None:
         task, args = sent[done]
         done += 1
         if task == broker.RUN_UNIT_TASK:
-            committed(collection.run_unit, unit_id=args[0], token=args[1])
+            committed(execution.run_unit, unit_id=args[0], token=args[1])
         elif task == broker.START_JOBS_TASK:
             committed(dispatch.start_queued_jobs)
 

@@ -1,4 +1,4 @@
-"""backfill/services/collection.py: one unit executed in this process against the simulator,
+"""backfill/services/execution.py: one unit executed in this process against the simulator,
 with the lease claimed and renewed as a worker would."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, UnitStatus
-from backfill.services import broker, collection, dispatch, jobs, recovery
+from backfill.services import broker, dispatch, execution, jobs, recovery
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +33,7 @@ def run_messages(messages: list[tuple]) -> int:
     ran = 0
     while messages:
         unit_id, token = messages.pop(0)
-        collection.run_unit(unit_id=unit_id, token=token, owner="celery@test", pid=os.getpid())
+        execution.run_unit(unit_id=unit_id, token=token, owner="celery@test", pid=os.getpid())
         ran += 1
     return ran
 
@@ -76,7 +76,7 @@ def test_a_late_message_of_an_earlier_dispatch_does_nothing(
     recovery.reclaim_lost_units()  # lost: dispatched again under a new token
     assert len(messages) == 2
 
-    assert collection.run_unit(unit_id=old[0], token=old[1], owner="celery@late", pid=1) is None
+    assert execution.run_unit(unit_id=old[0], token=old[1], owner="celery@late", pid=1) is None
     assert simulator.requests() == []
     run_messages(messages[1:])
     unit = BackfillUnit.objects.get(job=job)

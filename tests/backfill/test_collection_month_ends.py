@@ -1,5 +1,5 @@
-"""backfill/services/collection.py, in this process: month-end units of months whose closing
-date is unknown probe the simulator (over real HTTP, through the global limiter) before they
+"""services/collecting.py and closing_dates.py, in this process: month-end units of months whose
+closing date is unknown probe the simulator (over real HTTP, through the global limiter) before they
 collect, and wait while the month is still closing."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, UnitStatus
-from backfill.services import collection, dispatch, jobs, planning
+from backfill.services import dispatch, execution, jobs, planning
 from districts.dashboard.closing import closing_date_for
 from districts.dashboard.simulator.periods import next_month, simulated_closing_day
 from districts.models import MonthEndClosing
@@ -34,7 +34,7 @@ def run_job(request: dict, django_capture_on_commit_callbacks) -> list[BackfillU
         dispatch.start_queued_jobs()
     while unit := job.units.filter(status=UnitStatus.RUNNING).first():
         with django_capture_on_commit_callbacks(execute=True):
-            collection.run_unit(unit_id=unit.pk)
+            execution.run_unit(unit_id=unit.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED, job.error_summary
     return list(job.units.order_by("logical_date", "district_id"))

@@ -6,7 +6,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from backfill.management.commands._options import iso_month, one_value_options
-from backfill.services.collection import discover_month_closing
+from backfill.services.closing_dates import discover_month_closing
 from districts import closing_discovery
 from districts.dashboard.closing import registry_json
 from districts.dashboard.errors import DashboardError
