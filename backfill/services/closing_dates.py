@@ -21,7 +21,7 @@ from districts.dashboard.closing import closing_date_for
 from districts.dashboard.errors import DashboardError, ErrorType
 
 from .. import limits
-from . import planning
+from .planning.month_ends import recent_month_ends
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +73,12 @@ def one_at_a_time(name: str):
 
 
 def discover_recent_closings(*, today: date | None = None) -> list[ClosingDiscovery]:
-    """Probe the months that ended recently (`planning.recent_month_ends`) whose closing date is
+    """Probe the months that ended recently (`recent_month_ends`) whose closing date is
     unknown, so that the daily gap fill can collect their month ends once closed. Failures are
     logged, never raised: the gap fill goes on with what is known."""
     today = today or timezone.localdate()
     found: list[ClosingDiscovery] = []
-    for day in planning.recent_month_ends(today=today):
+    for day in recent_month_ends(today=today):
         if closing_date_for(day) is not None:
             continue
         try:

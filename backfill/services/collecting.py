@@ -45,7 +45,9 @@ from ..models import (
     Source,
     UnitStatus,
 )
-from . import analytics, closing_dates, planning, unit_outcomes, units
+from . import analytics, closing_dates, unit_outcomes, units
+from .planning.month_ends import unknown_closing_month
+from .planning.stored import stored_covers
 from .unit_outcomes import UnitOutcome
 
 log = logging.getLogger(__name__)
@@ -197,7 +199,7 @@ def _stored_meanwhile(unit: BackfillUnit, job: BackfillJob) -> str:
     if other is None:
         return ""
     try:
-        covered = planning.stored_covers(unit.logical_date, needed=needed, detail=detail)
+        covered = stored_covers(unit.logical_date, needed=needed, detail=detail)
     except store.SnapshotStoreError as exc:
         log.warning("unit %s: stored data not readable (%s); collected again", unit.pk, exc)
         return ""
@@ -208,13 +210,13 @@ def _in_closing_period(day: date, client: DashboardClient) -> str:
     """Why `day` has no data of its own (it lies in a closing period), or "" to collect it.
 
     Asks the registry first, which may have learnt the closing date since planning; a day the
-    previous month's unknown closing period may cover (`planning.unknown_closing_month`) has
+    previous month's unknown closing period may cover (`unknown_closing_month`) has
     that closing date found first (one discovery per month, shared by every unit, at most
     `closing_discovery.MAX_REQUESTS` requests), so that no request is spent on a day the site
     serves no data for. When the discovery fails, the day is collected as usual (the answer's
     footer then tells).
     """
-    month = planning.unknown_closing_month(day, today=timezone.localdate())
+    month = unknown_closing_month(day, today=timezone.localdate())
     if month is not None:
         try:
             closing_dates.discover_month_closing(data_month=month, client=client)

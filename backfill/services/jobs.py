@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from ..models import BackfillJob, BackfillUnit, CreatedVia, JobPriority, RunKind, UnitStatus
 from . import broker, planning
+from .planning.plan import PlannedUnit
+from .planning.preview import Preview, preview_plan
+from .planning.request import BackfillRequest
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +24,7 @@ BULK_BATCH = 5_000
 
 def create_job(
     *,
-    request: planning.BackfillRequest,
+    request: BackfillRequest,
     created_via: str = CreatedVia.API,
     created_by=None,
     follow_up_of: BackfillJob | None = None,
@@ -82,7 +85,7 @@ def create_job(
     return job
 
 
-def _insert_units(job: BackfillJob, units: Iterator[planning.PlannedUnit]) -> dict[str, int]:
+def _insert_units(job: BackfillJob, units: Iterator[PlannedUnit]) -> dict[str, int]:
     """Insert every planned unit, streaming, so memory stays flat for 50,000 units.
 
     PostgreSQL gets one COPY (an order of magnitude faster than INSERTs for a year of units);
@@ -127,6 +130,6 @@ def _insert_units(job: BackfillJob, units: Iterator[planning.PlannedUnit]) -> di
     return counts
 
 
-def preview_job(*, request: planning.BackfillRequest) -> planning.Preview:
+def preview_job(*, request: BackfillRequest) -> Preview:
     """The plan of a job without writing anything. Raises ValidationError like create_job."""
-    return planning.preview(planning.plan(request))
+    return preview_plan(planning.plan(request))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.test import override_settings
 from django.urls import reverse
@@ -32,6 +33,7 @@ from backfill.services import (
     planning,
     units,
 )
+from backfill.services.planning.request import BackfillRequest
 from districts.dashboard.reports import ReportType
 from districts.dashboard.simulator.exports import SimulatedDashboard
 from districts.dashboard.simulator.rendering import render_export
@@ -369,7 +371,7 @@ def test_generated_documents_agree_with_the_stored_district_files(data):
 # --- planning and preview -----------------------------------------------------------------------
 
 
-def analytics_request(**fields) -> planning.BackfillRequest:
+def analytics_request(**fields) -> BackfillRequest:
     return backfill_request({"jobType": "analytics-generation", **fields})
 
 
@@ -422,7 +424,7 @@ def test_analytics_preview_counts_the_reads_and_names_missing_and_partial_dates(
 
 def test_analytics_without_a_stored_snapshot_in_the_range_names_the_dates(snapshot_root):
     store_date(date(2025, 3, 10), [statistics("42", date(2025, 3, 10))])
-    with pytest.raises(planning.ValidationError) as raised:
+    with pytest.raises(ValidationError) as raised:
         planning.plan(analytics_request(startDate="2025-04-01", endDate="2025-04-30"))
     assert (
         "No stored snapshot between 2025-04-01 and 2025-04-30"

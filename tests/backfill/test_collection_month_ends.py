@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, UnitStatus
-from backfill.services import dispatch, execution, jobs, planning
+from backfill.services import dispatch, execution, jobs
+from backfill.services.planning import month_ends
 from districts.dashboard.closing import closing_date_for
 from districts.dashboard.simulator.periods import next_month, simulated_closing_day
 from districts.models import MonthEndClosing
@@ -72,7 +73,7 @@ def test_month_end_still_closing_when_its_unit_runs_waits_and_stores_nothing(
     october = date(2026, 10, 1)
     october_closes = next_month(october).replace(day=simulated_closing_day(october))
     engine(october_closes - timedelta(days=4))
-    monkeypatch.setattr(planning, "RECENT_MONTH_END_DAYS", -1)  # the planner lets it run
+    monkeypatch.setattr(month_ends, "RECENT_MONTH_END_DAYS", -1)  # the planner lets it run
 
     (unit,) = run_job(
         {"startDate": "2026-10-31", "targetDistricts": ["42"]}, django_capture_on_commit_callbacks
