@@ -28,7 +28,7 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-ACTIVE_JOB_STATUSES = (JobStatus.RUNNING, JobStatus.RECOVERING, JobStatus.CANCELLING)
+ACTIVE_JOB_STATUSES = (JobStatus.RUNNING, JobStatus.CANCELLING)
 TERMINAL_JOB_STATUSES = (
     JobStatus.COMPLETED,
     JobStatus.PARTIAL_SUCCESS,
@@ -223,16 +223,6 @@ class UnitStatus(models.TextChoices):
     # A month end whose month is still closing on the dashboard: nothing is stored (that day's
     # data is not the month's final state); the daily gap fill collects it once it has closed.
     WAITING = "waiting"
-
-
-FINISHED_UNIT_STATUSES = (
-    UnitStatus.SUCCEEDED,
-    UnitStatus.SKIPPED,
-    UnitStatus.UNAVAILABLE,
-    UnitStatus.FAILED,
-    UnitStatus.CANCELLED,
-    UnitStatus.WAITING,
-)
 
 
 class BackfillUnit(models.Model):

@@ -11,7 +11,7 @@ from .services import audits, cleanup, closing_dates, dispatch, execution, gap_f
 
 
 @shared_task(name="backfill.tasks.run_unit", bind=True, acks_late=True, reject_on_worker_lost=True)
-def run_unit(self, unit_id: int, token: str | None = None) -> str | None:
+def run_unit(self, unit_id: int, token: str) -> str | None:
     # The lease records which worker (hostname) and pool process runs the unit.
     try:
         outcome = execution.run_unit(

@@ -22,7 +22,7 @@ from .errors import JobStateConflict
 
 log = logging.getLogger(__name__)
 
-PAUSABLE_JOB_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RECOVERING)
+PAUSABLE_JOB_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
 
 
 def _locked_in_state(
@@ -76,7 +76,7 @@ def pause_job(*, job: BackfillJob) -> BackfillJob:
     """Stop dispatching the job's units: units already in flight finish (and are counted), the
     pending ones stay pending, the checkpoint. A paused job is not active, so the queue behind
     it may start; it keeps its place for `resume_job`. Raises JobStateConflict unless the job is
-    queued, running or recovering."""
+    queued or running."""
     with transaction.atomic():
         _locked_in_state(
             job,

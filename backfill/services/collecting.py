@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 # units in flight); any other status (cancelling, finished) stops it before its next request.
 IN_FLIGHT_JOB_STATUSES = (
     JobStatus.RUNNING,
-    JobStatus.RECOVERING,
     JobStatus.PAUSED,
     JobStatus.PENDING,
 )

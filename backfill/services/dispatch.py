@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 RECOVERY_COUNT_MAX = 32_767
 # Jobs whose pending units may be dispatched. Any other status (cancelling, paused, ...) gets
 # no new unit.
-DISPATCHABLE_JOB_STATUSES = (JobStatus.RUNNING, JobStatus.RECOVERING)
+DISPATCHABLE_JOB_STATUSES = (JobStatus.RUNNING,)
 
 
 def start_queued_jobs() -> list[str]:
@@ -103,10 +103,9 @@ def start_queued_jobs() -> list[str]:
     return started
 
 
-def dispatch_units(*, job_id: str | None = None) -> int:
-    """Fill the window of every running job (see `dispatch_locked`). `job_id` is accepted for old
-    callers; free slots go to all running jobs, oldest first. Returns how many units were
-    dispatched."""
+def dispatch_units() -> int:
+    """Fill the window of every running job (see `dispatch_locked`), under the dispatch lock.
+    Returns how many units were dispatched."""
     with transaction.atomic():
         locks.dispatch_lock()
         return dispatch_locked()

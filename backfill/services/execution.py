@@ -38,7 +38,7 @@ class _LeaseKeeper:
     one lease. `lost` is set when the lease is no longer this runner's (the unit was dispatched
     again or ended elsewhere): the unit then stops before its next request."""
 
-    def __init__(self, *, unit_id: int, token: str | None) -> None:
+    def __init__(self, *, unit_id: int, token: str) -> None:
         self.unit_id = unit_id
         self.token = token
         self.lost = threading.Event()
@@ -46,8 +46,7 @@ class _LeaseKeeper:
         self._thread = threading.Thread(target=self._run, name=f"lease-{unit_id}", daemon=True)
 
     def __enter__(self) -> _LeaseKeeper:
-        if self.token is not None:
-            self._thread.start()
+        self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -71,9 +70,7 @@ class _LeaseKeeper:
             connection.close()  # this thread's own connection
 
 
-def run_unit(
-    *, unit_id: int, token: str | None = None, owner: str = "", pid: int = 0
-) -> UnitOutcome | None:
+def run_unit(*, unit_id: int, token: str, owner: str = "", pid: int = 0) -> UnitOutcome | None:
     """Claim a dispatched unit (its lease `token`, for worker `owner`, process `pid`), execute
     it while renewing its lease, and record its end. Returns None when there was nothing to do:
     a late or duplicate message, or a unit already ended."""
@@ -135,7 +132,7 @@ def run_unit(
             outcome.message,
             countdown,
         )
-        BackfillUnit.objects.filter(pk=unit.pk, lease_token=token or unit.lease_token).update(
+        BackfillUnit.objects.filter(pk=unit.pk, lease_token=token).update(
             error_type=outcome.error_type, error_message=outcome.message[:2000]
         )
         requeued = units.requeue_unit(
@@ -147,7 +144,7 @@ def run_unit(
     return outcome
 
 
-def _finish(unit: BackfillUnit, token: str | None, outcome: UnitOutcome, requests: int = 0) -> None:
+def _finish(unit: BackfillUnit, token: str, outcome: UnitOutcome, requests: int = 0) -> None:
     recorded = units.finish_unit(
         unit_id=unit.pk,
         token=token,

@@ -43,14 +43,13 @@ COUNTER_FOR = {
 }
 
 
-def claim_unit(*, unit_id: int, token: str | None, owner: str, pid: int) -> bool:
+def claim_unit(*, unit_id: int, token: str, owner: str, pid: int) -> bool:
     """Take the lease of a dispatched unit for the worker `owner` (Celery hostname), process
     `pid`. True when this caller now holds it and should run it; False for a late or duplicate
     message (another token, the unit already ended or held by a live process).
 
     A message that comes back because its pool process was killed (same token, same worker,
     that process gone) takes the unit over at once instead of waiting for the lease to end.
-    `token` None is a message sent before leases existed: it claims an unheld unit.
     """
     now = timezone.now()
     fields = {
@@ -59,9 +58,7 @@ def claim_unit(*, unit_id: int, token: str | None, owner: str, pid: int) -> bool
         "lease_expires_at": leases.lease_until(now),
         "attempts": F("attempts") + 1,
     }
-    free = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING)
-    if token is not None:
-        free = free.filter(lease_token=token)
+    free = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING, lease_token=token)
     if free.filter(lease_owner="").update(**fields):
         return True
     held = free.exclude(lease_owner="").filter(lease_owner=owner).first()
@@ -97,7 +94,7 @@ def finish_unit(
     *,
     unit_id: int,
     status: str,
-    token: str | None = None,
+    token: str,
     error_type: str = "",
     message: str = "",
     retryable: bool | None = None,
@@ -105,7 +102,7 @@ def finish_unit(
 ) -> bool:
     """Record a unit's end, assemble its date's snapshot if it was the date's last unit, and
     dispatch the next units of every running job. Returns False (and does nothing) if the unit
-    had already ended or, given its lease `token`, if the lease is no longer that one: a
+    had already ended or if its lease is no longer the caller's `token`: a
     redelivered or superseded unit never counts twice.
 
     Three steps, none holding a lock another job needs while it does file I/O: the unit's end
@@ -119,9 +116,9 @@ def finish_unit(
         if row is None:
             return False
         job = locks.job_lock(row["job_id"])
-        current = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING)
-        if token is not None:
-            current = current.filter(lease_token=token)
+        current = BackfillUnit.objects.filter(
+            pk=unit_id, status=UnitStatus.RUNNING, lease_token=token
+        )
         running = list(current.values_list("started_at", flat=True)[:1])
         if not running:
             return False
@@ -148,17 +145,15 @@ def finish_unit(
     return True
 
 
-def requeue_unit(
-    *, unit_id: int, countdown: float, token: str | None = None, requests_made: int = 0
-) -> bool:
+def requeue_unit(*, unit_id: int, countdown: float, token: str, requests_made: int = 0) -> bool:
     """Run a unit again later (transient error): it keeps its slot in the window meanwhile,
     under a new lease token that the delayed message carries. Adds `requests_made` to the
     unit's count. False (nothing sent) when the caller's `token` no longer holds the unit."""
     now = timezone.now()
     with transaction.atomic():
-        current = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING)
-        if token is not None:
-            current = current.filter(lease_token=token)
+        current = BackfillUnit.objects.filter(
+            pk=unit_id, status=UnitStatus.RUNNING, lease_token=token
+        )
         new_token = leases.new_token()
         moved = current.update(
             lease_token=new_token,
@@ -174,7 +169,7 @@ def requeue_unit(
     return bool(moved)
 
 
-def release_unit(*, unit_id: int, token: str | None = None, requests_made: int = 0) -> bool:
+def release_unit(*, unit_id: int, token: str, requests_made: int = 0) -> bool:
     """Put a running unit back in its job's queue, its attempt not counted: it could not write
     because the snapshot store cannot take writes (full, read-only), no fault of its own.
     Dispatch sends it again once the store takes writes. Adds `requests_made` to the unit's
@@ -187,9 +182,9 @@ def release_unit(*, unit_id: int, token: str | None = None, requests_made: int =
         job = locks.job_lock(row["job_id"])
         if job.status == JobStatus.CANCELLING or job.is_terminal:
             return False
-        current = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING)
-        if token is not None:
-            current = current.filter(lease_token=token)
+        current = BackfillUnit.objects.filter(
+            pk=unit_id, status=UnitStatus.RUNNING, lease_token=token
+        )
         moved = current.update(
             status=UnitStatus.PENDING,
             attempts=Greatest(F("attempts") - 1, 0),

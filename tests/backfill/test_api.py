@@ -191,7 +191,7 @@ def test_status_reports_progress_errors_snapshots_and_performance(staff_client):
 def test_status_of_a_running_job_has_its_current_date_and_eta(staff_client):
     job = started(create(staff_client).json()["jobId"])
     unit = job.units.filter(status=UnitStatus.RUNNING).order_by("logical_date").first()
-    units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+    units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED, token=unit.lease_token)
     BackfillJob.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(seconds=5))
     progress = staff_client.get(f"{URL}/{job.pk}").json()["progress"]
     assert progress["currentDate"] == "2025-03-10"
@@ -244,7 +244,7 @@ def test_pause_and_resume_keep_the_checkpoint_and_refuse_wrong_states(staff_clie
 
     # Units in flight finish and are counted; nothing new is dispatched.
     for unit in job.units.filter(status=UnitStatus.RUNNING):
-        units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+        units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED, token=unit.lease_token)
     assert job.units.filter(status=UnitStatus.RUNNING).count() == 0
     assert job.units.filter(status=UnitStatus.SUCCEEDED).count() == in_flight
 

@@ -126,7 +126,7 @@ def test_a_unit_ending_changes_the_etag(staff_client, route):
     url = status_urls(job)[route]
     etag = staff_client.get(url)["ETag"]
     unit = job.units.get(status=UnitStatus.RUNNING)
-    assert units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+    assert units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED, token=unit.lease_token)
     changed = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
     assert changed["ETag"] != etag
@@ -149,7 +149,7 @@ def test_history_answers_304_until_a_job_changes(staff_client):
     etag = staff_client.get(url)["ETag"]
     assert staff_client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
     unit = job.units.get(status=UnitStatus.RUNNING)
-    units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+    units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED, token=unit.lease_token)
     changed = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
     # Another page is another answer.

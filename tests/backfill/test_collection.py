@@ -20,6 +20,7 @@ from backfill.services import analytics, closing_dates, collecting, dispatch, ex
 from districts.dashboard import collect
 from districts.dashboard.errors import DashboardError, ErrorType
 from snapshots import store
+from tests.fixtures.backfill import lease_token
 from tests.snapshots.factories import DistrictStatisticsFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,7 +34,7 @@ def run_to_the_end(job: BackfillJob) -> BackfillJob:
         if not claimed:
             break
         for unit_id in claimed:
-            execution.run_unit(unit_id=unit_id)
+            execution.run_unit(unit_id=unit_id, token=lease_token(unit_id))
     job.refresh_from_db()
     return job
 

@@ -35,7 +35,7 @@ def run_job(request: dict, django_capture_on_commit_callbacks) -> list[BackfillU
         dispatch.start_queued_jobs()
     while unit := job.units.filter(status=UnitStatus.RUNNING).first():
         with django_capture_on_commit_callbacks(execute=True):
-            execution.run_unit(unit_id=unit.pk)
+            execution.run_unit(unit_id=unit.pk, token=unit.lease_token)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED, job.error_summary
     return list(job.units.order_by("logical_date", "district_id"))

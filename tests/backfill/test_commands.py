@@ -263,6 +263,7 @@ def inline_broker(monkeypatch) -> set[str]:
             failed = unit.district_id in failing
             units.finish_unit(
                 unit_id=unit.pk,
+                token=args[1],
                 status=UnitStatus.FAILED if failed else UnitStatus.SUCCEEDED,
                 error_type="fetch_failed" if failed else "",
             )

@@ -28,6 +28,7 @@ from backfill.services.errors import JobStateConflict
 from districts import services as district_services
 from snapshots import store
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
+from tests.fixtures.backfill import lease_token
 
 # Three dates x two districts, full detail: six units.
 REQUEST = {
@@ -89,6 +90,8 @@ def create_started(run_on_commit, **fields) -> BackfillJob:
 
 
 def finish(run_on_commit, unit_id: int, status: str = UnitStatus.SUCCEEDED, **kwargs) -> bool:
+    """End a unit, by default as the holder of its current lease would."""
+    kwargs.setdefault("token", lease_token(unit_id))
     return run_on_commit(units.finish_unit, unit_id=unit_id, status=status, **kwargs)
 
 
@@ -216,14 +219,14 @@ def test_dispatch_fills_the_window_when_the_global_limit_rises(db, sent, run_on_
     job = create_started(run_on_commit, concurrency=3)
     assert len(running(job)) == 1
     set_limits(max_concurrent=3)
-    assert run_on_commit(dispatch.dispatch_units, job_id=str(job.pk)) == 2
+    assert run_on_commit(dispatch.dispatch_units) == 2
     assert len(running(job)) == 3
     assert len(units_sent(sent)) == 3
 
 
 def test_dispatch_of_a_job_that_is_not_running_claims_nothing(db, sent):
     job = jobs.create_job(request=backfill_request(REQUEST))
-    assert dispatch.dispatch_units(job_id=str(job.pk)) == 0
+    assert dispatch.dispatch_units() == 0
     assert running(job) == []
 
 
@@ -258,7 +261,8 @@ def test_finishing_a_unit_twice_counts_it_once(db, sent, finalized, run_on_commi
 def test_finishing_a_unit_that_never_started_does_nothing(db, sent):
     job = jobs.create_job(request=backfill_request(REQUEST))
     unit_id = job.units.first().pk
-    assert units.finish_unit(unit_id=unit_id, status=UnitStatus.SUCCEEDED) is False
+    token = lease_token(unit_id)
+    assert units.finish_unit(unit_id=unit_id, status=UnitStatus.SUCCEEDED, token=token) is False
     assert job.units.get(pk=unit_id).status == UnitStatus.PENDING
 
 

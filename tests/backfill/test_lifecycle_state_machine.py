@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import actions, broker, dispatch, jobs, recovery, units
+from tests.fixtures.backfill import lease_token
 
 OUTCOMES = [UnitStatus.SUCCEEDED, UnitStatus.FAILED, UnitStatus.UNAVAILABLE]
 
@@ -62,9 +63,12 @@ class Lifecycle(RuleBasedStateMachine):
     @rule(data=st.data(), outcome=st.sampled_from(OUTCOMES))
     def finish_a_unit(self, data, outcome):
         unit_id = data.draw(st.sampled_from(self._running()))
-        assert units.finish_unit(unit_id=unit_id, status=outcome, error_type="fetch_failed")
+        token = lease_token(unit_id)
+        assert units.finish_unit(
+            unit_id=unit_id, status=outcome, token=token, error_type="fetch_failed"
+        )
         # A redelivered task for the same unit changes nothing.
-        assert not units.finish_unit(unit_id=unit_id, status=UnitStatus.SUCCEEDED)
+        assert not units.finish_unit(unit_id=unit_id, status=UnitStatus.SUCCEEDED, token=token)
 
     @rule()
     def cancel(self):

@@ -27,6 +27,7 @@ from backfill.models import (
 )
 from backfill.services import dispatch, gap_fill, jobs, recovery, units
 from districts import services as district_services
+from tests.fixtures.backfill import lease_token
 
 pytestmark = pytest.mark.django_db
 
@@ -78,9 +79,17 @@ def running(job: BackfillJob) -> list[BackfillUnit]:
     return list(job.units.filter(status=UnitStatus.RUNNING).order_by("logical_date", "id"))
 
 
+def succeed(run_on_commit, unit_id: int) -> bool:
+    """End a unit succeeded, as the holder of its lease would."""
+    token = lease_token(unit_id)
+    return run_on_commit(
+        units.finish_unit, unit_id=unit_id, status=UnitStatus.SUCCEEDED, token=token
+    )
+
+
 def finish_all_running(run_on_commit, job: BackfillJob) -> None:
     for unit in running(job):
-        run_on_commit(units.finish_unit, unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+        succeed(run_on_commit, unit.pk)
 
 
 def refreshed(job: BackfillJob) -> BackfillJob:
@@ -169,7 +178,7 @@ def test_a_priority_job_takes_free_slots_first_and_the_backfill_continues_after(
     # beyond the slots counts first).
     counts = []
     for unit_id in held:
-        run_on_commit(units.finish_unit, unit_id=unit_id, status=UnitStatus.SUCCEEDED)
+        succeed(run_on_commit, unit_id)
         counts.append((len(running(daily)), len(running(long))))
     assert counts == [(1, 2), (2, 1), (3, 0)]
     assert selectors.why_not_running(job=refreshed(long)).startswith(
@@ -208,7 +217,7 @@ def test_a_backfill_defers_the_dates_a_daily_job_has_pending(sent, run_on_commit
     finish_all_running(run_on_commit, daily)
     assert refreshed(daily).status == JobStatus.COMPLETED
     assert len(running(long)) == 3  # its own concurrency
-    run_on_commit(units.finish_unit, unit_id=running(long)[0].pk, status=UnitStatus.SUCCEEDED)
+    succeed(run_on_commit, running(long)[0].pk)
     # Now the backfill collects 2025-03-11 too: after the daily job, never beside it.
     assert date(2025, 3, 11) in {u.logical_date for u in running(long)}
 
@@ -224,9 +233,9 @@ def test_a_daily_job_waits_for_the_backfill_units_running_on_its_date(sent, run_
     assert running(daily) == []  # its date is being collected by the backfill
     assert refreshed(daily).status == JobStatus.RUNNING
 
-    run_on_commit(units.finish_unit, unit_id=on_first_date[0].pk, status=UnitStatus.SUCCEEDED)
+    succeed(run_on_commit, on_first_date[0].pk)
     assert running(daily) == []  # one backfill unit of the date still runs
-    run_on_commit(units.finish_unit, unit_id=on_first_date[1].pk, status=UnitStatus.SUCCEEDED)
+    succeed(run_on_commit, on_first_date[1].pk)
     assert {u.logical_date for u in running(daily)} == {date(2025, 3, 11)}
     assert all(u.logical_date != date(2025, 3, 11) for u in running(long))
 
@@ -245,7 +254,7 @@ def test_no_date_has_units_of_two_jobs_running_at_once_through_a_whole_run(sent,
         for unit in in_flight:
             by_date.setdefault(unit.logical_date, set()).add(unit.job_id)
         assert all(len(owners) == 1 for owners in by_date.values()), by_date
-        run_on_commit(units.finish_unit, unit_id=in_flight[0].pk, status=UnitStatus.SUCCEEDED)
+        succeed(run_on_commit, in_flight[0].pk)
         run_on_commit(dispatch.start_queued_jobs)
     assert all(refreshed(j).status == JobStatus.COMPLETED for j in [long, *dailies])
 

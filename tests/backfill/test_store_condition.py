@@ -23,6 +23,7 @@ from backfill.models import BackfillJob, JobStatus, SnapshotAssembly, UnitStatus
 from backfill.services import actions, broker, dispatch, execution, jobs, recovery
 from backfill.services import assembly as assembly_service
 from snapshots import store
+from tests.fixtures.backfill import lease_token
 
 from .test_collection import run_to_the_end
 
@@ -82,7 +83,7 @@ def test_units_that_find_the_store_full_wait_uncounted_and_nothing_more_is_dispa
     store_fills_up.fill()  # while they download
 
     for unit_id in claimed:
-        outcome = execution.run_unit(unit_id=unit_id)
+        outcome = execution.run_unit(unit_id=unit_id, token=lease_token(unit_id))
         assert outcome.status == UnitStatus.PENDING
 
     job.refresh_from_db()
@@ -190,7 +191,7 @@ def test_a_job_cancelled_while_the_store_is_full_ends_and_its_snapshots_follow_l
     dispatch.start_queued_jobs()
     first = list(job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True))
     for unit_id in first:  # the first date is stored; its assembly is left to do
-        execution.run_unit(unit_id=unit_id)
+        execution.run_unit(unit_id=unit_id, token=lease_token(unit_id))
     monkeypatch.undo()
     monkeypatch.setattr(recovery, "alive_workers", set)
     monkeypatch.setattr(
@@ -198,7 +199,9 @@ def test_a_job_cancelled_while_the_store_is_full_ends_and_its_snapshots_follow_l
     )
     store_fills_up.fill()
     for unit_id in job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True):
-        execution.run_unit(unit_id=unit_id)  # the second date finds the store full
+        execution.run_unit(
+            unit_id=unit_id, token=lease_token(unit_id)
+        )  # the second date finds the store full
     assembly = make_assembly_old(job)
     assert job.units.filter(status=UnitStatus.PENDING).count() == 2
 
@@ -233,7 +236,7 @@ def test_a_unit_that_finds_the_store_full_while_its_job_is_cancelled_ends_cancel
 
     monkeypatch.setattr(store, "record_unwritable", cancelled_meanwhile)
 
-    outcome = execution.run_unit(unit_id=unit.pk)
+    outcome = execution.run_unit(unit_id=unit.pk, token=lease_token(unit.pk))
 
     # Not put back into a job being cancelled (it would never end): the unit ends cancelled.
     assert outcome.status == UnitStatus.CANCELLED
@@ -263,7 +266,10 @@ def test_analytics_units_that_find_the_store_full_wait_the_same_way(
     store_fills_up.fill()
 
     for unit_id in claimed:
-        assert execution.run_unit(unit_id=unit_id).status == UnitStatus.PENDING
+        assert (
+            execution.run_unit(unit_id=unit_id, token=lease_token(unit_id)).status
+            == UnitStatus.PENDING
+        )
 
     job.refresh_from_db()
     assert (job.status, job.failed_units) == (JobStatus.RUNNING, 0)
