@@ -41,7 +41,7 @@ from .models import (
     SnapshotAudit,
     UnitStatus,
 )
-from .services import idempotency, jobs
+from .services import actions, idempotency, jobs
 from .services.errors import IdempotencyConflict, JobStateConflict
 
 # Colours of the unit statuses in the grid and the legend (readable in light and dark mode).
@@ -404,16 +404,16 @@ class BackfillJobAdmin(admin.ModelAdmin):
         job = get_object_or_404(BackfillJob, pk=job_id)
         try:
             if action == "cancel":
-                job = jobs.cancel_job(job=job)
+                job = actions.cancel_job(job=job)
                 messages.success(request, f"Cancel requested: the job is {job.status}.")
             elif action == "retry":
-                count = jobs.retry_failed(job=job)
+                count = actions.retry_failed(job=job)
                 messages.success(request, f"{count} failed units queued again.")
             elif action == "pause":
-                job = jobs.pause_job(job=job)
+                job = actions.pause_job(job=job)
                 messages.success(request, "Paused: units in flight finish, nothing new starts.")
             elif action == "resume":
-                job = jobs.resume_job(job=job)
+                job = actions.resume_job(job=job)
                 messages.success(request, f"Resumed: the job is {job.status} again.")
             else:
                 raise Http404(f"Unknown action {action!r}.")

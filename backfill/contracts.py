@@ -1,7 +1,7 @@
 """The one input contract of a backfill request, shared by every entry point.
 
 `BackfillRequestSerializer` validates a camelCase backfill request (the seeds' BackfillRequest
-plus `jobType` and `reprocess`) and produces the typed `planning.BackfillRequest` the services
+plus `jobType` and `reprocess`) and produces the typed `BackfillRequest` the services
 take. The API, the legacy routes, the `backfill` command and the admin form all validate with it,
 so a request means the same thing wherever it comes from.
 
@@ -65,7 +65,17 @@ from districts.ids import InvalidDistrictId, canonical_district_id
 
 from .limits import LimitSettings
 from .models import JobType, RateLimitConfig, Source
-from .services import planning
+from .services.planning.request import (
+    COLLECTION_TYPES,
+    MAX_CONCURRENCY,
+    MAX_RATE_LIMIT_DELAY_MS,
+    MAX_STORE_CONCURRENCY,
+    REPROCESS_ALL,
+    REPROCESS_CHOICES,
+    REPROCESS_MISSING,
+    REQUEST_PRIORITIES,
+    BackfillRequest,
+)
 
 MAX_TARGET_DISTRICTS = 500
 
@@ -139,26 +149,26 @@ class BackfillRequestSerializer(StrictSerializer):
         max_length=MAX_TARGET_DISTRICTS,
         help_text="District ids (42, 02, F); empty or absent: the configured scope.",
     )
-    collectionType = serializers.ChoiceField(choices=planning.COLLECTION_TYPES, default="auto")
+    collectionType = serializers.ChoiceField(choices=COLLECTION_TYPES, default="auto")
     concurrency = StrictIntegerField(
         min_value=1,
-        max_value=planning.MAX_STORE_CONCURRENCY,
+        max_value=MAX_STORE_CONCURRENCY,
         default=3,
-        help_text=f"Units in flight at once: at most {planning.MAX_CONCURRENCY} for a job that "
-        f"downloads, {planning.MAX_STORE_CONCURRENCY} for analytics or source archive.",
+        help_text=f"Units in flight at once: at most {MAX_CONCURRENCY} for a job that "
+        f"downloads, {MAX_STORE_CONCURRENCY} for analytics or source archive.",
     )
     retryFailures = StrictBooleanField(default=True)
     skipExisting = StrictBooleanField(
         required=False, help_text="true: reprocess=missing; false: reprocess=all."
     )
     reprocess = serializers.ChoiceField(
-        choices=planning.REPROCESS_CHOICES,
+        choices=REPROCESS_CHOICES,
         required=False,
         help_text="missing (default): dates not stored yet; failed: only dates whose stored "
         "snapshot is partial_success or failed; all: every date. Wins over skipExisting.",
     )
     rateLimitDelayMs = StrictIntegerField(
-        min_value=0, max_value=planning.MAX_RATE_LIMIT_DELAY_MS, required=False, allow_null=True
+        min_value=0, max_value=MAX_RATE_LIMIT_DELAY_MS, required=False, allow_null=True
     )
     enableCaching = StrictBooleanField(default=True)
     source = serializers.ChoiceField(
@@ -181,7 +191,7 @@ class BackfillRequestSerializer(StrictSerializer):
         "false is refused where no per-district request is sent.",
     )
     priority = serializers.ChoiceField(
-        choices=planning.REQUEST_PRIORITIES,
+        choices=REQUEST_PRIORITIES,
         default="normal",
         help_text="urgent: served before normal jobs, like the scheduled daily refresh; low: "
         "after every other job.",
@@ -243,10 +253,10 @@ class BackfillRequestSerializer(StrictSerializer):
         end = attrs.get("endDate") or start
         errors = self._date_errors(start, end, end_given=attrs.get("endDate") is not None)
         attrs["endDate"] = end
-        if attrs["source"] == Source.DASHBOARD and attrs["concurrency"] > planning.MAX_CONCURRENCY:
+        if attrs["source"] == Source.DASHBOARD and attrs["concurrency"] > MAX_CONCURRENCY:
             errors["concurrency"] = [
-                f"At most {planning.MAX_CONCURRENCY} for a job that downloads from the dashboard "
-                f"({planning.MAX_STORE_CONCURRENCY} re-normalizing from the archive)."
+                f"At most {MAX_CONCURRENCY} for a job that downloads from the dashboard "
+                f"({MAX_STORE_CONCURRENCY} re-normalizing from the archive)."
             ]
         if attrs["source"] == Source.ARCHIVE and not attrs["collectSummary"]:
             errors["collectSummary"] = [
@@ -272,7 +282,7 @@ class BackfillRequestSerializer(StrictSerializer):
             errors["collectionType"] = [f"Not for analytics-generation: {refused}."]
         if attrs.get("rateLimitDelayMs") is not None:
             errors["rateLimitDelayMs"] = [f"Not for analytics-generation: {refused}."]
-        if attrs.get("reprocess", planning.REPROCESS_MISSING) != planning.REPROCESS_MISSING:
+        if attrs.get("reprocess", REPROCESS_MISSING) != REPROCESS_MISSING:
             errors["reprocess"] = [
                 "Not for analytics-generation: it always regenerates every document of its "
                 "scope from the stored snapshots."
@@ -316,15 +326,15 @@ class BackfillRequestSerializer(StrictSerializer):
             )
         return errors
 
-    def backfill_request(self) -> planning.BackfillRequest:
+    def backfill_request(self) -> BackfillRequest:
         """The typed request (call after `is_valid()`)."""
         data = self.validated_data
         reprocess = data.get("reprocess")
         if reprocess is None:
             # Re-normalizing is for dates already stored: from the archive, all by default.
             skip = data.get("skipExisting", data["source"] != Source.ARCHIVE)
-            reprocess = planning.REPROCESS_MISSING if skip else planning.REPROCESS_ALL
-        return planning.BackfillRequest(
+            reprocess = REPROCESS_MISSING if skip else REPROCESS_ALL
+        return BackfillRequest(
             start_date=data.get("startDate"),
             end_date=data.get("endDate"),
             target_districts=tuple(data.get("targetDistricts") or ()),
@@ -342,7 +352,7 @@ class BackfillRequestSerializer(StrictSerializer):
         )
 
 
-def backfill_request(data: Any) -> planning.BackfillRequest:
+def backfill_request(data: Any) -> BackfillRequest:
     """Validate `data` (a camelCase mapping) into a typed request.
 
     Raises rest_framework.exceptions.ValidationError whose detail maps each bad field to its

@@ -16,7 +16,10 @@ from districts.ids import district_sort_key
 from districts.models import District
 
 from .models import JobType, Source
-from .services import planning
+from .services.planning.request import (
+    MAX_RATE_LIMIT_DELAY_MS,
+    MAX_STORE_CONCURRENCY,
+)
 
 # camelCase request field -> form field
 FIELD_FOR = {
@@ -105,13 +108,13 @@ class BackfillRequestForm(forms.Form):
         help_text="Which dates already stored are collected again.",
     )
     concurrency = forms.IntegerField(
-        initial=3, min_value=1, max_value=planning.MAX_STORE_CONCURRENCY
-    )  # the contract holds a job that downloads to planning.MAX_CONCURRENCY
+        initial=3, min_value=1, max_value=MAX_STORE_CONCURRENCY
+    )  # the contract holds a job that downloads to MAX_CONCURRENCY
     retry_failures = forms.BooleanField(required=False, initial=True)
     rate_limit_delay_ms = forms.IntegerField(
         required=False,
         min_value=0,
-        max_value=planning.MAX_RATE_LIMIT_DELAY_MS,
+        max_value=MAX_RATE_LIMIT_DELAY_MS,
         label="Rate-limit delay (ms)",
         help_text="Optional: a longer minimum delay between this job's requests.",
     )

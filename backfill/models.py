@@ -28,7 +28,7 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-ACTIVE_JOB_STATUSES = (JobStatus.RUNNING, JobStatus.RECOVERING, JobStatus.CANCELLING)
+ACTIVE_JOB_STATUSES = (JobStatus.RUNNING, JobStatus.CANCELLING)
 TERMINAL_JOB_STATUSES = (
     JobStatus.COMPLETED,
     JobStatus.PARTIAL_SUCCESS,
@@ -99,7 +99,7 @@ class JobPriority(models.IntegerChoices):
 class RunKind(models.TextChoices):
     """What a data-collection job is for (seed 003, requirement 11.4): the daily refresh of
     current data, or a backfill of history. They never collect the same date at once
-    (`backfill/services/jobs.py`, "Dates")."""
+    (`backfill/services/dispatch.py`, "Dates")."""
 
     DAILY_REFRESH = "daily-refresh"
     BACKFILL = "backfill"
@@ -225,16 +225,6 @@ class UnitStatus(models.TextChoices):
     WAITING = "waiting"
 
 
-FINISHED_UNIT_STATUSES = (
-    UnitStatus.SUCCEEDED,
-    UnitStatus.SKIPPED,
-    UnitStatus.UNAVAILABLE,
-    UnitStatus.FAILED,
-    UnitStatus.CANCELLED,
-    UnitStatus.WAITING,
-)
-
-
 class BackfillUnit(models.Model):
     """One (date, district) of a per-district job, or one date of a summary job: the checkpoint."""
 
@@ -252,7 +242,7 @@ class BackfillUnit(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    # The lease of a running unit (backfill/services/jobs.py "Leases"). A dispatch draws a new
+    # The lease of a running unit (backfill/services/units.py "Leases"). A dispatch draws a new
     # token; only a message carrying it may claim the unit, and only its holder may end it.
     lease_token = models.CharField(max_length=32, blank=True, default="")
     # The Celery worker (hostname) and pool process holding the unit; empty while the unit's
@@ -317,7 +307,7 @@ class SnapshotAssembly(models.Model):
     """A date whose last unit of a job has ended and whose snapshot (manifest) is still to be
     assembled from the files: written in the transaction that ends that unit, deleted once the
     manifest is written. Assembly itself runs after that transaction, holding no database lock
-    (backfill/services/jobs.py "Assembly"); a row left behind by a process that died is picked
+    (backfill/services/assembly.py); a row left behind by a process that died is picked
     up by `reclaim_lost_units`. A job does not finish while it has one."""
 
     id = models.BigAutoField(primary_key=True)

@@ -7,14 +7,14 @@ from celery.signals import worker_ready
 
 from snapshots import performance
 
-from .services import assembly, audits, cleanup, collection, gap_fill, jobs
+from .services import audits, cleanup, closing_dates, dispatch, execution, gap_fill, recovery
 
 
 @shared_task(name="backfill.tasks.run_unit", bind=True, acks_late=True, reject_on_worker_lost=True)
-def run_unit(self, unit_id: int, token: str | None = None) -> str | None:
+def run_unit(self, unit_id: int, token: str) -> str | None:
     # The lease records which worker (hostname) and pool process runs the unit.
     try:
-        outcome = collection.run_unit(
+        outcome = execution.run_unit(
             unit_id=unit_id, token=token, owner=self.request.hostname or "", pid=os.getpid()
         )
     finally:
@@ -24,17 +24,17 @@ def run_unit(self, unit_id: int, token: str | None = None) -> str | None:
 
 @shared_task(name="backfill.tasks.assemble_snapshot")
 def assemble_snapshot(assembly_id: int) -> bool:
-    return assembly.assemble_and_dispatch(assembly_id=assembly_id)
+    return dispatch.assemble_and_dispatch(assembly_id=assembly_id)
 
 
 @shared_task(name="backfill.tasks.start_queued_jobs")
 def start_queued_jobs() -> list[str]:
-    return jobs.start_queued_jobs()
+    return dispatch.start_queued_jobs()
 
 
 @shared_task(name="backfill.tasks.recover_jobs")
 def recover_jobs() -> list[str]:
-    return jobs.recover_jobs()
+    return recovery.recover_jobs()
 
 
 @shared_task(name="backfill.tasks.cleanup_jobs")
@@ -44,7 +44,7 @@ def cleanup_jobs() -> dict[str, int]:
 
 @shared_task(name="backfill.tasks.reclaim_lost_units")
 def reclaim_lost_units() -> list[str]:
-    return jobs.reclaim_lost_units()
+    return recovery.reclaim_lost_units()
 
 
 @worker_ready.connect
@@ -57,7 +57,7 @@ def recover_on_worker_start(**kwargs) -> None:
 @shared_task(name="backfill.tasks.fill_yesterday")
 def fill_yesterday() -> str | None:
     # Closing dates first, so that month ends that waited are collected in the same run.
-    collection.discover_recent_closings()
+    closing_dates.discover_recent_closings()
     job = gap_fill.fill_gap(days_back=1)
     return str(job.pk) if job else None
 

@@ -8,7 +8,7 @@ of M+1, so a binary search over M+1's days finds the closing date in a handful o
 M's closing period is still open: that is recorded too, so the same day asks no more.
 
 Every probe goes through the caller's `DashboardClient`: give it the global rate limiter and
-circuit breaker (`backfill.services.collection.discover_month_closing` does).
+circuit breaker (`backfill.services.closing_dates.discover_month_closing` does).
 """
 
 from __future__ import annotations

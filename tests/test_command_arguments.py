@@ -22,7 +22,7 @@ from django.core.management import BaseCommand, get_commands, load_command_class
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from backfill.services import jobs
+from backfill.services import broker, recovery
 
 APPS = {"backfill", "districts", "simulator", "snapshots"}
 # These serve until stopped: for them only the parser runs (a value it accepts would start a
@@ -165,9 +165,9 @@ def assert_clean_exit(code: int, stderr: str, argv: list[str]) -> None:
 @pytest.fixture
 def quiet_commands(transactional_db, settings, simulator, fast_limits, monkeypatch):
     """Commands run against the local simulator at full speed, with nothing sent to Celery."""
-    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(broker, "send", lambda *args, **kwargs: None)
     # No worker runs here: recovery need not broadcast a ping to find that out each time.
-    monkeypatch.setattr(jobs, "alive_workers", lambda: set())
+    monkeypatch.setattr(recovery, "alive_workers", lambda: set())
     settings.BACKFILL_LIMITS_KEY_PREFIX = f"cli-fuzz-{uuid.uuid4().hex[:12]}"
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from backfill.services import jobs
+from backfill.services import broker
 from tests.fixtures.api import staff_member
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -41,7 +41,7 @@ def test_the_readme_has_curl_examples_for_every_job_endpoint():
 def test_the_readme_api_examples_run_as_written(
     live_server, tmp_path, monkeypatch, snapshot_root, analytics_data
 ):
-    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(broker, "send", lambda *args, **kwargs: None)
     user = staff_member("admin")
     token = Token.objects.create(user=user).key
     result = subprocess.run(

@@ -40,7 +40,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from backfill import contracts, selectors
 from backfill.limits import LimitSettings
 from backfill.models import BackfillJob, CreatedVia, JobPriority, JobStatus, JobType, RunKind
-from backfill.services import idempotency, jobs, rate_limits
+from backfill.services import actions, idempotency, jobs, rate_limits
 from backfill_project import permissions
 from backfill_project.api_errors import AUTH_ERRORS, BAD_REQUEST, ErrorSerializer
 from snapshots.api import StaffApi
@@ -539,7 +539,7 @@ class JobDetailApi(BackfillApi):
         "request. 409 for a job that has already ended.",
     )
     def delete(self, request: Request, jobId: str) -> Response:
-        job = jobs.cancel_job(job=selectors.get_job(job_id=jobId))
+        job = actions.cancel_job(job=selectors.get_job(job_id=jobId))
         return job_response(job.pk, code=status.HTTP_202_ACCEPTED)
 
 
@@ -564,19 +564,19 @@ def _action_api(action: str, service, description: str) -> type[BackfillApi]:
 
 JobRetryApi = _action_api(
     "retry",
-    jobs.retry_failed,
+    actions.retry_failed,
     "Queue a finished job's failed units again (only those). 409 while the job is active or "
     "when it has no failed unit.",
 )
 JobPauseApi = _action_api(
     "pause",
-    jobs.pause_job,
+    actions.pause_job,
     "Stop dispatching: units in flight finish, the rest wait. The job keeps its place and no "
     "longer counts as active, so the queue behind it may start. 409 unless queued or running.",
 )
 JobResumeApi = _action_api(
     "resume",
-    jobs.resume_job,
+    actions.resume_job,
     "Continue a paused job from its checkpoint, in its place in the queue. 409 unless paused.",
 )
 

@@ -37,7 +37,7 @@ from rest_framework.reverse import reverse
 
 from backfill import contracts, selectors
 from backfill.models import CollectionStrategy, CreatedVia, JobStatus, JobType
-from backfill.services import jobs
+from backfill.services import actions
 from backfill_project import permissions
 from districts.ids import InvalidDistrictId, canonical_district_id
 
@@ -589,7 +589,7 @@ class LegacyDetailApi(LegacyApi):
         deprecated=True,
     )
     def delete(self, request: Request, backfillId: str) -> Response:
-        job = jobs.cancel_job(job=selectors.get_job(job_id=backfillId))
+        job = actions.cancel_job(job=selectors.get_job(job_id=backfillId))
         return Response(
             {
                 "success": True,
@@ -665,7 +665,7 @@ class LegacyDistrictDetailApi(LegacyApi):
     def delete(self, request: Request, districtId: str, backfillId: str) -> Response:
         district = _district_path(districtId)
         _district_job(backfillId, district)
-        job = jobs.cancel_job(job=selectors.get_job(job_id=backfillId))
+        job = actions.cancel_job(job=selectors.get_job(job_id=backfillId))
         return Response(
             {
                 "success": True,

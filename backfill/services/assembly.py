@@ -1,14 +1,16 @@
 """Assembling a date's snapshot (its manifest) once the date's last unit of a job has ended.
 
-The `SnapshotAssembly` row, written in the transaction that ends that unit (under the job's row
-lock, `jobs.finish_unit`), is the durable "to do": the process that ended the unit assembles
-right after its transaction, holding no database lock (the store takes the date's own lock),
-then deletes the row. If it dies in between, or the store fails, the row stays and
-`jobs.reclaim_lost_units` sends `backfill.tasks.assemble_snapshot` for it once its claim (or,
-never claimed, its age) has run out. A job finishes only when it has no assembly left (but a
-job cancelled while the store cannot take writes, whose assemblies are done once it can).
+The `SnapshotAssembly` row, written in the transaction that ends that unit (`date_ended`, under
+the job's row lock, from `units.finish_unit`), is the durable "to do": the process that ended
+the unit assembles right after its transaction, holding no database lock (the store takes the
+date's own lock), then deletes the row. If it dies in between, or the store fails, the row
+stays and `recovery.reclaim_lost_units` sends `backfill.tasks.assemble_snapshot` for it once
+its claim (or, never claimed, its age) has run out. A job finishes only when it has no
+assembly left (but a job cancelled while the store cannot take writes, whose assemblies are
+done once it can).
 While the store cannot take writes (full, read-only) an assembly waits quietly: its failure is
 the store's condition, reported once, and no task is sent for it until the store takes writes.
+Nothing here dispatches: the caller does (`dispatch.assemble_and_dispatch`).
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ from django.utils import timezone
 from snapshots import store
 
 from ..models import BackfillJob, JobType, SnapshotAssembly, UnitStatus
-from . import jobs
+from . import broker
 
 log = logging.getLogger(__name__)
 
-ASSEMBLE_TASK = "backfill.tasks.assemble_snapshot"
 # How long a process may take to assemble a date before another one may take over.
 ASSEMBLY_CLAIM_SECONDS = 30
 # A row its process has not claimed this long after the unit's end was left by a process that
@@ -98,11 +99,20 @@ def _published_since(assembly: SnapshotAssembly) -> bool:
     )
 
 
-def assemble_and_dispatch(*, assembly_id: int) -> bool:
-    """`run_assembly`, then dispatch: the job may finish once its last assembly is done."""
-    assembled = run_assembly(assembly_id=assembly_id)
-    jobs.dispatch_units()
-    return assembled
+def date_ended(job: BackfillJob, logical_date: date, *, now) -> int | None:
+    """Record that the date's snapshot must be assembled if no unit of it is left to run (call
+    under the job's lock, `locks`). Returns the `SnapshotAssembly` id, or None."""
+    if job.job_type == JobType.ANALYTICS_GENERATION:
+        return None  # it reads snapshots and writes none
+    units = job.units.filter(logical_date=logical_date)
+    if units.filter(status__in=(UnitStatus.PENDING, UnitStatus.RUNNING)).exists():
+        return None
+    if not units.filter(status__in=(UnitStatus.SUCCEEDED, UnitStatus.FAILED)).exists():
+        return None  # no unit of the date ran (skipped, unavailable, cancelled): nothing new
+    assembly, _ = SnapshotAssembly.objects.update_or_create(
+        job=job, logical_date=logical_date, defaults={"created_at": now, "claimed_until": None}
+    )
+    return assembly.pk
 
 
 def reclaim_assemblies(*, now) -> None:
@@ -119,7 +129,7 @@ def reclaim_assemblies(*, now) -> None:
     )
     for assembly_id in left:
         transaction.on_commit(
-            lambda assembly_id=assembly_id: jobs._send(ASSEMBLE_TASK, assembly_id)
+            lambda assembly_id=assembly_id: broker.send(broker.ASSEMBLE_TASK, assembly_id)
         )
     if left:
         log.warning("%s snapshot assemblies left behind: sent again", len(left))

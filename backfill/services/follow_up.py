@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from ..models import BackfillJob, JobPriority, JobType, UnitStatus
 from . import jobs, planning
+from .planning.request import BackfillRequest
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def queue_follow_up_analytics(*, job: BackfillJob) -> BackfillJob | None:
     days = sorted(set(stored.values_list("logical_date", flat=True)))
     if not days:
         return None
-    request = planning.BackfillRequest(
+    request = BackfillRequest(
         start_date=days[0],
         end_date=days[-1],
         job_type=JobType.ANALYTICS_GENERATION,

@@ -23,6 +23,8 @@ from ..models import (
 )
 from . import planning
 from .jobs import create_job
+from .planning.month_ends import recent_month_ends
+from .planning.request import BackfillRequest
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,9 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
     One job per date (and per day for a month end) whoever calls it how often: a second call
     returns the job of the first (`_create_once`).
 
-    It also queues a job for each recent month end (`planning.recent_month_ends`) that is not
+    It also queues a job for each recent month end (`recent_month_ends`) that is not
     stored yet and whose month's closing date is now known and past: the month ends that
-    waited while their month was closing (`collection.discover_recent_closings` finds the
+    waited while their month was closing (`closing_dates.discover_recent_closings` finds the
     closing dates; the beat task runs it first)."""
     today = timezone.localdate()
     day = today - timedelta(days=days_back)
@@ -46,7 +48,7 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
         # the future are not published yet.
         log.warning("gap fill for %s not started: the date is not in the past", day)
         return None
-    for month_end in planning.recent_month_ends(today=today):
+    for month_end in recent_month_ends(today=today):
         closing = closing_date_for(month_end)
         if month_end == day or closing is None or closing >= today:
             continue
@@ -58,7 +60,7 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
         )
         if queued.exists():
             continue
-        request = planning.BackfillRequest(
+        request = BackfillRequest(
             start_date=month_end, end_date=month_end, priority=JobPriority.DAILY.label
         )
         try:
@@ -74,9 +76,7 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
             )
     try:
         return _create_once(
-            request=planning.BackfillRequest(
-                start_date=day, end_date=day, priority=JobPriority.DAILY.label
-            ),
+            request=BackfillRequest(start_date=day, end_date=day, priority=JobPriority.DAILY.label),
             schedule_key=f"daily-refresh:{day}",
         )
     except ValidationError as exc:
@@ -84,7 +84,7 @@ def fill_gap(*, days_back: int = 1) -> BackfillJob | None:
         return None
 
 
-def _create_once(*, request: planning.BackfillRequest, schedule_key: str) -> BackfillJob:
+def _create_once(*, request: BackfillRequest, schedule_key: str) -> BackfillJob:
     """The daily-refresh job `schedule_key` names: created by the first caller, found by every
     other (beat firing twice, two beats, an operator running the task by hand). The job's unique
     `schedule_key` decides, so two callers at the same moment still make one job. Raises

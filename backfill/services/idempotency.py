@@ -23,9 +23,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..models import BackfillJob, CreatedVia, IdempotencyKey
-from . import planning
 from .errors import IdempotencyConflict
 from .jobs import create_job
+from .planning.request import BackfillRequest
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def create_job_once(
     user,
     entry_point: str,
     body: Any,
-    request: planning.BackfillRequest,
+    request: BackfillRequest,
     created_via: str = CreatedVia.API,
 ) -> KeyedJob:
     """Create the job of `request` for `user` unless `key` already created one in the last

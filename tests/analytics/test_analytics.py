@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.test import override_settings
 from django.urls import reverse
@@ -25,7 +26,8 @@ from analytics import services as analytics
 from analytics.models import AnalyticsOutput
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, JobType, UnitStatus
-from backfill.services import collection, jobs, planning
+from backfill.services import actions, broker, dispatch, execution, jobs, planning, units
+from backfill.services.planning.request import BackfillRequest
 from districts.dashboard.reports import ReportType
 from districts.dashboard.statistics import ClubCounts, DistrictStatistics, Membership, Payments
 from districts.dashboard.urls import month_end, program_year_of
@@ -363,7 +365,7 @@ def test_generated_documents_agree_with_the_stored_district_files(data):
 # --- planning and preview -----------------------------------------------------------------------
 
 
-def analytics_request(**fields) -> planning.BackfillRequest:
+def analytics_request(**fields) -> BackfillRequest:
     return backfill_request({"jobType": "analytics-generation", **fields})
 
 
@@ -416,7 +418,7 @@ def test_analytics_preview_counts_the_reads_and_names_missing_and_partial_dates(
 
 def test_analytics_without_a_stored_snapshot_in_the_range_names_the_dates(snapshot_root):
     store_date(date(2025, 3, 10), [statistics("42", date(2025, 3, 10))])
-    with pytest.raises(planning.ValidationError) as raised:
+    with pytest.raises(ValidationError) as raised:
         planning.plan(analytics_request(startDate="2025-04-01", endDate="2025-04-30"))
     assert (
         "No stored snapshot between 2025-04-01 and 2025-04-30"
@@ -465,15 +467,15 @@ def committed(django_capture_on_commit_callbacks):
 
 def run_in_process(sent, committed) -> None:
     """Run every message the engine sends, in this process, until none is left."""
-    committed(jobs.start_queued_jobs)
+    committed(dispatch.start_queued_jobs)
     done = 0
     while done < len(sent):
         task, args = sent[done]
         done += 1
-        if task == jobs.RUN_UNIT_TASK:
-            committed(collection.run_unit, unit_id=args[0], token=args[1])
-        elif task == jobs.START_JOBS_TASK:
-            committed(jobs.start_queued_jobs)
+        if task == broker.RUN_UNIT_TASK:
+            committed(execution.run_unit, unit_id=args[0], token=args[1])
+        elif task == broker.START_JOBS_TASK:
+            committed(dispatch.start_queued_jobs)
 
 
 def test_analytics_job_writes_every_document_and_no_snapshot(
@@ -534,7 +536,7 @@ def test_analytics_unit_that_cannot_write_fails_and_retry_completes_it(
     assert failed.district_id == ALL_DISTRICTS and failed.retryable is True
     blocker.rmdir()
     sent.clear()
-    assert committed(jobs.retry_failed, job=job) == 1
+    assert committed(actions.retry_failed, job=job) == 1
     run_in_process(sent, committed)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
@@ -545,7 +547,7 @@ def test_cancelled_analytics_job_runs_no_unit(snapshot_root, sent, fast_limits, 
     day = date(2025, 3, 10)
     store_date(day, [statistics("42", day)])
     job = committed(jobs.create_job, request=analytics_request())
-    committed(jobs.cancel_job, job=job)
+    committed(actions.cancel_job, job=job)
     run_in_process(sent, committed)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED and job.cancelled_units == 2
@@ -558,18 +560,18 @@ def test_cancelled_analytics_job_runs_no_unit(snapshot_root, sent, fast_limits, 
 def collect_in_process(sent, committed, request: dict, rows_for) -> BackfillJob:
     """A data-collection job whose units 'collect' by writing `rows_for(day)` and succeed."""
     job = committed(jobs.create_job, request=backfill_request(request))
-    committed(jobs.start_queued_jobs)
+    committed(dispatch.start_queued_jobs)
     while True:
-        messages = [args for task, args in sent if task == jobs.RUN_UNIT_TASK]
+        messages = [args for task, args in sent if task == broker.RUN_UNIT_TASK]
         sent.clear()
         if not messages:
             break
         for unit_id, token in messages:
             unit = job.units.get(pk=unit_id)
-            jobs.claim_unit(unit_id=unit_id, token=token, owner="test", pid=0)
+            units.claim_unit(unit_id=unit_id, token=token, owner="test", pid=0)
             for row in rows_for(unit.logical_date):
                 store.write_district(logical_date=unit.logical_date, statistics=row)
-            committed(jobs.finish_unit, unit_id=unit_id, token=token, status=UnitStatus.SUCCEEDED)
+            committed(units.finish_unit, unit_id=unit_id, token=token, status=UnitStatus.SUCCEEDED)
     job.refresh_from_db()
     return job
 

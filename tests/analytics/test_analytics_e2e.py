@@ -14,7 +14,7 @@ from analytics import documents
 from analytics.models import AnalyticsOutput
 from backfill.contracts import backfill_request
 from backfill.models import JobStatus, JobType, UnitStatus
-from backfill.services import jobs
+from backfill.services import actions, jobs
 from tests.backfill.test_engine_e2e import finished, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -88,7 +88,7 @@ def test_analytics_jobs_pause_resume_cancel_and_retry(
 
     # Pause: in-flight units finish, the others wait; resume completes the job.
     job = analytics_job(concurrency=1)
-    jobs.pause_job(job=job)
+    actions.pause_job(job=job)
     job = wait_for(job, [JobStatus.PAUSED])
     deadline = time.monotonic() + 10
     while job.units.filter(status=UnitStatus.RUNNING).exists() and time.monotonic() < deadline:
@@ -96,13 +96,13 @@ def test_analytics_jobs_pause_resume_cancel_and_retry(
     done = job.units.filter(status=UnitStatus.SUCCEEDED).count()
     time.sleep(1)
     assert job.units.filter(status=UnitStatus.SUCCEEDED).count() == done < job.total_units
-    jobs.resume_job(job=job)
+    actions.resume_job(job=job)
     job = finished(job)
     assert job.status == JobStatus.COMPLETED and job.succeeded_units == job.total_units
 
     # Cancel: no unit starts after it.
     job = analytics_job(concurrency=1)
-    job = finished(jobs.cancel_job(job=job))
+    job = finished(actions.cancel_job(job=job))
     assert job.status == JobStatus.CANCELLED and job.cancelled_units > 0
 
     # Retry: a rankings document that cannot be written fails its unit; once writable, retry
@@ -116,7 +116,7 @@ def test_analytics_jobs_pause_resume_cancel_and_retry(
     assert (failed.logical_date, failed.district_id) == (DAYS[1], "*")
     assert failed.error_type == "processing_failed" and failed.retryable
     blocker.rmdir()
-    assert jobs.retry_failed(job=job) == 1
+    assert actions.retry_failed(job=job) == 1
     job = finished(job)
     assert job.status == JobStatus.COMPLETED
     assert documents.read_rankings(logical_date=DAYS[1])["districtCount"] > len(TARGETS)

@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig, UnitStatus
-from backfill.services import jobs
+from backfill.services import broker, jobs
 from districts.models import District
 from snapshots import store
-from tests.backfill.test_analytics import statistics
+from tests.analytics.test_analytics import statistics
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 
 # The broker is replaced by a recorder (`sent`): starting a job here queues nothing.
@@ -114,7 +114,7 @@ def test_preview_writes_nothing_and_start_creates_the_job_as_admin(
     assert started.status_code == 302 and started["Location"] == job_page(job)
     assert (job.created_via, job.created_by.username) == (CreatedVia.ADMIN, "admin")
     assert (job.total_units, job.unavailable_units) == (6, 2)
-    assert jobs.START_JOBS_TASK in [task for task, _ in sent]
+    assert broker.START_JOBS_TASK in [task for task, _ in sent]
 
 
 def test_a_double_submit_of_start_creates_one_job_and_shows_it_twice(staff):

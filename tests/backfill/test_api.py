@@ -15,7 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from backfill import limits, selectors
 from backfill.models import BackfillJob, BackfillUnit, CreatedVia, JobStatus, UnitStatus
-from backfill.services import jobs
+from backfill.services import broker, dispatch, units
 from districts import services as district_services
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 
@@ -28,7 +28,7 @@ REQUEST = {"startDate": "2025-03-10", "endDate": "2025-03-12", "targetDistricts"
 def sent(monkeypatch, snapshot_root) -> list[tuple[str, tuple]]:
     calls: list[tuple[str, tuple]] = []
     monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: calls.append((task, args))
+        broker, "send", lambda task, *args, countdown=None: calls.append((task, args))
     )
     return calls
 
@@ -38,7 +38,7 @@ def create(client: APIClient, body: dict | None = None):
 
 
 def started(job_id: str) -> BackfillJob:
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     return BackfillJob.objects.get(pk=job_id)
 
 
@@ -191,7 +191,7 @@ def test_status_reports_progress_errors_snapshots_and_performance(staff_client):
 def test_status_of_a_running_job_has_its_current_date_and_eta(staff_client):
     job = started(create(staff_client).json()["jobId"])
     unit = job.units.filter(status=UnitStatus.RUNNING).order_by("logical_date").first()
-    jobs.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+    units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED, token=unit.lease_token)
     BackfillJob.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(seconds=5))
     progress = staff_client.get(f"{URL}/{job.pk}").json()["progress"]
     assert progress["currentDate"] == "2025-03-10"
@@ -244,7 +244,7 @@ def test_pause_and_resume_keep_the_checkpoint_and_refuse_wrong_states(staff_clie
 
     # Units in flight finish and are counted; nothing new is dispatched.
     for unit in job.units.filter(status=UnitStatus.RUNNING):
-        jobs.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+        units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED, token=unit.lease_token)
     assert job.units.filter(status=UnitStatus.RUNNING).count() == 0
     assert job.units.filter(status=UnitStatus.SUCCEEDED).count() == in_flight
 

@@ -11,7 +11,7 @@ from backfill.api import legacy
 from backfill.api.jobs import WRITE_THROTTLE_SCOPE
 from backfill.api.legacy import LEGACY_STATUS
 from backfill.models import BackfillJob, CreatedVia, JobStatus, UnitStatus
-from backfill.services import jobs
+from backfill.services import broker
 from snapshots import store
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 from tests.snapshots.factories import full_statistics
@@ -57,7 +57,7 @@ RESPONSE_KEYS = {
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch, snapshot_root):
-    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(broker, "send", lambda *args, **kwargs: None)
     return snapshot_root
 
 

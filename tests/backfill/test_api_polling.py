@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from backfill import selectors
 from backfill.models import BackfillUnit, JobStatus, UnitStatus
-from backfill.services import jobs
+from backfill.services import actions, broker, units
 from tests.factories import BackfillJobFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ START = date(2025, 1, 1)
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch, snapshot_root):
-    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(broker, "send", lambda *args, **kwargs: None)
     return snapshot_root
 
 
@@ -126,7 +126,7 @@ def test_a_unit_ending_changes_the_etag(staff_client, route):
     url = status_urls(job)[route]
     etag = staff_client.get(url)["ETag"]
     unit = job.units.get(status=UnitStatus.RUNNING)
-    assert jobs.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+    assert units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED, token=unit.lease_token)
     changed = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
     assert changed["ETag"] != etag
@@ -138,7 +138,7 @@ def test_a_status_change_changes_the_etag(staff_client, route):
     job = running_job(districts=2, days=3)
     url = status_urls(job)[route]
     etag = staff_client.get(url)["ETag"]
-    jobs.pause_job(job=job)
+    actions.pause_job(job=job)
     changed = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
 
@@ -149,7 +149,7 @@ def test_history_answers_304_until_a_job_changes(staff_client):
     etag = staff_client.get(url)["ETag"]
     assert staff_client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
     unit = job.units.get(status=UnitStatus.RUNNING)
-    jobs.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+    units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED, token=unit.lease_token)
     changed = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
     # Another page is another answer.
@@ -166,7 +166,7 @@ def test_a_claim_counts_its_attempt_at_the_next_poll(staff_client):
     district = before.json()["progress"]["districtProgress"][unit.district_id]
     # A lost run: the unit is claimed again (same lease token, no status change, no heartbeat).
     BackfillUnit.objects.filter(pk=unit.pk).update(lease_token="t", lease_owner="")
-    assert jobs.claim_unit(unit_id=unit.pk, token="t", owner="w1", pid=1)
+    assert units.claim_unit(unit_id=unit.pk, token="t", owner="w1", pid=1)
     after = staff_client.get(url, HTTP_IF_NONE_MATCH=before["ETag"])
     assert after.status_code == 200
     retries = after.json()["progress"]["districtProgress"][unit.district_id]["retryCount"]

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from backfill.services import jobs
+from backfill.services import broker
 from tests.factories import BackfillJobFactory
 from tests.fixtures.api import token_client_of
 
@@ -69,7 +69,7 @@ def test_the_matrix_covers_every_backfill_endpoint():
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch, snapshot_root):
-    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(broker, "send", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

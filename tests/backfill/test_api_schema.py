@@ -31,7 +31,7 @@ from schemathesis.checks import load_all_checks
 from schemathesis.config import SchemathesisConfig
 
 from backfill.models import BackfillJob, IdempotencyKey
-from backfill.services import jobs
+from backfill.services import broker
 from backfill_project.wsgi import application
 from tests.fixtures.api import staff_member
 
@@ -71,7 +71,7 @@ CONFIG = SchemathesisConfig.from_dict(
 @pytest.fixture
 def api_schema(transactional_db, monkeypatch, snapshot_root, analytics_data, staff_token):
     # With analytics documents stored, the analytics endpoints answer 200s to check too.
-    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(broker, "send", lambda *args, **kwargs: None)
     # Thousands of expected 4xx answers would drown the output; 5xx are counted below.
     monkeypatch.setattr(logging.getLogger("django.request"), "level", logging.CRITICAL)
     # The write throttle is tested on its own (test_api.py); here it would only answer 429.

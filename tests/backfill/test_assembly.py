@@ -28,7 +28,7 @@ from backfill.models import (
     UnitStatus,
 )
 from backfill.services import assembly as assembly_service
-from backfill.services import jobs
+from backfill.services import broker, dispatch, jobs, recovery
 from snapshots import store
 
 from .test_collection import run_to_the_end
@@ -92,26 +92,26 @@ def test_an_assembly_its_process_left_behind_is_done_by_the_reclaim(
     monkeypatch.setattr(assembly_service, "run_assembly", lambda **kwargs: False)
     job = run_to_the_end(jobs.create_job(request=backfill_request(REQUEST)))
     monkeypatch.undo()
-    monkeypatch.setattr(jobs, "alive_workers", set)
+    monkeypatch.setattr(recovery, "alive_workers", set)
     monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: sent.append((task, args))
+        broker, "send", lambda task, *args, countdown=None: sent.append((task, args))
     )
 
     assert job.status == JobStatus.RUNNING  # no unit left, but its snapshot is not assembled
     assert store.read_manifest(logical_date=DAY) is None
     (assembly,) = SnapshotAssembly.objects.filter(job=job)
 
-    jobs.reclaim_lost_units()
+    recovery.reclaim_lost_units()
     assert (
-        assembly_service.ASSEMBLE_TASK,
+        broker.ASSEMBLE_TASK,
         (assembly.pk,),
     ) not in sent  # too young: its process may live
     SnapshotAssembly.objects.filter(pk=assembly.pk).update(
         created_at=timezone.now() - timedelta(seconds=assembly_service.UNCLAIMED_SECONDS + 1)
     )
     with transaction.atomic():
-        jobs.reclaim_lost_units()
-    assert (assembly_service.ASSEMBLE_TASK, (assembly.pk,)) in sent
+        recovery.reclaim_lost_units()
+    assert (broker.ASSEMBLE_TASK, (assembly.pk,)) in sent
 
     assert tasks.assemble_snapshot(assembly.pk) is True
     assert tasks.assemble_snapshot(assembly.pk) is False  # a duplicate message does nothing
@@ -152,7 +152,7 @@ def test_a_store_error_in_assembly_leaves_the_job_to_the_next_reclaim_not_stuck(
     assert assembly.claimed_until is None  # released for the next try
 
     monkeypatch.undo()
-    assert assembly_service.assemble_and_dispatch(assembly_id=assembly.pk)
+    assert dispatch.assemble_and_dispatch(assembly_id=assembly.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
 
@@ -173,7 +173,7 @@ def test_store_bound_jobs_have_slots_of_their_own(
         )
     )
 
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
 
     running = {
         job.pk: BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).count()

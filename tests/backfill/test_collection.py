@@ -1,7 +1,8 @@
-"""backfill/services/collection.py: one unit against the simulator over real HTTP, in-process.
+"""Running one unit (services/execution.py, collecting.py) against the simulator over real HTTP,
+in-process.
 
 The units run in this process (no worker) so a test can make one step misbehave; Celery's
-broker is replaced by a recorder (`jobs._send`), everything else is real: PostgreSQL, Redis
+broker is replaced by a recorder (`broker.send`), everything else is real: PostgreSQL, Redis
 (limiter, breaker, cache), the HTTP client and the snapshot store.
 """
 
@@ -16,10 +17,11 @@ from analytics import services as analytics
 from backfill import limits
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, UnitStatus
-from backfill.services import collection, jobs
+from backfill.services import closing_dates, collecting, dispatch, execution, jobs
 from districts.dashboard import collect
-from districts.dashboard.errors import ErrorType
+from districts.dashboard.errors import DashboardError, ErrorType
 from snapshots import store
+from tests.fixtures.backfill import lease_token
 from tests.snapshots.factories import DistrictStatisticsFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,13 +29,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def run_to_the_end(job: BackfillJob) -> BackfillJob:
     """Start the job and run its claimed units here, one at a time, until none is left."""
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     for _ in range(100):
         claimed = list(job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True))
         if not claimed:
             break
         for unit_id in claimed:
-            collection.run_unit(unit_id=unit_id)
+            execution.run_unit(unit_id=unit_id, token=lease_token(unit_id))
     job.refresh_from_db()
     return job
 
@@ -201,15 +203,15 @@ def test_a_per_district_date_fetches_its_summary_once_and_a_failure_keeps_the_di
 ):
     request = {"startDate": "2025-03-10", "targetDistricts": ["42", "61"], "enableCaching": False}
     calls = []
-    fetch = collection.collect_summary
+    fetch = collecting.collect_summary
 
     def failing_once(*args, **kwargs):
         calls.append(kwargs["logical_date"])
         if len(calls) == 1:
-            raise collection.DashboardError(ErrorType.NETWORK_ERROR, "refused", retryable=True)
+            raise DashboardError(ErrorType.NETWORK_ERROR, "refused", retryable=True)
         return fetch(*args, **kwargs)
 
-    monkeypatch.setattr(collection, "collect_summary", failing_once)
+    monkeypatch.setattr(collecting, "collect_summary", failing_once)
     job = run_to_the_end(jobs.create_job(request=backfill_request(request)))
 
     # The first unit's summary request failed: its district is stored all the same, and the
@@ -229,8 +231,8 @@ def test_the_one_process_locks_live_only_as_long_as_their_holder():
     """A worker killed while it probes a month or downloads a date's summary must not hold the
     other units of that date for the whole wait (300 s): the lock's lease is short and renewed."""
     name = f"{limits.key_prefix()}:date-summary:test-{uuid.uuid4().hex}"
-    with collection._one_at_a_time(name):
+    with closing_dates.one_at_a_time(name):
         ttl_ms = limits.get_redis().pttl(name)
-    assert 0 < ttl_ms <= collection.DISCOVERY_LOCK_LEASE_SECONDS * 1000
-    assert collection.DISCOVERY_LOCK_LEASE_SECONDS * 10 <= collection.DISCOVERY_LOCK_SECONDS
+    assert 0 < ttl_ms <= closing_dates.DISCOVERY_LOCK_LEASE_SECONDS * 1000
+    assert closing_dates.DISCOVERY_LOCK_LEASE_SECONDS * 10 <= closing_dates.DISCOVERY_LOCK_SECONDS
     assert limits.get_redis().exists(name) == 0

@@ -1,4 +1,4 @@
-"""backfill/services/collection.py: one unit executed in this process against the simulator,
+"""backfill/services/execution.py: one unit executed in this process against the simulator,
 with the lease claimed and renewed as a worker would."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, UnitStatus
-from backfill.services import collection, jobs
+from backfill.services import broker, dispatch, execution, jobs, recovery
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,11 +20,11 @@ def messages(monkeypatch) -> list[tuple]:
     sent: list[tuple] = []
 
     def record(task, *args, countdown=None):
-        if task == jobs.RUN_UNIT_TASK:
+        if task == broker.RUN_UNIT_TASK:
             sent.append(args)
 
-    monkeypatch.setattr(jobs, "_send", record)
-    monkeypatch.setattr(jobs, "alive_workers", set)
+    monkeypatch.setattr(broker, "send", record)
+    monkeypatch.setattr(recovery, "alive_workers", set)
     return sent
 
 
@@ -33,7 +33,7 @@ def run_messages(messages: list[tuple]) -> int:
     ran = 0
     while messages:
         unit_id, token = messages.pop(0)
-        collection.run_unit(unit_id=unit_id, token=token, owner="celery@test", pid=os.getpid())
+        execution.run_unit(unit_id=unit_id, token=token, owner="celery@test", pid=os.getpid())
         ran += 1
     return ran
 
@@ -51,7 +51,7 @@ def test_requests_made_counts_every_http_attempt_of_every_unit_attempt(
             {"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
         )
     )
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
 
     assert run_messages(messages) == 3  # three unit attempts
 
@@ -70,13 +70,13 @@ def test_a_late_message_of_an_earlier_dispatch_does_nothing(
             {"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
         )
     )
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     (old,) = messages
     BackfillUnit.objects.filter(job=job).update(lease_expires_at=None)
-    jobs.reclaim_lost_units()  # lost: dispatched again under a new token
+    recovery.reclaim_lost_units()  # lost: dispatched again under a new token
     assert len(messages) == 2
 
-    assert collection.run_unit(unit_id=old[0], token=old[1], owner="celery@late", pid=1) is None
+    assert execution.run_unit(unit_id=old[0], token=old[1], owner="celery@late", pid=1) is None
     assert simulator.requests() == []
     run_messages(messages[1:])
     unit = BackfillUnit.objects.get(job=job)
@@ -92,7 +92,7 @@ def test_a_unit_whose_runners_keep_dying_fails_instead_of_looping(
             {"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
         )
     )
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     # Six earlier claims whose runners died (each claim counts an attempt).
     BackfillUnit.objects.filter(job=job).update(attempts=6)
 

@@ -1,5 +1,5 @@
-"""backfill/services/collection.py, in this process: month-end units of months whose closing
-date is unknown probe the simulator (over real HTTP, through the global limiter) before they
+"""services/collecting.py and closing_dates.py, in this process: month-end units of months whose
+closing date is unknown probe the simulator (over real HTTP, through the global limiter) before they
 collect, and wait while the month is still closing."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, UnitStatus
-from backfill.services import collection, jobs, planning
+from backfill.services import dispatch, execution, jobs
+from backfill.services.planning import month_ends
 from districts.dashboard.closing import closing_date_for
 from districts.models import MonthEndClosing
 from simulator.periods import next_month, simulated_closing_day
@@ -31,10 +32,10 @@ def engine(db, backfill_env, fast_limits, sent, simulator, monkeypatch):
 def run_job(request: dict, django_capture_on_commit_callbacks) -> list[BackfillUnit]:
     job = jobs.create_job(request=backfill_request(request))
     with django_capture_on_commit_callbacks(execute=True):
-        jobs.start_queued_jobs()
+        dispatch.start_queued_jobs()
     while unit := job.units.filter(status=UnitStatus.RUNNING).first():
         with django_capture_on_commit_callbacks(execute=True):
-            collection.run_unit(unit_id=unit.pk)
+            execution.run_unit(unit_id=unit.pk, token=unit.lease_token)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED, job.error_summary
     return list(job.units.order_by("logical_date", "district_id"))
@@ -72,7 +73,7 @@ def test_month_end_still_closing_when_its_unit_runs_waits_and_stores_nothing(
     october = date(2026, 10, 1)
     october_closes = next_month(october).replace(day=simulated_closing_day(october))
     engine(october_closes - timedelta(days=4))
-    monkeypatch.setattr(planning, "RECENT_MONTH_END_DAYS", -1)  # the planner lets it run
+    monkeypatch.setattr(month_ends, "RECENT_MONTH_END_DAYS", -1)  # the planner lets it run
 
     (unit,) = run_job(
         {"startDate": "2026-10-31", "targetDistricts": ["42"]}, django_capture_on_commit_callbacks

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from backfill.models import BackfillJob, BackfillUnit, CreatedVia, JobStatus, UnitStatus
-from backfill.services import jobs
+from backfill.services import broker, dispatch, recovery, units
 from districts import services as district_services
 from districts.models import District
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
@@ -25,9 +25,9 @@ def no_broker(monkeypatch, snapshot_root) -> list[tuple[str, tuple]]:
     """Record what would go to Celery; the snapshot store gets a private root."""
     calls: list[tuple[str, tuple]] = []
     monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: calls.append((task, args))
+        broker, "send", lambda task, *args, countdown=None: calls.append((task, args))
     )
-    monkeypatch.setattr(jobs, "alive_workers", set)  # no worker to ping
+    monkeypatch.setattr(recovery, "alive_workers", set)  # no worker to ping
     return calls
 
 
@@ -256,18 +256,19 @@ def inline_broker(monkeypatch) -> set[str]:
     failing: set[str] = set()
 
     def send(task, *args, countdown=None):
-        if task == jobs.START_JOBS_TASK:
-            jobs.start_queued_jobs()
-        elif task == jobs.RUN_UNIT_TASK:
+        if task == broker.START_JOBS_TASK:
+            dispatch.start_queued_jobs()
+        elif task == broker.RUN_UNIT_TASK:
             unit = BackfillUnit.objects.get(pk=args[0])
             failed = unit.district_id in failing
-            jobs.finish_unit(
+            units.finish_unit(
                 unit_id=unit.pk,
+                token=args[1],
                 status=UnitStatus.FAILED if failed else UnitStatus.SUCCEEDED,
                 error_type="fetch_failed" if failed else "",
             )
 
-    monkeypatch.setattr(jobs, "_send", send)
+    monkeypatch.setattr(broker, "send", send)
     return failing
 
 
@@ -379,7 +380,7 @@ def test_pause_then_resume_a_running_job(db, no_broker, django_capture_on_commit
     assert job.units.get(district_id="61").status == UnitStatus.PENDING
     with django_capture_on_commit_callbacks(execute=True):
         assert run("backfill_resume", str(job.pk)).strip() == f"Job {job.pk}: pending"
-    assert no_broker[-1] == (jobs.START_JOBS_TASK, ())  # queued again in its place
+    assert no_broker[-1] == (broker.START_JOBS_TASK, ())  # queued again in its place
 
 
 def test_pause_of_a_finished_job_and_resume_of_a_running_one_are_command_errors(db):
@@ -501,7 +502,7 @@ def test_recover_with_a_negative_stale_after_touches_no_healthy_job(db, no_broke
         run("backfill_recover", "--stale-after", "-100")
     job.refresh_from_db()
     assert job.recovery_count == 0
-    assert [task for task, _ in no_broker if task == jobs.RUN_UNIT_TASK] == []
+    assert [task for task, _ in no_broker if task == broker.RUN_UNIT_TASK] == []
 
 
 def test_recover_never_resends_a_unit_a_live_worker_holds(db, no_broker, monkeypatch):
@@ -509,6 +510,6 @@ def test_recover_never_resends_a_unit_a_live_worker_holds(db, no_broker, monkeyp
     BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).update(
         lease_owner="celery@alive", lease_pid=1
     )
-    monkeypatch.setattr(jobs, "alive_workers", lambda: {"celery@alive"})
+    monkeypatch.setattr(recovery, "alive_workers", lambda: {"celery@alive"})
     assert run("backfill_recover", "--stale-after", "0").strip() == "Recovered 0 jobs: -"
-    assert [task for task, _ in no_broker if task == jobs.RUN_UNIT_TASK] == []
+    assert [task for task, _ in no_broker if task == broker.RUN_UNIT_TASK] == []

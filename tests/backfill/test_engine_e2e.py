@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from backfill.contracts import backfill_request
 from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus, UnitStatus
-from backfill.services import jobs
+from backfill.services import actions, jobs, recovery
 from snapshots import store
 from tests.fixtures.backfill import Worker
 
@@ -109,7 +109,7 @@ def test_district_failures_give_a_partial_snapshot_that_retry_upgrades(
     assert [e["districtId"] for e in manifest["errors"]] == ["61"]
 
     simulator.clear_faults()
-    assert jobs.retry_failed(job=job) == 1
+    assert actions.retry_failed(job=job) == 1
     job = finished(job)
     assert job.status == JobStatus.COMPLETED
     manifest = store.read_manifest(logical_date=date(2025, 3, 10))
@@ -132,7 +132,7 @@ def test_cancel_stops_the_job_within_seconds(celery_worker_process, simulator):
     while not job.units.filter(status=UnitStatus.SUCCEEDED).exists():
         time.sleep(0.1)
     started = time.monotonic()
-    jobs.cancel_job(job=job)
+    actions.cancel_job(job=job)
     job = finished(job, timeout=10)
     assert time.monotonic() - started < 5
     assert job.status == JobStatus.CANCELLED
@@ -186,7 +186,7 @@ def test_stale_running_job_is_resumed_by_recovery(backfill_env, tmp_path, fast_l
         status=JobStatus.RUNNING, heartbeat_at="2025-01-01T00:00:00Z"
     )
     job.units.filter(logical_date="2025-03-10").update(status=UnitStatus.RUNNING)
-    assert jobs.recover_jobs() == [str(job.pk)]
+    assert recovery.recover_jobs() == [str(job.pk)]
     job.refresh_from_db()
     assert job.recovery_count == 1
     worker = Worker(env=backfill_env, log_path=tmp_path / "worker.log")

@@ -24,7 +24,7 @@ from celery import Celery
 from backfill import selectors
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
-from backfill.services import jobs
+from backfill.services import broker, jobs
 from snapshots import store
 from tests.backfill.test_engine_e2e import finished, wait_for
 from tests.backfill.test_limits import PrivateRedis
@@ -268,11 +268,11 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
         "DASHBOARD_MAX_ATTEMPTS": "2",
     }
     # Not the current app: later tests of this process send through the project's own.
-    broker = Celery(broker=redis_server.url, set_as_current=False)
+    celery_app = Celery(broker=redis_server.url, set_as_current=False)
     monkeypatch.setattr(
-        jobs,
-        "_send",
-        lambda task, *args, countdown=None: broker.send_task(
+        broker,
+        "send",
+        lambda task, *args, countdown=None: celery_app.send_task(
             task, args=args, countdown=countdown, queue=env["CELERY_QUEUE"]
         ),
     )

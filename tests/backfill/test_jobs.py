@@ -1,8 +1,8 @@
-"""backfill/services/jobs.py: create, start (FIFO), windowed dispatch, finish, cancel, retry,
-recover, cleanup and the daily gap fill.
+"""The engine's services (jobs, dispatch, units, outcome, actions, recovery): create, start (FIFO),
+windowed dispatch, finish, cancel, retry, recover, cleanup and the daily gap fill.
 
-No worker runs here: `_send` (the one place that talks to Celery) is replaced by a recorder, and
-on-commit callbacks are run with `django_capture_on_commit_callbacks`.
+No worker runs here: `broker.send` (the one place that talks to Celery) is replaced by a
+recorder, and on-commit callbacks are run with `django_capture_on_commit_callbacks`.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from backfill.models import (
     RateLimitConfig,
     UnitStatus,
 )
-from backfill.services import cleanup, gap_fill, jobs
+from backfill.services import actions, broker, cleanup, dispatch, gap_fill, jobs, recovery, units
 from backfill.services.errors import JobStateConflict
 from districts import services as district_services
 from snapshots import store
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
+from tests.fixtures.backfill import lease_token
 
 # Three dates x two districts, full detail: six units.
 REQUEST = {
@@ -44,7 +45,7 @@ OTHER_DATES = {**REQUEST, "startDate": "2025-04-10", "endDate": "2025-04-12"}
 def alive(monkeypatch) -> set[str]:
     """The workers that answer a ping (none unless a test adds some); nothing waits on Celery."""
     hostnames: set[str] = set()
-    monkeypatch.setattr(jobs, "alive_workers", lambda: set(hostnames))
+    monkeypatch.setattr(recovery, "alive_workers", lambda: set(hostnames))
     return hostnames
 
 
@@ -68,11 +69,11 @@ def run_on_commit(django_capture_on_commit_callbacks):
 
 
 def units_sent(sent) -> list[int]:
-    return [args[0] for task, args in sent if task == jobs.RUN_UNIT_TASK]
+    return [args[0] for task, args in sent if task == broker.RUN_UNIT_TASK]
 
 
 def starts_sent(sent) -> int:
-    return sum(1 for task, _ in sent if task == jobs.START_JOBS_TASK)
+    return sum(1 for task, _ in sent if task == broker.START_JOBS_TASK)
 
 
 def running(job: BackfillJob) -> list[int]:
@@ -83,13 +84,15 @@ def running(job: BackfillJob) -> list[int]:
 
 def create_started(run_on_commit, **fields) -> BackfillJob:
     job = jobs.create_job(request=backfill_request({**REQUEST, **fields}))
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     job.refresh_from_db()
     return job
 
 
 def finish(run_on_commit, unit_id: int, status: str = UnitStatus.SUCCEEDED, **kwargs) -> bool:
-    return run_on_commit(jobs.finish_unit, unit_id=unit_id, status=status, **kwargs)
+    """End a unit, by default as the holder of its current lease would."""
+    kwargs.setdefault("token", lease_token(unit_id))
+    return run_on_commit(units.finish_unit, unit_id=unit_id, status=status, **kwargs)
 
 
 def set_limits(**fields) -> None:
@@ -98,7 +101,7 @@ def set_limits(**fields) -> None:
 
 def assert_counters_match_units(job: BackfillJob) -> None:
     job.refresh_from_db()
-    for status, counter in jobs.COUNTER_FOR.items():
+    for status, counter in units.COUNTER_FOR.items():
         assert getattr(job, counter) == job.units.filter(status=status).count(), counter
     assert job.total_units == job.units.count()
 
@@ -157,7 +160,7 @@ def test_create_job_inserts_units_in_batches(db, sent, monkeypatch):
 
 def test_create_job_asks_for_a_start_once_committed(db, sent, run_on_commit):
     run_on_commit(jobs.create_job, request=backfill_request(REQUEST))
-    assert sent == [(jobs.START_JOBS_TASK, ())]
+    assert sent == [(broker.START_JOBS_TASK, ())]
 
 
 def test_create_job_with_no_district_in_scope_is_refused(db, sent):
@@ -173,10 +176,10 @@ def test_create_job_with_no_district_in_scope_is_refused(db, sent):
 def test_queued_jobs_start_oldest_first_one_at_a_time(db, sent, settings):
     settings.BACKFILL_MAX_ACTIVE_JOBS = 1
     first, second, third = (jobs.create_job(request=backfill_request(REQUEST)) for _ in range(3))
-    assert jobs.start_queued_jobs() == [str(first.pk)]
-    assert jobs.start_queued_jobs() == []
+    assert dispatch.start_queued_jobs() == [str(first.pk)]
+    assert dispatch.start_queued_jobs() == []
     BackfillJob.objects.filter(pk=first.pk).update(status=JobStatus.COMPLETED)
-    assert jobs.start_queued_jobs() == [str(second.pk)]
+    assert dispatch.start_queued_jobs() == [str(second.pk)]
     third.refresh_from_db()
     assert third.status == JobStatus.PENDING
 
@@ -184,7 +187,7 @@ def test_queued_jobs_start_oldest_first_one_at_a_time(db, sent, settings):
 def test_active_job_limit_lets_several_jobs_run(db, sent, settings):
     settings.BACKFILL_MAX_ACTIVE_JOBS = 2
     first, second, _ = (jobs.create_job(request=backfill_request(REQUEST)) for _ in range(3))
-    assert jobs.start_queued_jobs() == [str(first.pk), str(second.pk)]
+    assert dispatch.start_queued_jobs() == [str(first.pk), str(second.pk)]
     first.refresh_from_db()
     assert first.status == JobStatus.RUNNING
     assert first.started_at and first.heartbeat_at
@@ -206,7 +209,7 @@ def test_global_max_concurrent_caps_units_in_flight_across_jobs(db, sent, settin
     set_limits(max_concurrent=4)
     first = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 3}))
     second = jobs.create_job(request=backfill_request({**OTHER_DATES, "concurrency": 3}))
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     assert (len(running(first)), len(running(second))) == (3, 1)
     assert len(units_sent(sent)) == 4
 
@@ -216,14 +219,14 @@ def test_dispatch_fills_the_window_when_the_global_limit_rises(db, sent, run_on_
     job = create_started(run_on_commit, concurrency=3)
     assert len(running(job)) == 1
     set_limits(max_concurrent=3)
-    assert run_on_commit(jobs.dispatch_units, job_id=str(job.pk)) == 2
+    assert run_on_commit(dispatch.dispatch_units) == 2
     assert len(running(job)) == 3
     assert len(units_sent(sent)) == 3
 
 
 def test_dispatch_of_a_job_that_is_not_running_claims_nothing(db, sent):
     job = jobs.create_job(request=backfill_request(REQUEST))
-    assert jobs.dispatch_units(job_id=str(job.pk)) == 0
+    assert dispatch.dispatch_units() == 0
     assert running(job) == []
 
 
@@ -258,7 +261,8 @@ def test_finishing_a_unit_twice_counts_it_once(db, sent, finalized, run_on_commi
 def test_finishing_a_unit_that_never_started_does_nothing(db, sent):
     job = jobs.create_job(request=backfill_request(REQUEST))
     unit_id = job.units.first().pk
-    assert jobs.finish_unit(unit_id=unit_id, status=UnitStatus.SUCCEEDED) is False
+    token = lease_token(unit_id)
+    assert units.finish_unit(unit_id=unit_id, status=UnitStatus.SUCCEEDED, token=token) is False
     assert job.units.get(pk=unit_id).status == UnitStatus.PENDING
 
 
@@ -331,7 +335,7 @@ def test_cancelling_a_queued_job_cancels_it_at_once(db, sent, run_on_commit):
     job = jobs.create_job(
         request=backfill_request({**REQUEST, "startDate": "2026-03-05", "endDate": "2026-03-07"})
     )  # the 5th is unavailable: 2 of 6 units
-    job = run_on_commit(jobs.cancel_job, job=job)
+    job = run_on_commit(actions.cancel_job, job=job)
     assert job.status == JobStatus.CANCELLED
     assert (job.cancelled_units, job.unavailable_units) == (4, 2)
     assert job.finished_at is not None
@@ -343,7 +347,7 @@ def test_cancelling_a_running_job_starts_no_more_units(db, sent, finalized, run_
     job = create_started(run_on_commit, concurrency=2)
     in_flight = running(job)
     sent.clear()
-    job = run_on_commit(jobs.cancel_job, job=job)
+    job = run_on_commit(actions.cancel_job, job=job)
     assert job.status == JobStatus.CANCELLING
     assert job.cancelled_units == 4
     assert running(job) == in_flight  # in-flight units stop on their own, cooperatively
@@ -358,7 +362,7 @@ def test_cancelling_a_running_job_starts_no_more_units(db, sent, finalized, run_
 def test_cancelling_a_finished_job_is_refused(db, sent):
     job = BackfillJobFactory(status=JobStatus.COMPLETED)
     with pytest.raises(JobStateConflict) as caught:
-        jobs.cancel_job(job=job)
+        actions.cancel_job(job=job)
     assert "already completed" in caught.value.message
     assert (caught.value.action, caught.value.status) == ("cancel", JobStatus.COMPLETED)
 
@@ -372,7 +376,7 @@ def test_retry_requeues_only_the_failed_units(db, sent, finalized, run_on_commit
     finish(run_on_commit, ok)
     finish(run_on_commit, bad, status=UnitStatus.FAILED, error_type="fetch_failed", retryable=True)
     sent.clear()
-    assert run_on_commit(jobs.retry_failed, job=job) == 1
+    assert run_on_commit(actions.retry_failed, job=job) == 1
     job.refresh_from_db()
     assert job.status == JobStatus.PENDING
     assert (job.succeeded_units, job.failed_units) == (1, 0)
@@ -389,8 +393,8 @@ def test_retried_units_run_and_upgrade_the_job(db, sent, finalized, run_on_commi
     ok, bad = running(job)
     finish(run_on_commit, ok)
     finish(run_on_commit, bad, status=UnitStatus.FAILED, error_type="fetch_failed")
-    jobs.retry_failed(job=job)
-    run_on_commit(jobs.start_queued_jobs)
+    actions.retry_failed(job=job)
+    run_on_commit(dispatch.start_queued_jobs)
     assert running(job) == [bad]
     finish(run_on_commit, bad)
     job.refresh_from_db()
@@ -400,7 +404,7 @@ def test_retried_units_run_and_upgrade_the_job(db, sent, finalized, run_on_commi
 def test_retry_of_an_active_job_is_refused(db, sent, run_on_commit):
     job = create_started(run_on_commit)
     with pytest.raises(JobStateConflict) as caught:
-        jobs.retry_failed(job=job)
+        actions.retry_failed(job=job)
     assert (caught.value.action, caught.value.status) == ("retry", JobStatus.RUNNING)
 
 
@@ -408,7 +412,7 @@ def test_retry_of_a_job_without_failed_units_is_refused(db, sent):
     job = BackfillJobFactory(status=JobStatus.COMPLETED, total_units=1, succeeded_units=1)
     BackfillUnitFactory(job=job, status=UnitStatus.SUCCEEDED)
     with pytest.raises(JobStateConflict, match="no failed units"):
-        jobs.retry_failed(job=job)
+        actions.retry_failed(job=job)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
 
@@ -421,14 +425,14 @@ def test_recovery_resumes_the_running_units_of_a_stale_job_only(db, sent, settin
     set_limits(max_concurrent=10)
     stale = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 2}))
     fresh = jobs.create_job(request=backfill_request({**OTHER_DATES, "concurrency": 2}))
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     long_ago = timezone.now() - timedelta(hours=1)
     BackfillJob.objects.filter(pk=stale.pk).update(heartbeat_at=long_ago)
     BackfillUnit.objects.filter(status=UnitStatus.RUNNING).update(started_at=long_ago)
     stale_units, fresh_units = running(stale), running(fresh)
     sent.clear()
 
-    assert run_on_commit(jobs.recover_jobs) == [str(stale.pk)]
+    assert run_on_commit(recovery.recover_jobs) == [str(stale.pk)]
 
     stale.refresh_from_db()
     assert stale.status == JobStatus.RUNNING
@@ -447,23 +451,23 @@ def test_recovery_honours_the_stale_after_threshold(db, sent, run_on_commit):
     two_minutes_ago = timezone.now() - timedelta(minutes=2)
     BackfillJob.objects.filter(pk=job.pk).update(heartbeat_at=two_minutes_ago)
     job.units.filter(status=UnitStatus.RUNNING).update(started_at=two_minutes_ago)
-    assert jobs.recover_jobs(stale_after=timedelta(minutes=10)) == []
-    assert jobs.recover_jobs(stale_after=timedelta(minutes=1)) == [str(job.pk)]
+    assert recovery.recover_jobs(stale_after=timedelta(minutes=10)) == []
+    assert recovery.recover_jobs(stale_after=timedelta(minutes=1)) == [str(job.pk)]
 
 
 def test_recovery_with_a_zero_threshold_resumes_every_active_job(db, sent, run_on_commit):
     job = create_started(run_on_commit)
     BackfillJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=1))
-    assert jobs.recover_jobs(stale_after=timedelta(0)) == [str(job.pk)]
+    assert recovery.recover_jobs(stale_after=timedelta(0)) == [str(job.pk)]
 
 
 def test_recovery_finishes_a_stale_cancelling_job(db, sent, run_on_commit):
     job = create_started(run_on_commit, concurrency=2)
-    jobs.cancel_job(job=job)
+    actions.cancel_job(job=job)
     an_hour_ago = timezone.now() - timedelta(hours=1)
     BackfillJob.objects.filter(pk=job.pk).update(heartbeat_at=an_hour_ago)
     job.units.filter(status=UnitStatus.RUNNING).update(started_at=an_hour_ago)
-    assert jobs.recover_jobs() == [str(job.pk)]
+    assert recovery.recover_jobs() == [str(job.pk)]
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert job.cancelled_units == 6
@@ -473,7 +477,7 @@ def test_recovery_finishes_a_stale_cancelling_job(db, sent, run_on_commit):
 def test_recovery_starts_a_queued_job_when_there_is_room(db, sent, settings):
     settings.BACKFILL_MAX_ACTIVE_JOBS = 1
     job = jobs.create_job(request=backfill_request(REQUEST))
-    assert jobs.recover_jobs() == []
+    assert recovery.recover_jobs() == []
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING
 
@@ -564,7 +568,7 @@ def test_waiting_month_ends_are_counted_and_the_job_completes(db, sent, run_on_c
     assert waiting.status == UnitStatus.WAITING
     assert "2026-10 is still closing" in waiting.error_message
     assert waiting.error_type == ""
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     (unit_id,) = units_sent(sent)
     finish(run_on_commit, unit_id)
     job.refresh_from_db()
@@ -576,7 +580,7 @@ def test_a_job_of_only_waiting_units_completes_at_start(db, sent, run_on_commit,
     today_is(date(2026, 11, 20))
 
     job = jobs.create_job(request=backfill_request({"startDate": "2026-10-31"}))
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
 
     job.refresh_from_db()
     assert (job.status, job.waiting_units, units_sent(sent)) == (JobStatus.COMPLETED, 1, [])

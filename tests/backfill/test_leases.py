@@ -1,8 +1,8 @@
-"""Leases and recovery in backfill/services/jobs.py (issue 9): a claimed unit records its
+"""Leases and recovery (backfill/services/units.py, recovery.py): a claimed unit records its
 worker and renews a short lease; lost units are dispatched again by reclaim, by dispatch and at
 worker start; late messages change nothing; free slots are shared by every running job.
 
-No worker runs here: `_send` records what would go to the broker, `alive_workers` answers
+No worker runs here: `broker.send` records what would go to the broker, `alive_workers` answers
 what the test says.
 """
 
@@ -19,7 +19,7 @@ from django_celery_beat.models import PeriodicTask
 from backfill import tasks
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
-from backfill.services import jobs
+from backfill.services import actions, broker, dispatch, jobs, recovery, units
 from snapshots import store
 from tests.backfill.test_jobs import (
     OTHER_DATES,
@@ -38,7 +38,7 @@ LIVE = "celery@live-worker"
 @pytest.fixture(autouse=True)
 def alive(monkeypatch) -> set[str]:
     hostnames: set[str] = {LIVE}
-    monkeypatch.setattr(jobs, "alive_workers", lambda: set(hostnames))
+    monkeypatch.setattr(recovery, "alive_workers", lambda: set(hostnames))
     return hostnames
 
 
@@ -48,10 +48,10 @@ def sent(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
 
     def record(task, *args, countdown=None):
-        if task == jobs.RUN_UNIT_TASK:
+        if task == broker.RUN_UNIT_TASK:
             calls.append(args)
 
-    monkeypatch.setattr(jobs, "_send", record)
+    monkeypatch.setattr(broker, "send", record)
     return calls
 
 
@@ -74,7 +74,7 @@ def token_of(unit_id: int) -> str:
 
 
 def claim(unit_id: int, owner: str = LIVE, pid: int = 4242, token: str | None = None) -> bool:
-    return jobs.claim_unit(unit_id=unit_id, token=token or token_of(unit_id), owner=owner, pid=pid)
+    return units.claim_unit(unit_id=unit_id, token=token or token_of(unit_id), owner=owner, pid=pid)
 
 
 def dead_pid() -> int:
@@ -121,10 +121,10 @@ def test_a_message_with_an_old_token_is_ignored(db, sent, run_on_commit):
     (unit_id,) = running(job)
     old = token_of(unit_id)
     assert claim(unit_id, owner=DEAD)
-    run_on_commit(jobs.reclaim_lost_units)  # DEAD does not answer: dispatched again
+    run_on_commit(recovery.reclaim_lost_units)  # DEAD does not answer: dispatched again
     assert token_of(unit_id) != old
     assert not claim(unit_id, owner=LIVE, token=old)
-    assert not jobs.finish_unit(unit_id=unit_id, token=old, status=UnitStatus.SUCCEEDED)
+    assert not units.finish_unit(unit_id=unit_id, token=old, status=UnitStatus.SUCCEEDED)
     assert claim(unit_id, owner=LIVE)
 
 
@@ -134,10 +134,10 @@ def test_renewal_extends_the_lease_and_fails_once_the_unit_was_taken_over(db, se
     token = token_of(unit_id)
     claim(unit_id)
     BackfillUnit.objects.filter(pk=unit_id).update(lease_expires_at=timezone.now())
-    assert jobs.renew_lease(unit_id=unit_id, token=token)
+    assert units.renew_lease(unit_id=unit_id, token=token)
     assert BackfillUnit.objects.get(pk=unit_id).lease_expires_at > timezone.now()
     BackfillUnit.objects.filter(pk=unit_id).update(lease_token="someone-else")
-    assert not jobs.renew_lease(unit_id=unit_id, token=token)
+    assert not units.renew_lease(unit_id=unit_id, token=token)
 
 
 # finding 1: a killed worker's units
@@ -152,7 +152,7 @@ def test_units_of_a_worker_that_no_longer_answers_are_dispatched_again_at_once(
         assert claim(unit_id, owner=DEAD)
     sent.clear()
 
-    assert run_on_commit(jobs.reclaim_lost_units) == [str(job.pk)]
+    assert run_on_commit(recovery.reclaim_lost_units) == [str(job.pk)]
 
     assert sorted(unit_id for unit_id, _ in sent) == dead_units
     for unit in BackfillUnit.objects.filter(pk__in=dead_units):
@@ -168,9 +168,9 @@ def test_units_of_a_live_worker_are_never_dispatched_again(db, sent, run_on_comm
     for unit_id in running(job):
         claim(unit_id, owner=LIVE)
     sent.clear()
-    assert run_on_commit(jobs.reclaim_lost_units) == []
+    assert run_on_commit(recovery.reclaim_lost_units) == []
     # Nor by an operator's recovery with a zero threshold (finding 5).
-    assert run_on_commit(jobs.recover_jobs, stale_after=timedelta(0)) == []
+    assert run_on_commit(recovery.recover_jobs, stale_after=timedelta(0)) == []
     assert sent == []
 
 
@@ -178,30 +178,30 @@ def test_a_unit_claimed_after_the_ping_is_not_judged_by_it(db, sent, run_on_comm
     job = create_started(run_on_commit, concurrency=1)
     (unit_id,) = running(job)
     alive.clear()  # the ping saw no worker: the claim below happens after it
-    original = jobs.alive_workers
+    original = recovery.alive_workers
 
     def ping_then_claim():
         hostnames = original()
         claim(unit_id, owner="celery@new-worker")
         return hostnames
 
-    jobs.alive_workers = ping_then_claim
+    recovery.alive_workers = ping_then_claim
     try:
-        assert run_on_commit(jobs.reclaim_lost_units) == []
+        assert run_on_commit(recovery.reclaim_lost_units) == []
     finally:
-        jobs.alive_workers = original
+        recovery.alive_workers = original
     assert BackfillUnit.objects.get(pk=unit_id).lease_owner == "celery@new-worker"
 
 
 def test_unknown_liveness_reclaims_expired_leases_only(db, sent, run_on_commit, monkeypatch):
-    monkeypatch.setattr(jobs, "alive_workers", lambda: None)  # broker down: ping impossible
+    monkeypatch.setattr(recovery, "alive_workers", lambda: None)  # broker down: ping impossible
     job = create_started(run_on_commit, concurrency=2)
     held, expired = running(job)
     claim(held, owner=DEAD)
     claim(expired, owner=DEAD)
     BackfillUnit.objects.filter(pk=expired).update(lease_expires_at=timezone.now())
     sent.clear()
-    run_on_commit(jobs.reclaim_lost_units)
+    run_on_commit(recovery.reclaim_lost_units)
     assert [unit_id for unit_id, _ in sent] == [expired]
 
 
@@ -215,11 +215,11 @@ def test_a_dispatched_unit_whose_message_was_lost_is_sent_again_when_its_lease_e
     job = create_started(run_on_commit, concurrency=1)
     (unit_id,) = running(job)
     sent.clear()
-    assert run_on_commit(jobs.reclaim_lost_units) == []  # its message may still be on its way
+    assert run_on_commit(recovery.reclaim_lost_units) == []  # its message may still be on its way
     BackfillUnit.objects.filter(pk=unit_id).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert run_on_commit(jobs.reclaim_lost_units) == [str(job.pk)]
+    assert run_on_commit(recovery.reclaim_lost_units) == [str(job.pk)]
     assert [u for u, _ in sent] == [unit_id]
 
 
@@ -242,22 +242,22 @@ def test_requeue_gives_the_unit_a_new_token_and_counts_its_requests(db, sent, ru
     claim(unit_id)
     sent.clear()
     assert run_on_commit(
-        jobs.requeue_unit, unit_id=unit_id, countdown=5, token=token, requests_made=4
+        units.requeue_unit, unit_id=unit_id, countdown=5, token=token, requests_made=4
     )
     unit = BackfillUnit.objects.get(pk=unit_id)
     assert unit.lease_token != token and unit.lease_owner == ""
     assert unit.lease_expires_at > timezone.now() + timedelta(seconds=5)
     assert unit.requests_made == 4
     assert sent == [(unit_id, unit.lease_token)]
-    assert not jobs.requeue_unit(unit_id=unit_id, countdown=5, token=token)
+    assert not units.requeue_unit(unit_id=unit_id, countdown=5, token=token)
 
 
 def test_lost_units_of_a_cancelling_job_end_cancelled(db, sent, run_on_commit):
     job = create_started(run_on_commit, concurrency=2)
     for unit_id in running(job):
         claim(unit_id, owner=DEAD)
-    jobs.cancel_job(job=job)
-    run_on_commit(jobs.reclaim_lost_units)
+    actions.cancel_job(job=job)
+    run_on_commit(recovery.reclaim_lost_units)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert_counters_match_units(job)
@@ -287,7 +287,7 @@ def test_every_job_runs_to_the_end_whatever_the_number_of_active_jobs(
         )
         for month, concurrency in ((3, 3), (4, 1), (5, 1))
     ]
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     seen_active = 0
     for _ in range(100):
         busy = list(BackfillUnit.objects.filter(status=UnitStatus.RUNNING).order_by("id"))
@@ -296,7 +296,7 @@ def test_every_job_runs_to_the_end_whatever_the_number_of_active_jobs(
         assert len(busy) <= 3  # the global window
         seen_active = max(seen_active, len({u.job_id for u in busy}))
         finish(run_on_commit, busy[0].pk)
-        run_on_commit(jobs.start_queued_jobs)  # what the START_JOBS message would do
+        run_on_commit(dispatch.start_queued_jobs)  # what the START_JOBS message would do
     for job in created:
         job.refresh_from_db()
         assert job.status == JobStatus.COMPLETED, (job.pk, job.status)
@@ -309,7 +309,7 @@ def test_free_slots_go_to_the_oldest_running_job_first(db, sent, settings, run_o
     set_limits(max_concurrent=3)
     first = jobs.create_job(request=backfill_request({**REQUEST, "concurrency": 2}))
     second = jobs.create_job(request=backfill_request({**OTHER_DATES, "concurrency": 3}))
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     assert (len(running(first)), len(running(second))) == (2, 1)
 
 
@@ -326,8 +326,8 @@ def test_retrying_a_cancelled_job_runs_failed_units_only_and_ends_partial_succes
     BackfillJob.objects.filter(pk=job.pk).update(status=JobStatus.CANCELLED)
     BackfillUnit.objects.filter(pk=ok).update(status=UnitStatus.CANCELLED)
     BackfillJob.objects.filter(pk=job.pk).update(succeeded_units=0, cancelled_units=1)
-    assert run_on_commit(jobs.retry_failed, job=job) == 1
-    run_on_commit(jobs.start_queued_jobs)
+    assert run_on_commit(actions.retry_failed, job=job) == 1
+    run_on_commit(dispatch.start_queued_jobs)
     finish(run_on_commit, bad)
     job.refresh_from_db()
     assert job.units.get(pk=ok).status == UnitStatus.CANCELLED  # never run by a retry

@@ -18,7 +18,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
-from backfill.services import jobs
+from backfill.services import actions, broker, dispatch, jobs, recovery, units
+from tests.fixtures.backfill import lease_token
 
 OUTCOMES = [UnitStatus.SUCCEEDED, UnitStatus.FAILED, UnitStatus.UNAVAILABLE]
 
@@ -29,8 +30,8 @@ class Lifecycle(RuleBasedStateMachine):
         BackfillJob.objects.all().delete()
         self.sent: list[int] = []
         self.dead_tokens: dict[int, str] = {}
-        jobs._send = self._record  # the broker: record instead of enqueue
-        jobs.alive_workers = set  # no worker answers a ping (and none is waited for)
+        broker.send = self._record  # the broker: record instead of enqueue
+        recovery.alive_workers = set  # no worker answers a ping (and none is waited for)
         self.job = jobs.create_job(
             request=backfill_request(
                 {
@@ -43,13 +44,13 @@ class Lifecycle(RuleBasedStateMachine):
                 }
             )
         )
-        jobs.start_queued_jobs()
+        dispatch.start_queued_jobs()
 
     def _record(self, task, *args, countdown=None):
-        if task == jobs.RUN_UNIT_TASK:
+        if task == broker.RUN_UNIT_TASK:
             self.sent.append(args[0])
-        elif task == jobs.START_JOBS_TASK:
-            jobs.start_queued_jobs()
+        elif task == broker.START_JOBS_TASK:
+            dispatch.start_queued_jobs()
 
     def _running(self) -> list[int]:
         return list(
@@ -62,56 +63,59 @@ class Lifecycle(RuleBasedStateMachine):
     @rule(data=st.data(), outcome=st.sampled_from(OUTCOMES))
     def finish_a_unit(self, data, outcome):
         unit_id = data.draw(st.sampled_from(self._running()))
-        assert jobs.finish_unit(unit_id=unit_id, status=outcome, error_type="fetch_failed")
+        token = lease_token(unit_id)
+        assert units.finish_unit(
+            unit_id=unit_id, status=outcome, token=token, error_type="fetch_failed"
+        )
         # A redelivered task for the same unit changes nothing.
-        assert not jobs.finish_unit(unit_id=unit_id, status=UnitStatus.SUCCEEDED)
+        assert not units.finish_unit(unit_id=unit_id, status=UnitStatus.SUCCEEDED, token=token)
 
     @rule()
     def cancel(self):
         self.job.refresh_from_db()
         if self.job.is_terminal:
             with pytest.raises(Exception, match="already"):
-                jobs.cancel_job(job=self.job)
+                actions.cancel_job(job=self.job)
         else:
-            jobs.cancel_job(job=self.job)
+            actions.cancel_job(job=self.job)
 
     @rule()
     def retry_failed(self):
         self.job.refresh_from_db()
         failed = self.job.units.filter(status=UnitStatus.FAILED).count()
         if self.job.is_terminal and failed:
-            assert jobs.retry_failed(job=self.job) == failed
+            assert actions.retry_failed(job=self.job) == failed
         else:
             with pytest.raises(Exception):  # noqa: B017 - ValidationError of either kind
-                jobs.retry_failed(job=self.job)
+                actions.retry_failed(job=self.job)
 
     @precondition(lambda self: self._running())
     @rule(data=st.data())
     def a_worker_claims_a_unit_and_dies(self, data):
         unit_id = data.draw(st.sampled_from(self._running()))
         token = BackfillUnit.objects.values_list("lease_token", flat=True).get(pk=unit_id)
-        claimed = jobs.claim_unit(unit_id=unit_id, token=token, owner="celery@dead", pid=1)
+        claimed = units.claim_unit(unit_id=unit_id, token=token, owner="celery@dead", pid=1)
         # A second delivery of the same message never runs the unit while it is held.
         if claimed:
-            assert not jobs.claim_unit(unit_id=unit_id, token=token, owner="celery@b", pid=2)
+            assert not units.claim_unit(unit_id=unit_id, token=token, owner="celery@b", pid=2)
             self.dead_tokens[unit_id] = token
 
     @rule()
     def reclaim_lost_units(self):
         # No worker answers: units held by the dead one are dispatched again, new tokens.
-        jobs.reclaim_lost_units()
+        recovery.reclaim_lost_units()
         for unit_id, token in list(self.dead_tokens.items()):
             unit = BackfillUnit.objects.get(pk=unit_id)
             if unit.status == UnitStatus.RUNNING:
                 assert unit.lease_token != token and unit.lease_owner == ""
             # The dead runner's late end changes nothing.
-            assert not jobs.finish_unit(unit_id=unit_id, token=token, status=UnitStatus.SUCCEEDED)
+            assert not units.finish_unit(unit_id=unit_id, token=token, status=UnitStatus.SUCCEEDED)
             del self.dead_tokens[unit_id]
 
     @rule()
     def recover(self):
         # Everything is stale with a zero threshold: running units go back to pending.
-        jobs.recover_jobs(stale_after=timedelta(microseconds=1))
+        recovery.recover_jobs(stale_after=timedelta(microseconds=1))
 
     @invariant()
     def counters_equal_unit_counts(self):
@@ -144,7 +148,7 @@ class Lifecycle(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_job_lifecycle_invariants_hold_in_any_order(snapshot_root):
     RateLimitConfig.load()
-    original, original_ping = jobs._send, jobs.alive_workers
+    original, original_ping = broker.send, recovery.alive_workers
     try:
         Lifecycle.TestCase.settings = settings(
             max_examples=100,
@@ -154,4 +158,4 @@ def test_job_lifecycle_invariants_hold_in_any_order(snapshot_root):
         )
         Lifecycle.TestCase().runTest()
     finally:
-        jobs._send, jobs.alive_workers = original, original_ping
+        broker.send, recovery.alive_workers = original, original_ping

@@ -1,4 +1,4 @@
-"""backfill/services/planning.py: request validation, scope, strategy, units and preview."""
+"""backfill/services/planning/: request validation, scope, strategy, units and preview."""
 
 from __future__ import annotations
 
@@ -17,8 +17,13 @@ from backfill.models import (
     RateLimitConfig,
     UnitStatus,
 )
-from backfill.services import jobs, planning
+from backfill.services import broker, jobs, planning
+from backfill.services.planning.collection import TYPICAL_DISTRICT_COUNT
+from backfill.services.planning.month_ends import recent_month_ends, unknown_closing_month
+from backfill.services.planning.plan import Plan
+from backfill.services.planning.preview import Preview, preview_plan
 from districts import services as district_services
+from districts.dashboard.closing import typical_closing_days
 from districts.dashboard.statistics import DistrictStatistics
 from districts.models import District
 from snapshots import store
@@ -27,7 +32,7 @@ from snapshots.services import snapshots_verify
 VALID = {"startDate": "2025-03-10", "skipExisting": False}
 
 
-def plan_for(**fields) -> planning.Plan:
+def plan_for(**fields) -> Plan:
     return planning.plan(backfill_request({**VALID, **fields}))
 
 
@@ -185,7 +190,7 @@ def test_explicit_per_district_with_no_targets_and_no_scope_is_an_error(db):
 @pytest.mark.parametrize(
     ("fields", "efficiency"),
     [
-        ({}, float(planning.TYPICAL_DISTRICT_COUNT)),
+        ({}, float(TYPICAL_DISTRICT_COUNT)),
         ({"targetDistricts": ["42", "61"]}, 0.333),
         ({"targetDistricts": targets(12)}, 12.0),
     ],
@@ -309,7 +314,7 @@ def test_old_month_end_of_an_unknown_month_is_pending_and_probed_when_it_runs(db
 def test_preview_counts_waiting_units_without_requests(db, today_is):
     today_is(date(2026, 11, 20))
 
-    result = planning.preview(plan_for(startDate="2026-10-31", targetDistricts=["42", "61"]))
+    result = preview_plan(plan_for(startDate="2026-10-31", targetDistricts=["42", "61"]))
 
     assert (result.waiting_units, result.pending_units, result.requests) == (2, 0, 0)
 
@@ -320,9 +325,9 @@ def test_closing_days_of_a_month_past_the_registry_are_previewed_as_such_not_fet
     # August 2026 is past the shipped registry and not discovered: its closing period in
     # September is estimated from the Augusts on record (median: closed on day 8).
     today_is(date(2026, 12, 6))
-    assert planning.typical_closing_days(date(2026, 8, 1))[0] == 8
+    assert typical_closing_days(date(2026, 8, 1))[0] == 8
 
-    result = planning.preview(
+    result = preview_plan(
         plan_for(startDate="2026-09-01", endDate="2026-09-10", targetDistricts=["42", "61"])
     )
 
@@ -344,7 +349,7 @@ def test_a_discovered_closing_date_plans_its_period_exactly(db, today_is, snapsh
         data_month=date(2026, 11, 1), closing_date=date(2026, 12, 5), source="discovered"
     )
 
-    result = planning.preview(plan_for(startDate="2026-12-01", endDate="2026-12-05"))
+    result = preview_plan(plan_for(startDate="2026-12-01", endDate="2026-12-05"))
 
     assert [d.plan for d in result.dates] == ["unavailable"] * 5
     assert result.requests == 0
@@ -353,23 +358,21 @@ def test_a_discovered_closing_date_plans_its_period_exactly(db, today_is, snapsh
 def test_days_past_the_latest_closing_on_record_are_fetched_without_discovery(db, today_is):
     today_is(date(2026, 12, 6))
 
-    assert planning.unknown_closing_month(date(2026, 9, 5), today=date(2026, 12, 6)) == date(
-        2026, 8, 1
-    )
+    assert unknown_closing_month(date(2026, 9, 5), today=date(2026, 12, 6)) == date(2026, 8, 1)
     # No August on record closed after day 12 of September; a month end is its own month's.
-    assert planning.unknown_closing_month(date(2026, 9, 13), today=date(2026, 12, 6)) is None
-    assert planning.unknown_closing_month(date(2026, 9, 30), today=date(2026, 12, 6)) is None
+    assert unknown_closing_month(date(2026, 9, 13), today=date(2026, 12, 6)) is None
+    assert unknown_closing_month(date(2026, 9, 30), today=date(2026, 12, 6)) is None
     # Known months (the shipped registry) need no discovery.
-    assert planning.unknown_closing_month(date(2025, 9, 2), today=date(2026, 12, 6)) is None
+    assert unknown_closing_month(date(2025, 9, 2), today=date(2026, 12, 6)) is None
 
 
 def test_recent_month_ends_are_those_of_the_last_62_days():
-    assert planning.recent_month_ends(today=date(2026, 12, 1)) == [
+    assert recent_month_ends(today=date(2026, 12, 1)) == [
         date(2026, 9, 30),
         date(2026, 10, 31),
         date(2026, 11, 30),
     ]
-    assert planning.recent_month_ends(today=date(2026, 12, 15)) == [
+    assert recent_month_ends(today=date(2026, 12, 15)) == [
         date(2026, 10, 31),
         date(2026, 11, 30),
     ]
@@ -523,7 +526,7 @@ def test_preview_counts_stored_units_as_skipped_without_requests(db, snapshot_ro
 
 
 def test_create_job_counts_stored_units_as_skipped(db, snapshot_root, monkeypatch):
-    monkeypatch.setattr(jobs, "_send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(broker, "send", lambda *args, **kwargs: None)
     store_districts("42")
     job = jobs.create_job(
         request=backfill_request({"startDate": DAY.isoformat(), "targetDistricts": ["42", "61"]})
@@ -540,7 +543,7 @@ def set_limits(**fields) -> None:
     RateLimitConfig.objects.filter(pk=RateLimitConfig.load().pk).update(**fields)
 
 
-def preview_of(**fields) -> planning.Preview:
+def preview_of(**fields) -> Preview:
     return jobs.preview_job(request=backfill_request({**VALID, **fields}))
 
 

@@ -1,8 +1,8 @@
-"""Priorities (backfill/services/jobs.py, "Priorities"): which job starts, which job's units take
-the free slots, dates never collected by two jobs at once, and how the queue explains itself.
+"""Priorities (backfill/services/dispatch.py, "Priorities"): which job starts, which job's units
+take the free slots, dates never collected by two jobs at once, and how the queue explains itself.
 
 The engine's services against the real PostgreSQL; the broker is replaced by the `sent`
-recorder (`jobs._send`), so dispatch decisions can be read one by one.
+recorder (`broker.send`), so dispatch decisions can be read one by one.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from backfill.models import (
     RunKind,
     UnitStatus,
 )
-from backfill.services import gap_fill, jobs
+from backfill.services import dispatch, gap_fill, jobs, recovery, units
 from districts import services as district_services
+from tests.fixtures.backfill import lease_token
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ LONG = {
 
 @pytest.fixture(autouse=True)
 def _engine(monkeypatch, snapshot_root, settings):
-    monkeypatch.setattr(jobs, "alive_workers", lambda: set())
+    monkeypatch.setattr(recovery, "alive_workers", lambda: set())
     settings.BACKFILL_MAX_ACTIVE_JOBS = 1
     RateLimitConfig.objects.filter(pk=RateLimitConfig.load().pk).update(max_concurrent=3)
 
@@ -78,9 +79,17 @@ def running(job: BackfillJob) -> list[BackfillUnit]:
     return list(job.units.filter(status=UnitStatus.RUNNING).order_by("logical_date", "id"))
 
 
+def succeed(run_on_commit, unit_id: int) -> bool:
+    """End a unit succeeded, as the holder of its lease would."""
+    token = lease_token(unit_id)
+    return run_on_commit(
+        units.finish_unit, unit_id=unit_id, status=UnitStatus.SUCCEEDED, token=token
+    )
+
+
 def finish_all_running(run_on_commit, job: BackfillJob) -> None:
     for unit in running(job):
-        run_on_commit(jobs.finish_unit, unit_id=unit.pk, status=UnitStatus.SUCCEEDED)
+        succeed(run_on_commit, unit.pk)
 
 
 def refreshed(job: BackfillJob) -> BackfillJob:
@@ -111,18 +120,18 @@ def test_entry_points_make_backfills_normal_unless_marked_urgent(sent):
 
 def test_a_daily_job_starts_beside_a_running_backfill(sent, run_on_commit):
     long = create(LONG)
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     daily = create(daily_request("2025-04-14"), daily=True)
-    assert run_on_commit(jobs.start_queued_jobs) == [str(daily.pk)]
+    assert run_on_commit(dispatch.start_queued_jobs) == [str(daily.pk)]
     assert refreshed(long).status == JobStatus.RUNNING
     assert refreshed(daily).status == JobStatus.RUNNING
 
 
 def test_a_normal_job_waits_while_a_higher_priority_job_runs(sent, run_on_commit):
     daily = create(daily_request("2025-04-14"), daily=True)
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     normal = create(LONG)
-    assert run_on_commit(jobs.start_queued_jobs) == []
+    assert run_on_commit(dispatch.start_queued_jobs) == []
     assert refreshed(normal).status == JobStatus.PENDING
     assert selectors.why_not_running(job=normal).startswith(
         f"Queued behind daily job {daily.pk} (position 1 in the queue)"
@@ -131,7 +140,7 @@ def test_a_normal_job_waits_while_a_higher_priority_job_runs(sent, run_on_commit
 
 def test_queued_jobs_start_by_priority_and_oldest_first_within_one(sent, run_on_commit):
     blocker = create(LONG, priority="urgent")
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     older_normal = create(LONG)
     low = create(LONG, priority="low")
     newer_normal = create(LONG)
@@ -144,7 +153,7 @@ def test_queued_jobs_start_by_priority_and_oldest_first_within_one(sent, run_on_
     order = []
     for job in (blocker, urgent, older_normal, newer_normal, low):
         BackfillJob.objects.filter(pk=job.pk).update(status=JobStatus.CANCELLED)
-        order += run_on_commit(jobs.start_queued_jobs)
+        order += run_on_commit(dispatch.start_queued_jobs)
     assert order == [str(j.pk) for j in (urgent, older_normal, newer_normal, low)]
 
 
@@ -155,13 +164,13 @@ def test_a_priority_job_takes_free_slots_first_and_the_backfill_continues_after(
     sent, run_on_commit
 ):
     long = create(LONG)
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     held = [u.pk for u in running(long)]
     assert len(held) == 3  # every slot
 
     # Three dates x two districts, on dates the backfill does not cover.
     daily = create({**daily_request("2025-04-14"), "endDate": "2025-04-16"}, daily=True)
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     # It starts at once: one unit beyond the slots the backfill holds.
     assert (len(running(daily)), len(running(long))) == (1, 3)
 
@@ -169,7 +178,7 @@ def test_a_priority_job_takes_free_slots_first_and_the_backfill_continues_after(
     # beyond the slots counts first).
     counts = []
     for unit_id in held:
-        run_on_commit(jobs.finish_unit, unit_id=unit_id, status=UnitStatus.SUCCEEDED)
+        succeed(run_on_commit, unit_id)
         counts.append((len(running(daily)), len(running(long))))
     assert counts == [(1, 2), (2, 1), (3, 0)]
     assert selectors.why_not_running(job=refreshed(long)).startswith(
@@ -195,12 +204,12 @@ def test_a_backfill_defers_the_dates_a_daily_job_has_pending(sent, run_on_commit
     settings.BACKFILL_MAX_ACTIVE_JOBS = 2
     RateLimitConfig.objects.update(max_concurrent=1)
     daily = create(daily_request("2025-03-11"), daily=True)
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     long = create(LONG, priority="low")
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     assert refreshed(long).status == JobStatus.RUNNING
     RateLimitConfig.objects.update(max_concurrent=4)
-    run_on_commit(jobs.dispatch_units)
+    run_on_commit(dispatch.dispatch_units)
     # The daily job's date is not the backfill's to collect while the daily job has it pending.
     assert {u.logical_date for u in running(daily)} == {date(2025, 3, 11)}
     assert {u.logical_date for u in running(long)} == {date(2025, 3, 12)}
@@ -208,25 +217,25 @@ def test_a_backfill_defers_the_dates_a_daily_job_has_pending(sent, run_on_commit
     finish_all_running(run_on_commit, daily)
     assert refreshed(daily).status == JobStatus.COMPLETED
     assert len(running(long)) == 3  # its own concurrency
-    run_on_commit(jobs.finish_unit, unit_id=running(long)[0].pk, status=UnitStatus.SUCCEEDED)
+    succeed(run_on_commit, running(long)[0].pk)
     # Now the backfill collects 2025-03-11 too: after the daily job, never beside it.
     assert date(2025, 3, 11) in {u.logical_date for u in running(long)}
 
 
 def test_a_daily_job_waits_for_the_backfill_units_running_on_its_date(sent, run_on_commit):
     long = create(LONG)
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     on_first_date = [u for u in running(long) if u.logical_date == date(2025, 3, 11)]
     assert len(on_first_date) == 2
 
     daily = create(daily_request("2025-03-11"), daily=True)
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     assert running(daily) == []  # its date is being collected by the backfill
     assert refreshed(daily).status == JobStatus.RUNNING
 
-    run_on_commit(jobs.finish_unit, unit_id=on_first_date[0].pk, status=UnitStatus.SUCCEEDED)
+    succeed(run_on_commit, on_first_date[0].pk)
     assert running(daily) == []  # one backfill unit of the date still runs
-    run_on_commit(jobs.finish_unit, unit_id=on_first_date[1].pk, status=UnitStatus.SUCCEEDED)
+    succeed(run_on_commit, on_first_date[1].pk)
     assert {u.logical_date for u in running(daily)} == {date(2025, 3, 11)}
     assert all(u.logical_date != date(2025, 3, 11) for u in running(long))
 
@@ -234,19 +243,19 @@ def test_a_daily_job_waits_for_the_backfill_units_running_on_its_date(sent, run_
 def test_no_date_has_units_of_two_jobs_running_at_once_through_a_whole_run(sent, run_on_commit):
     RateLimitConfig.objects.update(max_concurrent=4)
     long = create(LONG)
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     dailies = [create(daily_request(f"2025-03-1{d}"), daily=True) for d in (1, 2, 3)]
-    run_on_commit(jobs.start_queued_jobs)
+    run_on_commit(dispatch.start_queued_jobs)
     for _ in range(200):
-        units = list(BackfillUnit.objects.filter(status=UnitStatus.RUNNING).order_by("id"))
-        if not units:
+        in_flight = list(BackfillUnit.objects.filter(status=UnitStatus.RUNNING).order_by("id"))
+        if not in_flight:
             break
         by_date: dict[date, set] = {}
-        for unit in units:
+        for unit in in_flight:
             by_date.setdefault(unit.logical_date, set()).add(unit.job_id)
         assert all(len(owners) == 1 for owners in by_date.values()), by_date
-        run_on_commit(jobs.finish_unit, unit_id=units[0].pk, status=UnitStatus.SUCCEEDED)
-        run_on_commit(jobs.start_queued_jobs)
+        succeed(run_on_commit, in_flight[0].pk)
+        run_on_commit(dispatch.start_queued_jobs)
     assert all(refreshed(j).status == JobStatus.COMPLETED for j in [long, *dailies])
 
 

@@ -27,7 +27,7 @@ from backfill.models import (
     RunKind,
     UnitStatus,
 )
-from backfill.services import jobs
+from backfill.services import actions, jobs
 from tests.fixtures.backfill import Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -117,7 +117,7 @@ def test_a_daily_job_created_during_a_long_backfill_runs_first_and_the_backfill_
             120,
             "the backfill continues after the daily job",
         )
-        jobs.cancel_job(job=long)
+        actions.cancel_job(job=long)
         wait_until(lambda: refreshed(long).status in TERMINAL_JOB_STATUSES, 60, "cancel ends")
     finally:
         worker.stop()

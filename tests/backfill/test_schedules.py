@@ -14,7 +14,7 @@ from django_celery_beat.models import PeriodicTask
 
 from backfill import tasks
 from backfill.models import BackfillJob, CreatedVia, JobStatus, RunKind
-from backfill.services import jobs, planning
+from backfill.services import broker, planning
 from districts import services as district_services
 
 
@@ -49,7 +49,7 @@ def test_beats_gap_fill_creates_yesterdays_job_for_the_configured_scope(
     assert job.created_via == CreatedVia.BEAT and job.status == JobStatus.PENDING
     assert job.scope["targetDistricts"] == [] and job.scope["configuredDistricts"] == ["42", "61"]
     assert job.collection_strategy == "system-wide"
-    assert jobs.START_JOBS_TASK in [task for task, _ in sent]
+    assert broker.START_JOBS_TASK in [task for task, _ in sent]
 
 
 def daily_refresh_jobs_per_date() -> Counter:

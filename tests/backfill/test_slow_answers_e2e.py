@@ -11,7 +11,7 @@ import pytest
 
 from backfill.contracts import backfill_request
 from backfill.models import JobStatus, UnitStatus
-from backfill.services import jobs
+from backfill.services import actions, jobs
 from districts.dashboard.errors import ErrorType
 from tests.backfill.test_engine_e2e import finished
 from tests.fixtures.backfill import Worker
@@ -69,7 +69,7 @@ def test_a_redirect_to_another_host_fails_the_unit_naming_it_and_a_retry_collect
     assert "redirect to https://elsewhere.example/moved" in unit.error_message
     assert [r["status"] for r in simulator.requests()] == [302, 302]
 
-    assert jobs.retry_failed(job=job) == 1
+    assert actions.retry_failed(job=job) == 1
     job = finished(job)
     assert job.status == JobStatus.COMPLETED, job.error_summary
     assert job.units.get().status == UnitStatus.SUCCEEDED

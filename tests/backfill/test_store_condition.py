@@ -20,9 +20,10 @@ from django.utils import timezone
 from backfill import selectors, tasks
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, SnapshotAssembly, UnitStatus
+from backfill.services import actions, broker, dispatch, execution, jobs, recovery
 from backfill.services import assembly as assembly_service
-from backfill.services import collection, jobs
 from snapshots import store
+from tests.fixtures.backfill import lease_token
 
 from .test_collection import run_to_the_end
 
@@ -35,7 +36,7 @@ HUGE = 1 << 60  # more free space than any disk has: every write is refused
 def store_fills_up(settings, backfill_env, monkeypatch):
     """`fill()` makes the store refuse writes, `free()` gives the space back; the condition is
     forgotten after the test. Workers are not pinged (none runs here)."""
-    monkeypatch.setattr(jobs, "alive_workers", set)
+    monkeypatch.setattr(recovery, "alive_workers", set)
 
     class Store:
         @staticmethod
@@ -76,13 +77,13 @@ def test_units_that_find_the_store_full_wait_uncounted_and_nothing_more_is_dispa
             }
         )
     )
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     claimed = list(job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True))
     assert len(claimed) == 2
     store_fills_up.fill()  # while they download
 
     for unit_id in claimed:
-        outcome = collection.run_unit(unit_id=unit_id)
+        outcome = execution.run_unit(unit_id=unit_id, token=lease_token(unit_id))
         assert outcome.status == UnitStatus.PENDING
 
     job.refresh_from_db()
@@ -93,8 +94,8 @@ def test_units_that_find_the_store_full_wait_uncounted_and_nothing_more_is_dispa
     assert set(units.values_list("attempts", flat=True)) == {0}  # not counted as attempts
     assert all(n > 0 for n in units.values_list("requests_made", flat=True))  # still counted
     assert not job.units.filter(status=UnitStatus.RUNNING).exists()  # nothing else went out
-    assert jobs.dispatch_units() == 0
-    run_unit_messages = [args for task, args in sent if task == jobs.RUN_UNIT_TASK]
+    assert dispatch.dispatch_units() == 0
+    run_unit_messages = [args for task, args in sent if task == broker.RUN_UNIT_TASK]
     assert len(run_unit_messages) == 2  # the first two only
     # One WARNING when the condition began, no ERROR, whatever the number of units that hit it.
     (warning,) = problems(caplog)
@@ -118,7 +119,7 @@ def test_units_that_find_the_store_full_wait_uncounted_and_nothing_more_is_dispa
 
     # Space returns: the next reclaim (beat, every 10 s) sees it and dispatches again.
     store_fills_up.free()
-    jobs.reclaim_lost_units()
+    recovery.reclaim_lost_units()
     assert store.store_condition() is None
     assert job.units.filter(status=UnitStatus.RUNNING).count() == 2
     job = run_to_the_end(job)
@@ -141,17 +142,17 @@ def test_assemblies_wait_quietly_while_the_store_is_full_and_are_done_once_it_ta
         )
     )
     monkeypatch.undo()
-    monkeypatch.setattr(jobs, "alive_workers", set)
+    monkeypatch.setattr(recovery, "alive_workers", set)
     monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: sent.append((task, args))
+        broker, "send", lambda task, *args, countdown=None: sent.append((task, args))
     )
     assembly = make_assembly_old(job)
     store_fills_up.fill()
     caplog.set_level(logging.INFO)
 
     for _ in range(3):  # three beat ticks
-        jobs.reclaim_lost_units()
-    assert (assembly_service.ASSEMBLE_TASK, (assembly.pk,)) not in sent
+        recovery.reclaim_lost_units()
+    assert (broker.ASSEMBLE_TASK, (assembly.pk,)) not in sent
     assert tasks.assemble_snapshot(assembly.pk) is False  # a message sent before it filled up
 
     # Quiet: one WARNING when the condition began, no ERROR line per attempt.
@@ -165,8 +166,8 @@ def test_assemblies_wait_quietly_while_the_store_is_full_and_are_done_once_it_ta
     assert "The snapshots of 1 date(s) wait to be assembled." in why
 
     store_fills_up.free()
-    jobs.reclaim_lost_units()
-    assert (assembly_service.ASSEMBLE_TASK, (assembly.pk,)) in sent
+    recovery.reclaim_lost_units()
+    assert (broker.ASSEMBLE_TASK, (assembly.pk,)) in sent
     assert tasks.assemble_snapshot(assembly.pk) is True
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
@@ -187,29 +188,31 @@ def test_a_job_cancelled_while_the_store_is_full_ends_and_its_snapshots_follow_l
             }
         )
     )
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     first = list(job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True))
     for unit_id in first:  # the first date is stored; its assembly is left to do
-        collection.run_unit(unit_id=unit_id)
+        execution.run_unit(unit_id=unit_id, token=lease_token(unit_id))
     monkeypatch.undo()
-    monkeypatch.setattr(jobs, "alive_workers", set)
+    monkeypatch.setattr(recovery, "alive_workers", set)
     monkeypatch.setattr(
-        jobs, "_send", lambda task, *args, countdown=None: sent.append((task, args))
+        broker, "send", lambda task, *args, countdown=None: sent.append((task, args))
     )
     store_fills_up.fill()
     for unit_id in job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True):
-        collection.run_unit(unit_id=unit_id)  # the second date finds the store full
+        execution.run_unit(
+            unit_id=unit_id, token=lease_token(unit_id)
+        )  # the second date finds the store full
     assembly = make_assembly_old(job)
     assert job.units.filter(status=UnitStatus.PENDING).count() == 2
 
-    job = jobs.cancel_job(job=job)
+    job = actions.cancel_job(job=job)
 
     # Not `cancelling` until someone frees the disk: it ends now.
     assert job.status == JobStatus.CANCELLED
     assert (job.succeeded_units, job.cancelled_units, job.failed_units) == (2, 2, 0)
     assert SnapshotAssembly.objects.filter(pk=assembly.pk).exists()
     store_fills_up.free()
-    jobs.reclaim_lost_units()
+    recovery.reclaim_lost_units()
     assert tasks.assemble_snapshot(assembly.pk) is True
     manifest = store.read_manifest(logical_date=job.start_date)
     assert manifest["jobId"] == str(job.pk) and manifest["status"] == "completed"
@@ -221,19 +224,19 @@ def test_a_unit_that_finds_the_store_full_while_its_job_is_cancelled_ends_cancel
     job = jobs.create_job(
         request=backfill_request({"startDate": "2025-03-10", "targetDistricts": ["42"]})
     )
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     (unit,) = job.units.filter(status=UnitStatus.RUNNING)
     store_fills_up.fill()
     record = store.record_unwritable
 
     def cancelled_meanwhile(error):
         # An operator cancels between the unit's downloads and its write.
-        jobs.cancel_job(job=BackfillJob.objects.get(pk=job.pk))
+        actions.cancel_job(job=BackfillJob.objects.get(pk=job.pk))
         return record(error)
 
     monkeypatch.setattr(store, "record_unwritable", cancelled_meanwhile)
 
-    outcome = collection.run_unit(unit_id=unit.pk)
+    outcome = execution.run_unit(unit_id=unit.pk, token=lease_token(unit.pk))
 
     # Not put back into a job being cancelled (it would never end): the unit ends cancelled.
     assert outcome.status == UnitStatus.CANCELLED
@@ -257,19 +260,22 @@ def test_analytics_units_that_find_the_store_full_wait_the_same_way(
             {"jobType": "analytics-generation", "startDate": "2025-03-10", "endDate": "2025-03-10"}
         )
     )
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     claimed = list(job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True))
     assert claimed
     store_fills_up.fill()
 
     for unit_id in claimed:
-        assert collection.run_unit(unit_id=unit_id).status == UnitStatus.PENDING
+        assert (
+            execution.run_unit(unit_id=unit_id, token=lease_token(unit_id)).status
+            == UnitStatus.PENDING
+        )
 
     job.refresh_from_db()
     assert (job.status, job.failed_units) == (JobStatus.RUNNING, 0)
     assert set(job.units.values_list("status", "attempts")) == {(UnitStatus.PENDING, 0)}
     store_fills_up.free()
-    jobs.reclaim_lost_units()
+    recovery.reclaim_lost_units()
     job = run_to_the_end(job)
     assert job.status == JobStatus.COMPLETED
     assert job.succeeded_units == job.total_units

@@ -75,7 +75,8 @@ from django.test import override_settings
 from backfill.contracts import backfill_request
 from backfill.limits.connection import get_redis
 from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus, RateLimitConfig
-from backfill.services import jobs, planning
+from backfill.services import jobs
+from backfill.services.planning.request import MAX_CONCURRENCY
 from districts.dashboard.collect import accept, district_from
 from districts.dashboard.errors import DashboardError
 from simulator import generation
@@ -286,7 +287,7 @@ def _create(request: dict[str, Any], concurrency: int) -> tuple[BackfillJob, boo
         typed = backfill_request({**request, "concurrency": concurrency})
         bypassed = False
     except Exception:
-        allowed = min(concurrency, planning.MAX_CONCURRENCY)
+        allowed = min(concurrency, MAX_CONCURRENCY)
         typed = dataclasses.replace(
             backfill_request({**request, "concurrency": allowed}), concurrency=concurrency
         )

@@ -8,7 +8,7 @@ example starts from its own state instead: its own snapshot store (`fresh_store`
 configured scope, its own jobs.
 
 `engine` runs jobs in this process exactly as a Celery worker would: the messages the engine
-sends to the broker (`jobs._send`, the one place that talks to Celery) are queued here and
+sends to the broker (`broker.send`, the one place that talks to Celery) are queued here and
 `drain()` runs each through the Celery task it names (`backfill.tasks.*`, called in-process),
 with the real PostgreSQL, Redis limiter/breaker/cache, the simulator over HTTP and the snapshot
 store. A countdown (a unit's retry after a transient error) is not waited for.
@@ -32,7 +32,7 @@ from django.test import override_settings
 import backfill.tasks  # noqa: F401 - registers the tasks the messages name
 from backfill import limits
 from backfill.models import BackfillJob
-from backfill.services import jobs
+from backfill.services import broker, dispatch
 
 # Dates whose exports the simulator serves (no closing period, no month end): the pool the
 # engine properties draw from, small so that the response cache serves repeated exports.
@@ -71,7 +71,7 @@ class Engine:
         raise AssertionError(f"still {len(self.messages)} messages after {limit}")
 
     def run_job(self, job: BackfillJob) -> BackfillJob:
-        jobs.start_queued_jobs()
+        dispatch.start_queued_jobs()
         self.drain()
         job.refresh_from_db()
         return job
@@ -87,7 +87,7 @@ def engine(monkeypatch, backfill_env, fast_limits) -> Engine:
     fast_limits.save()
     limits.clear_settings_cache()
     handle = Engine()
-    monkeypatch.setattr(jobs, "_send", handle.send)
+    monkeypatch.setattr(broker, "send", handle.send)
     return handle
 
 

@@ -25,7 +25,7 @@ from backfill import limits
 from backfill.contracts import backfill_request
 from backfill.limits import LimitSettings, RateLimiter, get_redis
 from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, RateLimitConfig
-from backfill.services import collection, jobs
+from backfill.services import collecting, dispatch, jobs
 from tests.properties.conftest import COLLECTABLE_DATES, DISTRICT_POOL, fresh_store, reset_limits
 
 pytestmark = pytest.mark.properties
@@ -38,7 +38,7 @@ SETTINGS = hypothesis_settings(
 
 # --- Property 9 -------------------------------------------------------------------------------
 
-COLLECT = collection._collect
+COLLECT = collecting.collect
 
 
 class InFlight:
@@ -110,7 +110,7 @@ def test_units_in_flight_never_exceed_the_concurrency_limits(
         finally:
             in_flight.leave(str(job.pk))
 
-    monkeypatch.setattr(collection, "_collect", counted)
+    monkeypatch.setattr(collecting, "collect", counted)
     with fresh_store():
         reset_limits()
         BackfillJob.objects.all().delete()  # an earlier example's jobs must not hold the queue
@@ -154,7 +154,7 @@ def engine_config(max_concurrent: int) -> RateLimitConfig:
 
 def run_with_workers(engine, workers: int, job_ids: list, timeout: float = 60) -> None:
     """Worker threads take the queued messages until every job has ended."""
-    jobs.start_queued_jobs()
+    dispatch.start_queued_jobs()
     done = threading.Event()
     failures: list[BaseException] = []
 

@@ -18,7 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from backfill.models import BackfillJob, JobPriority, JobStatus
-from backfill.services import jobs
+from backfill.services import dispatch
 from snapshots import store
 from tests.snapshots.factories import full_statistics
 
@@ -122,7 +122,7 @@ def test_every_kind_of_job_joins_one_queue_with_ids_unique_across_kinds(
         for job_id in ids
     }
     assert [positions[ids[i]] for i in order] == list(range(1, len(ids) + 1))
-    started = jobs.start_queued_jobs()
+    started = dispatch.start_queued_jobs()
     first = ids[order[0]]
     assert started == [first]
     # It runs, or has ended already when every unit was planned done (stored, unavailable).

@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError as RequestInvalid
 from backfill import contracts, selectors
 from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig
 from backfill.services import jobs
-from backfill.services.planning import Preview
+from backfill.services.planning.preview import Preview
 from backfill_project.command_options import WHOLE, one_value_options
 
 from ._jobarg import messages

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from backfill.services import jobs
+from backfill.services import actions
 from backfill.services.errors import JobStateConflict
 
 from ._jobarg import get_job
@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, job_id, **options):
         try:
-            job = jobs.cancel_job(job=get_job(job_id))
+            job = actions.cancel_job(job=get_job(job_id))
         except JobStateConflict as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"Job {job.pk}: {job.status}")

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from backfill.services import jobs
+from backfill.services import recovery
 from backfill_project.command_options import integer, one_value_options
 
 A_YEAR = 366 * 86_400
@@ -26,5 +26,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, stale_after, **options):
         delta = timedelta(seconds=stale_after) if stale_after is not None else None
-        recovered = jobs.recover_jobs(stale_after=delta)
+        recovered = recovery.recover_jobs(stale_after=delta)
         self.stdout.write(f"Recovered {len(recovered)} jobs: {' '.join(recovered) or '-'}")

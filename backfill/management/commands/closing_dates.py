@@ -5,7 +5,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backfill.services.collection import discover_month_closing
+from backfill.services.closing_dates import discover_month_closing
 from backfill_project.command_options import iso_month, one_value_options
 from districts import closing_discovery
 from districts.dashboard.closing import registry_json

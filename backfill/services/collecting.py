@@ -1,9 +1,7 @@
-"""Executing one unit: collect its data from the dashboard and write it to the snapshot store,
-or, for an analytics-generation job, generate its analytics document from the store.
-
-A unit is idempotent: run twice, it writes the same files (atomically) and counts once.
-Analytics units go through the same claim, lease, retry and finish as collection units, but
-never touch the dashboard: no HTTP client, no rate limiter or breaker, no month-end probing.
+"""Collecting a data unit: its date's (or district's) exports fetched from the dashboard through
+the limits (one HTTP client a job, `client_for`, whose stop check is the cooperative cancel and
+the job's heartbeat), or re-read from the raw archive, then normalized and written to the
+snapshot store. `execution.run_unit` claims the unit, calls `collect` and records its end.
 """
 
 from __future__ import annotations
@@ -13,19 +11,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 
 import redis
-from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
-from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from analytics import services as analytics
-from backfill_project.redis_locks import renewed_lock
 from districts import services as district_services
-from districts.closing_discovery import ClosingDiscovery, discover_closing_date
 from districts.dashboard.client import DashboardClient
 from districts.dashboard.closing import closing_date_for, closing_period_month
 from districts.dashboard.collect import (
@@ -40,7 +32,7 @@ from districts.dashboard.collect import (
 )
 from districts.dashboard.csv import ParsedExport
 from districts.dashboard.errors import DashboardError, DataUnavailable, ErrorType
-from districts.dashboard.urls import ExportRequest, month_end, program_year_of, request_for_as_of
+from districts.dashboard.urls import ExportRequest, month_end, request_for_as_of
 from districts.ids import ALL_DISTRICTS, canonical_district_id
 from snapshots import store
 
@@ -54,92 +46,39 @@ from ..models import (
     Source,
     UnitStatus,
 )
-from . import jobs, planning
+from . import closing_dates, unit_outcomes, units
+from .planning.month_ends import unknown_closing_month
+from .planning.stored import stored_covers
+from .unit_outcomes import UnitOutcome
 
 log = logging.getLogger(__name__)
 
-# Probing a month's closing takes a handful of rate-limited requests; units of the same month
-# wait for the first prober instead of probing again.
-DISCOVERY_LOCK_SECONDS = 300
-DISCOVERY_LOCK_LEASE_SECONDS = 10
-# Runs of a unit that may be lost (killed worker, lost lease) beyond its attempts before the unit
-# counts as poison and fails.
-LOST_RUNS_TOLERATED = 3
 # A claimed unit runs to its end while its job is in one of these (pause stops dispatch, not
 # units in flight); any other status (cancelling, finished) stops it before its next request.
 IN_FLIGHT_JOB_STATUSES = (
     JobStatus.RUNNING,
-    JobStatus.RECOVERING,
     JobStatus.PAUSED,
     JobStatus.PENDING,
 )
 
 
-@dataclass(frozen=True)
-class UnitOutcome:
-    status: str
-    requests: int = 0
-    error_type: str = ""
-    message: str = ""
-    retryable: bool | None = None
-
-
-class _LeaseKeeper:
-    """Renews a claimed unit's lease from a background thread every third of the lease, so a
-    unit inside one long request, download or wait keeps it, and a dead process loses it within
-    one lease. `lost` is set when the lease is no longer this runner's (the unit was dispatched
-    again or ended elsewhere): the unit then stops before its next request."""
-
-    def __init__(self, *, unit_id: int, token: str | None) -> None:
-        self.unit_id = unit_id
-        self.token = token
-        self.lost = threading.Event()
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{unit_id}", daemon=True)
-
-    def __enter__(self) -> _LeaseKeeper:
-        if self.token is not None:
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._done.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _run(self) -> None:
-        interval = max(0.1, settings.BACKFILL_UNIT_LEASE_SECONDS / 3)
-        try:
-            while not self._done.wait(interval):
-                try:
-                    if not jobs.renew_lease(unit_id=self.unit_id, token=self.token):
-                        log.warning("unit %s: lease lost, stopping", self.unit_id)
-                        self.lost.set()
-                        return
-                except DatabaseError as exc:
-                    # The lease runs out if this lasts; until then the unit keeps going.
-                    log.warning("unit %s: lease not renewed: %s", self.unit_id, exc)
-        finally:
-            connection.close()  # this thread's own connection
-
-
-class _StopCheck:
+class StopCheck:
     """Cooperative cancel: re-reads the job's status at most once a second; doubles as the
     job's heartbeat while a unit waits (on the rate limiter, say). Also stops at once when the
-    running unit's lease was lost (`lease`, set per unit)."""
+    running unit's lease was lost (`lease_lost`, set per unit)."""
 
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         self.checked_at = 0.0
         self.stopped = False
-        self.lease: _LeaseKeeper | None = None
+        self.lease_lost: threading.Event | None = None
 
     def __call__(self) -> bool:
-        if self.lease is not None and self.lease.lost.is_set():
+        if self.lease_lost is not None and self.lease_lost.is_set():
             return True
         if not self.stopped and time.monotonic() - self.checked_at >= 1.0:
             self.checked_at = time.monotonic()
-            status = jobs.touch_heartbeat(job_id=self.job_id)
+            status = units.touch_heartbeat(job_id=self.job_id)
             # Only a cancel stops a unit mid-way; a paused (or resumed, queued) job lets its
             # in-flight units finish.
             self.stopped = status not in IN_FLIGHT_JOB_STATUSES
@@ -148,16 +87,16 @@ class _StopCheck:
 
 # One HTTP client (one connection pool) per job and worker process; jobs run one at a time by
 # default, so a handful of entries is plenty.
-_clients: OrderedDict[str, tuple[DashboardClient, _StopCheck]] = OrderedDict()
+_clients: OrderedDict[str, tuple[DashboardClient, StopCheck]] = OrderedDict()
 _MAX_CLIENTS = 4
 
 
-def _client_for(job: BackfillJob) -> tuple[DashboardClient, _StopCheck]:
+def client_for(job: BackfillJob) -> tuple[DashboardClient, StopCheck]:
     key = str(job.pk)
     if key in _clients:
         _clients.move_to_end(key)
         return _clients[key]
-    stop = _StopCheck(key)
+    stop = StopCheck(key)
     guard = limits.dashboard_guard(
         min_delay_ms=job.rate_limit_delay_ms,
         enable_caching=job.enable_caching,
@@ -176,98 +115,8 @@ def _client_for(job: BackfillJob) -> tuple[DashboardClient, _StopCheck]:
     return client, stop
 
 
-def run_unit(
-    *, unit_id: int, token: str | None = None, owner: str = "", pid: int = 0
-) -> UnitOutcome | None:
-    """Claim a dispatched unit (its lease `token`, for worker `owner`, process `pid`), execute
-    it while renewing its lease, and record its end. Returns None when there was nothing to do:
-    a late or duplicate message, or a unit already ended."""
-    if not jobs.claim_unit(unit_id=unit_id, token=token, owner=owner, pid=pid):
-        log.info("unit %s: message ignored (token %s is not the unit's lease)", unit_id, token)
-        return None
-    unit = BackfillUnit.objects.select_related("job").get(pk=unit_id)
-    job = unit.job
-    log.info("unit %s claimed by %s pid %s token %s", unit.pk, owner, pid, token)
-    if job.status not in IN_FLIGHT_JOB_STATUSES:
-        outcome = UnitOutcome(UnitStatus.CANCELLED, message="job cancelled before the unit ran")
-        _finish(unit, token, outcome)
-        return outcome
-    attempt = unit.attempts
-    max_attempts = settings.BACKFILL_UNIT_MAX_ATTEMPTS if job.retry_failures else 1
-    if attempt > max_attempts + LOST_RUNS_TOLERATED:
-        # Claimed again and again without ever ending: whatever runs it dies (a poison unit).
-        # Celery keeps no delivery count, so the lease's claim count bounds the loop.
-        outcome = UnitOutcome(
-            UnitStatus.FAILED,
-            error_type=ErrorType.PROCESSING_FAILED,
-            message=f"claimed {attempt} times without ending: its runner keeps dying",
-            retryable=True,
-        )
-        log.error("job %s unit %s: %s", job.pk, unit.pk, outcome.message)
-        _finish(unit, token, outcome)
-        return outcome
-    if job.job_type == JobType.ANALYTICS_GENERATION:
-        with _LeaseKeeper(unit_id=unit.pk, token=token):
-            outcome = _generate(unit, job)
-        requests = 0
-    else:
-        client, stop = _client_for(job)
-        before = client.requests_made
-        with _LeaseKeeper(unit_id=unit.pk, token=token) as lease:
-            stop.lease = lease
-            try:
-                outcome = _collect(unit, job, client, stop)
-            finally:
-                stop.lease = None
-        requests = client.requests_made - before
-    if outcome.status == UnitStatus.PENDING:
-        # Put back to wait for the store, not retried in a loop nor counted as an attempt.
-        if jobs.release_unit(unit_id=unit.pk, token=token, requests_made=requests):
-            log.info("unit %s ended put_back token %s", unit.pk, token)
-            return outcome
-        outcome = UnitOutcome(
-            UnitStatus.CANCELLED, message="job cancelled while the unit waited for the store"
-        )
-    if outcome.status == UnitStatus.FAILED and outcome.retryable and attempt < max_attempts:
-        countdown = settings.BACKFILL_UNIT_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
-        log.warning(
-            "job %s unit %s (%s %s) attempt %s failed (%s), again in %.0f s",
-            job.pk,
-            unit.pk,
-            unit.logical_date,
-            unit.district_id,
-            attempt,
-            outcome.message,
-            countdown,
-        )
-        BackfillUnit.objects.filter(pk=unit.pk, lease_token=token or unit.lease_token).update(
-            error_type=outcome.error_type, error_message=outcome.message[:2000]
-        )
-        requeued = jobs.requeue_unit(
-            unit_id=unit.pk, countdown=countdown, token=token, requests_made=requests
-        )
-        log.info("unit %s ended retry token %s (%s)", unit.pk, token, requeued)
-        return outcome
-    _finish(unit, token, outcome, requests=requests)
-    return outcome
-
-
-def _finish(unit: BackfillUnit, token: str | None, outcome: UnitOutcome, requests: int = 0) -> None:
-    recorded = jobs.finish_unit(
-        unit_id=unit.pk,
-        token=token,
-        status=outcome.status,
-        error_type=outcome.error_type,
-        message=outcome.message,
-        retryable=outcome.retryable,
-        requests_made=requests,
-    )
-    # "ended" lines let the fault suite check that no unit ran twice at the same time.
-    log.info("unit %s ended %s token %s (recorded %s)", unit.pk, outcome.status, token, recorded)
-
-
-def _collect(
-    unit: BackfillUnit, job: BackfillJob, client: DashboardClient, stop: _StopCheck
+def collect(
+    unit: BackfillUnit, job: BackfillJob, client: DashboardClient, stop: StopCheck
 ) -> UnitOutcome:
     context = f"job {job.pk} unit {unit.pk} ({unit.logical_date} {unit.district_id})"
     try:
@@ -304,12 +153,12 @@ def _collect(
         log.info("%s: %s", context, exc)
         return UnitOutcome(status, 0, exc.error_type, exc.message, exc.retryable)
     except store.StoreUnwritable as exc:
-        return _store_unwritable(context, exc, ErrorType.SNAPSHOT_CREATION_FAILED)
+        return unit_outcomes.store_unwritable(context, exc, ErrorType.SNAPSHOT_CREATION_FAILED)
     except store.SnapshotStoreError as exc:
         log.error("%s: snapshot write failed: %s", context, exc)
         return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.SNAPSHOT_CREATION_FAILED, str(exc), True)
     except Exception as exc:
-        return _unexpected(context, exc)
+        return unit_outcomes.unexpected(context, exc)
     return UnitOutcome(UnitStatus.SUCCEEDED)
 
 
@@ -350,84 +199,27 @@ def _stored_meanwhile(unit: BackfillUnit, job: BackfillJob) -> str:
     if other is None:
         return ""
     try:
-        covered = planning.stored_covers(unit.logical_date, needed=needed, detail=detail)
+        covered = stored_covers(unit.logical_date, needed=needed, detail=detail)
     except store.SnapshotStoreError as exc:
         log.warning("unit %s: stored data not readable (%s); collected again", unit.pk, exc)
         return ""
     return f"stored meanwhile by job {other}, after this job was planned" if covered else ""
 
 
-def _store_unwritable(context: str, exc: store.StoreUnwritable, error_type: str) -> UnitOutcome:
-    """The store cannot take writes (full, read-only, refused): no fault of the unit, which
-    goes back to its job's queue (`PENDING`, its attempt not counted) once the condition is
-    recorded; dispatch then holds every unit until the store takes writes again. When it
-    cannot be recorded (Redis unreachable), the unit fails retryable like any store error."""
-    if store.record_unwritable(exc) is None:
-        log.error("%s: snapshot write failed: %s", context, exc)
-        return UnitOutcome(UnitStatus.FAILED, 0, error_type, str(exc), True)
-    log.info("%s: waits for the snapshot store: %s", context, exc)
-    return UnitOutcome(UnitStatus.PENDING, 0, error_type, str(exc), True)
-
-
-def _unexpected(context: str, exc: Exception) -> UnitOutcome:
-    """A bug or a surprise (fetch, parse, normalize, store, analytics) ends its unit, not the
-    worker's task: the unit records what happened and the job goes on with the others.
-
-    Celery's soft time limit (CELERY_TASK_SOFT_TIME_LIMIT) is no surprise but a unit that took
-    too long, whatever it was waiting for: a `timeout_error`, retryable like any other."""
-    if isinstance(exc, SoftTimeLimitExceeded):
-        log.warning("%s: stopped by the task's soft time limit", context)
-        message = (
-            f"the unit ran longer than the task's soft time limit "
-            f"({settings.CELERY_TASK_SOFT_TIME_LIMIT} s, CELERY_TASK_SOFT_TIME_LIMIT)"
-        )
-        return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.TIMEOUT_ERROR, message, True)
-    log.exception("%s: unexpected error", context)
-    message = f"unexpected {type(exc).__name__}: {exc}"
-    return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, message, False)
-
-
-def _generate(unit: BackfillUnit, job: BackfillJob) -> UnitOutcome:
-    """Generate the analytics document of an analytics-generation unit: the rankings of its
-    date (district ALL_DISTRICTS) or the time series of its district over the program year of
-    its date. Nothing to read ends the unit `unavailable` with the reason."""
-    context = f"job {job.pk} unit {unit.pk} ({unit.logical_date} {unit.district_id})"
-    try:
-        if unit.district_id == ALL_DISTRICTS:
-            analytics.generate_rankings(logical_date=unit.logical_date, job_id=job.pk)
-        else:
-            analytics.generate_district_series(
-                district_id=unit.district_id,
-                program_year=program_year_of(unit.logical_date),
-                job_id=job.pk,
-            )
-    except analytics.NothingToRead as exc:
-        log.info("%s: %s", context, exc)
-        return UnitOutcome(UnitStatus.UNAVAILABLE, 0, ErrorType.DATA_UNAVAILABLE, str(exc), False)
-    except store.StoreUnwritable as exc:
-        return _store_unwritable(context, exc, ErrorType.PROCESSING_FAILED)
-    except store.SnapshotStoreError as exc:
-        log.error("%s: analytics document not written: %s", context, exc)
-        return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, str(exc), True)
-    except Exception as exc:
-        return _unexpected(context, exc)
-    return UnitOutcome(UnitStatus.SUCCEEDED)
-
-
 def _in_closing_period(day: date, client: DashboardClient) -> str:
     """Why `day` has no data of its own (it lies in a closing period), or "" to collect it.
 
     Asks the registry first, which may have learnt the closing date since planning; a day the
-    previous month's unknown closing period may cover (`planning.unknown_closing_month`) has
+    previous month's unknown closing period may cover (`unknown_closing_month`) has
     that closing date found first (one discovery per month, shared by every unit, at most
     `closing_discovery.MAX_REQUESTS` requests), so that no request is spent on a day the site
     serves no data for. When the discovery fails, the day is collected as usual (the answer's
     footer then tells).
     """
-    month = planning.unknown_closing_month(day, today=timezone.localdate())
+    month = unknown_closing_month(day, today=timezone.localdate())
     if month is not None:
         try:
-            discover_month_closing(data_month=month, client=client)
+            closing_dates.discover_month_closing(data_month=month, client=client)
         except DashboardError as exc:
             log.warning("closing date of %s not found before %s: %s", f"{month:%Y-%m}", day, exc)
     closing_of = closing_period_month(day)
@@ -448,67 +240,10 @@ def _month_end_waiting(day: date, client: DashboardClient) -> str:
     """
     if day != month_end(day) or closing_date_for(day) is not None:
         return ""
-    return discover_month_closing(data_month=day, client=client).waiting_reason
+    return closing_dates.discover_month_closing(data_month=day, client=client).waiting_reason
 
 
-def discover_month_closing(
-    *, data_month: date, client: DashboardClient | None = None, today: date | None = None
-) -> ClosingDiscovery:
-    """Find (or recall) `data_month`'s closing date by probing the dashboard through the
-    global rate limiter and circuit breaker (`districts.closing_discovery`).
-
-    `client` defaults to a new client with the shared limits and no response cache. One process
-    probes a month at a time (a Redis lock); the others then find its answer stored. Raises
-    DashboardError (including DataUnavailable when probing cannot decide; a retryable
-    network_error when Redis is unreachable or the lock is not obtained in time).
-    """
-    own_client = client is None
-    if client is None:
-        guard = limits.dashboard_guard(enable_caching=False)
-        client = DashboardClient(
-            before_request=guard.before_request, after_response=guard.after_response
-        )
-    month = data_month.replace(day=1)
-    name = f"{limits.key_prefix()}:closing-discovery:{month:%Y-%m}"
-    try:
-        with _one_at_a_time(name):
-            return discover_closing_date(client=client, data_month=month, today=today)
-    except redis.RedisError as exc:
-        raise DashboardError(
-            ErrorType.NETWORK_ERROR, f"closing discovery of {month:%Y-%m}: {exc}", retryable=True
-        ) from exc
-    finally:
-        if own_client:
-            client.close()
-
-
-def _one_at_a_time(name: str):
-    """A Redis lock for work one process does for all (a month's closing probe, a date's
-    summary): waited for up to DISCOVERY_LOCK_SECONDS, as the holder may itself wait on the rate
-    limiter that long, but held only while its holder lives (a short lease it renews), so a
-    worker killed mid-way blocks the others for one lease, not the whole wait."""
-    return renewed_lock(
-        limits.get_redis(), name, lease=DISCOVERY_LOCK_LEASE_SECONDS, wait=DISCOVERY_LOCK_SECONDS
-    )
-
-
-def discover_recent_closings(*, today: date | None = None) -> list[ClosingDiscovery]:
-    """Probe the months that ended recently (`planning.recent_month_ends`) whose closing date is
-    unknown, so that the daily gap fill can collect their month ends once closed. Failures are
-    logged, never raised: the gap fill goes on with what is known."""
-    today = today or timezone.localdate()
-    found: list[ClosingDiscovery] = []
-    for day in planning.recent_month_ends(today=today):
-        if closing_date_for(day) is not None:
-            continue
-        try:
-            found.append(discover_month_closing(data_month=day, today=today))
-        except DashboardError as exc:
-            log.warning("closing date of %s not discovered: %s", f"{day:%Y-%m}", exc)
-    return found
-
-
-def _collect_district(unit: BackfillUnit, client: DashboardClient, stop: _StopCheck) -> None:
+def _collect_district(unit: BackfillUnit, client: DashboardClient, stop: StopCheck) -> None:
     collected = collect_district(
         client, district_id=unit.district_id, logical_date=unit.logical_date, should_stop=stop
     )
@@ -520,7 +255,7 @@ def _collect_district(unit: BackfillUnit, client: DashboardClient, stop: _StopCh
 
 
 def _collect_date_summary(
-    unit: BackfillUnit, job: BackfillJob, client: DashboardClient, stop: _StopCheck
+    unit: BackfillUnit, job: BackfillJob, client: DashboardClient, stop: StopCheck
 ) -> None:
     """A per-district unit also makes sure its date's all-districts summary is in the raw
     archive, which the rankings read (DOMAIN.md section 8): one request per date, through the
@@ -534,7 +269,7 @@ def _collect_date_summary(
     try:
         if analytics.summary_archived(day):
             return
-        with _one_at_a_time(name):
+        with closing_dates.one_at_a_time(name):
             if analytics.summary_archived(day):
                 return
             collected = collect_summary(client, logical_date=day, should_stop=stop)
@@ -553,7 +288,7 @@ def _collect_date_summary(
 
 
 def _collect_summary(
-    unit: BackfillUnit, job: BackfillJob, client: DashboardClient, stop: _StopCheck
+    unit: BackfillUnit, job: BackfillJob, client: DashboardClient, stop: StopCheck
 ) -> None:
     collected = collect_summary(client, logical_date=unit.logical_date, should_stop=stop)
     store.archive_raw_csv(
@@ -592,7 +327,7 @@ def _store_summary(unit: BackfillUnit, job: BackfillJob, collected: CollectedSum
 # --- re-normalizing from the raw archive ------------------------------------------------------
 
 
-def _renormalize(unit: BackfillUnit, job: BackfillJob, stop: _StopCheck) -> None:
+def _renormalize(unit: BackfillUnit, job: BackfillJob, stop: StopCheck) -> None:
     """Run acceptance and normalization again on the unit's archived CSVs and rewrite its
     district files (`source: archive`): no request reaches the dashboard. The exports are
     looked up under the as-of the stored data was collected at (the archive's key), else the

@@ -1,0 +1,286 @@
+"""Starting jobs and dispatching their units: the windowed queue.
+
+The database is the queue of record. Only a bounded window of units is in flight in the broker:
+a unit is claimed (`SELECT ... FOR UPDATE SKIP LOCKED`), sent to a worker with a new lease token
+(`broker.send_units`), and its end (`units.finish_unit`) dispatches the next one. Everything
+here runs under the dispatch lock (`locks`). Running units whose lease expired are dispatched
+again first (`redispatch`, also used by `recovery`), so dead units never hold the window.
+
+The store. Every unit writes to the snapshot store, so while it cannot take writes (full, nearly
+full, read-only, refused: `snapshots.store.store_condition`) nothing is dispatched; a unit that
+hit it is put back (`units.release_unit`: pending again, its attempt not counted), and the
+reclaim (`recovery.reclaim_lost_units`, every 10 s) re-tests the store first and dispatches as
+soon as it can. A job waits through it; one cancelled meanwhile ends without waiting for its
+assemblies.
+
+Priorities. A job has a priority (`JobPriority`: urgent > daily > normal > low); beat's daily
+gap fill creates `daily` jobs (run kind `daily-refresh`), an operator may mark a job `urgent`.
+- Start: queued jobs start highest priority first, oldest first within one priority, while fewer
+  than `BACKFILL_MAX_ACTIVE_JOBS` jobs *of the same or a higher priority* are active. A running
+  lower-priority job therefore never holds a higher one back (the daily refresh starts at once
+  beside a long backfill), and a lower one waits while higher ones run.
+- Slots: free unit slots go to active jobs highest priority first (then oldest first), each up
+  to its own concurrency, all together up to `max_concurrent`. A priority job (above normal) with
+  no unit in flight may start one unit beyond `max_concurrent`, so it starts within seconds even
+  while a long job holds every slot (the rate limiter, not the slot count, protects the site; its
+  requests also get the share of the window reserved for priority jobs). The long job keeps its
+  units in flight and takes slots again as the priority job leaves them; it continues where it
+  was, its units being the checkpoint.
+- Dates. Two active jobs never collect the same logical date at once: a job does not dispatch a
+  unit of a date another active job has a unit running on, nor of a date a job ahead of it
+  (higher priority, or same priority and older) still has pending. The job behind defers those
+  units and goes on with its other dates; it runs the deferred ones after the job ahead has
+  finished the date, and a unit whose district the job ahead stored meanwhile ends skipped
+  without a request (`collecting._stored_meanwhile`; when it does collect again, that is
+  idempotent: files are written atomically and the manifest is rebuilt from what is on disk).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from snapshots import store
+
+from ..models import (
+    ACTIVE_JOB_STATUSES,
+    JOB_DISPATCH_ORDER,
+    BackfillJob,
+    BackfillUnit,
+    JobStatus,
+    RateLimitConfig,
+    UnitStatus,
+)
+from . import assembly, broker, leases, locks, outcome
+
+log = logging.getLogger(__name__)
+
+# recovery_count is a small integer column; it saturates rather than overflow.
+RECOVERY_COUNT_MAX = 32_767
+# Jobs whose pending units may be dispatched. Any other status (cancelling, paused, ...) gets
+# no new unit.
+DISPATCHABLE_JOB_STATUSES = (JobStatus.RUNNING,)
+
+
+def start_queued_jobs() -> list[str]:
+    """Start queued jobs, highest priority first and oldest first within one priority, while
+    fewer than BACKFILL_MAX_ACTIVE_JOBS jobs of the same or a higher priority are active (see
+    "Priorities" above). Returns the ids of the jobs started."""
+    started: list[str] = []
+    with transaction.atomic():
+        locks.dispatch_lock()
+        limit = settings.BACKFILL_MAX_ACTIVE_JOBS
+        active = list(
+            BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).values_list(
+                "priority", flat=True
+            )
+        )
+        now = timezone.now()
+        queued = BackfillJob.objects.filter(status=JobStatus.PENDING).order_by(
+            "-priority", "created_at"
+        )
+        for job in queued.iterator():
+            if sum(1 for priority in active if priority >= job.priority) >= limit:
+                # Every job after it has the same or a lower priority: none may start either.
+                break
+            job.status = JobStatus.RUNNING
+            job.started_at = job.started_at or now
+            job.heartbeat_at = now
+            job.finished_at = None
+            job.save(update_fields=["status", "started_at", "heartbeat_at", "finished_at"])
+            active.append(job.priority)
+            started.append(str(job.pk))
+        dispatch_locked()
+    for job_id in started:
+        log.info("job %s started", job_id)
+    return started
+
+
+def dispatch_units() -> int:
+    """Fill the window of every running job (see `dispatch_locked`), under the dispatch lock.
+    Returns how many units were dispatched."""
+    with transaction.atomic():
+        locks.dispatch_lock()
+        return dispatch_locked()
+
+
+def dispatch_locked() -> int:
+    """Dispatch pending units into the free slots of every dispatchable job, highest priority
+    first (then oldest first), each up to its own concurrency and all together up to the global
+    `max_concurrent` (a priority job with nothing in flight may start one unit beyond it), never
+    a date another active job works on or a job ahead still has pending ("Priorities" above);
+    first re-dispatch running units whose lease expired, so dead units never hold the window;
+    finish active jobs with nothing left to run. Must run inside a transaction holding the
+    dispatch lock. Returns how many pending units were dispatched."""
+    now = timezone.now()
+    redispatch(
+        BackfillUnit.objects.filter(status=UnitStatus.RUNNING, lease_expires_at__lt=now), now=now
+    )
+    # Every unit writes to the store: while it cannot take writes (full, read-only), units stay
+    # queued; the periodic check (`reclaim_lost_units`) dispatches again once it can.
+    store_down = store.store_condition() is not None
+    config = RateLimitConfig.load()
+    in_flight = dict(
+        BackfillUnit.objects.filter(status=UnitStatus.RUNNING, job__status__in=ACTIVE_JOB_STATUSES)
+        .values_list("job_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    dispatched = 0
+    active = list(
+        BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).order_by(*JOB_DISPATCH_ORDER)
+    )
+    # Two pools of slots: units that download from the dashboard share `max_concurrent`; units
+    # that only read and write the store (analytics, the raw archive) share
+    # BACKFILL_STORE_MAX_CONCURRENT, so they neither wait for nor crowd out the dashboard's.
+    free = {False: config.max_concurrent, True: settings.BACKFILL_STORE_MAX_CONCURRENT}
+    for job in active:
+        free[job.is_store_bound] -= in_flight.get(job.pk, 0)
+    dates = _ActiveDates(active) if len(active) > 1 else None
+    for position, job in enumerate(active):
+        running = in_flight.get(job.pk, 0)
+        ids: list[int] = []
+        pool = job.is_store_bound
+        slots = min(job.concurrency - running, free[pool])
+        if job.is_priority and running == 0:
+            slots = max(slots, 1)
+        if job.status in DISPATCHABLE_JOB_STATUSES and slots > 0 and not store_down:
+            pending = BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING)
+            blocked = dates.blocked_for(position) if dates else set()
+            if blocked:
+                pending = pending.exclude(logical_date__in=blocked)
+            picked = list(
+                pending.order_by("logical_date", "district_id")
+                .select_for_update(skip_locked=True)
+                .values_list("id", "logical_date")[:slots]
+            )
+            ids = [unit_id for unit_id, _ in picked]
+            if dates:
+                dates.started(position, {day for _, day in picked})
+        if ids:
+            token = leases.new_token()
+            BackfillUnit.objects.filter(id__in=ids).update(
+                status=UnitStatus.RUNNING,
+                started_at=now,
+                lease_token=token,
+                lease_owner="",
+                lease_pid=None,
+                lease_expires_at=leases.claim_deadline(now),
+            )
+            transaction.on_commit(lambda ids=ids, token=token: broker.send_units(ids, token))
+            free[pool] -= len(ids)
+            dispatched += len(ids)
+        elif (
+            running == 0
+            and (job.status == JobStatus.CANCELLING or not _has_pending(job))
+            and not outcome.assemblies_hold(job, store_down=store_down)
+        ):
+            outcome.finish_job(job)
+    return dispatched
+
+
+class _ActiveDates:
+    """The dates each active job (in dispatch order) works on or still has to do, so that two
+    jobs never collect one date at once: a job may not start a unit of a date another job has
+    running, nor of a date a job ahead of it still has pending. Built only when more than one
+    job is active: two small grouped queries (running units; pending dates of the jobs ahead)."""
+
+    def __init__(self, active: list[BackfillJob]) -> None:
+        index = {job.pk: i for i, job in enumerate(active)}
+        self.running: list[set[date]] = [set() for _ in active]
+        for job_id, day in (
+            BackfillUnit.objects.filter(job_id__in=index, status=UnitStatus.RUNNING)
+            .values_list("job_id", "logical_date")
+            .distinct()
+        ):
+            self.running[index[job_id]].add(day)
+        # The last job has nobody behind it: its pending dates block no one.
+        self.pending: list[set[date]] = [
+            set(
+                BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING)
+                .values_list("logical_date", flat=True)
+                .distinct()
+            )
+            if i < len(active) - 1
+            else set()
+            for i, job in enumerate(active)
+        ]
+
+    def blocked_for(self, position: int) -> set[date]:
+        blocked: set[date] = set()
+        for i, days in enumerate(self.running):
+            if i != position:
+                blocked |= days
+        for days in self.pending[:position]:
+            blocked |= days
+        return blocked
+
+    def started(self, position: int, days: set[date]) -> None:
+        self.running[position] |= days
+
+
+def _has_pending(job: BackfillJob) -> bool:
+    return BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING).exists()
+
+
+def redispatch(lost, *, now) -> list[str]:
+    """Give lost running units (a queryset) a new lease token and send them again; those of a
+    cancelling job end cancelled, those of a job that may not dispatch go back to pending.
+    Returns the ids of the jobs that had lost units. Inside the dispatch lock."""
+    by_job: dict[Any, list[int]] = {}
+    for unit_id, job_id in lost.values_list("id", "job_id"):
+        by_job.setdefault(job_id, []).append(unit_id)
+    recovered = []
+    for job_id, ids in by_job.items():
+        recovered.append(str(job_id))
+        job = locks.job_lock(job_id)
+        units = BackfillUnit.objects.filter(id__in=ids, status=UnitStatus.RUNNING)
+        release = {"lease_token": "", "lease_owner": "", "lease_pid": None}
+        if job.status == JobStatus.CANCELLING:
+            days = set(units.values_list("logical_date", flat=True))
+            count = units.update(
+                status=UnitStatus.CANCELLED, finished_at=now, lease_expires_at=None, **release
+            )
+            BackfillJob.objects.filter(pk=job_id).update(
+                cancelled_units=F("cancelled_units") + count
+            )
+            for day in sorted(days):
+                # Their date may have no unit left to run: its snapshot is assembled after
+                # commit.
+                todo = assembly.date_ended(job, day, now=now)
+                if todo is not None:
+                    transaction.on_commit(lambda todo=todo: assemble_and_dispatch(assembly_id=todo))
+        elif job.status in DISPATCHABLE_JOB_STATUSES:
+            token = leases.new_token()
+            units.update(
+                lease_token=token,
+                lease_owner="",
+                lease_pid=None,
+                lease_expires_at=leases.claim_deadline(now),
+                started_at=now,
+            )
+            BackfillJob.objects.filter(pk=job_id).update(
+                recovery_count=Least(F("recovery_count") + 1, RECOVERY_COUNT_MAX), heartbeat_at=now
+            )
+            transaction.on_commit(lambda ids=ids, token=token: broker.send_units(ids, token))
+        else:
+            units.update(
+                status=UnitStatus.PENDING, started_at=None, lease_expires_at=None, **release
+            )
+        log.warning("job %s: %s lost units re-dispatched (%s)", job_id, len(ids), job.status)
+    return recovered
+
+
+def assemble_and_dispatch(*, assembly_id: int) -> bool:
+    """`assembly.run_assembly`, then dispatch: the job may finish once its last assembly is
+    done."""
+    assembled = assembly.run_assembly(assembly_id=assembly_id)
+    dispatch_units()
+    return assembled

@@ -1,0 +1,186 @@
+"""Running one unit on a worker: claim its lease (`units.claim_unit`), keep it renewed while the
+unit runs, execute it (a data unit: `collecting`; an analytics unit: its analytics document
+generated from the store), and record its end: finished, retried later (requeued), or put back
+while the store cannot take writes.
+
+A unit is idempotent: run twice, it writes the same files (atomically) and counts once.
+Analytics units go through the same claim, lease, retry and finish as collection units, but
+never touch the dashboard: no HTTP client, no rate limiter or breaker, no month-end probing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+from analytics import services as analytics
+from districts.dashboard.errors import ErrorType
+from districts.dashboard.urls import program_year_of
+from districts.ids import ALL_DISTRICTS
+from snapshots import store
+
+from ..models import BackfillJob, BackfillUnit, JobType, UnitStatus
+from . import collecting, unit_outcomes, units
+from .unit_outcomes import UnitOutcome
+
+log = logging.getLogger(__name__)
+
+# Runs of a unit that may be lost (killed worker, lost lease) beyond its attempts before the unit
+# counts as poison and fails.
+LOST_RUNS_TOLERATED = 3
+
+
+class _LeaseKeeper:
+    """Renews a claimed unit's lease from a background thread every third of the lease, so a
+    unit inside one long request, download or wait keeps it, and a dead process loses it within
+    one lease. `lost` is set when the lease is no longer this runner's (the unit was dispatched
+    again or ended elsewhere): the unit then stops before its next request."""
+
+    def __init__(self, *, unit_id: int, token: str) -> None:
+        self.unit_id = unit_id
+        self.token = token
+        self.lost = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{unit_id}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        interval = max(0.1, settings.BACKFILL_UNIT_LEASE_SECONDS / 3)
+        try:
+            while not self._done.wait(interval):
+                try:
+                    if not units.renew_lease(unit_id=self.unit_id, token=self.token):
+                        log.warning("unit %s: lease lost, stopping", self.unit_id)
+                        self.lost.set()
+                        return
+                except DatabaseError as exc:
+                    # The lease runs out if this lasts; until then the unit keeps going.
+                    log.warning("unit %s: lease not renewed: %s", self.unit_id, exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+
+def run_unit(*, unit_id: int, token: str, owner: str = "", pid: int = 0) -> UnitOutcome | None:
+    """Claim a dispatched unit (its lease `token`, for worker `owner`, process `pid`), execute
+    it while renewing its lease, and record its end. Returns None when there was nothing to do:
+    a late or duplicate message, or a unit already ended."""
+    if not units.claim_unit(unit_id=unit_id, token=token, owner=owner, pid=pid):
+        log.info("unit %s: message ignored (token %s is not the unit's lease)", unit_id, token)
+        return None
+    unit = BackfillUnit.objects.select_related("job").get(pk=unit_id)
+    job = unit.job
+    log.info("unit %s claimed by %s pid %s token %s", unit.pk, owner, pid, token)
+    if job.status not in collecting.IN_FLIGHT_JOB_STATUSES:
+        outcome = UnitOutcome(UnitStatus.CANCELLED, message="job cancelled before the unit ran")
+        _finish(unit, token, outcome)
+        return outcome
+    attempt = unit.attempts
+    max_attempts = settings.BACKFILL_UNIT_MAX_ATTEMPTS if job.retry_failures else 1
+    if attempt > max_attempts + LOST_RUNS_TOLERATED:
+        # Claimed again and again without ever ending: whatever runs it dies (a poison unit).
+        # Celery keeps no delivery count, so the lease's claim count bounds the loop.
+        outcome = UnitOutcome(
+            UnitStatus.FAILED,
+            error_type=ErrorType.PROCESSING_FAILED,
+            message=f"claimed {attempt} times without ending: its runner keeps dying",
+            retryable=True,
+        )
+        log.error("job %s unit %s: %s", job.pk, unit.pk, outcome.message)
+        _finish(unit, token, outcome)
+        return outcome
+    if job.job_type == JobType.ANALYTICS_GENERATION:
+        with _LeaseKeeper(unit_id=unit.pk, token=token):
+            outcome = _generate(unit, job)
+        requests = 0
+    else:
+        client, stop = collecting.client_for(job)
+        before = client.requests_made
+        with _LeaseKeeper(unit_id=unit.pk, token=token) as lease:
+            stop.lease_lost = lease.lost
+            try:
+                outcome = collecting.collect(unit, job, client, stop)
+            finally:
+                stop.lease_lost = None
+        requests = client.requests_made - before
+    if outcome.status == UnitStatus.PENDING:
+        # Put back to wait for the store, not retried in a loop nor counted as an attempt.
+        if units.release_unit(unit_id=unit.pk, token=token, requests_made=requests):
+            log.info("unit %s ended put_back token %s", unit.pk, token)
+            return outcome
+        outcome = UnitOutcome(
+            UnitStatus.CANCELLED, message="job cancelled while the unit waited for the store"
+        )
+    if outcome.status == UnitStatus.FAILED and outcome.retryable and attempt < max_attempts:
+        countdown = settings.BACKFILL_UNIT_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+        log.warning(
+            "job %s unit %s (%s %s) attempt %s failed (%s), again in %.0f s",
+            job.pk,
+            unit.pk,
+            unit.logical_date,
+            unit.district_id,
+            attempt,
+            outcome.message,
+            countdown,
+        )
+        BackfillUnit.objects.filter(pk=unit.pk, lease_token=token).update(
+            error_type=outcome.error_type, error_message=outcome.message[:2000]
+        )
+        requeued = units.requeue_unit(
+            unit_id=unit.pk, countdown=countdown, token=token, requests_made=requests
+        )
+        log.info("unit %s ended retry token %s (%s)", unit.pk, token, requeued)
+        return outcome
+    _finish(unit, token, outcome, requests=requests)
+    return outcome
+
+
+def _finish(unit: BackfillUnit, token: str, outcome: UnitOutcome, requests: int = 0) -> None:
+    recorded = units.finish_unit(
+        unit_id=unit.pk,
+        token=token,
+        status=outcome.status,
+        error_type=outcome.error_type,
+        message=outcome.message,
+        retryable=outcome.retryable,
+        requests_made=requests,
+    )
+    # "ended" lines let the fault suite check that no unit ran twice at the same time.
+    log.info("unit %s ended %s token %s (recorded %s)", unit.pk, outcome.status, token, recorded)
+
+
+def _generate(unit: BackfillUnit, job: BackfillJob) -> UnitOutcome:
+    """Generate the analytics document of an analytics-generation unit: the rankings of its
+    date (district ALL_DISTRICTS) or the time series of its district over the program year of
+    its date. Nothing to read ends the unit `unavailable` with the reason."""
+    context = f"job {job.pk} unit {unit.pk} ({unit.logical_date} {unit.district_id})"
+    try:
+        if unit.district_id == ALL_DISTRICTS:
+            analytics.generate_rankings(logical_date=unit.logical_date, job_id=job.pk)
+        else:
+            analytics.generate_district_series(
+                district_id=unit.district_id,
+                program_year=program_year_of(unit.logical_date),
+                job_id=job.pk,
+            )
+    except analytics.NothingToRead as exc:
+        log.info("%s: %s", context, exc)
+        return UnitOutcome(UnitStatus.UNAVAILABLE, 0, ErrorType.DATA_UNAVAILABLE, str(exc), False)
+    except store.StoreUnwritable as exc:
+        return unit_outcomes.store_unwritable(context, exc, ErrorType.PROCESSING_FAILED)
+    except store.SnapshotStoreError as exc:
+        log.error("%s: analytics document not written: %s", context, exc)
+        return UnitOutcome(UnitStatus.FAILED, 0, ErrorType.PROCESSING_FAILED, str(exc), True)
+    except Exception as exc:
+        return unit_outcomes.unexpected(context, exc)
+    return UnitOutcome(UnitStatus.SUCCEEDED)
