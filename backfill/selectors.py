@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
@@ -9,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -28,6 +30,7 @@ from .models import (
     JobPriority,
     JobStatus,
     RateLimitConfig,
+    SnapshotAssembly,
     SnapshotAudit,
     UnitCount,
     UnitStatus,
@@ -101,22 +104,18 @@ def _district_progress(job: BackfillJob) -> tuple[DistrictProgress, ...]:
     """The per-district breakdown. On PostgreSQL it reads the trigger-kept `UnitCount` rows (a
     few hundred rows whatever the job's size: the status endpoint is polled); elsewhere it
     counts the units."""
+    return _district_rows(_district_count_rows(job))
+
+
+def _district_count_rows(job: BackfillJob) -> tuple[tuple[str, str, int], ...]:
+    """(district id, unit status, count) of the job's units, in a fixed order."""
     if connection.vendor == "postgresql":
-        rows = (
-            UnitCount.objects.filter(job=job)
-            .exclude(count=0)
-            .values_list("district_id", "status", "count")
-        )
-        return _district_rows(rows)
-    return _count_district_progress(job)
-
-
-def _count_district_progress(job: BackfillJob) -> tuple[DistrictProgress, ...]:
-    return _district_rows(
-        BackfillUnit.objects.filter(job=job)
-        .values_list("district_id", "status")
-        .annotate(n=Count("*"))
-        .order_by()
+        rows = UnitCount.objects.filter(job=job).exclude(count=0)
+    else:
+        rows = BackfillUnit.objects.filter(job=job).values("district_id", "status")
+        rows = rows.annotate(count=Count("*"))
+    return tuple(
+        rows.order_by("district_id", "status").values_list("district_id", "status", "count")
     )
 
 
@@ -293,10 +292,11 @@ class JobDetail:
     store_condition: dict[str, Any] | None = None
 
 
-def job_detail(*, job_id: object, per_district: bool = True) -> JobDetail:
+def job_detail(
+    *, job: BackfillJob, per_district: bool = True, performance: dict[str, Any] | None = None
+) -> JobDetail:
     """The full status of a job: a handful of indexed queries whatever its size (the status
-    endpoint is polled). Raises JobNotFound."""
-    job = get_job(job_id=job_id)
+    endpoint is polled). `performance` is `dashboard_performance()` when the caller has it."""
     progress = job_progress(job=job, per_district=per_district)
     eta = progress.eta_seconds
     snapshots = list(
@@ -309,7 +309,7 @@ def job_detail(*, job_id: object, per_district: bool = True) -> JobDetail:
         for day, status, districts, errors in snapshots
         if status != SnapshotStatus.COMPLETED
     )
-    performance = dashboard_performance()
+    performance = performance if performance is not None else dashboard_performance()
     return JobDetail(
         summary=_summary(job),
         request=job.request,
@@ -332,6 +332,118 @@ def job_detail(*, job_id: object, per_district: bool = True) -> JobDetail:
         ),
         store_condition=_store_condition_dict(),
     )
+
+
+# Values of the limits' state that follow the clock alone (countdowns recomputed at each read):
+# not part of a job's version, so that an unchanged job keeps its version while they tick.
+PERFORMANCE_CLOCK_FIELDS = {
+    "rateLimiter": ("nextResetMs", "cooldownRemainingMs", "backoffMs"),
+    "circuitBreaker": ("probeInMs",),
+}
+
+
+@dataclass(frozen=True)
+class JobVersion:
+    """What a job's status shows, read cheaply (the job row, its per-district unit counts, a
+    few counts of related rows, the limits' state): equal versions mean equal status bodies
+    but for the values that follow the clock alone. The status routes digest it into their
+    ETag before building any body, and the legacy status keys its per-district dates by it."""
+
+    job: BackfillJob
+    units: tuple[Any, ...]  # what changes whenever a unit changes in a way any status shows
+    others: tuple[Any, ...]  # snapshots, follow-ups, assemblies, queue, store, why not running
+    performance: dict[str, Any]  # dashboard_performance(), reused by the body
+
+    def digest(self, *parts: object) -> str:
+        """A weak ETag of this version for one representation (`parts` name it)."""
+        limits = {
+            key: {k: v for k, v in value.items() if k not in PERFORMANCE_CLOCK_FIELDS.get(key, ())}
+            if isinstance(value, dict)
+            else value
+            for key, value in self.performance.items()
+        }
+        text = json.dumps(
+            [parts, str(self.job.pk), self.units, self.others, limits],
+            separators=(",", ":"),
+            default=str,
+        )
+        return f'W/"{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()}"'
+
+
+def _count(rows, by: str = "job_id") -> Subquery:
+    return Subquery(rows.order_by().values(by).annotate(n=Count("*")).values("n")[:1])
+
+
+def job_version(*, job_id: object) -> JobVersion:
+    """The job (one query, with the counts of its related rows) and its version. Raises
+    JobNotFound. A unit's dates, status and error change only with its status: the trigger-kept
+    per-district counts and the job's counters. Its attempts also change when a worker claims
+    it (running, +1; the only change without a status change): the sum of the running units'
+    attempts."""
+    try:
+        pk = uuid.UUID(str(job_id))
+    except ValueError:
+        raise JobNotFound(job_id=job_id) from None
+    job_units = BackfillUnit.objects.filter(job_id=OuterRef("pk"))
+    snapshots = Snapshot.objects.filter(job_id=OuterRef("pk"))
+    job = (
+        BackfillJob.objects.select_related("created_by")
+        .annotate(
+            v_claimed=Subquery(
+                job_units.filter(status=UnitStatus.RUNNING)
+                .order_by()
+                .values("job_id")
+                .annotate(n=Sum("attempts"))
+                .values("n")[:1]
+            ),
+            v_snapshots=_count(snapshots),
+            v_partial=_count(snapshots.exclude(status=SnapshotStatus.COMPLETED)),
+            v_snapshot_sizes=Subquery(
+                snapshots.order_by()
+                .values("job_id")
+                .annotate(n=Sum(F("district_count") * 100_000 + F("error_count")))
+                .values("n")[:1]
+            ),
+            v_follow_ups=_count(
+                BackfillJob.objects.filter(follow_up_of_id=OuterRef("pk")), by="follow_up_of_id"
+            ),
+            v_assemblies=_count(SnapshotAssembly.objects.filter(job_id=OuterRef("pk"))),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if job is None:
+        raise JobNotFound(job_id=job_id)
+    units = (
+        job.status,
+        job.recovery_count,
+        job.total_units,
+        job.succeeded_units,
+        job.skipped_units,
+        job.unavailable_units,
+        job.failed_units,
+        job.cancelled_units,
+        job.waiting_units,
+        job.v_claimed,
+        _district_count_rows(job),
+    )
+    performance = dashboard_performance()
+    queue = queue_state(job=job) if job.status == JobStatus.PENDING else None
+    others = (
+        job.priority,
+        job.started_at,
+        job.finished_at,
+        job.heartbeat_at,
+        job.v_snapshots,
+        job.v_partial,
+        job.v_snapshot_sizes,
+        job.v_follow_ups,
+        job.v_assemblies,
+        asdict(queue) if queue else None,
+        _store_condition_dict(),
+        why_not_running(job=job, performance=performance),
+    )
+    return JobVersion(job=job, units=units, others=others, performance=performance)
 
 
 def _store_condition_dict() -> dict[str, Any] | None:
@@ -457,15 +569,15 @@ class DistrictDates:
     running: bool
 
 
-def district_dates(*, job_id: object) -> tuple[DistrictDates, ...]:
+def district_dates(*, version: JobVersion) -> tuple[DistrictDates, ...]:
     """Per district: its dates by outcome, retries beyond the first attempt and the last error
     (the legacy `districtProgress`). On PostgreSQL one grouped query returns a row per district
-    with its dates already aggregated (the legacy status is polled); elsewhere it counts in one
-    pass over the units."""
-    job = get_job(job_id=job_id)
+    with its dates already aggregated, kept per process for as long as the job's version of its
+    units stays the same (the legacy status is polled); elsewhere it counts in one pass over
+    the units."""
     if connection.vendor == "postgresql":
-        return _cached_district_dates(job)
-    return _counted_district_dates(job)
+        return _cached_district_dates(version)
+    return _counted_district_dates(version.job)
 
 
 def _counted_district_dates(job: BackfillJob) -> tuple[DistrictDates, ...]:
@@ -532,42 +644,16 @@ _DISTRICT_DATES_CACHE: dict[uuid.UUID, tuple[tuple[Any, ...], tuple[DistrictDate
 _DISTRICT_DATES_CACHE_SIZE = 16
 
 
-def _units_version(job: BackfillJob) -> tuple[Any, ...]:
-    """What changes whenever a unit of the job changes in a way `district_dates` shows. A unit's
-    dates, status and error change only with its status: the trigger-kept per-district counts
-    and the job's counters. Its attempts also change when a worker claims it (running, +1; the
-    only change without a status change): the sum of the running units' attempts (a few rows of
-    the job and status index)."""
-    counts = tuple(
-        UnitCount.objects.filter(job=job)
-        .exclude(count=0)
-        .order_by("district_id", "status")
-        .values_list("district_id", "status", "count")
-    )
-    claimed = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).aggregate(
-        attempts=Sum("attempts")
-    )["attempts"]
-    return (
-        job.status,
-        job.recovery_count,
-        job.total_units,
-        job.finished_units,
-        job.waiting_units,
-        claimed,
-        counts,
-    )
-
-
-def _cached_district_dates(job: BackfillJob) -> tuple[DistrictDates, ...]:
-    version = _units_version(job)
+def _cached_district_dates(version: JobVersion) -> tuple[DistrictDates, ...]:
+    job = version.job
     cached = _DISTRICT_DATES_CACHE.get(job.pk)
-    if cached is not None and cached[0] == version:
+    if cached is not None and cached[0] == version.units:
         return cached[1]
     dates = _aggregated_district_dates(job)
     _DISTRICT_DATES_CACHE.pop(job.pk, None)
     while len(_DISTRICT_DATES_CACHE) >= _DISTRICT_DATES_CACHE_SIZE:
         _DISTRICT_DATES_CACHE.pop(next(iter(_DISTRICT_DATES_CACHE)), None)
-    _DISTRICT_DATES_CACHE[job.pk] = (version, dates)
+    _DISTRICT_DATES_CACHE[job.pk] = (version.units, dates)
     return dates
 
 
@@ -658,13 +744,9 @@ def why_not_running(
     condition = store.store_condition()
     if condition is not None:
         return _store_reason(job, condition)
-    running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING)
+    running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).exists()
     heartbeat = job.heartbeat_at or job.started_at
-    if (
-        running.exists()
-        and heartbeat
-        and (now - heartbeat).total_seconds() > NO_WORKER_AFTER_SECONDS
-    ):
+    if running and heartbeat and (now - heartbeat).total_seconds() > NO_WORKER_AFTER_SECONDS:
         minutes = int((now - heartbeat).total_seconds() // 60)
         return (
             f"No worker has reported on this job for {minutes} min: are workers running? "
@@ -685,7 +767,7 @@ def why_not_running(
             "The dashboard asked us to slow down (429): every worker waits "
             f"{limiter['cooldownRemainingMs'] / 1000:.0f} s more."
         )
-    if not running.exists():
+    if not running:
         assemblies = job.assemblies.count()
         pending = BackfillUnit.objects.filter(job=job, status=UnitStatus.PENDING)
         if assemblies and not pending.exists():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -329,7 +329,7 @@ class JobDetailSerializer(serializers.Serializer):
 
 
 def job_response(job_id: object, *, code: int = status.HTTP_200_OK, **headers: str) -> Response:
-    detail = selectors.job_detail(job_id=job_id)
+    detail = selectors.job_detail(job=selectors.get_job(job_id=job_id))
     return Response(JobDetailSerializer(detail).data, status=code, headers=headers or None)
 
 
@@ -377,17 +377,22 @@ def _matches(header: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == opaque for tag in header.split(","))
 
 
+def versioned(request: Request, etag: str, body: Callable[[], Any]) -> Response:
+    """200 with `body()` and `etag`, or 304 without building the body when the client's
+    If-None-Match names `etag` (what it shows did not change since the client last read it)."""
+    # `no-cache`: a browser keeps the answer but revalidates it (If-None-Match) at every poll.
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    header = request.headers.get("If-None-Match")
+    if header and _matches(header, etag):
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(body(), headers=headers)
+
+
 def conditional(
     request: Request, body: Any, *, ignore: Iterable[tuple[str, ...]] = CLOCK_FIELDS
 ) -> Response:
-    """200 with the body and its ETag, or 304 without a body when the client's If-None-Match
-    names that ETag (the job did not change since it last read it)."""
-    # `no-cache`: a browser keeps the answer but revalidates it (If-None-Match) at every poll.
-    headers = {"ETag": body_etag(body, ignore=ignore), "Cache-Control": "private, no-cache"}
-    header = request.headers.get("If-None-Match")
-    if header and _matches(header, headers["ETag"]):
-        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(body, headers=headers)
+    """`versioned` for a body already built: its ETag is a digest of the body."""
+    return versioned(request, body_etag(body, ignore=ignore), lambda: body)
 
 
 IF_NONE_MATCH = OpenApiParameter(
@@ -539,8 +544,14 @@ class JobDetailApi(BackfillApi):
         responses={200: JobDetailSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND, **AUTH_ERRORS},
     )
     def get(self, request: Request, jobId: str) -> Response:
-        detail = selectors.job_detail(job_id=jobId)
-        return conditional(request, JobDetailSerializer(detail).data)
+        # The ETag comes from the job's version, so a 304 never builds the body.
+        version = selectors.job_version(job_id=jobId)
+
+        def body() -> Any:
+            detail = selectors.job_detail(job=version.job, performance=version.performance)
+            return JobDetailSerializer(detail).data
+
+        return versioned(request, version.digest("job"), body)
 
     @extend_schema(
         operation_id="backfill_job_cancel",

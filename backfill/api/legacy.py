@@ -36,7 +36,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from backfill import contracts, selectors
-from backfill.models import CollectionStrategy, CreatedVia, JobStatus, JobType
+from backfill.models import BackfillJob, CollectionStrategy, CreatedVia, JobStatus, JobType
 from backfill.services import jobs
 from backfill_project import permissions
 from districts.ids import InvalidDistrictId, canonical_district_id
@@ -47,8 +47,8 @@ from .jobs import (
     IF_NONE_MATCH,
     NOT_MODIFIED,
     BackfillApi,
-    conditional,
     create_job_once,
+    versioned,
 )
 
 LEGACY_STATUS = {
@@ -295,11 +295,16 @@ WRITE_ERRORS = _legacy_errors(401, 403, 413, 429)
 # --- Building the seed's BackfillResponse from the job's status ---------------------------
 
 
-def backfill_response(job_id: object, *, district_id: str | None = None) -> dict[str, Any]:
-    """The seed 001 BackfillResponse of a job (plain data, ready for the serializer)."""
-    detail = selectors.job_detail(job_id=job_id, per_district=False)
+def backfill_response(
+    version: selectors.JobVersion, *, district_id: str | None = None
+) -> dict[str, Any]:
+    """The seed 001 BackfillResponse of a job at `version` (plain data, ready for the
+    serializer)."""
+    detail = selectors.job_detail(
+        job=version.job, per_district=False, performance=version.performance
+    )
     summary, progress, errors = detail.summary, detail.progress, detail.error_summary
-    districts = {d.district_id: _district(d) for d in selectors.district_dates(job_id=job_id)}
+    districts = {d.district_id: _district(d) for d in selectors.district_dates(version=version)}
     partial = []
     for snapshot in detail.partial_snapshots:
         ok, failed = selectors.partial_snapshot_districts(snapshot_id=snapshot.snapshot_id)
@@ -530,11 +535,30 @@ def _data_collection_only(data: Any) -> None:
     raise ValidationError(errors)
 
 
-def _district_job(job_id: str, district_id: str) -> None:
+def _district_job(job: BackfillJob, district_id: str) -> None:
     """404 unless the job is this district's one-district job (the old district pages)."""
-    job = selectors.get_job(job_id=job_id)
     if job.scope.get("targetDistricts") != [district_id]:
-        raise NotFound(f"Backfill {job_id} is not a backfill of district {district_id}.")
+        raise NotFound(f"Backfill {job.pk} is not a backfill of district {district_id}.")
+
+
+def legacy_status(
+    request: Request, job_id: str, *, district_id: str | None = None, district: str = ""
+) -> Response:
+    """The legacy status of a job, with an ETag from its version: a 304 builds no body.
+    `district` (canonical) restricts it to that district's one-district job."""
+    version = selectors.job_version(job_id=job_id)
+    if district:
+        _district_job(version.job, district)
+    return versioned(
+        request,
+        version.digest("legacy", district_id),
+        lambda: backfill_response(version, district_id=district_id),
+    )
+
+
+def _created(job: BackfillJob, created: bool, *, district_id: str | None = None) -> Response:
+    body = backfill_response(selectors.job_version(job_id=job.pk), district_id=district_id)
+    return Response(body, status=_created_status(created))
 
 
 CREATE_RESPONSES = {
@@ -568,7 +592,7 @@ class LegacyCreateApi(LegacyApi):
         job, created = create_job_once(
             request, body=request.data, entry_point="legacy", created_via=CreatedVia.LEGACY_API
         )
-        return Response(backfill_response(job.pk), status=_created_status(created))
+        return _created(job, created)
 
 
 class LegacyDetailApi(LegacyApi):
@@ -581,7 +605,7 @@ class LegacyDetailApi(LegacyApi):
         deprecated=True,
     )
     def get(self, request: Request, backfillId: str) -> Response:
-        return conditional(request, backfill_response(backfillId))
+        return legacy_status(request, backfillId)
 
     @extend_schema(
         operation_id="legacy_backfill_cancel",
@@ -629,9 +653,7 @@ class LegacyDistrictCreateApi(LegacyApi):
             created_via=CreatedVia.LEGACY_API,
         )
         # The id as the client wrote it in the path, so that it compares equal with its URL.
-        return Response(
-            backfill_response(job.pk, district_id=districtId), status=_created_status(created)
-        )
+        return _created(job, created, district_id=districtId)
 
 
 class LegacyDistrictDetailApi(LegacyApi):
@@ -650,8 +672,7 @@ class LegacyDistrictDetailApi(LegacyApi):
     )
     def get(self, request: Request, districtId: str, backfillId: str) -> Response:
         district = _district_path(districtId)
-        _district_job(backfillId, district)
-        return conditional(request, backfill_response(backfillId, district_id=districtId))
+        return legacy_status(request, backfillId, district_id=districtId, district=district)
 
     @extend_schema(
         operation_id="legacy_district_backfill_cancel",
@@ -664,8 +685,9 @@ class LegacyDistrictDetailApi(LegacyApi):
     )
     def delete(self, request: Request, districtId: str, backfillId: str) -> Response:
         district = _district_path(districtId)
-        _district_job(backfillId, district)
-        job = jobs.cancel_job(job=selectors.get_job(job_id=backfillId))
+        job = selectors.get_job(job_id=backfillId)
+        _district_job(job, district)
+        job = jobs.cancel_job(job=job)
         return Response(
             {
                 "success": True,

@@ -93,7 +93,8 @@ def test_legacy_district_progress_matches_a_count_of_the_units(staff_client):
     job.units.filter(district_id="3", logical_date=START + timedelta(days=2)).update(
         status=UnitStatus.SKIPPED
     )
-    assert selectors.district_dates(job_id=job.pk) == selectors._counted_district_dates(job)
+    version = selectors.job_version(job_id=job.pk)
+    assert selectors.district_dates(version=version) == selectors._counted_district_dates(job)
     progress = staff_client.get(f"/api/districts/backfill/{job.pk}").json()["progress"]
     two = progress["districtProgress"]["2"]
     assert two["failedDates"] == ["2025-01-04"] and two["lastError"] == "HTTP 503"
@@ -171,3 +172,41 @@ def test_a_claim_counts_its_attempt_at_the_next_poll(staff_client):
     assert after.status_code == 200
     retries = after.json()["progress"]["districtProgress"][unit.district_id]["retryCount"]
     assert retries == district["retryCount"] + 1
+
+
+@pytest.mark.parametrize("route", ["unified", "legacy"])
+def test_a_304_is_answered_from_the_job_version_without_building_the_body(
+    staff_client, route, monkeypatch, django_assert_max_num_queries
+):
+    job = running_job(districts=5, days=10)
+    url = status_urls(job)[route]
+    etag = staff_client.get(url)["ETag"]
+
+    def no_body(**kwargs):
+        raise AssertionError("a 304 built the body")
+
+    monkeypatch.setattr(selectors, "job_detail", no_body)
+    monkeypatch.setattr(selectors, "district_dates", no_body)
+    # The session, its user and permissions (4); the job with its related counts, its
+    # per-district counts, the limits' state (active jobs' counters, running units) and
+    # whether a unit runs (5).
+    with django_assert_max_num_queries(9):
+        again = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b""
+
+
+@pytest.mark.parametrize("route", ["unified", "legacy"])
+def test_a_status_poll_reads_the_job_row_once(staff_client, route):
+    job = running_job(districts=2, days=3)
+    url = status_urls(job)[route]
+    staff_client.get(url)  # the per-process caches (user, limits)
+    with CaptureQueriesContext(connection) as queries:
+        assert staff_client.get(url).status_code == 200
+    job_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and 'FROM "backfill_backfilljob"' in q["sql"]
+        and f'"backfill_backfilljob"."id" = \'{job.pk.hex}\'' in q["sql"].replace("-", "")
+    ]
+    assert len(job_reads) == 1, job_reads
