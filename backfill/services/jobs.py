@@ -75,7 +75,6 @@ from kombu.exceptions import KombuError
 
 from snapshots import store
 
-from .. import selectors
 from ..models import (
     ACTIVE_JOB_STATUSES,
     JOB_DISPATCH_ORDER,
@@ -90,6 +89,7 @@ from ..models import (
     SnapshotAssembly,
     UnitStatus,
 )
+from ..selectors.jobs import job_error_summary
 from . import assembly as assembly_service
 from . import follow_up, planning
 from .errors import JobStateConflict
@@ -641,7 +641,7 @@ def _finish_job(job: BackfillJob) -> None:
     else:
         job.status = JobStatus.FAILED
     job.finished_at = timezone.now()
-    job.error_summary = selectors.job_error_summary(job=job)
+    job.error_summary = job_error_summary(job=job)
     job.save(update_fields=["status", "finished_at", "error_summary"])
     log.info("job %s finished: %s", job.pk, job.status)
     follow_up.queue_follow_up_analytics(job=job)
