@@ -1,4 +1,4 @@
-"""backfill/selectors.py: job progress and the job list."""
+"""backfill/selectors/: job progress, why a job waits, the limits' state and the job list."""
 
 from __future__ import annotations
 
