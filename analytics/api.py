@@ -2,7 +2,7 @@
 
 GET analytics                                   what is generated: districts with their program
                                                 years, ranking dates per program year
-GET analytics/districts/<districtId>?programYear=   a district's time series of a program year
+GET analytics/districts/<district_id>?programYear=   a district's time series of a program year
                                                 (omitted: the latest), + availableProgramYears
 GET analytics/rankings?date=                    the rankings of a snapshot date (omitted: the
                                                 latest), + previousDate, nextDate, availableDates
@@ -401,9 +401,9 @@ class DistrictAnalyticsApi(StaffApi):
         "other generated program years.",
         examples=[OpenApiExample("District 42", value=SERIES_EXAMPLE, response_only=True)],
     )
-    def get(self, request: Request, districtId: str) -> Response:
+    def get(self, request: Request, district_id: str) -> Response:
         query = contracts.DistrictAnalyticsQuerySerializer(
-            data={**request.query_params.dict(), "districtId": districtId}
+            data={**request.query_params.dict(), "districtId": district_id}
         )
         query.is_valid(raise_exception=True)
         try:

@@ -8,7 +8,7 @@ urlpatterns = [
     path("analytics", api.AnalyticsIndexApi.as_view(), name="analytics-index"),
     path("analytics/rankings", api.RankingsApi.as_view(), name="analytics-rankings"),
     path(
-        "analytics/districts/<str:districtId>",
+        "analytics/districts/<str:district_id>",
         api.DistrictAnalyticsApi.as_view(),
         name="analytics-district",
     ),

@@ -31,7 +31,8 @@ from backfill_project import permissions
 from districts.ids import ALL_DISTRICTS, InvalidDistrictId, canonical_district_id
 from snapshots.models import Snapshot
 
-from . import contracts, selectors
+from . import contracts
+from .api.job_serializers import JobDetailSerializer
 from .forms import BackfillRequestForm
 from .models import (
     AuditOutcome,
@@ -41,6 +42,9 @@ from .models import (
     SnapshotAudit,
     UnitStatus,
 )
+from .selectors import admin as admin_reads
+from .selectors import audits as audit_reads
+from .selectors import jobs as job_reads
 from .services import actions, idempotency, jobs
 from .services.errors import IdempotencyConflict, JobStateConflict
 
@@ -82,7 +86,7 @@ class SnapshotAuditAdmin(admin.ModelAdmin):
         return format_html('<strong style="color:{}">{}</strong>', colour, audit.outcome)
 
     def changelist_view(self, request, extra_context=None):
-        _, _, outcomes = selectors.audit_history(limit=0)
+        _, _, outcomes = audit_reads.audit_history(limit=0)
         if outcomes.get(AuditOutcome.DRIFT):
             messages.warning(
                 request,
@@ -140,6 +144,16 @@ class DistrictSearch:
         except InvalidDistrictId:
             return queryset.none()
         return queryset.filter(units__district_id=district_id).distinct()
+
+
+def live_status(job: BackfillJob) -> dict:
+    """The job page's live status (status.json, and the page's first render): the job API's
+    status body (`JobDetailSerializer` of `job_detail`, the one read model of a job) with what
+    only the page shows: whether the job has ended and each district's last error."""
+    body = dict(JobDetailSerializer(job_reads.job_detail(job=job)).data)
+    body["isTerminal"] = job.is_terminal
+    body["lastErrors"] = admin_reads.last_errors(job)
+    return body
 
 
 @admin.register(BackfillJob)
@@ -352,7 +366,7 @@ class BackfillJobAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "original": job,
             "job": job,
-            "status": selectors.job_status(job=job),
+            "status": live_status(job),
             "analytics_outputs": analytics_selectors.job_outputs(job_id=job.pk),
             "colours": STATUS_COLOURS,
             "status_url": reverse("admin:backfill_job_status", args=[job.pk]),
@@ -365,10 +379,10 @@ class BackfillJobAdmin(admin.ModelAdmin):
         return TemplateResponse(request, self.change_form_template, context)
 
     def status_json(self, request, job_id):
-        job = get_object_or_404(BackfillJob, pk=job_id)
-        body = selectors.job_status(job=job)
+        job = get_object_or_404(BackfillJob.objects.select_related("created_by"), pk=job_id)
+        body = live_status(job)
         if request.GET.get("grid"):
-            body["grid"] = selectors.unit_grid(job=job).as_dict()
+            body["grid"] = admin_reads.unit_grid(job=job).as_dict()
         return JsonResponse(body)
 
     def cell_json(self, request, job_id):
@@ -381,7 +395,7 @@ class BackfillJobAdmin(admin.ModelAdmin):
                 {"error": "date (YYYY-MM-DD) and district are required"}, status=400
             )
         last = first + timedelta(days=6) if request.GET.get("week") else first
-        units = selectors.cell_units(job=job, district_id=district_id, first=first, last=last)
+        units = admin_reads.cell_units(job=job, district_id=district_id, first=first, last=last)
         if not request.user.has_perms(permissions.VIEW_SNAPSHOTS):
             return JsonResponse({"units": units})  # no link to pages the user may not open
         snapshots = dict(

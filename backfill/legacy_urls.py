@@ -7,17 +7,17 @@ from backfill.api import legacy
 urlpatterns = [
     path("backfill", legacy.LegacyCreateApi.as_view(), name="legacy-backfill-create"),
     path(
-        "backfill/<str:backfillId>",
+        "backfill/<str:backfill_id>",
         legacy.LegacyDetailApi.as_view(),
         name="legacy-backfill-detail",
     ),
     path(
-        "<str:districtId>/backfill",
+        "<str:district_id>/backfill",
         legacy.LegacyDistrictCreateApi.as_view(),
         name="legacy-district-backfill-create",
     ),
     path(
-        "<str:districtId>/backfill/<str:backfillId>",
+        "<str:district_id>/backfill/<str:backfill_id>",
         legacy.LegacyDistrictDetailApi.as_view(),
         name="legacy-district-backfill-detail",
     ),

@@ -15,9 +15,9 @@ urlpatterns = [
         api.RateLimitConfigApi.as_view(),
         name="backfill-rate-limit-config",
     ),
-    path("backfill/<str:jobId>", api.JobDetailApi.as_view(), name="backfill-job-detail"),
-    path("backfill/<str:jobId>/retry", api.JobRetryApi.as_view(), name="backfill-job-retry"),
-    path("backfill/<str:jobId>/pause", api.JobPauseApi.as_view(), name="backfill-job-pause"),
-    path("backfill/<str:jobId>/resume", api.JobResumeApi.as_view(), name="backfill-job-resume"),
+    path("backfill/<str:job_id>", api.JobDetailApi.as_view(), name="backfill-job-detail"),
+    path("backfill/<str:job_id>/retry", api.JobRetryApi.as_view(), name="backfill-job-retry"),
+    path("backfill/<str:job_id>/pause", api.JobPauseApi.as_view(), name="backfill-job-pause"),
+    path("backfill/<str:job_id>/resume", api.JobResumeApi.as_view(), name="backfill-job-resume"),
     path("audits", audits.AuditListApi.as_view(), name="audit-list"),
 ]

@@ -5,8 +5,9 @@ postprocessing hook, SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]).
   serializer does (`backfill.contracts.StrictSerializer`).
 - A backfill request states that `startDate` is required unless `jobType` is
   `analytics-generation` (an `anyOf` of the two cases; OpenAPI 3.0 has no `if`/`then`).
-- Path parameters `date`, `districtId` and `district_id` carry the pattern the views check: a
-  value outside it is a 400 naming the parameter, a value inside it that names nothing a 404.
+- Path parameters `date` and `district_id` carry the pattern the
+  views check: a value outside it is a 400 naming the parameter, a value inside it that names
+  nothing a 404.
 - The create operations link to the operations on the job they created (`links`), pause to
   resume and back, so a client (and a stateful test) follows them with a real id.
 """
@@ -20,7 +21,6 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 DISTRICT_ID_PATTERN = r"^\s*(?:\d{1,3}|[A-Za-z])\s*$"
 PATH_PATTERNS = {
     "date": DATE_PATTERN,
-    "districtId": DISTRICT_ID_PATTERN,
     "district_id": DISTRICT_ID_PATTERN,
 }
 STRICT_REQUEST_BODIES = (
@@ -46,15 +46,15 @@ JOB_LINKS = {
             "resume": "backfill_job_resume",
             "retry": "backfill_job_retry",
         },
-        "jobId",
+        "job_id",
     ),
     # A paused job is resumed, a resumed one paused again: chains reach both with a 202.
-    "backfill_job_pause": ("$response.body#/jobId", {"resume": "backfill_job_resume"}, "jobId"),
-    "backfill_job_resume": ("$response.body#/jobId", {"pause": "backfill_job_pause"}, "jobId"),
+    "backfill_job_pause": ("$response.body#/jobId", {"resume": "backfill_job_resume"}, "job_id"),
+    "backfill_job_resume": ("$response.body#/jobId", {"pause": "backfill_job_pause"}, "job_id"),
     "legacy_backfill_create": (
         "$response.body#/backfillId",
         {"status": "legacy_backfill_retrieve", "cancel": "legacy_backfill_cancel"},
-        "backfillId",
+        "backfill_id",
     ),
     "legacy_district_backfill_create": (
         "$response.body#/backfillId",
@@ -62,7 +62,7 @@ JOB_LINKS = {
             "status": "legacy_district_backfill_retrieve",
             "cancel": "legacy_district_backfill_cancel",
         },
-        "backfillId",
+        "backfill_id",
     ),
 }
 
@@ -95,7 +95,7 @@ def _add_links(operation: dict[str, Any]) -> None:
     for name, operation_id in targets.items():
         parameters = {parameter: expression}
         if operation_id.startswith("legacy_district_"):
-            parameters["districtId"] = "$request.path.districtId"
+            parameters["district_id"] = "$request.path.district_id"
         links[name] = {"operationId": operation_id, "parameters": parameters}
     for code in ("200", "202"):
         if code in operation.get("responses", {}):

@@ -231,9 +231,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "backfill.models.JobStatus",
         "SnapshotStatusEnum": "snapshots.models.SnapshotStatus",
-        "LegacyStatusEnum": "backfill.api.legacy.LEGACY_STATUS_WORDS",
-        "LegacyDistrictStatusEnum": "backfill.api.legacy.LEGACY_DISTRICT_STATUS_WORDS",
-        "JobPriorityEnum": "backfill.api.jobs.PRIORITY_WORDS",
+        "LegacyStatusEnum": "backfill.api.legacy_serializers.LEGACY_STATUS_WORDS",
+        "LegacyDistrictStatusEnum": "backfill.api.legacy_serializers.LEGACY_DISTRICT_STATUS_WORDS",
+        "JobPriorityEnum": "backfill.api.job_serializers.PRIORITY_WORDS",
     },
     # The schema and its docs page are for staff, like the API they describe.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],

@@ -13,12 +13,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backfill import selectors
 from backfill.models import AuditOutcome
+from backfill.selectors import audits as audit_reads
 from backfill_project import permissions
+from backfill_project.api_errors import AUTH_ERRORS, BAD_REQUEST
 from snapshots.api import StaffApi
-
-from .jobs import AUTH_ERRORS, BAD_REQUEST
 
 
 class AuditSerializer(serializers.Serializer):
@@ -94,7 +93,7 @@ class AuditListApi(StaffApi):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
-        page, count, outcomes = selectors.audit_history(
+        page, count, outcomes = audit_reads.audit_history(
             outcome=data.get("outcome"), limit=data["limit"], offset=data["offset"]
         )
         body = {

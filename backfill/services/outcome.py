@@ -9,8 +9,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from .. import selectors
 from ..models import BackfillJob, JobStatus
+from ..selectors.jobs import job_error_summary
 from . import broker, follow_up
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def finish_job(job: BackfillJob) -> None:
     else:
         job.status = JobStatus.FAILED
     job.finished_at = timezone.now()
-    job.error_summary = selectors.job_error_summary(job=job)
+    job.error_summary = job_error_summary(job=job)
     job.save(update_fields=["status", "finished_at", "error_summary"])
     log.info("job %s finished: %s", job.pk, job.status)
     follow_up.queue_follow_up_analytics(job=job)

@@ -4,16 +4,16 @@ from types import SimpleNamespace
 
 from django import template
 
-from backfill import selectors
+from backfill.selectors import admin as admin_reads
 from backfill_project import permissions
 
 register = template.Library()
 
 
 @register.simple_tag
-def backfill_overview() -> selectors.Overview:
-    """What the admin index's Backfill panel shows (see `selectors.overview`)."""
-    return selectors.overview()
+def backfill_overview() -> admin_reads.Overview:
+    """What the admin index's Backfill panel shows (see `admin_reads.overview`)."""
+    return admin_reads.overview()
 
 
 @register.simple_tag(takes_context=True)

@@ -248,19 +248,19 @@ def test_every_answer_matches_the_published_schema(analytics_data, django_user_m
     user = staff_member("schema", VIEWERS)
     headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application, headers=headers)
-    district_op = schema["/api/admin/analytics/districts/{districtId}"]["GET"]
+    district_op = schema["/api/admin/analytics/districts/{district_id}"]["GET"]
     rankings_op = schema["/api/admin/analytics/rankings"]["GET"]
     cases = [
         (schema["/api/admin/analytics"]["GET"].Case(), 200),
-        (district_op.Case(path_parameters={"districtId": "42"}), 200),
+        (district_op.Case(path_parameters={"district_id": "42"}), 200),
         (
             district_op.Case(
-                path_parameters={"districtId": "42"}, query={"programYear": "2023-2024"}
+                path_parameters={"district_id": "42"}, query={"programYear": "2023-2024"}
             ),
             200,
         ),
         (district_op.Case(path_parameters={"districtId": "7"}), 404),
-        (district_op.Case(path_parameters={"districtId": "42"}, query={"programYear": "x"}), 400),
+        (district_op.Case(path_parameters={"district_id": "42"}, query={"programYear": "x"}), 400),
         (rankings_op.Case(), 200),
         (rankings_op.Case(query={"date": "2024-06-30"}), 200),
         (rankings_op.Case(query={"date": "2025-01-01"}), 404),

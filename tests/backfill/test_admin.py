@@ -202,9 +202,16 @@ def test_the_job_page_and_its_status_json_show_progress_and_the_grid(staff):
     assert status["progress"]["failed"] == 1 and status["progress"]["currentDate"] == "2025-03-10"
     assert status["grid"]["districts"] == ["42", "61"]
     assert status["grid"]["cells"] == [["failed"], ["pending"]]
-    (row,) = [d for d in status["districts"] if d["district_id"] == "42"]
-    assert row["lastError"] == "fetch_failed: HTTP 500"
+    (row,) = [d for d in status["progress"]["districtProgress"] if d["districtId"] == "42"]
+    assert row["failed"] == 1
+    assert status["lastErrors"] == {"42": "fetch_failed: HTTP 500"}
     assert status["errorSummary"]["byType"] == {"fetch_failed": 1}
+    # The page polls the job API's status body, with what only the page shows beside it.
+    api = staff.get(f"/api/admin/backfill/{job.pk}").json()
+    assert set(status) - {"isTerminal", "lastErrors", "grid"} == set(api)
+    assert status["progress"] == api["progress"] | {
+        k: status["progress"][k] for k in ("etaSeconds", "estimatedCompletionAt")
+    }
 
     cell = staff.get(
         f"{job_page(job).removesuffix('change/')}cell.json?date=2025-03-10&district=42"

@@ -13,8 +13,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from backfill import limits, selectors
+from backfill import limits
 from backfill.models import BackfillJob, BackfillUnit, CreatedVia, JobStatus, UnitStatus
+from backfill.selectors import jobs as job_reads
+from backfill.selectors import performance
 from backfill.services import broker, dispatch, units
 from districts import services as district_services
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
@@ -388,7 +390,7 @@ def test_put_replaces_the_config_and_this_process_sees_it_at_once(staff_client):
     response = staff_client.put(CONFIG_URL, {**SEED_LIMITS, "maxRequests": 30}, format="json")
     assert response.status_code == 200 and response.json()["maxRequests"] == 30
     assert limits.current_settings().max_requests == 30
-    assert selectors.rate_limit_config().max_requests == 30
+    assert performance.rate_limit_config().max_requests == 30
 
 
 def test_patch_changes_only_the_fields_given(staff_client):
@@ -421,7 +423,7 @@ def test_bad_rate_limits_get_400_and_change_nothing(staff_client, method, body, 
     response = getattr(staff_client, method)(CONFIG_URL, body, format="json")
     assert response.status_code == 400
     assert field in response.json()
-    assert selectors.rate_limit_config().max_requests == 10
+    assert performance.rate_limit_config().max_requests == 10
 
 
 def test_the_api_and_the_admin_apply_one_rule_to_the_rate(staff_client):
@@ -449,7 +451,7 @@ def test_an_unexpected_error_is_a_generic_500_without_a_trace(staff_client, monk
     def boom(**kwargs):
         raise RuntimeError("secret path /etc/passwd")
 
-    monkeypatch.setattr(selectors, "job_detail", boom)
+    monkeypatch.setattr(job_reads, "job_detail", boom)
     response = staff_client.get(f"{URL}/{BackfillJobFactory().pk}")
     assert response.status_code == 500
     assert response.json() == {

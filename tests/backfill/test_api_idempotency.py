@@ -127,7 +127,7 @@ def test_the_schema_documents_the_header_and_its_answers(staff_client):
     for path in (
         "/api/admin/backfill",
         "/api/districts/backfill",
-        "/api/districts/{districtId}/backfill",
+        "/api/districts/{district_id}/backfill",
     ):
         operation = schema["paths"][path]["post"]
         (header,) = [p for p in operation["parameters"] if p["in"] == "header"]

@@ -7,9 +7,9 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.throttling import ScopedRateThrottle
 
-from backfill.api import legacy
+from backfill.api import legacy_responses
 from backfill.api.jobs import WRITE_THROTTLE_SCOPE
-from backfill.api.legacy import LEGACY_STATUS
+from backfill.api.legacy_serializers import LEGACY_STATUS
 from backfill.models import BackfillJob, CreatedVia, JobStatus, UnitStatus
 from backfill.services import broker
 from snapshots import store
@@ -290,7 +290,7 @@ def test_a_bug_on_a_legacy_route_answers_the_old_shape(staff_client, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(legacy, "backfill_response", broken)
+    monkeypatch.setattr(legacy_responses, "backfill_response", broken)
     staff_client.raise_request_exception = False
     job_id = BackfillJobFactory().pk
     response = staff_client.get(f"{URL}/{job_id}")
@@ -412,5 +412,5 @@ def test_the_schema_documents_the_legacy_error_shape(staff_client):
             for code, response in errors.items():
                 ref = response["content"]["application/json"]["schema"]["$ref"]
                 assert ref == "#/components/schemas/LegacyError", (path, method, code)
-    job_api = schema["paths"]["/api/admin/backfill/{jobId}"]["get"]["responses"]["404"]
+    job_api = schema["paths"]["/api/admin/backfill/{job_id}"]["get"]["responses"]["404"]
     assert "LegacyError" not in str(job_api)

@@ -3,6 +3,7 @@ the history, and a legacy status poll whose work does not grow with the job's un
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -10,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backfill import selectors
 from backfill.models import BackfillUnit, JobStatus, UnitStatus
+from backfill.selectors import jobs as job_reads
+from backfill.selectors import legacy as legacy_reads
 from backfill.services import actions, broker, units
 from tests.factories import BackfillJobFactory
 
@@ -78,10 +80,11 @@ def test_legacy_status_poll_queries_do_not_grow_with_units(staff_client):
     legacy_poll_queries(staff_client, warm)  # the per-process caches (user, limits)
     first = legacy_poll_queries(staff_client, large)
     assert first == legacy_poll_queries(staff_client, small)
-    # Polling the unchanged job again reads no unit row for its district progress.
+    # Polling the unchanged job again reads its version only: no unit row for its district
+    # progress, no body built again.
     with CaptureQueriesContext(connection) as queries:
         staff_client.get(f"/api/districts/backfill/{large.pk}")
-    assert len(queries.captured_queries) == first - 1
+    assert len(queries.captured_queries) < first - 1
     assert not any("logical_date ORDER BY" in q["sql"] for q in queries.captured_queries)
 
 
@@ -93,7 +96,8 @@ def test_legacy_district_progress_matches_a_count_of_the_units(staff_client):
     job.units.filter(district_id="3", logical_date=START + timedelta(days=2)).update(
         status=UnitStatus.SKIPPED
     )
-    assert selectors.district_dates(job_id=job.pk) == selectors._counted_district_dates(job)
+    version = job_reads.job_version(job_id=job.pk)
+    assert legacy_reads.district_dates(version=version) == legacy_reads._counted_district_dates(job)
     progress = staff_client.get(f"/api/districts/backfill/{job.pk}").json()["progress"]
     two = progress["districtProgress"]["2"]
     assert two["failedDates"] == ["2025-01-04"] and two["lastError"] == "HTTP 503"
@@ -171,3 +175,62 @@ def test_a_claim_counts_its_attempt_at_the_next_poll(staff_client):
     assert after.status_code == 200
     retries = after.json()["progress"]["districtProgress"][unit.district_id]["retryCount"]
     assert retries == district["retryCount"] + 1
+
+
+@pytest.mark.parametrize("route", ["unified", "legacy"])
+def test_a_304_is_answered_from_the_job_version_without_building_the_body(
+    staff_client, route, monkeypatch, django_assert_max_num_queries
+):
+    job = running_job(districts=5, days=10)
+    url = status_urls(job)[route]
+    etag = staff_client.get(url)["ETag"]
+
+    def no_body(**kwargs):
+        raise AssertionError("a 304 built the body")
+
+    monkeypatch.setattr(job_reads, "job_detail", no_body)
+    monkeypatch.setattr(legacy_reads, "district_dates", no_body)
+    # The session, its user and permissions (4); the job with its related counts, its
+    # per-district counts, the active jobs' totals and whether a unit runs (4); the limits'
+    # configuration when its per-process copy has expired (1).
+    with django_assert_max_num_queries(9):
+        again = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b""
+
+
+@pytest.mark.parametrize("route", ["unified", "legacy"])
+def test_a_status_poll_reads_the_job_row_once(staff_client, route):
+    job = running_job(districts=2, days=3)
+    url = status_urls(job)[route]
+    staff_client.get(url)  # the per-process caches (user, limits)
+    with CaptureQueriesContext(connection) as queries:
+        assert staff_client.get(url).status_code == 200
+    # A read of the job's row: from the job table, selected by the job's id.
+    by_id = re.compile(r'FROM "?backfill_backfilljob"?(?:\s+\w+)?\s+WHERE \(?"?\w+"?\."?id"? = ')
+    job_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if by_id.search(q["sql"]) and job.pk.hex in q["sql"].replace("-", "")
+    ]
+    assert len(job_reads) == 1, job_reads
+
+
+def test_a_legacy_body_is_built_once_per_version_of_its_job(staff_client, monkeypatch):
+    job = running_job(districts=2, days=3)
+    url = f"/api/districts/backfill/{job.pk}"
+    first = staff_client.get(url).json()
+    built = []
+    detail = job_reads.job_detail
+    monkeypatch.setattr(job_reads, "job_detail", lambda **kw: built.append(1) or detail(**kw))
+    again = staff_client.get(url).json()
+    assert not built
+    clock = ("performanceStatus",)
+    assert {k: v for k, v in again.items() if k not in clock} == {
+        k: v for k, v in first.items() if k not in clock
+    }
+    assert list(again) == list(first)  # the limits' state in its place
+    unit = job.units.get(status=UnitStatus.RUNNING)
+    assert units.finish_unit(unit_id=unit.pk, status=UnitStatus.SUCCEEDED, token=unit.lease_token)
+    changed = staff_client.get(url).json()
+    assert built == [1]
+    assert changed["progress"]["completed"] == first["progress"]["completed"] + 1

@@ -38,8 +38,8 @@ def api_routes(patterns=None, prefix: str = "") -> list[tuple[str, type]]:
 
 def concrete(route: str, job_id: str) -> str:
     values = {
-        "jobId": job_id,
-        "backfillId": job_id,
+        "job_id": job_id,
+        "backfill_id": job_id,
         "districtId": "42",
         "district_id": "42",
         "date": "2025-03-10",
@@ -62,8 +62,8 @@ CALLS = calls()
 
 def test_the_matrix_covers_every_backfill_endpoint():
     routes = {route for route, _, _ in CALLS}
-    assert "api/admin/backfill" in routes and "api/admin/backfill/<str:jobId>/pause" in routes
-    assert "api/districts/<str:districtId>/backfill/<str:backfillId>" in routes
+    assert "api/admin/backfill" in routes and "api/admin/backfill/<str:job_id>/pause" in routes
+    assert "api/districts/<str:district_id>/backfill/<str:backfill_id>" in routes
     assert len(CALLS) >= 20
 
 

@@ -280,15 +280,15 @@ def test_parameters_carry_their_bounds_and_patterns(published):
     for path, operations in published["paths"].items():
         for operation in operations.values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
-                if parameter["in"] == "path" and parameter["name"] != "jobId":
+                if parameter["in"] == "path" and parameter["name"] not in ("job_id", "backfill_id"):
                     patterns.setdefault(parameter["name"], set()).add(
                         parameter["schema"].get("pattern")
                     )
                 if parameter["name"] == "limit":
                     limits[path] = (parameter["schema"]["minimum"], parameter["schema"]["maximum"])
     assert patterns["date"] == {r"^\d{4}-\d{2}-\d{2}$"}
-    assert patterns["districtId"] == patterns["district_id"] == {r"^\s*(?:\d{1,3}|[A-Za-z])\s*$"}
-    district = published["paths"]["/api/admin/analytics/districts/{districtId}"]["get"]
+    assert patterns["district_id"] == {r"^\s*(?:\d{1,3}|[A-Za-z])\s*$"}
+    district = published["paths"]["/api/admin/analytics/districts/{district_id}"]["get"]
     program_year = next(p for p in district["parameters"] if p["name"] == "programYear")
     assert program_year["schema"]["pattern"] == r"^\d{4}-\d{4}$"
     assert limits["/api/admin/snapshots"] == (1, 1000)
@@ -305,6 +305,6 @@ def test_create_documents_its_location_and_links_to_the_job_operations(published
         "resume": "backfill_job_resume",
         "retry": "backfill_job_retry",
     }
-    assert created["links"]["pause"]["parameters"] == {"jobId": "$response.body#/jobId"}
+    assert created["links"]["pause"]["parameters"] == {"job_id": "$response.body#/jobId"}
     legacy = _operation(published, "legacy_backfill_create")["responses"]["202"]["links"]
-    assert legacy["status"]["parameters"] == {"backfillId": "$response.body#/backfillId"}
+    assert legacy["status"]["parameters"] == {"backfill_id": "$response.body#/backfillId"}

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from backfill import selectors
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
+from backfill.selectors import waiting
 from backfill.services import broker, jobs
 from snapshots import store
 from tests.backfill.test_engine_e2e import finished, wait_for
@@ -488,7 +488,7 @@ def test_a_full_disk_pauses_dispatch_visibly_and_the_job_resumes_by_itself_when_
             assert job.status == JobStatus.RUNNING
             assert job.failed_units == 0
             assert 0 < stored < job.total_units
-            why = selectors.why_not_running(job=job)
+            why = waiting.why_not_running(job=job)
             assert why.startswith(f"The snapshot store {snapshot_root} is full (")
             assert "bytes free" in why and "no unit is dispatched" in why
             status = admin_client.get(f"/api/admin/backfill/{job.pk}").json()

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from backfill import selectors
 from backfill.contracts import backfill_request
 from backfill.models import (
     BackfillJob,
@@ -25,6 +24,7 @@ from backfill.models import (
     RunKind,
     UnitStatus,
 )
+from backfill.selectors import waiting
 from backfill.services import dispatch, gap_fill, jobs, recovery, units
 from districts import services as district_services
 from tests.fixtures.backfill import lease_token
@@ -133,7 +133,7 @@ def test_a_normal_job_waits_while_a_higher_priority_job_runs(sent, run_on_commit
     normal = create(LONG)
     assert run_on_commit(dispatch.start_queued_jobs) == []
     assert refreshed(normal).status == JobStatus.PENDING
-    assert selectors.why_not_running(job=normal).startswith(
+    assert waiting.why_not_running(job=normal).startswith(
         f"Queued behind daily job {daily.pk} (position 1 in the queue)"
     )
 
@@ -145,10 +145,10 @@ def test_queued_jobs_start_by_priority_and_oldest_first_within_one(sent, run_on_
     low = create(LONG, priority="low")
     newer_normal = create(LONG)
     urgent = create({**LONG, "startDate": "2025-05-12", "endDate": "2025-05-13"}, priority="urgent")
-    assert selectors.queue_state(job=refreshed(urgent)).position == 1
-    assert selectors.queue_state(job=refreshed(older_normal)).position == 2
-    assert selectors.queue_state(job=refreshed(newer_normal)).position == 3
-    assert selectors.queue_state(job=refreshed(low)).position == 4
+    assert waiting.queue_state(job=refreshed(urgent)).position == 1
+    assert waiting.queue_state(job=refreshed(older_normal)).position == 2
+    assert waiting.queue_state(job=refreshed(newer_normal)).position == 3
+    assert waiting.queue_state(job=refreshed(low)).position == 4
 
     order = []
     for job in (blocker, urgent, older_normal, newer_normal, low):
@@ -181,7 +181,7 @@ def test_a_priority_job_takes_free_slots_first_and_the_backfill_continues_after(
         succeed(run_on_commit, unit_id)
         counts.append((len(running(daily)), len(running(long))))
     assert counts == [(1, 2), (2, 1), (3, 0)]
-    assert selectors.why_not_running(job=refreshed(long)).startswith(
+    assert waiting.why_not_running(job=refreshed(long)).startswith(
         f"Queued behind daily job {daily.pk}: jobs of a higher priority take free slots first"
     )
 
@@ -194,7 +194,7 @@ def test_a_priority_job_takes_free_slots_first_and_the_backfill_continues_after(
     assert len(resumed) == 3
     assert min(u.logical_date for u in resumed) == date(2025, 3, 12)
     assert refreshed(long).succeeded_units == 3
-    assert selectors.why_not_running(job=refreshed(long)) is None
+    assert waiting.why_not_running(job=refreshed(long)) is None
 
 
 # -- two jobs never collect one date at once ----------------------------------------------------

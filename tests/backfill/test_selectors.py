@@ -1,4 +1,4 @@
-"""backfill/selectors.py: job progress and the job list."""
+"""backfill/selectors/: job progress, why a job waits, the limits' state and the job list."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from backfill import selectors
 from backfill.limits import circuit_breaker, get_redis, rate_limiter
 from backfill.models import (
     BackfillJob,
@@ -19,7 +18,9 @@ from backfill.models import (
     UnitCount,
     UnitStatus,
 )
-from backfill.selectors import DistrictProgress, job_history, job_progress
+from backfill.selectors import performance, waiting
+from backfill.selectors.history import job_history
+from backfill.selectors.jobs import DistrictProgress, job_progress
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 
 
@@ -214,7 +215,7 @@ def test_dashboard_performance_counts_units_of_active_jobs_only(db):
     finished = BackfillJobFactory(status=JobStatus.COMPLETED)
     BackfillUnitFactory(job=finished, status=UnitStatus.PENDING, district_id="4")
 
-    status = selectors.dashboard_performance()
+    status = performance.dashboard_performance()
 
     assert status["concurrency"]["active"] == 1
     assert status["concurrency"]["queued"] == 2
@@ -245,18 +246,18 @@ def test_a_queued_job_names_the_job_it_waits_behind_and_its_position(db, private
     first = running_job()
     BackfillJobFactory(status=JobStatus.PENDING)
     later = BackfillJobFactory(status=JobStatus.PENDING)
-    sentence = selectors.why_not_running(job=later)
+    sentence = waiting.why_not_running(job=later)
     assert sentence.startswith(f"Queued behind normal job {first.pk} (position 2 in the queue)")
 
 
 def test_a_queued_job_with_nothing_running_asks_whether_workers_run(db, private_limits):
     job = BackfillJobFactory(status=JobStatus.PENDING)
-    assert "are workers running?" in selectors.why_not_running(job=job)
+    assert "are workers running?" in waiting.why_not_running(job=job)
 
 
 def test_a_silent_job_says_no_worker_has_reported(db, private_limits):
     job = running_job(heartbeat_at=timezone.now() - timedelta(minutes=7))
-    assert selectors.why_not_running(job=job).startswith(
+    assert waiting.why_not_running(job=job).startswith(
         "No worker has reported on this job for 7 min: are workers running?"
     )
 
@@ -265,25 +266,25 @@ def test_an_open_breaker_says_when_the_probe_may_leave(db, private_limits):
     breaker = circuit_breaker()
     for _ in range(RateLimitConfig.load().max_requests + 10):
         breaker.record_failure()
-    sentence = selectors.why_not_running(job=running_job())
+    sentence = waiting.why_not_running(job=running_job())
     assert sentence.startswith("The circuit breaker is open after")
     assert "the next probe request may leave in" in sentence
 
 
 def test_a_429_cooldown_says_how_long_every_worker_waits(db, private_limits):
     rate_limiter().report_rate_limited(45)
-    sentence = selectors.why_not_running(job=running_job())
+    sentence = waiting.why_not_running(job=running_job())
     assert sentence.startswith("The dashboard asked us to slow down (429): every worker waits")
 
 
 def test_unreachable_redis_is_named(db, private_limits, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    assert selectors.why_not_running(job=running_job()).startswith("Redis is unreachable")
+    assert waiting.why_not_running(job=running_job()).startswith("Redis is unreachable")
 
 
 def test_a_progressing_or_finished_job_needs_no_explanation(db, private_limits):
-    assert selectors.why_not_running(job=running_job()) is None
-    assert selectors.why_not_running(job=BackfillJobFactory(status=JobStatus.COMPLETED)) is None
+    assert waiting.why_not_running(job=running_job()) is None
+    assert waiting.why_not_running(job=BackfillJobFactory(status=JobStatus.COMPLETED)) is None
 
 
 def unit_counts(job) -> dict[tuple[str, str], int]:

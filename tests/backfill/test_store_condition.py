@@ -17,9 +17,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backfill import selectors, tasks
+from backfill import tasks
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, SnapshotAssembly, UnitStatus
+from backfill.selectors import waiting
 from backfill.services import actions, broker, dispatch, execution, jobs, recovery
 from backfill.services import assembly as assembly_service
 from snapshots import store
@@ -103,7 +104,7 @@ def test_units_that_find_the_store_full_wait_uncounted_and_nothing_more_is_dispa
     assert "is nearly full" in warning[1]
 
     held = store.store_condition()
-    why = selectors.why_not_running(job=job)
+    why = waiting.why_not_running(job=job)
     assert why.startswith(held.sentence)
     assert "bytes free" in why and "no unit is dispatched" in why
     assert "resumes by itself" in why
@@ -126,7 +127,7 @@ def test_units_that_find_the_store_full_wait_uncounted_and_nothing_more_is_dispa
     assert job.status == JobStatus.COMPLETED
     assert job.succeeded_units == 4
     assert set(job.units.values_list("attempts", flat=True)) == {1}
-    assert selectors.why_not_running(job=job) is None
+    assert waiting.why_not_running(job=job) is None
     assert "bf-store-condition" not in admin_client.get("/admin/").content.decode()
 
 
@@ -161,7 +162,7 @@ def test_assemblies_wait_quietly_while_the_store_is_full_and_are_done_once_it_ta
     assert store.read_manifest(logical_date=job.start_date) is None
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING
-    why = selectors.why_not_running(job=job)
+    why = waiting.why_not_running(job=job)
     assert "no unit is dispatched" in why
     assert "The snapshots of 1 date(s) wait to be assembled." in why
 

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 import requests
 
-from backfill import selectors
 from backfill.contracts import backfill_request
 from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, RateLimitConfig
+from backfill.selectors import jobs as job_reads
 from backfill.services import jobs
 from districts.dashboard.client import DashboardClient
 from districts.dashboard.collect import collect_district
@@ -81,7 +81,7 @@ def status_read() -> dict:
             for _ in range(200):
                 started = time.perf_counter()
                 job.refresh_from_db()
-                progress = selectors.job_progress(job=job)
+                progress = job_reads.job_progress(job=job)
                 timings.append((time.perf_counter() - started) * 1000)
             timings.sort()
             return {
@@ -96,7 +96,7 @@ def status_read() -> dict:
 
 
 def api_status() -> dict:
-    """`GET /api/admin/backfill/{jobId}` on a running 43,800-unit job, through the whole stack
+    """`GET /api/admin/backfill/{job_id}` on a running 43,800-unit job, through the whole stack
     (token authentication, selectors, Redis performance status, serialization)."""
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token

@@ -144,6 +144,11 @@ def poll(
     }
 
 
+def _against(p95_ms: float, target_ms: int) -> str:
+    verdict = "met" if p95_ms < target_ms else "MISSED"
+    return f"{p95_ms} ms vs target < {target_ms} ms: {verdict}"
+
+
 def run() -> dict:
     with bench_environment("http://127.0.0.1:9") as (env, _root):
         job = running_job()
@@ -179,9 +184,13 @@ def run() -> dict:
                 for name, figure in figures.items():
                     result[f"{name}_p50_ms"] = figure["p50_ms"]
                     result[f"{name}_p95_ms"] = figure["p95_ms"]
+                    route = name.split("_", 1)[0]
+                    if "every_2s" in name and route in TARGETS_P95_MS:
+                        # The target, printed beside the figure it is about.
+                        result[f"{name}_p95_target"] = _against(
+                            figure["p95_ms"], TARGETS_P95_MS[route]
+                        )
                     result[f"{name}_status_codes"] = figure["codes"]
-                for name, target in TARGETS_P95_MS.items():
-                    result[f"{name}_target_p95_ms"] = target
                 return result
         finally:
             user.delete()

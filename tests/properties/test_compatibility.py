@@ -112,7 +112,8 @@ BACKFILL_RESPONSE = {
 CANCEL_RESPONSE = {"success": bool, "message": str, "backfillId": str, "districtId?": str}
 OPTIONAL_INT = (int, type(None))
 OPTIONAL_NUMBER = (int, float, type(None))
-# What the admin's live job page (job.js) reads from the status JSON.
+# What the admin's live job page (job.js) reads from the status JSON (the job API's status body
+# with `isTerminal`, `lastErrors` and `grid`).
 JOB_PAGE_STATUS = {
     "status": set(JobStatus.values),
     "isTerminal": bool,
@@ -124,7 +125,13 @@ JOB_PAGE_STATUS = {
         **dict.fromkeys(("waiting", "running", "pending"), int),
         "percent": NUMBER,
         "currentDate": (str, type(None)),
-        "eta_seconds": OPTIONAL_NUMBER,
+        "etaSeconds": OPTIONAL_NUMBER,
+        "districtProgress": [
+            {
+                "districtId": str,
+                **dict.fromkeys(("running", "pending", "failed", "cancelled", "total"), int),
+            }
+        ],
     },
     "performanceStatus": {
         "redisAvailable": bool,
@@ -149,13 +156,7 @@ JOB_PAGE_STATUS = {
             "probeInMs": OPTIONAL_INT,
         },
     },
-    "districts": [
-        {
-            "district_id": str,
-            **dict.fromkeys(("running", "pending", "failed", "cancelled", "total"), int),
-            "lastError": str,
-        }
-    ],
+    "lastErrors": {str: str},
     "errorSummary": {
         "totalErrors?": int,
         "byType?": {str: int},
@@ -470,4 +471,5 @@ def test_every_status_answer_carries_what_the_interfaces_read(
             )
         )
     )
-    assert sorted(d["district_id"] for d in state["districts"]) == sorted(districts)
+    progress = state["progress"]["districtProgress"]
+    assert sorted(d["districtId"] for d in progress) == sorted(districts)

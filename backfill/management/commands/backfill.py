@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.exceptions import ValidationError as RequestInvalid
 
-from backfill import contracts, selectors
+from backfill import contracts
 from backfill.models import BackfillJob, CreatedVia, JobStatus, RateLimitConfig
+from backfill.selectors import jobs as job_reads
 from backfill.services import jobs
 from backfill.services.planning.preview import Preview
 from backfill_project.command_options import WHOLE, one_value_options
@@ -178,7 +179,7 @@ class Command(BaseCommand):
         warned = False
         while True:
             job.refresh_from_db()
-            progress = selectors.job_progress(job=job, per_district=False)
+            progress = job_reads.job_progress(job=job, per_district=False)
             if not quiet:
                 done = int(width * progress.percent / 100)
                 eta = f" ETA {progress.eta_seconds:.0f}s" if progress.eta_seconds else ""
@@ -281,6 +282,6 @@ def _job_json(job: BackfillJob) -> dict:
         "jobId": str(job.pk),
         "status": job.status,
         "collectionStrategy": job.collection_strategy,
-        "progress": selectors.job_progress(job=job, per_district=False).as_dict(),
+        "progress": job_reads.job_progress(job=job, per_district=False).as_dict(),
         "errorSummary": job.error_summary,
     }

@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from backfill import selectors
 from backfill.models import JobStatus
+from backfill.selectors import history
 from backfill_project.command_options import integer, one_value_options
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, status, limit, json: bool = False, **options):
-        page, _ = selectors.job_history(status=status, limit=limit)
+        page, _ = history.job_history(status=status, limit=limit)
         rows = [
             {
                 "jobId": job.job_id,

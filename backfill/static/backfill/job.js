@@ -1,4 +1,5 @@
-// The live job page: polls the job's status.json and redraws progress, limits, grid and tables.
+// The live job page: polls the job's status.json (the job API's status body, plus `isTerminal`,
+// `lastErrors` and, every third poll, `grid`) and redraws progress, limits, grid and tables.
 "use strict";
 (function () {
   const root = document.getElementById("bf-job");
@@ -64,7 +65,7 @@
         `${p.pending} pending of ${p.total}`
     );
     text("bf-current", p.currentDate || "-");
-    text("bf-eta", s.isTerminal ? "-" : duration(p.eta_seconds));
+    text("bf-eta", s.isTerminal ? "-" : duration(p.etaSeconds));
     const badge = $("bf-status");
     badge.textContent = s.status;
     badge.className = "bf-badge " + s.status;
@@ -90,10 +91,11 @@
     const br = perf.circuitBreaker;
     text("bf-breaker", br.state === null ? "-" : br.state + (br.state === "open" ? `, probe in ${seconds(br.probeInMs)}` : "") + ` (${br.failures} failures)`);
 
-    const rows = s.districts.map((d) => {
+    const lastErrors = s.lastErrors || {};
+    const rows = p.districtProgress.map((d) => {
       const done = d.total - d.pending - d.running;
-      return row(d.district_id, districtState(d), `${done} / ${d.total}`, d.failed,
-        el("td", { class: "bf-error" }, d.lastError || ""));
+      return row(d.districtId, districtState(d), `${done} / ${d.total}`, d.failed,
+        el("td", { class: "bf-error" }, lastErrors[d.districtId] || ""));
     });
     $("bf-districts").replaceChildren(...(rows.length ? rows : [row(el("td", { colspan: "5" }, "No units."))]));
 
