@@ -13,7 +13,7 @@ import pytest
 from backfill.contracts import backfill_request
 from backfill.models import AnalyticsOutput, JobStatus, JobType, UnitStatus
 from backfill.services import analytics, jobs
-from tests.backfill.test_engine_e2e import finished, wait_for
+from tests.fixtures.jobs import finished, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
