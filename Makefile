@@ -35,13 +35,14 @@ run: setup services
 # spread the tests over TEST_PROCESSES pytest-xdist processes (each with its own test
 # database and Redis key prefix), more than the cores as e2e tests mostly wait on processes.
 TEST_PROCESSES ?= 4
+XDIST := -n $(TEST_PROCESSES) --dist worksteal
 
 test: setup services
 	scripts/ensure-chromium
-	$(BIN)/pytest -m "not faults and not properties" -n $(TEST_PROCESSES)
+	$(BIN)/pytest -m "not faults and not properties" $(XDIST)
 
 test-fast: setup services
-	$(BIN)/pytest -m "not faults and not properties and not e2e and not browser" -n $(TEST_PROCESSES)
+	$(BIN)/pytest -m "not faults and not properties and not e2e and not browser" $(XDIST)
 
 faults: setup services
 	$(BIN)/pytest -m faults
