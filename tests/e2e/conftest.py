@@ -1,5 +1,6 @@
-"""End-to-end tests: a Celery worker process or a simulator process, over real HTTP, PostgreSQL
-and Redis. Every test collected under this folder is marked `e2e` (`make test-fast` skips them)."""
+"""End-to-end tests: processes of the project (a Celery worker, the simulator, snapshot writers
+killed mid-write) over real HTTP, PostgreSQL and Redis. Every test collected under this folder
+is marked `e2e` (`make test-fast` skips them)."""
 
 from pathlib import Path
 

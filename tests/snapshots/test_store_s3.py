@@ -1,7 +1,7 @@
 """snapshots/store/ on an S3 bucket: what only a bucket has (settings, prefix, health, errors,
 the ETag cache, stray temporary objects); a job whose workers write to it is in
 tests/e2e/test_store_s3_workers.py. The store's contract on both backends is in test_store.py,
-test_verify.py and test_crash_safety.py."""
+test_verify.py and tests/e2e/test_crash_safety.py."""
 
 from __future__ import annotations
 
