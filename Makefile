@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/backfill
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: setup services demo run test faults properties bench lint format check-compose
+.PHONY: setup services demo run test test-fast faults properties bench lint format check-compose
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,20 @@ run: setup services
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/honcho start
 
+# Test tiers follow folders (pyproject.toml's markers): fast in-process tests everywhere else,
+# tests/e2e (worker or simulator processes), tests/browser (Chromium), tests/faults and
+# tests/properties. `make test` runs the first three, `make test-fast` only the first; both
+# spread the tests over TEST_PROCESSES pytest-xdist processes (each with its own test
+# database and Redis key prefix), more than the cores as e2e tests mostly wait on processes.
+TEST_PROCESSES ?= 4
+XDIST := -n $(TEST_PROCESSES) --dist worksteal
+
 test: setup services
 	scripts/ensure-chromium
-	$(BIN)/pytest -m "not faults and not properties"
+	$(BIN)/pytest -m "not faults and not properties" $(XDIST)
+
+test-fast: setup services
+	$(BIN)/pytest -m "not faults and not properties and not e2e and not browser" $(XDIST)
 
 faults: setup services
 	$(BIN)/pytest -m faults

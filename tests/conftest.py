@@ -1,5 +1,7 @@
 """Shared fixtures live in tests/fixtures/*; each module there is a pytest plugin."""
 
+import uuid
+
 import pytest
 
 pytest_plugins = [
@@ -27,3 +29,20 @@ def closing_registry_rows(request, monkeypatch):
         monkeypatch.setattr(closing, "_read_database", lambda: closing._DatabaseRows({}, {}))
     yield
     closing.clear_cache()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def limits_key_prefix(worker_id):
+    """Redis keys of the limiter, breaker, cache and locks under a prefix of this test process
+    (one per xdist worker, `make test` runs several): a breaker one test opens never refuses
+    another process's requests. Tests that need a private prefix still set their own."""
+    from django.conf import settings
+
+    from backfill.limits.connection import get_redis
+
+    prefix = f"backfill-test-{worker_id}-{uuid.uuid4().hex[:8]}"
+    settings.BACKFILL_LIMITS_KEY_PREFIX = prefix
+    yield prefix
+    redis_client = get_redis()
+    for key in redis_client.scan_iter(match=f"{prefix}:*", count=1000):
+        redis_client.delete(key)

@@ -1,6 +1,6 @@
 """analytics/admin.py: the analytics pages of the Backfill section, over documents
 written per the spec (tests/fixtures/analytics.py), with Django's test client. The browser test
-(tests/backfill/test_admin_browser.py) opens the same pages in Chromium."""
+(tests/browser/test_admin_browser.py) opens the same pages in Chromium."""
 
 from __future__ import annotations
 

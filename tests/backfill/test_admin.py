@@ -1,7 +1,7 @@
 """backfill/admin.py: the Backfill section (form -> preview -> start, job page, actions, history).
 
 Django's test client against the real database; the broker is replaced by a recorder, so
-starting a job queues nothing. The browser tests (tests/backfill/test_admin_browser.py) drive
+starting a job queues nothing. The browser tests (tests/browser/test_admin_browser.py) drive
 the same pages in Chromium against a real worker.
 """
 

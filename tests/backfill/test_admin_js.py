@@ -1,7 +1,8 @@
 """The admin's scripts build DOM nodes with `textContent` / `createElement`, never by parsing
 strings as HTML: data (error messages from the dashboard, district ids, URLs) cannot become
 markup. A source check over our JavaScript and the inline scripts of our templates; the browser
-test `test_hostile_text_in_a_job_stays_text` (test_admin_browser.py) shows it on the job page."""
+test `test_hostile_text_in_a_job_stays_text` (tests/browser/test_admin_browser.py) shows it on
+the job page."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """backfill/api/jobs.py: the job API, every endpoint, status code and error body.
 
 The engine's messages to Celery are recorded instead of sent (the end-to-end tests with a real
-worker are in test_api_e2e.py).
+worker are in tests/e2e/test_api_e2e.py).
 """
 
 from __future__ import annotations

@@ -346,7 +346,9 @@ def test_cancel_of_a_finished_job_is_a_command_error(db):
 
 
 @pytest.mark.parametrize("command", ["backfill_cancel", "backfill_retry"])
-@pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize(
+    "job_id", [str(uuid.uuid4()), "not-a-uuid"], ids=["unknown-uuid", "not-a-uuid"]
+)
 def test_unknown_job_id_is_a_command_error(db, command, job_id):
     with pytest.raises(CommandError, match=f"No backfill job with id '{job_id}'"):
         run(command, job_id)

@@ -7,14 +7,10 @@ Redis server is never flushed. The Redis-outage tests start a private redis-serv
 from __future__ import annotations
 
 import itertools
-import shutil
-import socket
-import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing
 
 import pytest
 import redis
@@ -35,6 +31,7 @@ from backfill.limits import (
 from backfill.limits.connection import connect
 from backfill.models import RateLimitConfig
 from districts.dashboard.errors import DashboardError, ErrorType
+from tests.fixtures.redis import PrivateRedis
 
 
 class Knobs:
@@ -243,59 +240,6 @@ def test_current_settings_are_the_configuration_row_and_are_cached(django_assert
 
 
 # -- Redis outage (a private redis-server) --------------------------------------------------------
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class PrivateRedis:
-    """A redis-server of the test's own, on its own port; never the shared one."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        probe = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                probe.ping()
-                probe.close()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture

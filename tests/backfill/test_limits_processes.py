@@ -32,7 +32,7 @@ from backfill.limits.connection import connect
 from backfill.models import RateLimitConfig
 from districts.dashboard.client import DashboardClient
 from districts.dashboard.errors import DashboardError, ErrorType
-from tests.backfill.test_limits import PrivateRedis
+from tests.fixtures.redis import PrivateRedis
 
 # Arrival jitter allowed at the simulator beyond the limiter's own JITTER_MARGIN_MS (a request
 # delayed on a loaded 2-core machine while the next one is not: 15 ms was seen with other suites

@@ -6,7 +6,7 @@ health say so with the free space, and the 10 s reclaim resumes everything once 
 Units run in this process against the simulator over HTTP (`test_collection.run_to_the_end`);
 the broker is the `sent` recorder. The store is made "nearly full" for real by raising
 SNAPSHOT_MIN_FREE_BYTES above the free space of the test's disk (a real full tmpfs with a worker
-and beat is in test_faults.py).
+and beat is in tests/faults/test_faults.py).
 """
 
 from __future__ import annotations

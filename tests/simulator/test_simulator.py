@@ -35,7 +35,6 @@ from simulator import (
     parse_token,
     render_export,
 )
-from tests.fixtures.simulator import start_simulator_process
 
 TODAY = date(2026, 9, 23)  # live program year 2026-2027
 DASHBOARD = SimulatedDashboard()
@@ -629,22 +628,6 @@ def test_control_api_over_http(simulator, club_url):
     assert clock["live_program_year"] == "2026-2027"
     assert requests.post(f"{control}/reset", timeout=5).json() == {"reset": True}
     assert simulator.requests() == []
-
-
-def test_separate_process_simulator_serves_faults_from_its_command_line():
-    process = start_simulator_process(fail_next=1, today=TODAY)
-    try:
-        url = f"{process.base_url}/2024-2025/export.aspx?type=CSV&report=" + club_token(
-            "21", "3/31/2025", "3/14/2025"
-        )
-        assert get(url).status_code == 500
-        answer = get(url)
-        assert answer.status_code == 200
-        assert answer.content == render_export(export(ReportType.CLUB_PERFORMANCE))
-        assert [entry["status"] for entry in process.requests()] == [500, 200]
-    finally:
-        process.stop()
-    assert process.process.poll() is not None
 
 
 def test_every_per_district_report_is_served(simulator):

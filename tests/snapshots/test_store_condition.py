@@ -4,7 +4,7 @@ free space, noticed before a write fails when the disk runs low, and cleared by 
 once there is room again. The store health endpoint reports it.
 
 The store is made "nearly full" for real by raising SNAPSHOT_MIN_FREE_BYTES above the free space
-of the test's disk; a real full filesystem (a 3 MB tmpfs) is in tests/backfill/test_faults.py.
+of the test's disk; a real full filesystem (a 3 MB tmpfs) is in tests/faults/test_faults.py.
 """
 
 from __future__ import annotations

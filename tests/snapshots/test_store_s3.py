@@ -1,6 +1,7 @@
 """snapshots/store/ on an S3 bucket: what only a bucket has (settings, prefix, health, errors,
-the ETag cache, stray temporary objects) and a job whose workers write to it. The store's
-contract on both backends is in test_store.py, test_verify.py and test_crash_safety.py."""
+the ETag cache, stray temporary objects); a job whose workers write to it is in
+tests/e2e/test_store_s3_workers.py. The store's contract on both backends is in test_store.py,
+test_verify.py and tests/e2e/test_crash_safety.py."""
 
 from __future__ import annotations
 
@@ -14,15 +15,11 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 
-from backfill.contracts import backfill_request
-from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus
-from backfill.services import jobs
 from backfill_project.settings import snapshot_storage
 from snapshots import performance, store
 from snapshots.selectors import store_health
 from snapshots.services import snapshots_verify
-from tests.fixtures.backfill import Worker
-from tests.fixtures.s3 import CREDENTIALS, ObjectPath
+from tests.fixtures.s3 import ObjectPath
 from tests.snapshots.factories import DistrictStatisticsFactory, full_statistics
 
 DAY = date(2025, 3, 10)
@@ -166,73 +163,6 @@ def test_objects_named_like_temporary_files_are_leftovers_and_repair_removes_the
     assert [p.kind for p in snapshots_verify().found] == ["temp_leftover"]
     assert snapshots_verify(repair=True).remaining == ()
     assert not stray.exists()
-
-
-def wait_for(job: BackfillJob, timeout: float = 90) -> BackfillJob:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in TERMINAL_JOB_STATUSES:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job still {job.status} after {timeout}s: {job.error_summary}")
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.timeout(180)
-def test_workers_on_two_nodes_collect_a_job_into_the_bucket(
-    backfill_env, fast_limits, s3_root, s3_server, tmp_path
-):
-    """Two worker processes with their own node names, as two hosts would run them, share
-    PostgreSQL, Redis and the bucket, and nothing else: no snapshot root on disk."""
-    env = {
-        **backfill_env,
-        **CREDENTIALS,
-        "SNAPSHOT_ROOT": str(tmp_path / "not-used"),
-        "SNAPSHOT_STORAGE": "s3",
-        "SNAPSHOT_S3_BUCKET": s3_root.bucket,
-        "SNAPSHOT_S3_ENDPOINT_URL": s3_server.endpoint_url,
-    }
-    workers = [
-        Worker(env=env, log_path=tmp_path / f"{node}.log", hostname=f"{node}@%h")
-        for node in ("worker1", "worker2")
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        job = jobs.create_job(
-            request=backfill_request(
-                {
-                    "startDate": "2025-03-10",
-                    "endDate": "2025-03-12",
-                    "targetDistricts": ["42", "61", "F"],
-                }
-            )
-        )
-        job = wait_for(job)
-    finally:
-        for worker in workers:
-            worker.stop()
-
-    assert job.status == JobStatus.COMPLETED, job.error_summary
-    assert job.succeeded_units == 9
-    for worker in workers:
-        assert "backfill.tasks.run_unit" in worker.log(), "both nodes ran units"
-    assert not (tmp_path / "not-used").exists()
-    for day in (10, 11, 12):
-        manifest = store.read_manifest(logical_date=date(2025, 3, day))
-        assert manifest["status"] == "completed"
-        assert manifest["detailLevels"] == {"42": "full", "61": "full", "F": "full"}
-        assert manifest["jobId"] == str(job.pk)
-    raw = s3_root / "raw" / "2025-03-10"
-    assert {p.name for p in raw.rglob("*.csv")} == {
-        "district_42.csv",
-        "district_61.csv",
-        "district_F.csv",
-        "all.csv",  # the date's all-districts summary, for the rankings
-    }
-    assert store.archived_districts(as_of=DAY, report="clubperformance") == {"42", "61", "F"}
-    assert snapshots_verify().found == ()
 
 
 def test_object_paths_behave_like_paths_for_the_tests(s3_root):

@@ -9,30 +9,13 @@ import pytest
 from django.test import override_settings
 
 from backfill.contracts import backfill_request
-from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus, UnitStatus
+from backfill.models import BackfillJob, JobStatus, UnitStatus
 from backfill.services import actions, jobs, recovery
 from snapshots import store
 from tests.fixtures.backfill import Worker
+from tests.fixtures.jobs import export_requests, finished, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_for(job: BackfillJob, statuses, timeout: float = 60) -> BackfillJob:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in statuses:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job still {job.status} after {timeout}s: {job.error_summary}")
-
-
-def finished(job: BackfillJob, timeout: float = 60) -> BackfillJob:
-    return wait_for(job, TERMINAL_JOB_STATUSES, timeout)
-
-
-def export_requests(simulator) -> list[dict]:
-    return [r for r in simulator.requests() if "export.aspx" in r["path"]]
 
 
 def test_per_district_job_collects_full_detail_for_each_date(celery_worker_process, simulator):

@@ -15,7 +15,7 @@ from analytics.models import AnalyticsOutput
 from backfill.contracts import backfill_request
 from backfill.models import JobStatus, JobType, UnitStatus
 from backfill.services import actions, jobs
-from tests.backfill.test_engine_e2e import finished, wait_for
+from tests.fixtures.jobs import finished, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

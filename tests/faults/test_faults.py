@@ -26,9 +26,9 @@ from backfill.models import BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
 from backfill.selectors import waiting
 from backfill.services import broker, jobs
 from snapshots import store
-from tests.backfill.test_engine_e2e import finished, wait_for
-from tests.backfill.test_limits import PrivateRedis
 from tests.fixtures.backfill import Worker, start_beat
+from tests.fixtures.jobs import finished, wait_for
+from tests.fixtures.redis import PrivateRedis
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

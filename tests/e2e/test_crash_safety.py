@@ -1,6 +1,6 @@
 """Crash safety and concurrent writers of snapshots/store/, with real processes.
 
-The writers are separate Python processes (tests/snapshots/writer.py) that share this test's
+The writers are separate Python processes (tests/e2e/writer.py) that share this test's
 snapshot store (a directory, or a bucket of the S3 server: `store_root`) and test database, so
 the tests need `transactional_db`. On a bucket the writers are what workers on several hosts
 would be: they share nothing but the bucket, the database and the Redis lock.
@@ -23,10 +23,10 @@ import pytest
 from districts.dashboard.statistics import DistrictStatistics
 from snapshots import store
 from snapshots.services import snapshots_verify
+from tests.e2e.writer import raw_csv
 from tests.fixtures.backfill import database_url
 from tests.fixtures.s3 import ObjectPath
 from tests.snapshots.factories import full_statistics
-from tests.snapshots.writer import raw_csv
 
 WRITER = Path(__file__).with_name("writer.py")
 DAY = date(2025, 3, 10)

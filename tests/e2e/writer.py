@@ -1,9 +1,9 @@
 """A snapshot writer run as its own process by the crash-safety and concurrency tests.
 
-    python tests/snapshots/writer.py crash <date> <district,...>
+    python tests/e2e/writer.py crash <date> <district,...>
         writes the districts, their raw CSVs and the manifest of <date> in an endless loop,
         until it is killed;
-    python tests/snapshots/writer.py rounds <date> <district,...> <rounds>
+    python tests/e2e/writer.py rounds <date> <district,...> <rounds>
         writes the districts and finalizes the snapshot <rounds> times, then exits.
 
 It prints "ready" once Django is set up. The snapshot root and database come from the

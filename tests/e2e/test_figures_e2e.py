@@ -21,7 +21,7 @@ from backfill.models import JobStatus, UnitStatus
 from backfill.services import jobs
 from districts.dashboard import figures
 from snapshots import store
-from tests.backfill.test_engine_e2e import export_requests, finished
+from tests.fixtures.jobs import export_requests, finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,8 +13,8 @@ from backfill.contracts import backfill_request
 from backfill.models import JobStatus, UnitStatus
 from backfill.services import actions, jobs
 from districts.dashboard.errors import ErrorType
-from tests.backfill.test_engine_e2e import finished
 from tests.fixtures.backfill import Worker
+from tests.fixtures.jobs import finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
