@@ -208,6 +208,12 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
     start = math.floor(low / step) * step
     end = math.ceil(high / step) * step
+    # A value too small beside the step divides to zero (-5e-324 / 200 == -0.0): the first or
+    # last multiple must still enclose it.
+    if start > low:
+        start -= step
+    if end < high:
+        end += step
     return [start + i * step for i in range(round((end - start) / step) + 1)]
 
 
