@@ -107,11 +107,11 @@ class AnalyticsOutputAdmin(admin.ModelAdmin):
     def district_view(self, request, district_id):
         context = self._context(request, f"Analytics of district {district_id}")
         query = contracts.DistrictAnalyticsQuerySerializer(
-            data={**request.GET.dict(), "districtId": district_id}
+            data={**request.GET.dict(), "district_id": district_id}
         )
         if not query.is_valid():
             return self._problem(request, context, errors=query.errors, status=400)
-        district_id = query.validated_data["districtId"]
+        district_id = query.validated_data["district_id"]
         try:
             result = selectors.district_analytics(
                 district_id=district_id, program_year=query.validated_data.get("programYear")

@@ -375,7 +375,7 @@ class DistrictAnalyticsApi(StaffApi):
         operation_id="analytics_district_retrieve",
         parameters=[
             OpenApiParameter(
-                "districtId", str, OpenApiParameter.PATH, description="42, 02 (= 2) or F."
+                "district_id", str, OpenApiParameter.PATH, description="42, 02 (= 2) or F."
             ),
             OpenApiParameter(
                 "programYear",
@@ -403,12 +403,12 @@ class DistrictAnalyticsApi(StaffApi):
     )
     def get(self, request: Request, district_id: str) -> Response:
         query = contracts.DistrictAnalyticsQuerySerializer(
-            data={**request.query_params.dict(), "districtId": district_id}
+            data={**request.query_params.dict(), "district_id": district_id}
         )
         query.is_valid(raise_exception=True)
         try:
             result = selectors.district_analytics(
-                district_id=query.validated_data["districtId"],
+                district_id=query.validated_data["district_id"],
                 program_year=query.validated_data.get("programYear"),
             )
         except SnapshotStoreError as exc:

@@ -41,7 +41,7 @@ class DistrictIdField(serializers.CharField):
 
 
 class DistrictAnalyticsQuerySerializer(serializers.Serializer):
-    districtId = DistrictIdField(help_text="42, 02 or F.")
+    district_id = DistrictIdField(help_text="42, 02 or F.")
     programYear = ProgramYearField(
         required=False, help_text="2024-2025; omitted: the latest generated."
     )

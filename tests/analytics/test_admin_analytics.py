@@ -156,7 +156,7 @@ def test_a_year_not_generated_links_the_generated_ones(staff, analytics_data):
 
 @pytest.mark.parametrize(
     ("url", "field"),
-    [(district_page("42", "2024-2026"), "programYear"), (district_page("4200"), "districtId")],
+    [(district_page("42", "2024-2026"), "programYear"), (district_page("4200"), "district_id")],
 )
 def test_a_malformed_question_is_a_400_page_naming_the_field(staff, analytics_data, url, field):
     response = staff.get(url)

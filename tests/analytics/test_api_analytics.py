@@ -59,8 +59,8 @@ def test_a_district_id_is_taken_in_any_accepted_form(
 def test_a_malformed_district_id_is_a_400_naming_the_field(token_client, bad):
     response = token_client.get(district(bad))
     assert response.status_code == 400
-    assert list(response.json()) == ["districtId"]
-    assert "expected 1-3 digits or a letter" in response.json()["districtId"][0]
+    assert list(response.json()) == ["district_id"]
+    assert "expected 1-3 digits or a letter" in response.json()["district_id"][0]
 
 
 @pytest.mark.parametrize("bad", ["2024", "2024-2026", "2025-2024", "24-25", "2024_2025", ""])
@@ -259,7 +259,7 @@ def test_every_answer_matches_the_published_schema(analytics_data, django_user_m
             ),
             200,
         ),
-        (district_op.Case(path_parameters={"districtId": "7"}), 404),
+        (district_op.Case(path_parameters={"district_id": "7"}), 404),
         (district_op.Case(path_parameters={"district_id": "42"}, query={"programYear": "x"}), 400),
         (rankings_op.Case(), 200),
         (rankings_op.Case(query={"date": "2024-06-30"}), 200),
