@@ -33,6 +33,7 @@ from snapshots.models import Snapshot
 
 from . import contracts
 from .api.job_serializers import JobDetailSerializer
+from .errors import IdempotencyConflict, JobStateConflict
 from .forms import BackfillRequestForm
 from .models import (
     AuditOutcome,
@@ -46,7 +47,6 @@ from .selectors import admin as admin_reads
 from .selectors import audits as audit_reads
 from .selectors import jobs as job_reads
 from .services import actions, idempotency, jobs
-from .services.errors import IdempotencyConflict, JobStateConflict
 
 # Colours of the unit statuses in the grid and the legend (readable in light and dark mode).
 STATUS_COLOURS = {

@@ -2,13 +2,11 @@
 
 - Django `ValidationError` (field -> messages) -> 400 with the same shape DRF gives its own
   validation errors: `{"fieldName": ["why", ...]}`.
-- `JobNotFound` -> 404 `{"detail": ...}`.
-- `AnalyticsNotFound` -> 404 `{"detail", "code": "analytics_not_found", ...}` with what exists
-  nearby (`availableProgramYears`, `previousDate`, `nextDate`).
-- `JobStateConflict` -> 409 `{"detail", "code": "job_state_conflict", "jobId", "action",
-  "status"}`, `status` being the job's current state.
-- `IdempotencyConflict` -> 409 `{"detail", "code": "idempotency_key_reused", "jobId"}`, `jobId`
-  being the job the key created.
+- A domain error of any app (`errors.DomainError`) -> its `http_status` with its `body()`:
+  `JobNotFound` 404 `{"detail"}`; `AnalyticsNotFound` 404 `{"detail", "code":
+  "analytics_not_found", ...}` with what exists nearby; `JobStateConflict` 409 `{"detail",
+  "code": "job_state_conflict", "jobId", "action", "status"}`; `IdempotencyConflict` 409
+  `{"detail", "code": "idempotency_key_reused", "jobId"}`.
 - A body over DATA_UPLOAD_MAX_MEMORY_SIZE (`RequestDataTooBig`) -> 413 `{"detail", "code":
   "request_too_large"}`.
 - Every 4xx body echoes at most 64 characters of any value the client sent (`echo.capped`), for
@@ -26,14 +24,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from analytics.errors import AnalyticsNotFound
-from backfill.services.errors import (
-    IdempotencyConflict,
-    JobNotFound,
-    JobStateConflict,
-)
-
 from .echo import capped
+from .errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -58,29 +50,8 @@ def _handle(exc, context):
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
-    elif isinstance(exc, JobNotFound):
-        exc = exceptions.NotFound(exc.message)
-    elif isinstance(exc, AnalyticsNotFound):
-        return Response(
-            {"detail": exc.message, "code": "analytics_not_found", **exc.context},
-            status=status.HTTP_404_NOT_FOUND,
-        )
-    elif isinstance(exc, JobStateConflict):
-        return Response(
-            {
-                "detail": exc.message,
-                "code": "job_state_conflict",
-                "jobId": exc.job_id,
-                "action": exc.action,
-                "status": exc.status,
-            },
-            status=status.HTTP_409_CONFLICT,
-        )
-    elif isinstance(exc, IdempotencyConflict):
-        return Response(
-            {"detail": exc.message, "code": "idempotency_key_reused", "jobId": exc.job_id},
-            status=status.HTTP_409_CONFLICT,
-        )
+    elif isinstance(exc, DomainError):
+        return Response(exc.body(), status=exc.http_status)
     response = exception_handler(exc, context)
     if response is None:
         view = context.get("view")

@@ -18,6 +18,7 @@ from districts.ids import district_sort_key
 from snapshots import store
 from snapshots.models import Snapshot, SnapshotStatus
 
+from ..errors import JobNotFound
 from ..models import (
     BackfillJob,
     BackfillUnit,
@@ -26,7 +27,6 @@ from ..models import (
     UnitCount,
     UnitStatus,
 )
-from ..services.errors import JobNotFound
 from .history import JobSummary, job_summary
 from .performance import dashboard_performance
 from .waiting import QueueState, queue_state, why_not_running

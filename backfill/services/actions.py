@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from snapshots import store
 
+from ..errors import JobStateConflict
 from ..models import BackfillJob, JobStatus, UnitStatus
 from . import broker, locks, outcome
-from .errors import JobStateConflict
 
 log = logging.getLogger(__name__)
 

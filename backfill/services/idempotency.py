@@ -22,8 +22,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ..errors import IdempotencyConflict
 from ..models import BackfillJob, CreatedVia, IdempotencyKey
-from .errors import IdempotencyConflict
 from .jobs import create_job
 from .planning.request import BackfillRequest
 

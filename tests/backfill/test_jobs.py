@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from backfill.contracts import backfill_request
+from backfill.errors import JobStateConflict
 from backfill.models import (
     BackfillJob,
     BackfillUnit,
@@ -24,7 +25,6 @@ from backfill.models import (
     UnitStatus,
 )
 from backfill.services import actions, broker, cleanup, dispatch, gap_fill, jobs, recovery, units
-from backfill.services.errors import JobStateConflict
 from districts import services as district_services
 from snapshots import store
 from tests.factories import BackfillJobFactory, BackfillUnitFactory

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from backfill.errors import JobStateConflict
 from backfill.services import actions
-from backfill.services.errors import JobStateConflict
 
 from ._jobarg import get_job
 
