@@ -152,10 +152,16 @@ def test_worker_processes_never_exceed_the_limits_seen_from_the_site(simulator, 
     rate_limited = [entry for entry in log if entry["status"] == 429]
     assert len(rate_limited) == 1
     answered = rate_limited[0]["time"] + rate_limited[0]["duration_ms"] / 1000
+    # Nothing is granted during the Retry-After (the limiter's decisions, on Redis's clock); at
+    # the site, only requests granted before the 429 was answered may still arrive in it (a
+    # process that got its grant may be descheduled before it sends on a loaded machine).
+    assert [t for t, _ in grants if answered + TOLERANCE_S < t < answered + 1.0] == []
+    granted_before = sum(1 for t, _ in grants if t <= answered + TOLERANCE_S)
+    arrived_before = sum(1 for entry in log if entry["time"] <= answered + TOLERANCE_S)
     during_cooldown = [
         entry for entry in log if answered + TOLERANCE_S < entry["time"] < answered + 1.0
     ]
-    assert during_cooldown == []
+    assert len(during_cooldown) <= granted_before - arrived_before
 
 
 def probe_for(redis_url, prefix, seconds, results) -> None:
