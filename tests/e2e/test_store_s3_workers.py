@@ -1,6 +1,6 @@
 """snapshots/store/ on an S3 bucket written by worker processes: a job whose workers on two
 nodes share PostgreSQL, Redis and the bucket (the bucket's own behaviour is in
-tests/snapshots/test_store_s3.py)."""
+tests/snapshots/store/test_object_storage.py)."""
 
 from __future__ import annotations
 

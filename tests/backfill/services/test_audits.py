@@ -20,8 +20,7 @@ from backfill.models import AuditOutcome, JobStatus, SnapshotAudit
 from backfill.services import audits, jobs
 from districts.models import MonthEndClosing
 from snapshots import store
-
-from .test_collection import run_to_the_end
+from tests.fixtures.jobs import run_to_the_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -26,7 +26,7 @@ from simulator.exports import SimulatedDashboard
 from simulator.periods import last_of_month
 from simulator.rendering import render_export
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 ALL_CONTRACTS = [contract for contracts in CONTRACTS.values() for contract in contracts]
 
 

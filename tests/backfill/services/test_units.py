@@ -21,7 +21,7 @@ from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import actions, broker, dispatch, jobs, recovery, units
 from snapshots import store
-from tests.backfill.test_jobs import (
+from tests.backfill.services.test_jobs import (
     OTHER_DATES,
     REQUEST,
     assert_counters_match_units,

@@ -3,7 +3,7 @@ stall: units that hit it go back to the queue uncounted, nothing more is dispatc
 wait quietly, the explainer, the job status (API and admin), the admin index and the store
 health say so with the free space, and the 10 s reclaim resumes everything once it can write.
 
-Units run in this process against the simulator over HTTP (`test_collection.run_to_the_end`);
+Units run in this process against the simulator over HTTP (`tests.fixtures.jobs.run_to_the_end`);
 the broker is the `sent` recorder. The store is made "nearly full" for real by raising
 SNAPSHOT_MIN_FREE_BYTES above the free space of the test's disk (a real full tmpfs with a worker
 and beat is in tests/faults/test_faults.py).
@@ -25,8 +25,7 @@ from backfill.services import actions, broker, dispatch, execution, jobs, recove
 from backfill.services import assembly as assembly_service
 from snapshots import store
 from tests.fixtures.backfill import lease_token
-
-from .test_collection import run_to_the_end
+from tests.fixtures.jobs import run_to_the_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

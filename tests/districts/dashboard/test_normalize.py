@@ -18,7 +18,7 @@ from districts.dashboard.normalize import (
 from districts.dashboard.reports import ReportType
 from districts.dashboard.statistics import DistrictStatistics
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SEPTEMBER = date(2024, 9, 22)
 
 

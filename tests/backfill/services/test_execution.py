@@ -17,27 +17,14 @@ from analytics import services as analytics
 from backfill import limits
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, JobStatus, UnitStatus
-from backfill.services import closing_dates, collecting, dispatch, execution, jobs
+from backfill.services import closing_dates, collecting, jobs
 from districts.dashboard import collect
 from districts.dashboard.errors import DashboardError, ErrorType
 from snapshots import store
-from tests.fixtures.backfill import lease_token
+from tests.fixtures.jobs import run_to_the_end
 from tests.snapshots.factories import DistrictStatisticsFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_to_the_end(job: BackfillJob) -> BackfillJob:
-    """Start the job and run its claimed units here, one at a time, until none is left."""
-    dispatch.start_queued_jobs()
-    for _ in range(100):
-        claimed = list(job.units.filter(status=UnitStatus.RUNNING).values_list("id", flat=True))
-        if not claimed:
-            break
-        for unit_id in claimed:
-            execution.run_unit(unit_id=unit_id, token=lease_token(unit_id))
-    job.refresh_from_db()
-    return job
 
 
 def test_an_unexpected_error_fails_only_its_unit_and_the_job_goes_on(

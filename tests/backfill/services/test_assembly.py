@@ -3,7 +3,7 @@ snapshot is assembled after that transaction with no database lock held, from a 
 `SnapshotAssembly` row that a reclaim picks up when its process died; store-bound jobs have
 slots of their own.
 
-Units run in this process against the simulator over HTTP (`test_collection.run_to_the_end`);
+Units run in this process against the simulator over HTTP (`tests.fixtures.jobs.run_to_the_end`);
 the broker is the `sent` recorder.
 """
 
@@ -30,8 +30,7 @@ from backfill.models import (
 from backfill.services import assembly as assembly_service
 from backfill.services import broker, dispatch, jobs, recovery
 from snapshots import store
-
-from .test_collection import run_to_the_end
+from tests.fixtures.jobs import run_to_the_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

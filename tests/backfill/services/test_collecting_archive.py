@@ -1,7 +1,7 @@
 """Re-normalizing from the raw archive (`source: archive`): no request, same rules, same files.
 
 The data is first collected from the simulator over real HTTP; the re-normalization then runs
-its units in this process (as `test_collection.py` does), so a test can change the normalizer.
+its units in this process (as `test_execution.py` does), so a test can change the normalizer.
 The simulator's request log proves that no request was made.
 """
 
@@ -22,8 +22,7 @@ from districts.dashboard import closing, collect
 from districts.dashboard.errors import ErrorType
 from districts.models import MonthEndClosing
 from snapshots import store
-
-from .test_collection import run_to_the_end
+from tests.fixtures.jobs import run_to_the_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,7 +22,7 @@ from districts.dashboard.errors import DataUnavailable, ValidationFailed
 from districts.dashboard.reports import ReportType
 from simulator.rendering import render_export
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def fixture(name: str) -> bytes:
