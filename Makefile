@@ -33,16 +33,19 @@ run: setup services
 # tests/e2e (worker or simulator processes), tests/browser (Chromium), tests/faults and
 # tests/properties. `make test` runs the first three, `make test-fast` only the first; both
 # spread the tests over TEST_PROCESSES pytest-xdist processes (each with its own test
-# database and Redis key prefix), more than the cores as e2e tests mostly wait on processes.
+# database and Redis key prefix), more than the cores as e2e tests mostly wait on processes;
+# then the tests that assert wall-clock timing (marker `timing`) run alone.
 TEST_PROCESSES ?= 4
 XDIST := -n $(TEST_PROCESSES) --dist worksteal
 
 test: setup services
 	scripts/ensure-chromium
-	$(BIN)/pytest -m "not faults and not properties" $(XDIST)
+	$(BIN)/pytest -m "not faults and not properties and not timing" $(XDIST)
+	$(BIN)/pytest -m "timing and not faults and not properties"
 
 test-fast: setup services
-	$(BIN)/pytest -m "not faults and not properties and not e2e and not browser" $(XDIST)
+	$(BIN)/pytest -m "not faults and not properties and not e2e and not browser and not timing" $(XDIST)
+	$(BIN)/pytest -m "timing and not faults and not properties and not e2e and not browser"
 
 faults: setup services
 	$(BIN)/pytest -m faults

@@ -20,7 +20,9 @@ from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus, RateL
 from backfill.services import jobs
 from tests.fixtures.backfill import Worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Latency is what the adaptive limiter reads: other tests loading the machine would read as a
+# slow dashboard.
+pytestmark = [pytest.mark.timing, pytest.mark.django_db(transaction=True)]
 
 NORMAL_LATENCY_MS = 50
 SLOW_LATENCY_MS = 1_500

@@ -34,6 +34,9 @@ from districts.dashboard.client import DashboardClient
 from districts.dashboard.errors import DashboardError, ErrorType
 from tests.fixtures.redis import PrivateRedis
 
+# Arrival times at the site are asserted within milliseconds: run alone (`make test`).
+pytestmark = pytest.mark.timing
+
 # Arrival jitter allowed at the simulator beyond the limiter's own JITTER_MARGIN_MS (a request
 # delayed on a loaded 2-core machine while the next one is not: 15 ms was seen with other suites
 # running beside this one); grant times, the limiter's own decisions, are checked exactly.
