@@ -50,20 +50,9 @@ def generate_url() -> str:
 
 
 @admin.register(AnalyticsOutput)
-class AnalyticsOutputAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+class AnalyticsOutputAdmin(permissions.ReadOnlyAdmin):
     def get_urls(self):
-        def view(function):
-            return permissions.guarded(self.admin_site, self.has_view_permission, function)
-
+        view = self.guarded_view
         return [
             path(
                 "district/<str:district_id>/",

@@ -16,12 +16,7 @@ app.set_default()
 def worker_argv(*, queue: str, concurrency: int, loglevel: str = "INFO") -> list[str]:
     """The command line of a worker on `queue` (the demo, tests and benchmarks start one)."""
     return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "backfill_project",
-        "worker",
+        *_celery("worker"),
         "-Q",
         queue,
         f"--concurrency={concurrency}",
@@ -34,12 +29,8 @@ def worker_argv(*, queue: str, concurrency: int, loglevel: str = "INFO") -> list
 
 def beat_argv(*, loglevel: str = "INFO") -> list[str]:
     """The command line of beat, with the DatabaseScheduler of settings.CELERY_BEAT_SCHEDULER."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "backfill_project",
-        "beat",
-        f"--loglevel={loglevel}",
-    ]
+    return [*_celery("beat"), f"--loglevel={loglevel}"]
+
+
+def _celery(command: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "backfill_project", command]

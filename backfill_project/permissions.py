@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
@@ -41,6 +42,24 @@ def guarded(admin_site, check: Callable, view: Callable) -> Callable:
         return view(request, *args, **kwargs)
 
     return admin_site.admin_view(inner)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The admin of an index whose files are the data (snapshots, analytics documents): nobody
+    adds, changes or deletes a row here; its own pages are `guarded_view`s that need the model's
+    view permission."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def guarded_view(self, view: Callable) -> Callable:
+        return guarded(self.admin_site, self.has_view_permission, view)
 
 
 class HasPermissions(BasePermission):

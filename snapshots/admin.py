@@ -24,7 +24,7 @@ from snapshots.models import Snapshot
 
 
 @admin.register(Snapshot)
-class SnapshotAdmin(admin.ModelAdmin):
+class SnapshotAdmin(permissions.ReadOnlyAdmin):
     list_display = (
         "logical_date",
         "as_of_date",
@@ -45,19 +45,8 @@ class SnapshotAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def get_urls(self):
-        def view(function):
-            return permissions.guarded(self.admin_site, self.has_view_permission, function)
-
+        view = self.guarded_view
         return [
             path(
                 "<int:pk>/district/<str:district_id>/",

@@ -154,18 +154,21 @@ class SnapshotListApi(StaffApi):
         )
 
 
+# A stored document's answers: the document, a malformed path (400), none stored (404), files
+# that cannot be read (500).
+STORED_FILE_RESPONSES = {
+    200: OpenApiTypes.OBJECT,
+    400: BAD_REQUEST,
+    404: ERROR,
+    500: OpenApiResponse(OpenApiTypes.OBJECT, description="The stored files are unreadable."),
+    **REFUSED,
+}
+
+
 class SnapshotDetailApi(StaffApi):
     @extend_schema(
         operation_id="snapshots_retrieve",
-        responses={
-            200: OpenApiTypes.OBJECT,
-            400: BAD_REQUEST,
-            404: ERROR,
-            500: OpenApiResponse(
-                OpenApiTypes.OBJECT, description="The stored files are unreadable."
-            ),
-            **REFUSED,
-        },
+        responses=STORED_FILE_RESPONSES,
     )
     def get(self, request: Request, date: str) -> Response:
         logical_date = _path_date(date)
@@ -181,15 +184,7 @@ class SnapshotDetailApi(StaffApi):
 class SnapshotDistrictApi(StaffApi):
     @extend_schema(
         operation_id="snapshots_district_retrieve",
-        responses={
-            200: OpenApiTypes.OBJECT,
-            400: BAD_REQUEST,
-            404: ERROR,
-            500: OpenApiResponse(
-                OpenApiTypes.OBJECT, description="The stored files are unreadable."
-            ),
-            **REFUSED,
-        },
+        responses=STORED_FILE_RESPONSES,
     )
     def get(self, request: Request, date: str, district_id: str) -> Response:
         logical_date = _path_date(date)

@@ -22,7 +22,19 @@ def _jobs(*, status: str | None, job_type: str | None, created_via: str | None):
 
 
 @dataclass(frozen=True)
-class JobSummary:
+class UnitTally:
+    """How many units of a job (or of one district of it) there are, and how many ended how."""
+
+    total: int
+    succeeded: int
+    skipped: int
+    unavailable: int
+    failed: int
+    cancelled: int
+
+
+@dataclass(frozen=True)
+class JobSummary(UnitTally):
     """A job in a list: identity, dates, outcome and counters, no per-unit query."""
 
     job_id: str
@@ -38,12 +50,6 @@ class JobSummary:
     start_date: date
     end_date: date
     collection_strategy: str
-    total: int
-    succeeded: int
-    skipped: int
-    unavailable: int
-    failed: int
-    cancelled: int
     percent: float
 
 

@@ -27,7 +27,7 @@ from ..models import (
     UnitCount,
     UnitStatus,
 )
-from .history import JobSummary, job_summary
+from .history import JobSummary, UnitTally, job_summary
 from .performance import dashboard_performance
 from .waiting import QueueState, queue_state, why_not_running
 
@@ -41,27 +41,15 @@ def get_job(*, job_id: object) -> BackfillJob:
 
 
 @dataclass(frozen=True)
-class DistrictProgress:
+class DistrictProgress(UnitTally):
     district_id: str
-    total: int
-    succeeded: int
-    skipped: int
-    unavailable: int
-    failed: int
-    cancelled: int
     pending: int
     running: int
     waiting: int = 0
 
 
 @dataclass(frozen=True)
-class JobProgress:
-    total: int
-    succeeded: int
-    skipped: int
-    unavailable: int
-    failed: int
-    cancelled: int
+class JobProgress(UnitTally):
     running: int
     pending: int
     percent: float

@@ -1,23 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
-
-from backfill.errors import JobStateConflict
 from backfill.services import actions
 
-from ._jobarg import get_job
+from ._jobarg import JobActionCommand, job_status_line
 
 
-class Command(BaseCommand):
+class Command(JobActionCommand):
     help = (
         "Pause a backfill job: no new unit starts; units in flight finish; "
         "resume continues from the checkpoint."
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument("job_id")
-
-    def handle(self, *args, job_id, **options):
-        try:
-            job = actions.pause_job(job=get_job(job_id))
-        except JobStateConflict as exc:
-            raise CommandError(exc.message) from exc
-        self.stdout.write(f"Job {job.pk}: {job.status}")
+    def act(self, job):
+        return job_status_line(actions.pause_job, job)
