@@ -16,6 +16,7 @@ from backfill.models import BackfillJob, JobStatus, UnitStatus
 from backfill.services import jobs
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 from tests.fixtures.browser import screenshot
+from tests.fixtures.jobs import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,16 +36,6 @@ def wait_for_status(page, statuses, timeout_s: float = 60) -> str:
 def open_job(page, job: BackfillJob) -> None:
     page.goto(f"{page.base_url}/admin/backfill/backfilljob/{job.pk}/change/")
     page.wait_for_selector("#bf-grid")
-
-
-def wait_for_db(job: BackfillJob, statuses, timeout_s: float = 60) -> BackfillJob:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in statuses:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job still {job.status}")
 
 
 def test_a_job_started_from_the_form_runs_to_100_percent_on_its_page(
@@ -89,7 +80,7 @@ def test_a_running_job_is_cancelled_from_its_page(admin_page, celery_worker_proc
         )
     )
     page = admin_page
-    wait_for_db(job, ("running",))
+    wait_for(job, ("running",))
     open_job(page, job)
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#bf-cancel")
@@ -104,7 +95,7 @@ def test_the_failures_of_a_partial_job_are_retried_from_its_page(
     job = jobs.create_job(
         request=backfill_request({"startDate": "2025-03-10", "targetDistricts": ["42", "61"]})
     )
-    wait_for_db(job, TERMINAL)
+    wait_for(job, TERMINAL)
     assert job.status == JobStatus.PARTIAL_SUCCESS
     page = admin_page
     open_job(page, job)
@@ -126,7 +117,7 @@ def test_a_running_job_is_paused_and_resumed_from_its_page(
         )
     )
     page = admin_page
-    wait_for_db(job, ("running",))
+    wait_for(job, ("running",))
     open_job(page, job)
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#bf-pause")

@@ -4,29 +4,19 @@ with the district ids as the site writes them."""
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pytest
 
 from backfill.contracts import backfill_request
-from backfill.models import TERMINAL_JOB_STATUSES, BackfillJob, JobStatus
+from backfill.models import JobStatus
 from backfill.services import jobs
 from districts.models import MonthEndClosing
 from simulator.periods import next_month, simulated_closing_day
 from snapshots import store
+from tests.fixtures.jobs import finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def finished(job: BackfillJob, timeout: float = 90) -> BackfillJob:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in TERMINAL_JOB_STATUSES:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job still {job.status} after {timeout}s: {job.error_summary}")
 
 
 def test_unknown_month_end_is_probed_once_then_collected_at_its_closing_date(
@@ -40,7 +30,7 @@ def test_unknown_month_end_is_probed_once_then_collected_at_its_closing_date(
             {"startDate": "2016-03-31", "targetDistricts": ["2", "42", "F"], "concurrency": 3}
         )
     )
-    job = finished(job)
+    job = finished(job, timeout=90)
 
     assert job.status == JobStatus.COMPLETED, job.error_summary
     assert job.succeeded_units == 3
@@ -76,7 +66,7 @@ def test_closing_days_of_an_undiscovered_month_cost_one_discovery_not_a_request_
             }
         )
     )
-    job = finished(job)
+    job = finished(job, timeout=90)
 
     assert job.status == JobStatus.COMPLETED, job.error_summary
     assert (job.unavailable_units, job.succeeded_units) == (12, 4)

@@ -8,16 +8,7 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from districts.dashboard.statistics import (
-    Area,
-    ClubCounts,
-    ClubDetail,
-    DistrictStatistics,
-    Division,
-    Education,
-    Membership,
-    Payments,
-)
+from districts.dashboard import statistics
 from snapshots.models import Snapshot, SnapshotStatus
 
 
@@ -45,7 +36,7 @@ class DistrictStatisticsFactory(factory.Factory):
     (or use `full_statistics`) for detail-level data."""
 
     class Meta:
-        model = DistrictStatistics
+        model = statistics.DistrictStatistics
 
     district_id = "42"
     logical_date = date(2025, 3, 10)
@@ -55,17 +46,21 @@ class DistrictStatisticsFactory(factory.Factory):
     is_closing_period = False
     detail = "summary"
     region = "05"
-    membership = Membership(active_members=2100, base=2000, net_growth=100, new_members=340)
-    payments = Payments(new=340, october=900, april=700, total_ytd=1940, growth_percent=3.5)
-    clubs = ClubCounts(total=90, active=85, paid=84, base=88, distinguished=20)
+    membership = statistics.Membership(
+        active_members=2100, base=2000, net_growth=100, new_members=340
+    )
+    payments = statistics.Payments(
+        new=340, october=900, april=700, total_ytd=1940, growth_percent=3.5
+    )
+    clubs = statistics.ClubCounts(total=90, active=85, paid=84, base=88, distinguished=20)
 
 
 def full_statistics(
     *, district_id: str = "42", logical_date: date = date(2025, 3, 10), clubs: int = 5
-) -> DistrictStatistics:
+) -> statistics.DistrictStatistics:
     """Detail-level statistics with `clubs` club rows, one division and one area."""
     details = tuple(
-        ClubDetail(
+        statistics.ClubDetail(
             club_number=f"{n:08d}",
             name=f"Club number {n} of district {district_id}",
             division="A",
@@ -84,9 +79,13 @@ def full_statistics(
         district_id=district_id,
         logical_date=logical_date,
         detail="full",
-        education=Education(level_1s=30, level_2s=12),
+        education=statistics.Education(level_1s=30, level_2s=12),
         divisions=(
-            Division(division="A", clubs=clubs, areas=(Area(area="1", clubs=clubs, nov_visits=3),)),
+            statistics.Division(
+                division="A",
+                clubs=clubs,
+                areas=(statistics.Area(area="1", clubs=clubs, nov_visits=3),),
+            ),
         ),
         club_details=details,
     )

@@ -6,16 +6,7 @@ from datetime import date
 
 from hypothesis import strategies as st
 
-from districts.dashboard.statistics import (
-    Area,
-    ClubCounts,
-    ClubDetail,
-    DistrictStatistics,
-    Division,
-    Education,
-    Membership,
-    Payments,
-)
+from districts.dashboard import statistics
 
 counts = st.integers(min_value=-(10**6), max_value=10**9)
 maybe_counts = st.none() | counts
@@ -26,7 +17,7 @@ goals = st.tuples(maybe_counts, maybe_counts, maybe_counts)
 district_ids = st.from_regex(r"\A([1-9][0-9]{0,2}|[A-Z])\Z")
 
 areas = st.builds(
-    Area,
+    statistics.Area,
     area=texts,
     club_base=maybe_counts,
     clubs=counts,
@@ -39,7 +30,7 @@ areas = st.builds(
     distinguished_status=texts,
 )
 divisions = st.builds(
-    Division,
+    statistics.Division,
     division=texts,
     club_base=maybe_counts,
     clubs=counts,
@@ -51,7 +42,7 @@ divisions = st.builds(
     areas=st.lists(areas, max_size=3).map(tuple),
 )
 club_details = st.builds(
-    ClubDetail,
+    statistics.ClubDetail,
     club_number=st.from_regex(r"\A[0-9]{1,8}\Z"),
     name=texts,
     division=texts,
@@ -74,9 +65,9 @@ club_details = st.builds(
 
 
 @st.composite
-def district_statistics(draw: st.DrawFn) -> DistrictStatistics:
+def district_statistics(draw: st.DrawFn) -> statistics.DistrictStatistics:
     logical_date = draw(dates)
-    return DistrictStatistics(
+    return statistics.DistrictStatistics(
         district_id=draw(district_ids),
         logical_date=logical_date,
         as_of_date=draw(dates),
@@ -85,14 +76,18 @@ def district_statistics(draw: st.DrawFn) -> DistrictStatistics:
         is_closing_period=draw(st.booleans()),
         detail=draw(st.sampled_from(["summary", "full"])),
         region=draw(st.none() | texts),
-        membership=draw(st.builds(Membership, *(maybe_counts,) * 4)),
-        payments=draw(st.builds(Payments, *(maybe_counts,) * 7, maybe_floats)),
+        membership=draw(st.builds(statistics.Membership, *(maybe_counts,) * 4)),
+        payments=draw(st.builds(statistics.Payments, *(maybe_counts,) * 7, maybe_floats)),
         clubs=draw(
             st.builds(
-                ClubCounts, *(maybe_counts,) * 7, maybe_floats, *(maybe_counts,) * 5, maybe_floats
+                statistics.ClubCounts,
+                *(maybe_counts,) * 7,
+                maybe_floats,
+                *(maybe_counts,) * 5,
+                maybe_floats,
             )
         ),
-        education=draw(st.none() | st.builds(Education, *(counts,) * 6)),
+        education=draw(st.none() | st.builds(statistics.Education, *(counts,) * 6)),
         divisions=tuple(draw(st.lists(divisions, max_size=3))),
         club_details=tuple(draw(st.lists(club_details, max_size=5))),
         warnings=tuple(draw(st.lists(texts, max_size=3))),
