@@ -10,7 +10,7 @@ Order: the dispatch lock, if taken, first, then job locks. A transaction holding
 never waits for the dispatch lock, so a unit's end takes only its job's lock, commits, and only
 then dispatches under the dispatch lock. No file I/O happens inside a transaction holding a
 lock other workers wait for. (Redis locks, for work one process does for all, live where that
-work is: `closing_dates._one_at_a_time`.)
+work is: `closing_dates.one_at_a_time`, `backfill_project.redis_locks`.)
 
 Both must be called inside a transaction.
 """
