@@ -12,6 +12,10 @@ from django.db import models
 class JobType(models.TextChoices):
     DATA_COLLECTION = "data-collection"
     ANALYTICS_GENERATION = "analytics-generation"
+    # The toast-stats site's file tree written from our snapshots (website/), and its history
+    # read back into our store (0 dashboard requests).
+    PUBLISH = "publish"
+    IMPORT = "import"
 
 
 class JobStatus(models.TextChoices):

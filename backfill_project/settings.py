@@ -140,6 +140,9 @@ INSTALLED_APPS = [
     "snapshots",
     "backfill",
     "analytics",
+    "website",
+    "monitoring",
+    "alerts",
     "simulator",
 ]
 

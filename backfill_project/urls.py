@@ -12,6 +12,9 @@ urlpatterns = [
     path("api/admin/", include("backfill.urls")),
     path("api/admin/", include("analytics.urls")),
     path("api/districts/", include("backfill.legacy_urls")),
+    path("", include("website.urls")),
+    path("", include("monitoring.urls")),
+    path("", include("alerts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
