@@ -177,7 +177,7 @@ def legacy_status(
         _district_job(version.job, district)
     return versioned(
         request,
-        version.digest("legacy", district_id),
+        version.digest("legacy", district_id, legacy=True),
         lambda: legacy_responses.backfill_response(version, district_id=district_id),
     )
 

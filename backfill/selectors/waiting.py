@@ -93,12 +93,17 @@ NO_WORKER_AFTER_SECONDS = 120
 
 
 def why_not_running(
-    *, job: BackfillJob, now=None, performance: dict[str, Any] | None = None
+    *,
+    job: BackfillJob,
+    now=None,
+    performance: dict[str, Any] | None = None,
+    running: bool | None = None,
 ) -> str | None:
     """One sentence saying why a job that is not finished does not progress right now, from
     the engine's real state (queue, pause, workers, Redis, breaker, 429 cooldown, limiter); None
     when it is progressing or finished. The admin and the API show the same sentence.
-    `performance` is `dashboard_performance()` when the caller has it already."""
+    `performance` is `dashboard_performance()` and `running` whether a unit of the job is in
+    flight, when the caller has them already (the status routes read both at every poll)."""
     if job.is_terminal:
         return None
     now = now or timezone.now()
@@ -110,7 +115,8 @@ def why_not_running(
     condition = store.store_condition()
     if condition is not None:
         return _store_reason(job, condition)
-    running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).exists()
+    if running is None:
+        running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).exists()
     heartbeat = job.heartbeat_at or job.started_at
     if running and heartbeat and (now - heartbeat).total_seconds() > NO_WORKER_AFTER_SECONDS:
         minutes = int((now - heartbeat).total_seconds() // 60)
