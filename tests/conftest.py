@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.analytics",
     "tests.fixtures.s3",
     "tests.fixtures.webhooks",
+    "tests.fixtures.alerts",
 ]
 
 

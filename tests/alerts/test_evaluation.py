@@ -12,7 +12,7 @@ from alerts.models import AlertState, Delivery, DeliveryStatus, RuleKind, StateS
 from backfill import limits
 from backfill.models import JobStatus, JobType, RunKind
 from backfill_project import heartbeat
-from tests.alerts.conftest import only_rule
+from tests.fixtures.alerts import only_rule
 from tests.factories import BackfillJobFactory
 
 
