@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from backfill_project import heartbeat
 from snapshots import store
 
 from ..models import (
@@ -110,10 +112,13 @@ def why_not_running(
     condition = store.store_condition()
     if condition is not None:
         return _store_reason(job, condition)
+    silent = workers_silent()
+    if silent:
+        return silent
     running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).exists()
-    heartbeat = job.heartbeat_at or job.started_at
-    if running and heartbeat and (now - heartbeat).total_seconds() > NO_WORKER_AFTER_SECONDS:
-        minutes = int((now - heartbeat).total_seconds() // 60)
+    last_report = job.heartbeat_at or job.started_at
+    if running and last_report and (now - last_report).total_seconds() > NO_WORKER_AFTER_SECONDS:
+        minutes = int((now - last_report).total_seconds() // 60)
         return (
             f"No worker has reported on this job for {minutes} min: are workers running? "
             "Recovery re-dispatches its units once they count as stale."
@@ -176,6 +181,23 @@ def why_not_running(
             f"{limiter['nextResetMs'] / 1000:.0f} s."
         )
     return None
+
+
+def workers_silent() -> str:
+    """ "No worker has answered for 3 min ..." when workers sent heartbeats in the last day but
+    none is alive now; "" otherwise (alive, never seen, or Redis cannot say)."""
+    try:
+        silence = heartbeat.read().worker_silence()
+    except redis.RedisError:
+        return ""
+    if not silence:
+        return ""
+    minutes = int(silence // 60)
+    since = f"{minutes} min" if minutes else f"{silence:.0f} s"
+    return (
+        f"No worker has answered for {since}: no unit runs until a worker starts "
+        "(`celery -A backfill_project worker`)."
+    )
 
 
 def _store_reason(job: BackfillJob, condition: store.StoreCondition) -> str:

@@ -47,9 +47,7 @@ def test_a_stopped_worker_makes_readyz_unready_and_says_since_when(client, alive
     heartbeat.beat_worker("celery@test", stopped=True)
     response = client.get("/readyz?check=workers")
     assert response.status_code == 503
-    assert response.json()["checks"]["workers"]["reason"].startswith(
-        "no worker has answered for"
-    )
+    assert response.json()["checks"]["workers"]["reason"].startswith("no worker has answered for")
 
 
 def test_readyz_runs_only_the_named_checks_and_refuses_unknown_ones(client, alive):
