@@ -12,8 +12,8 @@ from alerts.models import AlertState, Delivery, DeliveryStatus, RuleKind, StateS
 from backfill import limits
 from backfill.models import JobStatus, JobType, RunKind
 from backfill_project import heartbeat
-from tests.fixtures.alerts import only_rule
 from tests.factories import BackfillJobFactory
+from tests.fixtures.alerts import only_rule
 
 
 def subjects() -> list[str]:
