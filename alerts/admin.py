@@ -62,12 +62,12 @@ class AlertRuleAdmin(admin.ModelAdmin):
         "threshold",
         "threshold_meaning",
         "deadline",
-        "quiet_minutes",
+        "quiet_seconds",
         "send_email",
         "email_to",
         "send_webhooks",
     )
-    list_editable = ("enabled", "threshold", "quiet_minutes", "send_email", "send_webhooks")
+    list_editable = ("enabled", "threshold", "quiet_seconds", "send_email", "send_webhooks")
     readonly_fields = ("kind", "threshold_meaning", "created_at")
     fields = (
         "kind",
@@ -75,7 +75,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
         "threshold",
         "threshold_meaning",
         "deadline",
-        "quiet_minutes",
+        "quiet_seconds",
         "send_email",
         "email_to",
         "send_webhooks",

@@ -87,7 +87,7 @@ def _clear(rule: AlertRule, state: AlertState, now: datetime) -> list[tuple[Aler
     if state.status != StateStatus.FIRING:
         return []
     state.clear_since = state.clear_since or now
-    resolves = now - state.clear_since >= timedelta(minutes=rule.quiet_minutes)
+    resolves = now - state.clear_since >= timedelta(seconds=rule.quiet_seconds)
     if resolves:
         state.status, state.resolved_at = StateStatus.RESOLVED, now
     state.save()

@@ -51,9 +51,10 @@ class AlertRule(models.Model):
         default=time(8, 0),
         help_text="Daily refresh only: the time of day (UTC) by which it must have completed.",
     )
-    quiet_minutes = models.PositiveIntegerField(
-        default=5,
-        help_text="A condition resolves only after staying clear this long (no flapping storm).",
+    quiet_seconds = models.PositiveIntegerField(
+        default=300,
+        help_text="A condition resolves only after staying clear this many seconds (a flapping "
+        "one sends no storm).",
     )
     send_email = models.BooleanField(default=True)
     email_to = models.TextField(

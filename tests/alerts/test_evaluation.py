@@ -27,7 +27,7 @@ def open_breaker() -> None:
 
 
 def test_a_flapping_breaker_sends_one_alert_and_one_resolution(alert_channels):
-    only_rule(RuleKind.BREAKER_OPEN, threshold=0, quiet_minutes=5)
+    only_rule(RuleKind.BREAKER_OPEN, threshold=0, quiet_seconds=300)
     breaker, now = limits.circuit_breaker(), timezone.now()
     for flap in range(50):
         open_breaker()
@@ -126,7 +126,7 @@ def test_no_worker_alerts_once_the_last_heartbeat_is_older_than_the_threshold(al
 
 
 def test_the_daily_refresh_is_late_after_its_deadline_until_one_completes(alert_channels):
-    rule = only_rule(RuleKind.DAILY_REFRESH_LATE, deadline=time(8, 0), quiet_minutes=0)
+    rule = only_rule(RuleKind.DAILY_REFRESH_LATE, deadline=time(8, 0), quiet_seconds=0)
     rule.created_at = datetime(2026, 1, 1, tzinfo=UTC)
     rule.save()
     evaluate(now=datetime(2026, 3, 2, 7, 0, tzinfo=UTC))  # yesterday's deadline, missed
