@@ -7,6 +7,7 @@ COPY backfill backfill
 COPY districts districts
 COPY snapshots snapshots
 COPY analytics analytics
+COPY alerts alerts
 COPY simulator simulator
 COPY templates templates
 COPY manage.py ./
