@@ -17,7 +17,6 @@ from backfill_project import heartbeat
 
 from . import channels
 from .evaluation import ensure_default_rules
-from .health.checks import describe_age
 from .models import (
     THRESHOLD_MEANING,
     AlertRule,
@@ -25,6 +24,7 @@ from .models import (
     Delivery,
     DeliveryStatus,
     Event,
+    RuleKind,
     StateStatus,
     WebhookEndpoint,
 )
@@ -61,7 +61,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
         "enabled",
         "threshold",
         "threshold_meaning",
-        "deadline",
+        "deadline_if_used",
         "quiet_seconds",
         "send_email",
         "email_to",
@@ -90,6 +90,10 @@ class AlertRuleAdmin(admin.ModelAdmin):
     @admin.display(description="threshold means")
     def threshold_meaning(self, rule: AlertRule) -> str:
         return THRESHOLD_MEANING[rule.kind] or "(unused)"
+
+    @admin.display(description="deadline (UTC)")
+    def deadline_if_used(self, rule: AlertRule) -> str:
+        return f"{rule.deadline:%H:%M}" if rule.kind == RuleKind.DAILY_REFRESH_LATE else "-"
 
     @admin.action(description="Send a test through the selected rules' channels")
     def send_test(self, request, queryset):
@@ -128,7 +132,6 @@ class AlertStateAdmin(admin.ModelAdmin):
         "pending_since",
         "fired_at",
         "resolved_at",
-        "last_seen_at",
     )
     list_filter = ("status", "rule")
     search_fields = ("subject", "key")
@@ -162,7 +165,7 @@ def heartbeat_rows() -> tuple[list[dict], str]:
             "kind": "worker",
             "alive": worker.alive(settings.HEALTH_WORKER_STALE_SECONDS),
             "state": "stopped" if worker.stopped else "",
-            "age": describe_age(worker.age),
+            "age": heartbeat.describe_age(worker.age),
         }
         for worker in beats.workers
     ]
@@ -173,7 +176,7 @@ def heartbeat_rows() -> tuple[list[dict], str]:
                 "kind": "beat",
                 "alive": beats.beat_alive(),
                 "state": "",
-                "age": describe_age(beats.beat.age),
+                "age": heartbeat.describe_age(beats.beat.age),
             }
         )
     return rows, ""

@@ -28,7 +28,6 @@ from backfill_project import heartbeat
 from districts.dashboard.closing import closing_date_for
 from snapshots.store.condition import store_condition
 
-from .health.checks import describe_age
 from .models import AlertRule, RuleKind
 
 
@@ -120,7 +119,7 @@ def no_worker(rule: AlertRule, now: datetime) -> Findings:
     silence = heartbeat.read().worker_silence()
     if silence is not None and silence <= rule.threshold * 60:
         return {}
-    since = "in the last day" if silence is None else f"for {describe_age(silence)}"
+    since = "in the last day" if silence is None else f"for {heartbeat.describe_age(silence)}"
     return {
         "workers": Finding(
             subject="No worker is running",

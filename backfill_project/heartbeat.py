@@ -65,6 +65,14 @@ class Heartbeats:
         return min((w.age for w in self.workers), default=None)
 
 
+def describe_age(seconds: float) -> str:
+    """ "45 s", "3 min", "2 h 5 min"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+
+
 def client() -> redis.Redis:
     """A client with short timeouts: a dead Redis makes a heartbeat or a health check fail in
     about a second, never hang."""

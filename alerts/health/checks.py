@@ -71,7 +71,7 @@ def check_workers() -> str:
     silence = beats.worker_silence()
     if silence is None:
         raise Unready("no worker has sent a heartbeat in the last day")
-    raise Unready(f"no worker has answered for {describe_age(silence)}")
+    raise Unready(f"no worker has answered for {heartbeat.describe_age(silence)}")
 
 
 def check_beat() -> str:
@@ -80,15 +80,7 @@ def check_beat() -> str:
         return f"beat sent a task {beats.beat.age:.0f} s ago"
     if beats.beat is None:
         raise Unready("beat has not sent a task in the last day")
-    raise Unready(f"beat has not sent a task for {describe_age(beats.beat.age)}")
-
-
-def describe_age(seconds: float) -> str:
-    """ "45 s", "3 min", "2 h 5 min"."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    minutes = int(seconds // 60)
-    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+    raise Unready(f"beat has not sent a task for {heartbeat.describe_age(beats.beat.age)}")
 
 
 CHECKS: dict[str, Callable[[], str]] = {

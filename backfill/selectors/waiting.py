@@ -184,19 +184,19 @@ def why_not_running(
 
 
 def workers_silent() -> str:
-    """ "No worker has answered for 3 min ..." when workers sent heartbeats in the last day but
-    none is alive now; "" otherwise (alive, never seen, or Redis cannot say)."""
+    """ "No worker is running (the last one answered 3 min ago) ..." when workers sent
+    heartbeats in the last day but none is alive now; "" otherwise (one is alive, none was
+    ever seen, or Redis cannot say)."""
     try:
-        silence = heartbeat.read().worker_silence()
+        beats = heartbeat.read()
     except redis.RedisError:
         return ""
-    if not silence:
+    if beats.live_workers() or not beats.workers:
         return ""
-    minutes = int(silence // 60)
-    since = f"{minutes} min" if minutes else f"{silence:.0f} s"
+    last = heartbeat.describe_age(beats.workers[0].age)
     return (
-        f"No worker has answered for {since}: no unit runs until a worker starts "
-        "(`celery -A backfill_project worker`)."
+        f"No worker is running (the last one answered {last} ago): no unit runs until a worker "
+        "starts (`celery -A backfill_project worker`)."
     )
 
 

@@ -58,4 +58,4 @@ def test_the_index_says_no_worker_answers(admin_client, private_prefix):
     assert b"bf-workers-silent" not in admin_client.get(reverse("admin:index")).content
     heartbeat.beat_worker("celery@host-1", stopped=True)
     content = admin_client.get(reverse("admin:index")).content.decode()
-    assert "No worker has answered for" in content
+    assert "No worker is running (the last one answered" in content

@@ -12,4 +12,6 @@ def test_a_running_job_says_no_worker_answered_since_the_last_heartbeat(db, priv
     heartbeat.beat_worker("celery@gone")
     assert not waiting.workers_silent()
     heartbeat.beat_worker("celery@gone", stopped=True)
-    assert waiting.why_not_running(job=job).startswith("No worker has answered for ")
+    assert waiting.why_not_running(job=job).startswith(
+        "No worker is running (the last one answered "
+    )
