@@ -15,7 +15,9 @@ import logging
 from datetime import datetime, timedelta
 
 import redis
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import channels
@@ -23,6 +25,8 @@ from .conditions import DEFAULT_THRESHOLDS, Findings, find
 from .models import EVENT_KINDS, AlertRule, AlertState, Delivery, StateStatus
 
 log = logging.getLogger(__name__)
+
+FORGET_AFTER = timedelta(days=7)
 
 
 def ensure_default_rules() -> None:
@@ -48,7 +52,20 @@ def evaluate(now: datetime | None = None) -> list[Delivery]:
                 continue
             for state, event in apply(rule, findings, now):
                 deliveries += channels.queue(state, event)
+    prune(now)
     return [channels.attempt(delivery) for delivery in deliveries]
+
+
+def prune(now: datetime) -> None:
+    """Forget what is over: conditions resolved and events (a failed job) not seen for
+    FORGET_AFTER (an event is seen at every evaluation while its job exists, so it never fires
+    twice), and deliveries older than BACKFILL_JOB_RETENTION_DAYS."""
+    cutoff = now - FORGET_AFTER
+    AlertState.objects.filter(last_seen_at__lt=cutoff).filter(
+        Q(status=StateStatus.RESOLVED) | Q(rule__kind__in=EVENT_KINDS)
+    ).delete()
+    retention = timedelta(days=settings.BACKFILL_JOB_RETENTION_DAYS)
+    Delivery.objects.filter(created_at__lt=now - retention).delete()
 
 
 def apply(rule: AlertRule, findings: Findings, now: datetime) -> list[tuple[AlertState, str]]:
