@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 RETENTION_SECONDS = 24 * 3600
 _clients: dict[str, redis.Redis] = {}
 _stop_writing = threading.Event()
+_writers: list[threading.Thread] = []
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def _start_worker_heartbeat(sender=None, **kwargs) -> None:
         target=_write_worker_heartbeats, args=(hostname,), name="heartbeat", daemon=True
     )
     thread.start()
+    _writers.append(thread)
 
 
 def _write_worker_heartbeats(hostname: str) -> None:
@@ -170,6 +172,8 @@ def _write_worker_heartbeats(hostname: str) -> None:
 def _stop_worker_heartbeat(sender=None, **kwargs) -> None:
     """A warm shutdown says so at once: the health check need not wait for the entry to age."""
     _stop_writing.set()
+    while _writers:  # a write in flight must not land after "stopped"
+        _writers.pop().join(timeout=5)
     try:
         beat_worker(sender.hostname, stopped=True)
     except redis.RedisError as exc:
