@@ -11,6 +11,8 @@ app.autodiscover_tasks()
 # `current_app` is per thread: without this, a web server's request threads would send tasks
 # through Celery's unconfigured fallback app (the default AMQP broker), not ours.
 app.set_default()
+# Workers and beat write their heartbeats from Celery's signals, connected on import.
+from . import heartbeat  # noqa: E402, F401
 
 
 def worker_argv(*, queue: str, concurrency: int, loglevel: str = "INFO") -> list[str]:

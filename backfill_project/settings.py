@@ -147,6 +147,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz answer first: no HTTPS redirect, host check or session for a probe.
+    "alerts.health.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's CSS and scripts) however the web process is started, DEBUG or not.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -400,3 +402,36 @@ if not 0.0 <= BACKFILL_PRIORITY_RESERVED_SHARE < 1.0:
 # Announced in their Deprecation and Sunset headers (RFC 9745, RFC 8594).
 LEGACY_API_DEPRECATED_AT = env_str("LEGACY_API_DEPRECATED_AT", "2026-12-01")
 LEGACY_API_SUNSET_AT = env_str("LEGACY_API_SUNSET_AT", "2027-06-30")
+
+# --- Health checks and alerts (alerts/) -----------------------------------------------------
+# Workers write a heartbeat this often; /readyz counts a worker alive while its last one is at
+# most HEALTH_WORKER_STALE_SECONDS old, and beat while it sent a task (its 10 s reclaim) within
+# HEALTH_BEAT_STALE_SECONDS.
+HEARTBEAT_INTERVAL_SECONDS = env_float("HEARTBEAT_INTERVAL_SECONDS", 5.0)
+HEALTH_WORKER_STALE_SECONDS = env_float("HEALTH_WORKER_STALE_SECONDS", 20.0)
+HEALTH_BEAT_STALE_SECONDS = env_float("HEALTH_BEAT_STALE_SECONDS", 35.0)
+# /readyz fails when a filesystem store has less than this share of its disk free.
+HEALTH_STORE_MIN_FREE_RATIO = env_float("HEALTH_STORE_MIN_FREE_RATIO", 0.05)
+# E-mail of alerts: Django's mail settings; rules without their own list go to ADMINS
+# ("Name <a@b>, c@d").
+ADMINS = [
+    (address.split("<")[0].strip() or address, address.split("<")[-1].rstrip(">").strip())
+    for address in env_list("ADMINS")
+]
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+SERVER_EMAIL = env_str("SERVER_EMAIL", "backfill@localhost")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", SERVER_EMAIL)
+# Webhook deliveries: the request's timeout, and how often a failed one is tried (backoff
+# ALERT_WEBHOOK_RETRY_BASE_SECONDS x 2^attempt between tries).
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env_float("ALERT_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+ALERT_WEBHOOK_MAX_ATTEMPTS = env_int("ALERT_WEBHOOK_MAX_ATTEMPTS", 5)
+ALERT_WEBHOOK_RETRY_BASE_SECONDS = env_float("ALERT_WEBHOOK_RETRY_BASE_SECONDS", 10.0)
+# Beat evaluates the alert rules this often (alerts/beat.py).
+ALERT_EVALUATE_SECONDS = env_float("ALERT_EVALUATE_SECONDS", 30.0)
+EMAIL_SUBJECT_PREFIX = env_str("EMAIL_SUBJECT_PREFIX", "[Backfill] ")

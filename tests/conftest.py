@@ -11,6 +11,8 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.analytics",
     "tests.fixtures.s3",
+    "tests.fixtures.webhooks",
+    "tests.fixtures.alerts",
 ]
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from backfill_project import heartbeat
 from snapshots import store
 
 from ..models import (
@@ -115,11 +117,14 @@ def why_not_running(
     condition = store.store_condition()
     if condition is not None:
         return _store_reason(job, condition)
+    silent = workers_silent()
+    if silent:
+        return silent
     if running is None:
         running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).exists()
-    heartbeat = job.heartbeat_at or job.started_at
-    if running and heartbeat and (now - heartbeat).total_seconds() > NO_WORKER_AFTER_SECONDS:
-        minutes = int((now - heartbeat).total_seconds() // 60)
+    last_report = job.heartbeat_at or job.started_at
+    if running and last_report and (now - last_report).total_seconds() > NO_WORKER_AFTER_SECONDS:
+        minutes = int((now - last_report).total_seconds() // 60)
         return (
             f"No worker has reported on this job for {minutes} min: are workers running? "
             "Recovery re-dispatches its units once they count as stale."
@@ -182,6 +187,23 @@ def why_not_running(
             f"{limiter['nextResetMs'] / 1000:.0f} s."
         )
     return None
+
+
+def workers_silent() -> str:
+    """ "No worker is running (the last one answered 3 min ago) ..." when workers sent
+    heartbeats in the last day but none is alive now; "" otherwise (one is alive, none was
+    ever seen, or Redis cannot say)."""
+    try:
+        beats = heartbeat.read()
+    except redis.RedisError:
+        return ""
+    if beats.live_workers() or not beats.workers:
+        return ""
+    last = heartbeat.describe_age(beats.workers[0].age)
+    return (
+        f"No worker is running (the last one answered {last} ago): no unit runs until a worker "
+        "starts (`celery -A backfill_project worker`)."
+    )
 
 
 def _store_reason(job: BackfillJob, condition: store.StoreCondition) -> str:
