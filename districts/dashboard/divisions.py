@@ -65,7 +65,8 @@ def _figures(
     warnings: list[str],
 ) -> dict:
     """The figures of an area or division, which every one of its club rows repeats."""
-    published = [tuple(row.get(f, "") for f in fields) for row in rows]
+    blanks = ("",) * len(fields)
+    published = [tuple(map(row.get, fields, blanks)) for row in rows]
     if len(set(published)) > 1:
         warnings.append(f"{kind} {name}: its club rows disagree on the {kind} figures")
     base, goal_d, goal_s, goal_p, paid, dist_d, dist_s, dist_p, distinguished, status = published[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 
 class ReportType(StrEnum):
@@ -209,6 +210,7 @@ KEY_FIELDS: dict[ReportType, tuple[str, ...]] = {
 }
 
 
+@lru_cache(maxsize=4096)
 def canonical_field(header: str) -> str | None:
     """The canonical field for a header cell, or None for a column we do not know."""
     return CANONICAL_FIELDS.get(" ".join(header.strip().lower().split()))
@@ -350,6 +352,8 @@ class Contract:
     def missing(self, published_fields: set[str]) -> list[str]:
         """Header names, in this era's column order, of required fields not published."""
         absent = self.required - published_fields
+        if not absent:
+            return []
         ordered = [self.published_name(f) for f in _ordered(absent, self.header)]
         return list(dict.fromkeys(ordered))
 
@@ -482,6 +486,15 @@ def contract_of_header(
     so a file with one renamed or missing column still names its own era. A tie goes to the
     era of `data_month`, then to the earlier era.
     """
+    return _contract_of_header(report, tuple(header), data_month)
+
+
+@lru_cache(maxsize=1024)
+def _contract_of_header(
+    report: ReportType, header: tuple[str, ...], data_month: date | None
+) -> Contract:
+    # Asked for every export parsed and again when it is normalized; headers repeat (one per
+    # era and wording), so each is matched once per process.
     names = {_normalized(name) for name in header if name.strip()}
 
     def score(contract: Contract) -> tuple[float, bool]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any, Literal
 
 Detail = Literal["summary", "full"]
@@ -157,14 +158,33 @@ class DistrictStatistics:
         return _from_jsonable(cls, data)
 
 
+# Values that are their own JSON form (`bool` and `float` included).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return {f.name: _to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    # Called for every field of every club of a stored district: the field names of each class
+    # are looked up once, and scalars are taken as they are without a call.
+    names = _field_names(type(value))
+    if names is not None:
+        result = {}
+        for name in names:
+            item = getattr(value, name)
+            result[name] = item if type(item) in _SCALARS else _to_jsonable(item)
+        return result
     if isinstance(value, tuple | list):
-        return [_to_jsonable(v) for v in value]
+        return [v if type(v) in _SCALARS else _to_jsonable(v) for v in value]
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass, in order; None for any other class."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _from_jsonable(cls: type, data: dict[str, Any]) -> Any:

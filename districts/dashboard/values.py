@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from districts import ids
 
@@ -63,7 +64,12 @@ def to_percent(text: str) -> float | None:
 def row_district_id(row: dict[str, str]) -> str:
     """The canonical district id of an export row (`"02"` -> `"2"`). Raises ValidationFailed
     for an id of the wrong shape: a malformed id makes the export unacceptable."""
-    text = row["district"]
+    return _district_id(row["district"])
+
+
+@lru_cache(maxsize=1024)
+def _district_id(text: str) -> str:
+    # Every row of a per-district export names the same district: read its id once.
     try:
         return ids.canonical_district_id(text)
     except ids.InvalidDistrictId:
