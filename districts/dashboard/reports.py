@@ -352,8 +352,6 @@ class Contract:
     def missing(self, published_fields: set[str]) -> list[str]:
         """Header names, in this era's column order, of required fields not published."""
         absent = self.required - published_fields
-        if not absent:
-            return []
         ordered = [self.published_name(f) for f in _ordered(absent, self.header)]
         return list(dict.fromkeys(ordered))
 
@@ -476,6 +474,7 @@ def contract_of_month(report: ReportType, data_month: date) -> Contract:
     return CONTRACTS[report][0]
 
 
+@lru_cache(maxsize=1024)
 def contract_of_header(
     report: ReportType, header: tuple[str, ...], data_month: date | None = None
 ) -> Contract:
@@ -484,17 +483,9 @@ def contract_of_header(
     Matching is by published names (case-insensitive, with the era's variant wordings): the
     era whose columns the header matches for the largest share of the larger of the two wins,
     so a file with one renamed or missing column still names its own era. A tie goes to the
-    era of `data_month`, then to the earlier era.
+    era of `data_month`, then to the earlier era. Asked for every export parsed and again when
+    it is normalized, so each header (a tuple) is matched once per process.
     """
-    return _contract_of_header(report, tuple(header), data_month)
-
-
-@lru_cache(maxsize=1024)
-def _contract_of_header(
-    report: ReportType, header: tuple[str, ...], data_month: date | None
-) -> Contract:
-    # Asked for every export parsed and again when it is normalized; headers repeat (one per
-    # era and wording), so each is matched once per process.
     names = {_normalized(name) for name in header if name.strip()}
 
     def score(contract: Contract) -> tuple[float, bool]:
