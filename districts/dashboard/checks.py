@@ -4,11 +4,10 @@ the warning for columns outside the contract."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from operator import itemgetter
+from collections.abc import Iterable
 
 from .csv import ParsedExport
-from .domains import contract_columns, row_check
+from .domains import cells_getter, contract_columns, row_check
 from .errors import ValidationFailed
 from .reports import canonical_field
 
@@ -26,7 +25,7 @@ def check_contract(export: ParsedExport) -> None:
     if missing:
         raise ValidationFailed(f"{contract.label} lacks required column(s): {', '.join(missing)}")
     check = row_check(contract_columns(contract, fields))
-    cells_of = _cells_getter(fields)
+    cells_of = cells_getter(fields)
     for row in export.rows:
         try:
             cells = cells_of(row)
@@ -47,14 +46,6 @@ def check_contract(export: ParsedExport) -> None:
                 f"{contract.published_name(fields[outside])} is {cells[outside]!r}, "
                 f"expected {check.columns[outside][0]}"
             )
-
-
-def _cells_getter(fields: tuple[str, ...]) -> Callable[[dict[str, str]], tuple[str, ...]]:
-    """A function giving a row's cells of `fields` as a tuple; KeyError when one is absent."""
-    if len(fields) == 1:
-        (only,) = fields
-        return lambda row: (row[only],)
-    return itemgetter(*fields)
 
 
 def _who(row: dict[str, str]) -> str:

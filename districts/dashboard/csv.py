@@ -13,15 +13,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from operator import itemgetter
 from typing import NamedTuple
 
 from districts import ids
 
-from .domains import contract_columns, row_check
+from .domains import cells_getter, contract_columns, row_check
 from .errors import DataUnavailable, ValidationFailed
 from .reports import (
     CONTRACTS,
@@ -188,7 +186,7 @@ def parse_export(data: bytes, *, today: date | None = None) -> ParsedExport:
     rows: list[_Row] = []
     footer: Footer | None = None
     names = tuple(field for _, field in fields)
-    cells_of = _cells_getter(tuple(index for index, _ in fields))
+    cells_of = cells_getter(tuple(index for index, _ in fields))
     keys = tuple(key for key in KEY_FIELDS[report] if key != "division")
     for line_number, record in enumerate(records[position + 1 :], start=position + 2):
         if _is_blank(record):
@@ -232,14 +230,6 @@ class _Row(NamedTuple):
     line: int  # 1-based line number in the file
     cells: tuple[str, ...]  # the cells of the row's fields, in the order of `values`
     values: dict[str, str]  # canonical field -> cell text
-
-
-def _cells_getter(indexes: tuple[int, ...]) -> Callable[[list[str]], tuple[str, ...]]:
-    """A function giving a record's cells at `indexes`, as a tuple even for one index."""
-    if len(indexes) == 1:
-        (only,) = indexes
-        return lambda record: (record[only],)
-    return itemgetter(*indexes)
 
 
 def _check_footer_dates(footer: Footer, today: date) -> None:

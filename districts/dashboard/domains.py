@@ -15,8 +15,10 @@ text).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from operator import itemgetter
+from typing import Any
 
 from .errors import ValidationFailed
 from .reports import CLUB_STATUSES, DISTINGUISHED_LEVELS, FIELD_KINDS, ColumnKind, Contract
@@ -118,6 +120,15 @@ class RowCheck:
             if not cell_in_domain(kind, cells[index], required=required):
                 return index
         return None
+
+
+def cells_getter(keys: tuple[Any, ...]) -> Callable[[Any], tuple[str, ...]]:
+    """A function giving the cells of a record (by index) or a row (by field) at `keys`, as a
+    tuple in the order of `keys` even for one key; it raises as `record[key]` does."""
+    if len(keys) == 1:
+        (only,) = keys
+        return lambda cells: (cells[only],)
+    return itemgetter(*keys)
 
 
 def contract_columns(contract: Contract, fields: tuple[str, ...]) -> tuple[Column, ...]:
