@@ -3,11 +3,14 @@ the command and the beat schedule use).
 
 Only changed objects are written: the SHA-256 of each object last written to a destination is
 kept in `PublishedObject`, and a file whose bytes hash the same is skipped, so publishing the
-same store twice writes nothing. A date's district files and rankings go before its manifest and
-metadata; the indexes (time series, `v1/`, `config/`) go after every date, `v1/latest.json` last
-of all, and name only dates whose manifest is at the destination, so the site never points at a
-date that is half written. Publishing stops a group of files (a date, or the indexes) at its
-first failed write and reports it in the outcome's errors.
+same store twice writes nothing. A date whose sources (district files, archived reports,
+rankings) hash as when it was last published there (`PublishedDate`) is not even rebuilt.
+
+A date's district files and rankings go before its manifest and metadata; the indexes (time
+series, `v1/`, `config/`) go after every date, `v1/latest.json` last of all, and name only
+dates whose manifest is at the destination, so the site never points at a date that is half
+written. Publishing stops a group of files (a date, or the indexes) at its first failed write
+and reports it in the outcome's errors.
 """
 
 from __future__ import annotations
@@ -23,8 +26,16 @@ from django.utils import timezone
 from snapshots import store
 from website.destinations import Destination, destination_of
 from website.errors import PublishError
-from website.models import PublishedObject, PublishRun
-from website.tree import DateFacts, SiteFile, date_facts, date_files, index_files
+from website.models import PublishedDate, PublishedObject, PublishRun
+from website.tree import (
+    DateFacts,
+    SiteFile,
+    date_facts,
+    date_files,
+    index_files,
+    read_date,
+    source_sha256,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +133,32 @@ def _dates_at(target: Destination) -> set[date]:
 def _publish_dates(
     target: Destination, dates: Iterable[date], *, dry_run: bool = False
 ) -> tuple[PublishOutcome, dict[date, DateFacts]]:
+    days = sorted(set(dates))
+    published = {
+        row.date: row for row in PublishedDate.objects.filter(destination=target.url, date__in=days)
+    }
     outcome, facts = PublishOutcome(), {}
-    for day in sorted(set(dates)):
-        files, facts[day] = date_files(day)
-        outcome += _write(target, files, dry_run=dry_run)
+    for day in days:
+        stored = read_date(day)
+        facts[day] = stored.facts
+        source = source_sha256(stored)
+        known = published.get(day)
+        if known is not None and known.source_sha256 == source:
+            outcome += PublishOutcome(skipped=known.files)
+            continue
+        files = date_files(stored)
+        result = _write(target, files, dry_run=dry_run)
+        outcome += result
+        if not dry_run and not result.errors:
+            PublishedDate.objects.update_or_create(
+                destination=target.url,
+                date=day,
+                defaults={
+                    "source_sha256": source,
+                    "files": len(files),
+                    "published_at": timezone.now(),
+                },
+            )
     return outcome, facts
 
 
