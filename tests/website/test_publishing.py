@@ -182,3 +182,16 @@ def test_a_date_whose_sources_changed_is_rebuilt(stored, tmp_path):
     assert "snapshots/2025-03-10/district_2.json" in outcome.paths
     assert "snapshots/2025-03-10/manifest.json" in outcome.paths
     assert not any(p.startswith("snapshots/2025-03-11/") for p in outcome.paths)
+
+
+def test_a_publish_waits_for_another_to_the_same_destination(stored, tmp_path, monkeypatch):
+    from website import publishing
+
+    url = f"file://{tmp_path / 'cdn'}"
+    monkeypatch.setattr(publishing, "LOCK_WAIT_SECONDS", 0.2)
+    target = publishing.destination_of(url)
+    with publishing._one_publisher(target):
+        with pytest.raises(publishing.PublishError, match="another publish to"):
+            publish(url)
+        assert publish_dates(url, [DAYS[0]]).written > 0  # dates need no lock
+    assert publish(url).errors == ()
