@@ -435,3 +435,11 @@ ALERT_WEBHOOK_RETRY_BASE_SECONDS = env_float("ALERT_WEBHOOK_RETRY_BASE_SECONDS",
 # Beat evaluates the alert rules this often (alerts/beat.py).
 ALERT_EVALUATE_SECONDS = env_float("ALERT_EVALUATE_SECONDS", 30.0)
 EMAIL_SUBJECT_PREFIX = env_str("EMAIL_SUBJECT_PREFIX", "[Backfill] ")
+# --- Publishing to the district-statistics site (website/) ----------------------------------
+# Where `publish_site` and the publish jobs write the site's file tree: `file:///srv/cdn`,
+# `s3://bucket/prefix` or `gs://bucket/prefix` (website/destinations.py). Empty: no destination.
+PUBLISH_DESTINATION = env_str("PUBLISH_DESTINATION", "").strip()
+# Another S3-compatible service for an `s3://` destination (MinIO, R2, moto); empty: AWS.
+PUBLISH_S3_ENDPOINT_URL = env_str("PUBLISH_S3_ENDPOINT_URL", "")
+# The Google Cloud project of a `gs://` destination; empty: the credentials' own.
+PUBLISH_GCS_PROJECT = env_str("PUBLISH_GCS_PROJECT", "")

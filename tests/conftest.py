@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.webhooks",
     "tests.fixtures.alerts",
+    "tests.fixtures.gcs",
 ]
 
 
