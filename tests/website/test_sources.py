@@ -24,10 +24,10 @@ def test_a_directory_lists_and_reads(tmp_path):
 
 
 @pytest.fixture
-def bucket(s3_server, monkeypatch):
+def bucket(s3_server, monkeypatch, settings):
     for name, value in CREDENTIALS.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server.endpoint_url)
+    settings.PUBLISH_S3_ENDPOINT_URL = s3_server.endpoint_url
     client = s3_server.client()
     name = f"site-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=name)
@@ -41,6 +41,15 @@ def test_a_bucket_prefix_lists_and_reads(bucket):
 
     assert site.listdir("snapshots") == (["2025-03-10"], [])
     assert site.listdir("snapshots/2025-03-10") == ([], ["metadata.json"])
+    assert site.read("snapshots/2025-03-10/metadata.json") == b"{}"
+    assert site.read("snapshots/2025-03-10/district_1.json") is None
+
+
+def test_a_gcs_bucket_prefix_lists_and_reads(gcs_bucket):
+    gcs_bucket.blob("cdn/snapshots/2025-03-10/metadata.json").upload_from_string(b"{}")
+    site = open_source(f"gs://{gcs_bucket.name}/cdn")
+
+    assert site.listdir("snapshots") == (["2025-03-10"], [])
     assert site.read("snapshots/2025-03-10/metadata.json") == b"{}"
     assert site.read("snapshots/2025-03-10/district_1.json") is None
 
