@@ -30,17 +30,15 @@ def rows_of_csv(data: bytes) -> list[dict[str, str | None]]:
     if not records:
         return []
     header, body = records[0], records[1:]
+    named = [(i, name) for i, name in enumerate(header) if name.strip()]
     rows = []
     for record in body:
         if record[0].strip().lower().startswith(_FOOTER_PREFIX):
             continue
-        rows.append(
-            {
-                name: (record[i] if i < len(record) else None)
-                for i, name in enumerate(header)
-                if name.strip()
-            }
-        )
+        if len(record) >= len(header):
+            rows.append({name: record[i] for i, name in named})
+        else:
+            rows.append({name: (record[i] if i < len(record) else None) for i, name in named})
     return rows
 
 
