@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 # The provenance the manifest records for every imported district file.
 SOURCE = "toast-stats"
+# The manifest's collection strategy of a date the import is the first to store (the import
+# job's strategy too); a date collected before keeps its own.
+COLLECTION_STRATEGY = "import"
 SNAPSHOTS_DIR = "snapshots"
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DISTRICT_FILE = re.compile(r"^district_([A-Za-z0-9]+)\.json$")
@@ -228,7 +231,7 @@ def _finalize(
     }
     store.finalize_snapshot(
         logical_date=day,
-        collection_strategy=previous.get("collectionStrategy") or "per-district",
+        collection_strategy=previous.get("collectionStrategy") or COLLECTION_STRATEGY,
         scope=sorted(set(scope) | set(previous.get("scope") or []), key=district_sort_key),
         job_id=previous.get("jobId"),
         district_errors={**kept, **errors},

@@ -77,7 +77,7 @@ def test_an_import_is_archived_as_csv_indexed_and_marked_with_its_source(snapsho
     for report, data in simulated_exports("21", DAY).items():
         assert store.read_raw_csv(as_of=DAY, report=report, district_id="21") == data
     manifest = store.read_manifest(logical_date=DAY)
-    assert manifest["status"] == "completed"
+    assert (manifest["status"], manifest["collectionStrategy"]) == ("completed", "import")
     assert [(f["districtId"], f["source"]) for f in manifest["files"]] == [
         (d, SOURCE) for d in DISTRICTS
     ]
@@ -215,4 +215,32 @@ def test_importable_dates_lists_the_site_dates_in_range(tmp_path):
     ]
     assert importable_dates(str(tmp_path), date(2025, 3, 11), date(2025, 3, 31)) == [
         date(2025, 3, 11)
+    ]
+
+
+def test_importing_into_a_collected_date_keeps_what_the_collection_recorded(
+    snapshot_root, tmp_path
+):
+    store.write_district(logical_date=DAY, statistics=collected("2", DAY).statistics)
+    store.finalize_snapshot(
+        logical_date=DAY,
+        collection_strategy="per-district",
+        scope=["2", "61"],
+        job_id=None,
+        district_errors={"61": {"errorType": "fetch_failed", "message": "503"}},
+    )
+    site = simulated_site(tmp_path / "site", [DAY], ["2", "21"])
+
+    outcome = import_date(str(site), DAY)
+
+    assert (outcome.stored, outcome.skipped) == (("21",), ("2",))
+    manifest = store.read_manifest(logical_date=DAY)
+    assert manifest["collectionStrategy"] == "per-district"
+    assert manifest["scope"] == ["2", "21", "61"]
+    assert [(f["districtId"], f.get("source")) for f in manifest["files"]] == [
+        ("2", None),
+        ("21", SOURCE),
+    ]
+    assert [(e["districtId"], e["errorType"]) for e in manifest["errors"]] == [
+        ("61", "fetch_failed")
     ]
