@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from districts.dashboard.reports import ReportType
 from districts.dashboard.urls import request_for
 from snapshots import store
 from snapshots.models import Snapshot
+from tests.fixtures.s3 import CREDENTIALS
 from tests.fixtures.site_tree import (
     simulated_exports,
     simulated_site,
@@ -244,3 +246,25 @@ def test_importing_into_a_collected_date_keeps_what_the_collection_recorded(
     assert [(e["districtId"], e["errorType"]) for e in manifest["errors"]] == [
         ("61", "fetch_failed")
     ]
+
+
+def test_a_site_in_a_bucket_imports_as_a_directory_does(
+    snapshot_root, tmp_path, s3_server, monkeypatch, settings
+):
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    settings.PUBLISH_S3_ENDPOINT_URL = s3_server.endpoint_url
+    client, bucket = s3_server.client(), f"site-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    site = simulated_site(tmp_path / "site", [DAY], DISTRICTS)
+    for path in site.rglob("*.json"):
+        client.put_object(
+            Bucket=bucket, Key=f"cdn/{path.relative_to(site)}", Body=path.read_bytes()
+        )
+
+    [(day, outcome)] = import_site(f"s3://{bucket}/cdn")
+
+    assert (day, outcome.stored, outcome.refused) == (DAY, tuple(DISTRICTS), ())
+    for district_id in DISTRICTS:
+        stored = store.read_district(logical_date=DAY, district_id=district_id)
+        assert stored == collected(district_id, DAY).statistics
