@@ -1,7 +1,7 @@
 import os
 import sys
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backfill_project.settings")
 
@@ -11,6 +11,17 @@ app.autodiscover_tasks()
 # `current_app` is per thread: without this, a web server's request threads would send tasks
 # through Celery's unconfigured fallback app (the default AMQP broker), not ours.
 app.set_default()
+
+
+@signals.setup_logging.connect
+def use_project_logging(**kwargs) -> None:
+    """Workers and beat log through settings LOGGING (each unit's fields on its lines,
+    LOG_FORMAT=json), not Celery's own setup, which would replace the root logger's handlers."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
 
 
 def worker_argv(*, queue: str, concurrency: int, loglevel: str = "INFO") -> list[str]:

@@ -31,6 +31,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from backfill_project import counters
+
 from .errors import DashboardError, DataUnavailable, ErrorType, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -302,6 +304,7 @@ class DashboardClient:
         deadline = time.monotonic() + self.download_deadline
         status: int | None = None
         retry_after: float | None = None
+        error_type: str | None = None
         try:
             try:
                 response = self.session.get(
@@ -324,9 +327,18 @@ class DashboardClient:
                         # breaker; an oversized one did answer.
                         status = None
                     raise
+        except DashboardError as exc:
+            error_type = exc.error_type
+            raise
         finally:
             if self.after_response is not None:
                 self.after_response(url, status, retry_after)
+            # Shared by every process (Redis): /metrics and the Operations page read it.
+            counters.increment(
+                counters.DASHBOARD_REQUESTS,
+                counters.request_outcome(status, error_type),
+                per_minute=True,
+            )
 
     def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
         """The body, read in small pieces, each read waiting at most until `deadline` (a
