@@ -12,9 +12,9 @@ from datetime import datetime
 
 from analytics.charts import LEFT_COLOUR, RIGHT_COLOUR, nice_ticks
 
-BAR_WIDTH, BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, VALUE_WIDTH = 640, 18, 6, 150, 70
+BAR_WIDTH, BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, VALUE_WIDTH = 680, 18, 6, 190, 70
 LINE_WIDTH, LINE_HEIGHT = 960, 300
-LINE_LEFT, LINE_RIGHT, LINE_TOP, LINE_BOTTOM = 64, 24, 36, 44
+LINE_LEFT, LINE_RIGHT, LINE_TOP, LINE_BOTTOM = 64, 56, 36, 44
 LIMIT_COLOUR = "#d32f2f"
 
 
@@ -96,7 +96,7 @@ class RequestsChart:
     average: str  # polyline points
     peak: str
     limit_y: str
-    limit: float
+    limit: str  # requests per minute, as shown
     y_ticks: tuple[Tick, ...]
     x_ticks: tuple[Tick, ...]
     average_colour: str = LEFT_COLOUR
@@ -142,7 +142,7 @@ def requests_chart(
         average=average,
         peak=peak,
         limit_y=f"{y_of(limit):.1f}",
-        limit=limit,
+        limit=f"{limit:g}",
         y_ticks=tuple(Tick(at=f"{y_of(t):.1f}", label=f"{t:g}") for t in ticks),
         x_ticks=x_ticks,
     )
