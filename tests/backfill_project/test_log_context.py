@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 from datetime import date
 
 import pytest
 
 from backfill_project import log_context
+from tests.fixtures.backfill import ROOT
 
 
 @pytest.fixture
@@ -96,3 +100,40 @@ def test_settings_choose_the_formatter_from_log_format(settings):
     assert settings.LOGGING["handlers"]["console"]["filters"] == ["unit"]
     assert settings.LOGGING["handlers"]["console"]["formatter"] == settings.LOG_FORMAT
     assert set(settings.LOGGING["formatters"]) == {"plain", "json"}
+
+
+def run_logging(log_format: str) -> subprocess.CompletedProcess:
+    code = (
+        "import django, logging; django.setup()\n"
+        "from backfill_project import log_context as c\n"
+        "with c.unit_context(job_id='j1', unit_id=5, logical_date='2025-03-10', district_id='F'):\n"
+        "    logging.getLogger('backfill.example').warning('inside')\n"
+        "logging.getLogger('backfill.example').warning('outside')\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "backfill_project.settings",
+            "LOG_FORMAT": log_format,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_log_format_json_gives_one_object_per_line_through_settings():
+    result = run_logging("json")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    inside, outside = (line for line in lines if line["logger"] == "backfill.example")
+    assert (inside["message"], inside["district_id"], inside["unit_id"]) == ("inside", "F", "5")
+    assert outside["message"] == "outside" and "unit_id" not in outside
+
+
+def test_an_unknown_log_format_stops_the_process_naming_it():
+    result = run_logging("xml")
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be `plain` or `json`, not 'xml'" in result.stderr

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
+
+from tests.fixtures.backfill import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +59,20 @@ def test_nothing_configured_lets_nobody_in(client, settings):
 def test_only_get(client, token):
     response = client.post("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 405
+
+
+def test_a_malformed_allow_list_entry_stops_the_process_naming_it():
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "backfill_project.settings",
+            "METRICS_ALLOWED_IPS": "127.0.0.1,10.0.0.0/33",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "METRICS_ALLOWED_IPS: '10.0.0.0/33' is not an address or network" in result.stderr
