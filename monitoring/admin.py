@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from backfill_project import permissions
+from districts.ids import ALL_DISTRICTS
 
 from . import charts, reports
 from .models import Operations
@@ -71,7 +72,7 @@ def page_charts(report: reports.Report) -> dict:
         ),
         "districts": charts.bar_chart(
             f"Success rate of the {len(districts)} worst districts",
-            [(f"District {row[0]}", row[3]) for row in districts],
+            [(district_label(row[0]), row[3]) for row in districts],
             maximum=100,
             suffix=" %",
         ),
@@ -86,6 +87,11 @@ def page_charts(report: reports.Report) -> dict:
             title="Requests per minute to the dashboard against the configured limit",
         ),
     }
+
+
+def district_label(district_id: str) -> str:
+    """A chart's name for a district; "*" is the summary unit of every district."""
+    return "Summary (all)" if district_id == ALL_DISTRICTS else f"District {district_id}"
 
 
 def csv_response(table: reports.Table, window: str) -> HttpResponse:
