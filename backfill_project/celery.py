@@ -13,15 +13,20 @@ app.autodiscover_tasks()
 app.set_default()
 
 
-@signals.setup_logging.connect
-def use_project_logging(**kwargs) -> None:
-    """Workers and beat log through settings LOGGING (each unit's fields on its lines,
-    LOG_FORMAT=json), not Celery's own setup, which would replace the root logger's handlers."""
-    from logging.config import dictConfig
-
+@signals.after_setup_logger.connect
+def unit_fields_on_worker_lines(logger, format, **kwargs) -> None:
+    """Workers and beat keep Celery's logging (its format, `--loglevel`), and every line a unit
+    logs still carries its job, unit, date and district (settings LOGGING's filter), or is one
+    JSON object with LOG_FORMAT=json, as in every other process."""
     from django.conf import settings
 
-    dictConfig(settings.LOGGING)
+    from backfill_project.log_context import JsonFormatter, PlainFormatter, UnitContextFilter
+
+    for handler in logger.handlers:
+        handler.addFilter(UnitContextFilter())
+        handler.setFormatter(
+            JsonFormatter() if settings.LOG_FORMAT == "json" else PlainFormatter(format)
+        )
 
 
 def worker_argv(*, queue: str, concurrency: int, loglevel: str = "INFO") -> list[str]:

@@ -214,8 +214,8 @@ STATIC_ROOT = VAR_DIR / "static"
 WHITENOISE_USE_FINDERS = True
 
 # Every line a unit logs carries its job, unit, date and district (backfill_project/log_context.py);
-# LOG_FORMAT=json writes one JSON object per line for log shippers. Celery's workers and beat use
-# this too (backfill_project/celery.py), not a logging setup of their own.
+# LOG_FORMAT=json writes one JSON object per line for log shippers. Celery's workers and beat keep
+# their own setup, with the same filter and format added (backfill_project/celery.py).
 LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be `plain` or `json`, not {LOG_FORMAT!r}")
