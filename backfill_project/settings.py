@@ -7,6 +7,7 @@ Every read goes through one helper per type (`env_str`, `env_int`, `env_float`, 
 The README's "Configuration" section lists each variable; keep the two in step.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -136,6 +137,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_results",
     "django_celery_beat",
+    "django_prometheus",
     "districts",
     "snapshots",
     "backfill",
@@ -149,6 +151,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # /healthz and /readyz answer first: no HTTPS redirect, host check or session for a probe.
     "alerts.health.middleware.HealthCheckMiddleware",
+    # First and last but for the probes: django-prometheus times every request and counts it by
+    # view and status.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's CSS and scripts) however the web process is started, DEBUG or not.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -158,6 +163,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "backfill_project.urls"
@@ -188,6 +194,15 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 30}
+# django-prometheus's wrapper of the same backend counts queries, errors and their durations for
+# /metrics (the serving process's; see monitoring/).
+if DATABASES["default"]["ENGINE"] in (
+    "django.db.backends.postgresql",
+    "django.db.backends.sqlite3",
+):
+    DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+        "django.db.", "django_prometheus.db."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = []
@@ -201,11 +216,30 @@ STATIC_ROOT = VAR_DIR / "static"
 # (runserver, a test server) is styled; `collectstatic` still fills STATIC_ROOT for production.
 WHITENOISE_USE_FINDERS = True
 
+# Every line a unit logs carries its job, unit, date and district (backfill_project/log_context.py);
+# LOG_FORMAT=json writes one JSON object per line for log shippers. Celery's workers and beat keep
+# their own setup, with the same filter and format added (backfill_project/celery.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be `plain` or `json`, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"unit": {"()": "backfill_project.log_context.UnitContextFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "backfill_project.log_context.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "backfill_project.log_context.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["unit"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
@@ -397,6 +431,23 @@ BACKFILL_CACHE_MAX_BYTES = env_int("BACKFILL_CACHE_MAX_BYTES", 50 * 1024 * 1024)
 BACKFILL_PRIORITY_RESERVED_SHARE = env_float("BACKFILL_PRIORITY_RESERVED_SHARE", 0.2)
 if not 0.0 <= BACKFILL_PRIORITY_RESERVED_SHARE < 1.0:
     raise ImproperlyConfigured("BACKFILL_PRIORITY_RESERVED_SHARE must be in [0, 1).")
+
+# --- Operations: /metrics (monitoring/) --------------------------------------------------
+# A scraper is let in with `Authorization: Bearer <METRICS_TOKEN>` or from an address of
+# METRICS_ALLOWED_IPS (addresses or networks, `127.0.0.1,10.0.0.0/8`); anything else gets 403.
+# Neither set: /metrics answers 403 to everybody.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_entry!r} is not an address or network"
+        ) from _exc
+# Each scrape's database queries stop after this long (PostgreSQL statement_timeout); a section
+# that did not answer is reported in backfill_scrape_errors instead of failing the scrape.
+METRICS_QUERY_TIMEOUT_MS = env_int("METRICS_QUERY_TIMEOUT_MS", 2000)
 
 # --- Legacy routes (/api/districts/backfill...) ---------------------------------------------
 # Announced in their Deprecation and Sunset headers (RFC 9745, RFC 8594).

@@ -10,6 +10,7 @@ never touch the dashboard: no HTTP client, no rate limiter or breaker, no month-
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from analytics import services as analytics
+from backfill_project import log_context
 from districts.dashboard.errors import ErrorType
 from districts.dashboard.urls import program_year_of
 from districts.ids import ALL_DISTRICTS
@@ -44,7 +46,13 @@ class _LeaseKeeper:
         self.token = token
         self.lost = threading.Event()
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{unit_id}", daemon=True)
+        # In the unit's context, so that its lines carry the unit's fields too.
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._run,),
+            name=f"lease-{unit_id}",
+            daemon=True,
+        )
 
     def __enter__(self) -> _LeaseKeeper:
         self._thread.start()
@@ -79,6 +87,16 @@ def run_unit(*, unit_id: int, token: str, owner: str = "", pid: int = 0) -> Unit
         log.info("unit %s: message ignored (token %s is not the unit's lease)", unit_id, token)
         return None
     unit = BackfillUnit.objects.select_related("job").get(pk=unit_id)
+    with log_context.unit_context(
+        job_id=unit.job_id,
+        unit_id=unit.pk,
+        logical_date=unit.logical_date,
+        district_id=unit.district_id,
+    ):
+        return _run_claimed(unit, token=token, owner=owner, pid=pid)
+
+
+def _run_claimed(unit: BackfillUnit, *, token: str, owner: str, pid: int) -> UnitOutcome:
     job = unit.job
     log.info("unit %s claimed by %s pid %s token %s", unit.pk, owner, pid, token)
     if job.status not in collecting.IN_FLIGHT_JOB_STATUSES:

@@ -30,6 +30,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from backfill_project import counters
+
 from .errors import DashboardError, ErrorType
 from .responses import REDIRECT_STATUSES, raise_for_status, too_large, transport_error
 
@@ -301,6 +303,7 @@ class DashboardClient:
         deadline = time.monotonic() + self.download_deadline
         status: int | None = None
         retry_after: float | None = None
+        error_type: str | None = None
         try:
             try:
                 response = self.session.get(
@@ -323,9 +326,18 @@ class DashboardClient:
                         # breaker; an oversized one did answer.
                         status = None
                     raise
+        except DashboardError as exc:
+            error_type = exc.error_type
+            raise
         finally:
             if self.after_response is not None:
                 self.after_response(url, status, retry_after)
+            # Shared by every process (Redis): /metrics and the Operations page read it.
+            counters.increment(
+                counters.DASHBOARD_REQUESTS,
+                counters.request_outcome(status, error_type),
+                per_minute=True,
+            )
 
     def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
         """The body, read in small pieces, each read waiting at most until `deadline` (a
