@@ -400,3 +400,12 @@ if not 0.0 <= BACKFILL_PRIORITY_RESERVED_SHARE < 1.0:
 # Announced in their Deprecation and Sunset headers (RFC 9745, RFC 8594).
 LEGACY_API_DEPRECATED_AT = env_str("LEGACY_API_DEPRECATED_AT", "2026-12-01")
 LEGACY_API_SUNSET_AT = env_str("LEGACY_API_SUNSET_AT", "2027-06-30")
+
+# --- Publishing to the district-statistics site (website/) ----------------------------------
+# Where `publish_site` and the publish jobs write the site's file tree: `file:///srv/cdn`,
+# `s3://bucket/prefix` or `gs://bucket/prefix` (website/destinations.py). Empty: no destination.
+PUBLISH_DESTINATION = env_str("PUBLISH_DESTINATION", "").strip()
+# Another S3-compatible service for an `s3://` destination (MinIO, R2, moto); empty: AWS.
+PUBLISH_S3_ENDPOINT_URL = env_str("PUBLISH_S3_ENDPOINT_URL", "")
+# The Google Cloud project of a `gs://` destination; empty: the credentials' own.
+PUBLISH_GCS_PROJECT = env_str("PUBLISH_GCS_PROJECT", "")

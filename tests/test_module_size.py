@@ -8,7 +8,7 @@ from pathlib import Path
 
 MAX_LINES = 500
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("backfill", "snapshots", "analytics")
+PACKAGES = ("backfill", "snapshots", "analytics", "website")
 
 
 def long_modules() -> list[str]:
