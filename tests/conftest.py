@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.analytics",
     "tests.fixtures.s3",
+    "tests.fixtures.gcs",
 ]
 
 

@@ -26,6 +26,27 @@ class PublishedObject(models.Model):
         return f"{self.destination}/{self.path}"
 
 
+class PublishedDate(models.Model):
+    """One date as last published to one destination: the hash of what its files were built
+    from and how many they were, so an unchanged date is skipped without being rebuilt."""
+
+    destination = models.CharField(max_length=500)
+    date = models.DateField()
+    source_sha256 = models.CharField(max_length=64)
+    files = models.PositiveIntegerField()
+    published_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["destination", "date"], name="website_published_date_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.destination} {self.date}"
+
+
 class PublishRun(models.Model):
     """One publish of dates and indexes to a destination: what it wrote and what went wrong."""
 

@@ -3,30 +3,55 @@ the command and the beat schedule use).
 
 Only changed objects are written: the SHA-256 of each object last written to a destination is
 kept in `PublishedObject`, and a file whose bytes hash the same is skipped, so publishing the
-same store twice writes nothing. A date's district files and rankings go before its manifest and
-metadata; the indexes (time series, `v1/`, `config/`) go after every date, `v1/latest.json` last
-of all, and name only dates whose manifest is at the destination, so the site never points at a
-date that is half written. Publishing stops a group of files (a date, or the indexes) at its
-first failed write and reports it in the outcome's errors.
+same store twice writes nothing. A date whose sources (district files, archived reports,
+rankings) hash as when it was last published there (`PublishedDate`) is not even rebuilt.
+
+A date's district files and rankings go before its manifest and metadata; the indexes (time
+series, `v1/`, `config/`) go after every date, `v1/latest.json` last of all, and name only
+dates whose manifest is at the destination, so the site never points at a date that is half
+written. Publishing stops a group of files (a date, or the indexes) at its first failed write
+and reports it in the outcome's errors.
+
+One publish of the indexes (alone or in `publish`) runs at a time per destination, under a
+Redis lock renewed while its holder lives, so two never interleave their `v1/latest.json`.
+Per-date publishes need no lock: their files are the date's own, and the indexes name a date
+only once its group is recorded whole.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+import redis
+from django.conf import settings
 from django.utils import timezone
 
+from backfill_project.redis_locks import LockNotAcquired, renewed_lock
 from snapshots import store
 from website.destinations import Destination, destination_of
 from website.errors import PublishError
-from website.models import PublishedObject, PublishRun
-from website.tree import DateFacts, SiteFile, date_facts, date_files, index_files
+from website.models import PublishedDate, PublishedObject, PublishRun
+from website.tree import (
+    DateFacts,
+    SiteFile,
+    date_facts,
+    date_files,
+    index_files,
+    read_date,
+    source_sha256,
+)
 
 log = logging.getLogger(__name__)
+
+LOCK_LEASE_SECONDS = 10.0
+# How long a publish waits for another one to the same destination to finish.
+LOCK_WAIT_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +83,33 @@ def publishable_dates(start: date | None = None, end: date | None = None) -> lis
         for day in store.stored_dates()
         if (start is None or day >= start) and (end is None or day <= end)
     ]
+
+
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+@contextmanager
+def _one_publisher(target: Destination) -> Iterator[None]:
+    """Hold the destination's publish lock. Raises PublishError when another publish keeps it
+    past LOCK_WAIT_SECONDS or Redis cannot be reached."""
+    key = f"{settings.BACKFILL_LIMITS_KEY_PREFIX}:website:publish:{target.url}"
+    entered = False
+    try:
+        with renewed_lock(
+            _redis(settings.REDIS_URL), key, lease=LOCK_LEASE_SECONDS, wait=LOCK_WAIT_SECONDS
+        ):
+            entered = True
+            yield
+    except LockNotAcquired as exc:
+        raise PublishError(
+            f"another publish to {target.url} ran for over {LOCK_WAIT_SECONDS:.0f} s"
+        ) from exc
+    except redis.RedisError as exc:
+        if entered:
+            raise
+        raise PublishError(f"could not lock the publishes to {target.url}: {exc}") from exc
 
 
 def _write(
@@ -122,10 +174,32 @@ def _dates_at(target: Destination) -> set[date]:
 def _publish_dates(
     target: Destination, dates: Iterable[date], *, dry_run: bool = False
 ) -> tuple[PublishOutcome, dict[date, DateFacts]]:
+    days = sorted(set(dates))
+    published = {
+        row.date: row for row in PublishedDate.objects.filter(destination=target.url, date__in=days)
+    }
     outcome, facts = PublishOutcome(), {}
-    for day in sorted(set(dates)):
-        files, facts[day] = date_files(day)
-        outcome += _write(target, files, dry_run=dry_run)
+    for day in days:
+        stored = read_date(day)
+        facts[day] = stored.facts
+        source = source_sha256(stored)
+        known = published.get(day)
+        if known is not None and known.source_sha256 == source:
+            outcome += PublishOutcome(skipped=known.files)
+            continue
+        files = date_files(stored)
+        result = _write(target, files, dry_run=dry_run)
+        outcome += result
+        if not dry_run and not result.errors:
+            PublishedDate.objects.update_or_create(
+                destination=target.url,
+                date=day,
+                defaults={
+                    "source_sha256": source,
+                    "files": len(files),
+                    "published_at": timezone.now(),
+                },
+            )
     return outcome, facts
 
 
@@ -148,8 +222,11 @@ def publish_dates(destination: str | None, dates: Sequence[date]) -> PublishOutc
 
 def publish_indexes(destination: str | None) -> PublishOutcome:
     """Publish the files over every date at `destination` (time series, `v1/`, `config/`),
-    `v1/latest.json` last. Raises NoDestination / BadDestination."""
-    return _publish_indexes(destination_of(destination), {})
+    `v1/latest.json` last. Raises NoDestination / BadDestination, PublishError when the
+    destination's publish lock cannot be taken."""
+    target = destination_of(destination)
+    with _one_publisher(target):
+        return _publish_indexes(target, {})
 
 
 def publish(
@@ -161,12 +238,14 @@ def publish(
 ) -> PublishOutcome:
     """Publish the stored dates from `start` to `end`, then the indexes, and record the run
     (`PublishRun`, also for a dry run, which writes no object). Raises NoDestination /
-    BadDestination before anything is written."""
+    BadDestination, or PublishError when the destination's publish lock cannot be taken,
+    before anything is written."""
     target = destination_of(destination)
     started, began = timezone.now(), time.monotonic()
     dates = publishable_dates(start, end)
-    outcome, facts = _publish_dates(target, dates, dry_run=dry_run)
-    outcome += _publish_indexes(target, facts, dry_run=dry_run)
+    with _one_publisher(target):
+        outcome, facts = _publish_dates(target, dates, dry_run=dry_run)
+        outcome += _publish_indexes(target, facts, dry_run=dry_run)
     PublishRun.objects.create(
         destination=target.url,
         first_date=dates[0] if dates else None,

@@ -22,12 +22,20 @@ PER_DISTRICT = (
 )
 
 
+def as_of_of(day: date, dashboard: SimulatedDashboard | None = None) -> date:
+    """The day a logical date is collected as of: itself, or for a month's last day the
+    month's closing date (the next month's day its final state is served at)."""
+    if day != month_end(day):
+        return day
+    return (dashboard or SimulatedDashboard()).calendar.closing_date(day)
+
+
 def _export(dashboard: SimulatedDashboard, report: ReportType, district_id: str | None, day: date):
     return dashboard.export(
         report=report,
         district_id=district_id,
         month_end=month_end(day),
-        as_of=day,
+        as_of=as_of_of(day, dashboard),
         program_year=program_year_of(day),
     )
 
@@ -35,16 +43,18 @@ def _export(dashboard: SimulatedDashboard, report: ReportType, district_id: str 
 def store_day(
     day: date, district_ids: Iterable[str], *, summary: bool = True, seed: int = 0
 ) -> None:
-    """Store `day` (a normal day, collected as of itself) for `district_ids` in full detail,
-    and archive its all-districts summary when `summary`."""
+    """Store `day` for `district_ids` in full detail, and archive its all-districts summary
+    when `summary`: a month's last day collected in its closing period, any other day as of
+    itself (after the previous month's closing period, else the dashboard has no data)."""
     dashboard = SimulatedDashboard(seed=seed)
+    as_of = as_of_of(day, dashboard)
     ids = list(district_ids)
     for district_id in ids:
         exports = {}
         for report in PER_DISTRICT:
             exports[report] = _export(dashboard, report, district_id, day)
             store.archive_raw_csv(
-                as_of=day,
+                as_of=as_of,
                 report=report,
                 district_id=district_id,
                 data=render_export(exports[report]),
@@ -60,7 +70,7 @@ def store_day(
     if summary:
         data = render_export(_export(dashboard, ReportType.DISTRICT_SUMMARY, None, day))
         store.archive_raw_csv(
-            as_of=day, report=ReportType.DISTRICT_SUMMARY, district_id=None, data=data
+            as_of=as_of, report=ReportType.DISTRICT_SUMMARY, district_id=None, data=data
         )
     store.finalize_snapshot(
         logical_date=day,

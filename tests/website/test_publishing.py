@@ -162,3 +162,36 @@ def test_no_destination_is_a_clear_error(settings):
 def test_a_destination_of_another_kind_is_refused():
     with pytest.raises(BadDestination, match="ftp://x"):
         publish("ftp://x/y")
+
+
+def test_an_unchanged_date_is_not_even_rebuilt(stored, tmp_path, monkeypatch):
+    url = f"file://{tmp_path / 'cdn'}"
+    first = publish(url)
+    monkeypatch.setattr(
+        "website.publishing.date_files", lambda stored: pytest.fail("rebuilt an unchanged date")
+    )
+    second = publish(url)
+    assert (second.written, second.skipped) == (0, first.written)
+
+
+def test_a_date_whose_sources_changed_is_rebuilt(stored, tmp_path):
+    url = f"file://{tmp_path / 'cdn'}"
+    publish(url)
+    store_day(DAYS[0], ["42", "61", "2"])
+    outcome = publish(url)
+    assert "snapshots/2025-03-10/district_2.json" in outcome.paths
+    assert "snapshots/2025-03-10/manifest.json" in outcome.paths
+    assert not any(p.startswith("snapshots/2025-03-11/") for p in outcome.paths)
+
+
+def test_a_publish_waits_for_another_to_the_same_destination(stored, tmp_path, monkeypatch):
+    from website import publishing
+
+    url = f"file://{tmp_path / 'cdn'}"
+    monkeypatch.setattr(publishing, "LOCK_WAIT_SECONDS", 0.2)
+    target = publishing.destination_of(url)
+    with publishing._one_publisher(target):
+        with pytest.raises(publishing.PublishError, match="another publish to"):
+            publish(url)
+        assert publish_dates(url, [DAYS[0]]).written > 0  # dates need no lock
+    assert publish(url).errors == ()

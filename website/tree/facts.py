@@ -14,6 +14,7 @@ from districts.ids import district_sort_key
 from snapshots import store
 from website.tree.district import data_point
 from website.tree.rankings import ranking_rows
+from website.tree.raw_rows import raw_exports
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,19 @@ class DateFacts:
 
 @dataclass(frozen=True)
 class StoredDate:
-    """One date read from the store: its full-detail statistics and its facts."""
+    """One date read from the store: its full-detail statistics, their archived reports (by
+    district, then the site's field name; empty unless read `with_raw`) and its facts."""
 
     statistics: tuple[DistrictStatistics, ...]
     facts: DateFacts
+    raw: dict[str, dict[str, bytes | None]] = field(default_factory=dict)
 
 
-def read_date(day: date) -> StoredDate:
-    """Read `day` from the store. A district file that cannot be read is left out and named
-    in the facts' errors; summary-detail files are not the site's district files (they have no
-    clubs) and count only through the rankings."""
+def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
+    """Read `day` from the store (`with_raw`: with the archived reports of its full-detail
+    districts, which the district files publish). A district file that cannot be read is left
+    out and named in the facts' errors; summary-detail files are not the site's district files
+    (they have no clubs) and count only through the rankings."""
     statistics, errors = [], []
     for district_id in sorted(store.list_districts(logical_date=day), key=district_sort_key):
         try:
@@ -73,9 +77,15 @@ def read_date(day: date) -> StoredDate:
         rankings=tuple(rows) if rows is not None else None,
         errors=tuple(errors),
     )
-    return StoredDate(statistics=tuple(statistics), facts=facts)
+    raw = {}
+    if with_raw:
+        for stats in statistics:
+            raw[stats.district_id] = raw_exports(
+                as_of=stats.as_of_date, district_id=stats.district_id
+            )
+    return StoredDate(statistics=tuple(statistics), facts=facts, raw=raw)
 
 
 def date_facts(day: date) -> DateFacts:
-    """The facts of one stored date (see `read_date`)."""
-    return read_date(day).facts
+    """The facts of one stored date, without its archived reports (see `read_date`)."""
+    return read_date(day, with_raw=False).facts

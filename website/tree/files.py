@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date
 from typing import Any
 
+from snapshots import store
 from website.format.district import PerDistrictFile
 from website.format.snapshot import (
     AllDistrictsRankingsFile,
@@ -15,11 +18,14 @@ from website.format.snapshot import (
 )
 from website.tree.district import district_payload
 from website.tree.encoding import SiteFile, site_file, stamp
-from website.tree.facts import DateFacts, StoredDate, read_date
+from website.tree.facts import DateFacts, StoredDate
 from website.tree.rankings import RANKING_VERSION, SCHEMA_VERSION
 from website.tree.raw_rows import raw_rows
 
 RANKINGS_FILE = "all-districts-rankings.json"
+# Part of every date's source hash: raise it when a change of the builders changes the bytes
+# of the files, so that the next publish rebuilds every date instead of skipping them.
+TREE_VERSION = "1"
 
 
 def snapshot_dir(day: date) -> str:
@@ -30,7 +36,7 @@ def _district_files(stored: StoredDate) -> list[SiteFile]:
     files = []
     for stats in stored.statistics:
         path = f"{snapshot_dir(stats.logical_date)}/district_{stats.district_id}.json"
-        raw = raw_rows(as_of=stats.as_of_date, district_id=stats.district_id)
+        raw = raw_rows(stored.raw[stats.district_id])
         files.append(site_file(path, PerDistrictFile, district_payload(stats, raw)))
     return files
 
@@ -114,17 +120,31 @@ def _metadata(stored: StoredDate, as_of: date) -> SiteFile:
     return site_file(f"{snapshot_dir(facts.day)}/metadata.json", SnapshotMetadataFile, payload)
 
 
-def date_files(day: date) -> tuple[tuple[SiteFile, ...], DateFacts]:
-    """The files of one stored date (none when it has neither a full-detail district nor a
-    summary) and its facts for the indexes. District files and rankings come first, the
-    manifest and metadata that describe them last."""
-    stored = read_date(day)
+def source_sha256(stored: StoredDate) -> str:
+    """The hash of everything a date's files are built from (its full-detail district files,
+    their archived reports, its rankings and errors, the builders' version): equal hashes give
+    equal files, so a publish skips a date whose hash the destination already has."""
+    digest = hashlib.sha256(f"tree {TREE_VERSION} {stored.facts.day}".encode())
+    for stats in stored.statistics:
+        digest.update(f"|{stats.district_id}:{store.district_sha256(stats)}".encode())
+        for field_name, data in stored.raw.get(stats.district_id, {}).items():
+            raw_hash = hashlib.sha256(data).hexdigest() if data is not None else "-"
+            digest.update(f"|{field_name}:{raw_hash}".encode())
+    facts = stored.facts
+    digest.update(json.dumps([facts.rankings, facts.errors], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def date_files(stored: StoredDate) -> tuple[SiteFile, ...]:
+    """The files of one date read `with_raw` (none when it has neither a full-detail
+    district nor a summary). District files and rankings come first, the manifest and
+    metadata that describe them last."""
     if not stored.facts.published:
-        return (), stored.facts
+        return ()
     as_of = _as_of(stored)
     districts = _district_files(stored)
     rankings = _rankings_file(stored.facts, as_of)
     files = [*districts, *([rankings] if rankings else [])]
     files.append(_manifest(stored.facts, districts, rankings, as_of))
     files.append(_metadata(stored, as_of))
-    return tuple(files), stored.facts
+    return tuple(files)

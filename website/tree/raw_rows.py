@@ -30,25 +30,27 @@ def rows_of_csv(data: bytes) -> list[dict[str, str | None]]:
     if not records:
         return []
     header, body = records[0], records[1:]
+    named = [(i, name) for i, name in enumerate(header) if name.strip()]
     rows = []
     for record in body:
         if record[0].strip().lower().startswith(_FOOTER_PREFIX):
             continue
-        rows.append(
-            {
-                name: (record[i] if i < len(record) else None)
-                for i, name in enumerate(header)
-                if name.strip()
-            }
-        )
+        if len(record) >= len(header):
+            rows.append({name: record[i] for i, name in named})
+        else:
+            rows.append({name: (record[i] if i < len(record) else None) for i, name in named})
     return rows
 
 
-def raw_rows(*, as_of: date, district_id: str) -> dict[str, list[dict[str, str | None]]]:
-    """The site's three raw-row fields of a district collected `as_of`: an export that was
-    never archived gives no rows."""
-    result = {}
-    for field, report in REPORT_FIELDS:
-        data = store.read_raw_csv(as_of=as_of, report=report, district_id=district_id)
-        result[field] = rows_of_csv(data) if data is not None else []
-    return result
+def raw_exports(*, as_of: date, district_id: str) -> dict[str, bytes | None]:
+    """The archived bytes of a district's three reports collected `as_of`, by the site's field
+    name; None for an export that was never archived."""
+    return {
+        field: store.read_raw_csv(as_of=as_of, report=report, district_id=district_id)
+        for field, report in REPORT_FIELDS
+    }
+
+
+def raw_rows(exports: dict[str, bytes | None]) -> dict[str, list[dict[str, str | None]]]:
+    """The site's three raw-row fields from `raw_exports`: no rows for a missing export."""
+    return {field: rows_of_csv(data) if data is not None else [] for field, data in exports.items()}
