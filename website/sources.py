@@ -1,11 +1,11 @@
 """Reading a published site's file tree where it lives: a directory or a bucket.
 
 A source is named by a URL-like string, as a publish destination is: `file:///srv/cdn` (or a
-bare directory path), `s3://bucket/prefix` (django-storages' S3Storage; credentials, region and
-endpoint from boto3's own chain: `AWS_*` variables, `AWS_ENDPOINT_URL_S3` for MinIO or moto)
-or `gs://bucket/prefix` (django-storages' Google backend, when `google-cloud-storage` is
-installed). Paths inside it are the site's (`snapshots/2025-03-10/district_42.json`). Only
-reads: an import never writes to the site.
+bare directory path), `s3://bucket/prefix` (django-storages' S3Storage; credentials and region
+from boto3's own chain, the service from `PUBLISH_S3_ENDPOINT_URL` as for publishing) or
+`gs://bucket/prefix` (django-storages' Google backend; `PUBLISH_GCS_PROJECT`, and
+`STORAGE_EMULATOR_HOST` for an emulator). Paths inside it are the site's
+(`snapshots/2025-03-10/district_42.json`). Only reads: an import never writes to the site.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage
+from google.api_core.exceptions import GoogleAPIError, NotFound
+
+# What the backends raise when a listing or a read fails (permissions, network, no bucket).
+_SOURCE_ERRORS = (OSError, BotoCoreError, ClientError, GoogleAPIError)
 
 
 class SiteSourceError(Exception):
@@ -35,7 +41,7 @@ class SiteSource:
             directories, files = self.storage.listdir(path)
         except FileNotFoundError:
             return [], []
-        except Exception as exc:  # the backends' own errors (botocore, google.api_core)
+        except _SOURCE_ERRORS as exc:
             raise SiteSourceError(f"cannot list {path!r} in {self.url}: {exc}") from exc
         return sorted(directories), sorted(files)
 
@@ -45,17 +51,17 @@ class SiteSource:
         try:
             with self.storage.open(path, "rb") as handle:
                 return handle.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotFound):
             return None
-        except Exception as exc:
-            if _is_missing(exc):
+        except _SOURCE_ERRORS as exc:
+            if isinstance(exc, ClientError) and _s3_code(exc) in ("NoSuchKey", "404"):
                 return None
             raise SiteSourceError(f"cannot read {path!r} from {self.url}: {exc}") from exc
 
 
 def open_source(url: str) -> SiteSource:
     """The site tree at `url`. Raises SiteSourceError for an unknown scheme, a directory that
-    does not exist, a bucket URL without a bucket, or a backend that is not installed."""
+    does not exist or a bucket URL without a bucket."""
     parsed = urlparse(url)
     scheme = parsed.scheme.lower()
     if scheme in ("", "file"):
@@ -70,26 +76,19 @@ def open_source(url: str) -> SiteSource:
     if not parsed.netloc:
         raise SiteSourceError(f"{url}: no bucket named")
     prefix = parsed.path.strip("/")
+    options = {"bucket_name": parsed.netloc, "location": prefix}
     if scheme == "s3":
         from storages.backends.s3 import S3Storage
 
-        return SiteSource(
-            url=url,
-            storage=S3Storage(bucket_name=parsed.netloc, location=prefix, default_acl=None),
-        )
-    try:
-        from storages.backends.gcloud import GoogleCloudStorage
-    except ImportError as exc:
-        raise SiteSourceError(f"{url}: reading gs:// needs google-cloud-storage ({exc})") from exc
-    return SiteSource(
-        url=url, storage=GoogleCloudStorage(bucket_name=parsed.netloc, location=prefix)
-    )
+        if settings.PUBLISH_S3_ENDPOINT_URL:
+            options["endpoint_url"] = settings.PUBLISH_S3_ENDPOINT_URL
+        return SiteSource(url=url, storage=S3Storage(**options))
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    if settings.PUBLISH_GCS_PROJECT:
+        options["project_id"] = settings.PUBLISH_GCS_PROJECT
+    return SiteSource(url=url, storage=GoogleCloudStorage(**options))
 
 
-def _is_missing(exc: Exception) -> bool:
-    """Does a backend's error say the object does not exist (S3 `NoSuchKey`/404, GCS 404)?"""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error") or {}
-        return error.get("Code") in ("NoSuchKey", "404", "NotFound")
-    return getattr(exc, "code", None) == 404
+def _s3_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -31,6 +31,7 @@ def main(argv: list[str]) -> int:
         "analytics": lambda: importlib.import_module(".bench_analytics", __package__).run(),
         "archive": lambda: importlib.import_module(".bench_archive", __package__).run(),
         "publish": lambda: importlib.import_module(".bench_publish", __package__).run(),
+        "import": lambda: importlib.import_module(".bench_import", __package__).run(),
         "scaling": lambda: importlib.import_module(".bench_scaling", __package__).run(options),
     }
     options = [arg for arg in argv if arg.startswith("-")]

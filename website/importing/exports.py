@@ -17,8 +17,9 @@ from districts.dashboard.collect import Fetch, accept
 from districts.dashboard.csv import MONTH_ABBREVIATIONS, Footer, ParsedExport
 from districts.dashboard.reports import ReportType
 from districts.dashboard.urls import ExportRequest, request_for_as_of
+from website.format.district import PerDistrictFile, RawRow
 
-from .site_files import Cell, DistrictFile, RawRow, RefusedFile
+from .site_files import RefusedFile
 
 # Where each report's raw rows sit in a site district file's `data`.
 REPORT_FIELDS = {
@@ -32,8 +33,8 @@ def render_export(rows: list[RawRow], footer: Footer, *, field: str) -> bytes:
     """The export as the dashboard writes it (DOMAIN.md section 3): the header from the rows'
     keys in their published order, every cell quoted, CRLF line ends, the footer last.
 
-    Raises RefusedFile when there is no row (no header to rebuild), or a row whose columns
-    differ from the first row's, or a cell that is not text or a number.
+    Raises RefusedFile when there is no row (no header to rebuild) or a row whose columns
+    differ from the first row's.
     """
     if not rows:
         raise RefusedFile(f"{field} has no rows: the export cannot be rebuilt")
@@ -47,25 +48,25 @@ def render_export(rows: list[RawRow], footer: Footer, *, field: str) -> bytes:
             raise RefusedFile(
                 f"{field} row {number} has other columns than the first row: {differing[:3]}"
             )
-        writer.writerow([_cell_text(row[name], field, number, name) for name in header])
+        writer.writerow([_cell_text(row[name]) for name in header])
     month = MONTH_ABBREVIATIONS[footer.data_month.month - 1]
     out.write(f"Month of {month}, As of {footer.as_of:%m/%d/%Y}\r\n")
     return out.getvalue().encode("utf-8")
 
 
-def _cell_text(value: Cell, field: str, number: int, name: str) -> str:
+def _cell_text(value: str | int | float | None) -> str:
+    """A cell as the CSV wrote it: the site's collector keeps text, ours too; a number a
+    writer typed is written back as JavaScript prints it (`5`, `12.5`)."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if isinstance(value, float) and not value.is_integer():
         return repr(value)
-    if isinstance(value, int | float):
-        return str(int(value))
-    raise RefusedFile(f"{field} row {number}: {name} is {value!r}, expected text or a number")
+    return str(int(value))
 
 
-def site_fetch(district: DistrictFile, *, day: date, as_of: date) -> Fetch:
+def site_fetch(district: PerDistrictFile, *, day: date, as_of: date) -> Fetch:
     """A `Fetch` serving the exports of one site district file for `day`, collected as of
     `as_of`, each accepted against the request it answers (`collect.accept`).
 

@@ -29,7 +29,7 @@ from snapshots import store
 
 from ..sources import SiteSource, open_source
 from .exports import site_fetch
-from .site_files import RefusedFile, parse_district_file, parse_metadata
+from .site_files import RefusedFile, metadata_as_of, parse_district_file
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def _as_of(site: SiteSource, directory: str, day: date) -> date:
     if data is None:
         raise RefusedFile(f"{path} is missing: the as-of date of the data is unknown")
     try:
-        as_of = parse_metadata(data).as_of(day)
+        as_of = metadata_as_of(data, day)
         served = request_for_as_of(ReportType.DISTRICT_SUMMARY, as_of).logical_date
     except (RefusedFile, DashboardError) as exc:
         raise RefusedFile(f"{path}: {exc}") from None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from districts.dashboard.collect import accept, district_from
+from districts.dashboard.reports import ReportType
+from districts.dashboard.urls import request_for
 from snapshots import store
 from snapshots.models import Snapshot
 from tests.fixtures.site_tree import (
@@ -147,6 +149,22 @@ def test_data_the_closing_dates_store_under_another_date_is_refused(snapshot_roo
     [(path, reason)] = outcome.refused
     assert path == "snapshots/2025-03-31/district_21.json"
     assert "store under 2025-04-20, not 2025-03-31" in reason
+
+
+def test_a_month_end_collected_earlier_in_its_closing_period_is_stored_as_of_that_day(
+    snapshot_root, tmp_path
+):
+    closing = request_for(ReportType.CLUB_PERFORMANCE, MONTH_END, "21").as_of
+    earlier = closing - timedelta(days=2)
+    files = {"21": site_district_file("21", MONTH_END, simulated_exports("21", MONTH_END))}
+    write_site_date(tmp_path / "site", MONTH_END, files, as_of=earlier)
+
+    outcome = import_date(str(tmp_path / "site"), MONTH_END)
+
+    assert outcome.stored == ("21",)
+    stored = store.read_district(logical_date=MONTH_END, district_id="21")
+    assert (stored.as_of_date, stored.is_closing_period) == (earlier, True)
+    assert store.read_raw_csv(as_of=earlier, report="clubperformance", district_id="21")
 
 
 def test_a_date_without_metadata_is_refused_whole(snapshot_root, tmp_path):
