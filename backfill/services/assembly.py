@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from snapshots import store
-from website.errors import PublishError
+from website.errors import BadDestination, NoDestination, PublishError
 
 from ..models import BackfillJob, JobStatus, JobType, SnapshotAssembly, UnitStatus
 from . import broker, site_units
@@ -66,10 +66,19 @@ def run_assembly(*, assembly_id: int) -> bool:
             )
         else:
             assemble_snapshot(job=assembly.job, logical_date=assembly.logical_date)
-    except PublishError as exc:
+    except (NoDestination, BadDestination) as exc:
         # A publish job's destination is no longer usable (it was when the job was created):
         # the step is recorded as failed and the job ends partial.
         site_units.indexes_not_published(job=assembly.job, message=exc.message)
+    except PublishError as exc:
+        # Another publish to the destination holds its lock, or Redis is away: again later.
+        log.warning(
+            "job %s: indexes not published yet (%s); again at the next reclaim",
+            assembly.job_id,
+            exc.message,
+        )
+        SnapshotAssembly.objects.filter(pk=assembly_id).update(claimed_until=None)
+        return False
     except store.StoreUnwritable as exc:
         # A condition of the whole store, reported once when it begins (`record_unwritable`):
         # the assembly waits quietly and is sent again once the store takes writes.

@@ -9,15 +9,19 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import redis
 
 from backfill.contracts import backfill_request
 from backfill.models import JobStatus, JobType, PublishStep, UnitStatus
-from backfill.services import actions, jobs
+from backfill.services import actions, dispatch, execution, jobs
+from backfill_project.redis_locks import renewed_lock
 from districts.dashboard.errors import ErrorType
 from districts.ids import ALL_DISTRICTS
 from snapshots import store
+from tests.fixtures.backfill import lease_token
 from tests.fixtures.jobs import run_to_the_end
 from tests.fixtures.site_tree import simulated_site
+from website import publishing
 from website.importing import import_site
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,8 +93,7 @@ def test_a_cancelled_publish_job_writes_no_indexes(stored, sent, tmp_path):
 
 
 def test_a_paused_publish_job_writes_its_indexes_only_after_its_last_date(stored, sent, tmp_path):
-    from backfill.services import dispatch, execution
-    from tests.fixtures.backfill import lease_token
+    from backfill.services import dispatch
 
     job = publish_job(tmp_path / "cdn", concurrency=1)
     dispatch.start_queued_jobs()
@@ -165,3 +168,23 @@ def test_importing_a_date_already_stored_skips_it(stored, sent, tmp_path):
     )
     assert job.status == JobStatus.COMPLETED
     assert job.skipped_units == 1
+
+
+def test_indexes_wait_for_another_publish_to_the_destination(
+    stored, sent, tmp_path, monkeypatch, settings
+):
+    cdn = tmp_path / "cdn"
+    monkeypatch.setattr(publishing, "LOCK_WAIT_SECONDS", 0.2)
+    key = f"{settings.BACKFILL_LIMITS_KEY_PREFIX}:website:publish:file://{cdn}"
+    with renewed_lock(redis.Redis.from_url(settings.REDIS_URL), key, lease=10, wait=1):
+        job = run_to_the_end(publish_job(cdn))
+        # Every date is written; the indexes wait for the other publish, the job with them.
+        assert job.status == JobStatus.RUNNING and job.succeeded_units == 2
+        assert [s.logical_date for s in steps(job)] == DAYS
+        assembly = job.assemblies.get()
+
+    # The next reclaim sends it again (`recovery.reclaim_lost_units`).
+    dispatch.assemble_and_dispatch(assembly_id=assembly.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED
+    assert [s.logical_date for s in steps(job)] == [*DAYS, None]
