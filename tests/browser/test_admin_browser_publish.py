@@ -1,5 +1,6 @@
 """A publish job's page and the publish history in a real Chromium, light and dark
-(screenshots under var/screenshots/: 30-publish-job-*, 31-publish-history)."""
+(screenshots under var/screenshots/: 30-publish-job-*, 31-publish-history-*), and an
+import job's page with the files it refused (32-import-job-*)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,24 @@ def test_a_publish_job_page_shows_its_history_light_and_dark(admin_page, publish
     screenshot(page, "31-publish-history-dark")
     page.emulate_media(color_scheme="light")
     screenshot(page, "31-publish-history-light")
+
+
+def test_an_import_job_page_lists_the_refused_files_light_and_dark(
+    admin_page, snapshot_root, sent, tmp_path
+):
+    site = simulated_site(tmp_path / "site", DAYS, ["2", "21"])
+    bad = site / "snapshots" / DAYS[1].isoformat() / "district_21.json"
+    bad.write_text(bad.read_text().replace('"status": "success"', '"status": "exploded"'))
+    request = {"jobType": "import", "source": f"file://{site}"}
+    job = run_to_the_end(jobs.create_job(request=backfill_request(request)))
+    assert job.status == JobStatus.PARTIAL_SUCCESS
+
+    page = admin_page
+    page.goto(f"{page.base_url}/admin/backfill/backfilljob/{job.pk}/change/")
+    page.wait_for_selector("#bf-errors li")
+    assert "validation_failed: 1" in page.locator("#bf-errors").inner_text()
+    assert "district_21.json" in page.locator("#bf-districts").inner_text()
+    assert page.locator("#bf-site").inner_text().count(str(site)) == 1
+    screenshot(page, "32-import-job-light")
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, "32-import-job-dark")
