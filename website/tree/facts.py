@@ -39,11 +39,13 @@ class DateFacts:
 @dataclass(frozen=True)
 class StoredDate:
     """One date read from the store: its full-detail statistics, their archived reports (by
-    district, then the site's field name; empty unless read `with_raw`) and its facts."""
+    district, then the site's field name) and the checksums of the district files (both empty
+    unless read `with_raw`), and its facts."""
 
     statistics: tuple[DistrictStatistics, ...]
     facts: DateFacts
     raw: dict[str, dict[str, bytes | None]] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
 
 
 def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
@@ -51,6 +53,13 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
     districts, which the district files publish). A district file that cannot be read is left
     out and named in the facts' errors; summary-detail files are not the site's district files
     (they have no clubs) and count only through the rankings."""
+    # Checksums first: a file rewritten while the date is read then hashes differently from
+    # what was read, so the next publish rebuilds the date instead of skipping it.
+    checksums = (
+        {f.district_id: f.sha256 for f in store.scan_date(logical_date=day).files}
+        if with_raw
+        else {}
+    )
     statistics, errors = [], []
     for district_id in sorted(store.list_districts(logical_date=day), key=district_sort_key):
         try:
@@ -83,7 +92,7 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
             raw[stats.district_id] = raw_exports(
                 as_of=stats.as_of_date, district_id=stats.district_id
             )
-    return StoredDate(statistics=tuple(statistics), facts=facts, raw=raw)
+    return StoredDate(statistics=tuple(statistics), facts=facts, raw=raw, checksums=checksums)
 
 
 def date_facts(day: date) -> DateFacts:

@@ -9,7 +9,6 @@ import json
 from datetime import date
 from typing import Any
 
-from snapshots import store
 from website.format.district import PerDistrictFile
 from website.format.snapshot import (
     AllDistrictsRankingsFile,
@@ -126,7 +125,7 @@ def source_sha256(stored: StoredDate) -> str:
     equal files, so a publish skips a date whose hash the destination already has."""
     digest = hashlib.sha256(f"tree {TREE_VERSION} {stored.facts.day}".encode())
     for stats in stored.statistics:
-        digest.update(f"|{stats.district_id}:{store.district_sha256(stats)}".encode())
+        digest.update(f"|{stats.district_id}:{stored.checksums.get(stats.district_id)}".encode())
         for field_name, data in stored.raw.get(stats.district_id, {}).items():
             raw_hash = hashlib.sha256(data).hexdigest() if data is not None else "-"
             digest.update(f"|{field_name}:{raw_hash}".encode())
