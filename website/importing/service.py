@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 # The provenance the manifest records for every imported district file.
 SOURCE = "toast-stats"
+# The manifest's collection strategy of a date the import is the first to store (the import
+# job's strategy too); a date collected before keeps its own.
+COLLECTION_STRATEGY = "import"
 SNAPSHOTS_DIR = "snapshots"
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DISTRICT_FILE = re.compile(r"^district_([A-Za-z0-9]+)\.json$")
@@ -104,10 +107,8 @@ def _import_date(site: SiteSource, day: date, *, dry_run: bool) -> ImportOutcome
         try:
             collected = _collect(site, path, district_id=district_id, day=day, as_of=as_of)
         except (RefusedFile, DashboardError) as exc:
-            message = exc.message if isinstance(exc, DashboardError) else str(exc)
-            error_type = getattr(exc, "error_type", ErrorType.VALIDATION_FAILED)
-            refused.append((path, message))
-            errors[district_id] = {"errorType": str(error_type), "message": message}
+            refused.append((path, _reason(exc)))
+            errors[district_id] = {"errorType": _error_type(exc), "message": _reason(exc)}
             continue
         if not dry_run:
             _store(collected, district_id=district_id, day=day)
@@ -126,7 +127,18 @@ def _import_date(site: SiteSource, day: date, *, dry_run: bool) -> ImportOutcome
     return ImportOutcome(stored=tuple(stored), refused=tuple(refused), skipped=tuple(skipped))
 
 
-def _district_files(site: SiteSource, directory: str) -> tuple[dict[str, str], list]:
+def _reason(exc: RefusedFile | DashboardError) -> str:
+    return exc.message if isinstance(exc, DashboardError) else str(exc)
+
+
+def _error_type(exc: RefusedFile | DashboardError) -> str:
+    """The manifest's error type of a refusal: the acceptance's own, else the file's format."""
+    return str(exc.error_type if isinstance(exc, DashboardError) else ErrorType.VALIDATION_FAILED)
+
+
+def _district_files(
+    site: SiteSource, directory: str
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The date's district files by canonical district id, in district order, and the files
     refused for their name alone."""
     _, names = site.listdir(directory)
@@ -163,7 +175,7 @@ def _as_of(site: SiteSource, directory: str, day: date) -> date:
         as_of = metadata_as_of(data, day)
         served = request_for_as_of(ReportType.DISTRICT_SUMMARY, as_of).logical_date
     except (RefusedFile, DashboardError) as exc:
-        raise RefusedFile(f"{path}: {exc}") from None
+        raise RefusedFile(f"{path}: {_reason(exc)}") from None
     if served != day:
         raise RefusedFile(
             f"{path}: the data was collected as of {as_of}, which our closing dates store "
@@ -228,7 +240,7 @@ def _finalize(
     }
     store.finalize_snapshot(
         logical_date=day,
-        collection_strategy=previous.get("collectionStrategy") or "per-district",
+        collection_strategy=previous.get("collectionStrategy") or COLLECTION_STRATEGY,
         scope=sorted(set(scope) | set(previous.get("scope") or []), key=district_sort_key),
         job_id=previous.get("jobId"),
         district_errors={**kept, **errors},

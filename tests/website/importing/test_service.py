@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from districts.dashboard.reports import ReportType
 from districts.dashboard.urls import request_for
 from snapshots import store
 from snapshots.models import Snapshot
+from tests.fixtures.s3 import CREDENTIALS
 from tests.fixtures.site_tree import (
     simulated_exports,
     simulated_site,
@@ -77,7 +79,7 @@ def test_an_import_is_archived_as_csv_indexed_and_marked_with_its_source(snapsho
     for report, data in simulated_exports("21", DAY).items():
         assert store.read_raw_csv(as_of=DAY, report=report, district_id="21") == data
     manifest = store.read_manifest(logical_date=DAY)
-    assert manifest["status"] == "completed"
+    assert (manifest["status"], manifest["collectionStrategy"]) == ("completed", "import")
     assert [(f["districtId"], f["source"]) for f in manifest["files"]] == [
         (d, SOURCE) for d in DISTRICTS
     ]
@@ -216,3 +218,53 @@ def test_importable_dates_lists_the_site_dates_in_range(tmp_path):
     assert importable_dates(str(tmp_path), date(2025, 3, 11), date(2025, 3, 31)) == [
         date(2025, 3, 11)
     ]
+
+
+def test_importing_into_a_collected_date_keeps_what_the_collection_recorded(
+    snapshot_root, tmp_path
+):
+    store.write_district(logical_date=DAY, statistics=collected("2", DAY).statistics)
+    store.finalize_snapshot(
+        logical_date=DAY,
+        collection_strategy="per-district",
+        scope=["2", "61"],
+        job_id=None,
+        district_errors={"61": {"errorType": "fetch_failed", "message": "503"}},
+    )
+    site = simulated_site(tmp_path / "site", [DAY], ["2", "21"])
+
+    outcome = import_date(str(site), DAY)
+
+    assert (outcome.stored, outcome.skipped) == (("21",), ("2",))
+    manifest = store.read_manifest(logical_date=DAY)
+    assert manifest["collectionStrategy"] == "per-district"
+    assert manifest["scope"] == ["2", "21", "61"]
+    assert [(f["districtId"], f.get("source")) for f in manifest["files"]] == [
+        ("2", None),
+        ("21", SOURCE),
+    ]
+    assert [(e["districtId"], e["errorType"]) for e in manifest["errors"]] == [
+        ("61", "fetch_failed")
+    ]
+
+
+def test_a_site_in_a_bucket_imports_as_a_directory_does(
+    snapshot_root, tmp_path, s3_server, monkeypatch, settings
+):
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    settings.PUBLISH_S3_ENDPOINT_URL = s3_server.endpoint_url
+    client, bucket = s3_server.client(), f"site-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    site = simulated_site(tmp_path / "site", [DAY], DISTRICTS)
+    for path in site.rglob("*.json"):
+        client.put_object(
+            Bucket=bucket, Key=f"cdn/{path.relative_to(site)}", Body=path.read_bytes()
+        )
+
+    [(day, outcome)] = import_site(f"s3://{bucket}/cdn")
+
+    assert (day, outcome.stored, outcome.refused) == (DAY, tuple(DISTRICTS), ())
+    for district_id in DISTRICTS:
+        stored = store.read_district(logical_date=DAY, district_id=district_id)
+        assert stored == collected(district_id, DAY).statistics
