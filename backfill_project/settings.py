@@ -494,3 +494,6 @@ PUBLISH_DESTINATION = env_str("PUBLISH_DESTINATION", "").strip()
 PUBLISH_S3_ENDPOINT_URL = env_str("PUBLISH_S3_ENDPOINT_URL", "")
 # The Google Cloud project of a `gs://` destination; empty: the credentials' own.
 PUBLISH_GCS_PROJECT = env_str("PUBLISH_GCS_PROJECT", "")
+# A collection (or the analytics job following it) that stored something queues a publish job
+# to PUBLISH_DESTINATION (backfill/services/follow_up.py); off when no destination is set.
+PUBLISH_AFTER_COLLECTION = env_bool("PUBLISH_AFTER_COLLECTION", True)

@@ -130,16 +130,19 @@ def why_not_running(
             "Recovery re-dispatches its units once they count as stale."
         )
     limits = performance or dashboard_performance()
-    if not limits["redisAvailable"]:
+    # The dashboard's limits hold only jobs that send it requests (not analytics, publish,
+    # import, nor re-normalizing the archive).
+    dashboard = not job.is_store_bound
+    if dashboard and not limits["redisAvailable"]:
         return "Redis is unreachable: no request may leave (the rate limiter fails closed)."
     breaker = limits["circuitBreaker"]
-    if breaker["state"] == "open":
+    if dashboard and breaker["state"] == "open":
         return (
             f"The circuit breaker is open after {breaker['failures']} failures in a row; the "
             f"next probe request may leave in {breaker['probeInMs'] / 1000:.0f} s."
         )
     limiter = limits["rateLimiter"]
-    if limiter["cooldownRemainingMs"]:
+    if dashboard and limiter["cooldownRemainingMs"]:
         return (
             "The dashboard asked us to slow down (429): every worker waits "
             f"{limiter['cooldownRemainingMs'] / 1000:.0f} s more."
@@ -171,6 +174,8 @@ def why_not_running(
                 f"All {concurrency['max']} slots of the global concurrency limit are in use by "
                 "other jobs; units start as slots free up."
             )
+        return None
+    if not dashboard:
         return None
     # A normal or low job may use only the part of the window not reserved for priority jobs.
     allowed = limiter["maxRequests"] - (0 if job.is_priority else limiter["reservedForPriority"])

@@ -1,11 +1,12 @@
 """Running one unit on a worker: claim its lease (`units.claim_unit`), keep it renewed while the
 unit runs, execute it (a data unit: `collecting`; an analytics unit: its analytics document
-generated from the store), and record its end: finished, retried later (requeued), or put back
-while the store cannot take writes.
+generated from the store; a publish or import unit: `site_units`), and record its end:
+finished, retried later (requeued), or put back while the store cannot take writes.
 
 A unit is idempotent: run twice, it writes the same files (atomically) and counts once.
-Analytics units go through the same claim, lease, retry and finish as collection units, but
-never touch the dashboard: no HTTP client, no rate limiter or breaker, no month-end probing.
+Analytics, publish and import units go through the same claim, lease, retry and finish as
+collection units, but never touch the dashboard: no HTTP client, no rate limiter or breaker,
+no month-end probing.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from districts.ids import ALL_DISTRICTS
 from snapshots import store
 
 from ..models import BackfillJob, BackfillUnit, JobType, UnitStatus
-from . import collecting, unit_outcomes, units
+from . import collecting, site_units, unit_outcomes, units
 from .unit_outcomes import UnitOutcome
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,10 @@ def _run_claimed(unit: BackfillUnit, *, token: str, owner: str, pid: int) -> Uni
     if job.job_type == JobType.ANALYTICS_GENERATION:
         with _LeaseKeeper(unit_id=unit.pk, token=token):
             outcome = _generate(unit, job)
+        requests = 0
+    elif job.job_type in (JobType.PUBLISH, JobType.IMPORT):
+        with _LeaseKeeper(unit_id=unit.pk, token=token):
+            outcome = site_units.run_site_unit(unit, job)
         requests = 0
     else:
         client, stop = collecting.client_for(job)
