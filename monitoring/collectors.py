@@ -8,8 +8,6 @@ short Redis timeouts; a section that fails is left out of that scrape and report
 `backfill_scrape_errors{section}`, so one slow table never costs the whole scrape. Every
 query is a GROUP BY over an index, an aggregate of the per-district unit counts (PostgreSQL) or
 a handful of rows.
-
-Not measured: publish lag (no publish job writes anything yet: the website app has no tables).
 """
 
 from __future__ import annotations
@@ -39,6 +37,7 @@ from backfill.selectors.performance import dashboard_performance
 from backfill_project import counters
 from snapshots import store
 from snapshots.models import Snapshot
+from website.models import PublishedDate
 
 log = logging.getLogger(__name__)
 
@@ -212,12 +211,13 @@ def store_section() -> list[Metric]:
 
 
 def lag_section() -> list[Metric]:
-    """Newest stored snapshot date against the newest date with analytics (rankings)."""
+    """Newest stored snapshot date against the newest date with analytics (rankings) and the
+    newest date published to PUBLISH_DESTINATION."""
     newest_snapshot = Snapshot.objects.aggregate(d=Max("logical_date"))["d"]
     newest_analytics = AnalyticsOutput.objects.filter(kind=AnalyticsKind.RANKINGS).aggregate(
         d=Max("logical_date")
     )["d"]
-    metrics: list[Metric] = []
+    metrics = publish_lag(newest_snapshot)
     if newest_snapshot is not None:
         metrics.append(
             _gauge(
@@ -241,6 +241,38 @@ def lag_section() -> list[Metric]:
                 "backfill_analytics_lag_days",
                 "Days from the newest analytics date to the newest stored date (-1: no "
                 "analytics at all).",
+                -1 if lag is None else max(lag, 0),
+            )
+        )
+    return metrics
+
+
+def publish_lag(newest_snapshot: date | None) -> list[Metric]:
+    """The newest date published to the configured destination (its rows in `PublishedDate`
+    carry the destination's URL as publishing wrote it) and its lag behind the newest stored
+    date. Nothing when no destination is configured: there is no lag to speak of."""
+    destination = settings.PUBLISH_DESTINATION
+    if not destination:
+        return []
+    newest_published = PublishedDate.objects.filter(destination=destination).aggregate(
+        d=Max("date")
+    )["d"]
+    metrics: list[Metric] = []
+    if newest_published is not None:
+        metrics.append(
+            _gauge(
+                "backfill_newest_published_date_seconds",
+                "The newest date published to PUBLISH_DESTINATION, Unix time of its midnight UTC.",
+                _epoch(newest_published),
+            )
+        )
+    if newest_snapshot is not None:
+        lag = (newest_snapshot - newest_published).days if newest_published else None
+        metrics.append(
+            _gauge(
+                "backfill_publish_lag_days",
+                "Days from the newest date published to PUBLISH_DESTINATION to the newest stored "
+                "date (-1: nothing published there yet).",
                 -1 if lag is None else max(lag, 0),
             )
         )

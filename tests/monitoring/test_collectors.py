@@ -8,11 +8,20 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import AnalyticsKind, AnalyticsOutput
-from backfill.models import BackfillUnit, JobPriority, JobStatus, SnapshotAssembly, UnitStatus
+from backfill import limits
+from backfill.models import (
+    BackfillUnit,
+    JobPriority,
+    JobStatus,
+    RateLimitConfig,
+    SnapshotAssembly,
+    UnitStatus,
+)
 from backfill_project import counters
 from monitoring.collectors import backfill_registry
 from snapshots.models import Snapshot
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
+from website.models import PublishedDate
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +113,76 @@ def test_a_section_that_cannot_be_read_is_flagged_and_the_others_still_answer(se
     assert sample("backfill_scrape_errors", section="counters") == 1
     assert sample("backfill_scrape_errors", section="jobs") == 0
     assert sample("backfill_jobs", status="running", type="data-collection", priority="normal") == 1
+
+
+@pytest.fixture
+def uncached_limits():
+    """The limits' settings read from the database again, before and after the test (the
+    process caches them for a few seconds)."""
+    limits.clear_settings_cache()
+    yield
+    limits.clear_settings_cache()
+
+
+def test_cooldowns_lease_reclaims_effective_delay_and_free_space(snapshot_root, uncached_limits):
+    cooldowns = sample("backfill_dashboard_cooldowns_total")
+    reclaims = sample("backfill_lease_reclaims_total")
+    counters.increment(counters.COOLDOWNS)
+    counters.increment(counters.LEASE_RECLAIMS, amount=3)
+    assert sample("backfill_dashboard_cooldowns_total") == cooldowns + 1
+    assert sample("backfill_lease_reclaims_total") == reclaims + 3
+
+    config = RateLimitConfig.load()
+    config.min_delay_ms = 250
+    config.save()
+    limits.clear_settings_cache()  # what the service saving a configuration does
+    assert sample("backfill_limiter_effective_delay_seconds") == 0.25
+    assert sample("backfill_cooldown_remaining_seconds") == 0
+    assert sample("backfill_store_free_bytes") > 0
+
+
+def stored(*days: date) -> None:
+    now = timezone.now()
+    for day in days:
+        Snapshot.objects.create(
+            logical_date=day,
+            as_of_date=day,
+            status="completed",
+            size_bytes=1_000,
+            created_at=now,
+            updated_at=now,
+        )
+
+
+def published(destination: str, day: date) -> None:
+    PublishedDate.objects.create(
+        destination=destination,
+        date=day,
+        source_sha256="0" * 64,
+        files=3,
+        published_at=timezone.now(),
+    )
+
+
+def test_publish_lag_is_measured_against_the_configured_destination(settings):
+    settings.PUBLISH_DESTINATION = "file:///srv/site"
+    stored(date(2025, 3, 10), date(2025, 3, 14))
+    assert sample("backfill_publish_lag_days") == -1
+    assert sample("backfill_newest_published_date_seconds") is None
+
+    published("file:///srv/other-site", date(2025, 3, 14))  # not the configured destination
+    published("file:///srv/site", date(2025, 3, 11))
+    assert sample("backfill_publish_lag_days") == 3
+    assert sample("backfill_newest_published_date_seconds") == 1741651200  # 2025-03-11 UTC
+
+    published("file:///srv/site", date(2025, 3, 14))
+    assert sample("backfill_publish_lag_days") == 0
+    assert sample("backfill_scrape_errors", section="lag") == 0
+
+
+def test_no_publish_lag_without_a_destination(settings):
+    settings.PUBLISH_DESTINATION = ""
+    stored(date(2025, 3, 10))
+    published("file:///srv/site", date(2025, 3, 1))
+    assert sample("backfill_publish_lag_days") is None
+    assert sample("backfill_analytics_lag_days") == -1
