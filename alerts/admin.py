@@ -7,6 +7,7 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -95,7 +96,10 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def deadline_if_used(self, rule: AlertRule) -> str:
         return f"{rule.deadline:%H:%M}" if rule.kind == RuleKind.DAILY_REFRESH_LATE else "-"
 
-    @admin.action(description="Send a test through the selected rules' channels")
+    @admin.action(
+        description="Send a test through the selected rules' channels",
+        permissions=["change"],
+    )
     def send_test(self, request, queryset):
         deliveries = []
         for rule in queryset:
@@ -189,10 +193,20 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["send_test"]
 
-    @admin.action(description="Send a test message to the selected endpoints")
+    @admin.action(
+        description="Send a test message to the selected endpoints", permissions=["change"]
+    )
     def send_test(self, request, queryset):
         deliveries = channels.test_deliveries(list(queryset))
         report_sent(self, request, [channels.attempt(d) for d in deliveries])
+
+    def get_fields(self, request, obj=None):
+        """The secret is shown only to who may change the endpoint (a viewer could otherwise
+        sign messages as the service)."""
+        fields = super().get_fields(request, obj)
+        if self.has_change_permission(request, obj):
+            return fields
+        return [name for name in fields if name != "secret"]
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.send_test_view)
@@ -202,12 +216,14 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         ]
 
     def send_test_view(self, request, pk: int):
-        """The change page's "Send test" button (POST only)."""
-        endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-        change_url = reverse("admin:alerts_webhookendpoint_change", args=[pk])
-        if request.method == "POST" and self.has_change_permission(request, endpoint):
+        """The change page's "Send test" button (POST only; 403 without the right to change
+        the endpoint)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        get_object_or_404(WebhookEndpoint, pk=pk)
+        if request.method == "POST":
             self.send_test(request, WebhookEndpoint.objects.filter(pk=pk))
-        return HttpResponseRedirect(change_url)
+        return HttpResponseRedirect(reverse("admin:alerts_webhookendpoint_change", args=[pk]))
 
 
 @admin.register(Delivery)
