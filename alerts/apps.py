@@ -10,5 +10,6 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Beat starts the alert evaluator from its beat_init signal (alerts/beat.py).
-        from . import beat  # noqa: F401
+        # Beat starts the alert evaluator from its beat_init signal (alerts/beat.py); a job's
+        # bad end asks for an evaluation at once (alerts/triggers.py, backfill's job_ended).
+        from . import beat, triggers  # noqa: F401

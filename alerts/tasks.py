@@ -2,8 +2,10 @@
 
 from celery import shared_task
 
+from . import triggers
 from .channels import DELIVER_TASK, attempt
-from .models import Delivery, DeliveryStatus
+from .evaluation import evaluate
+from .models import EVENT_KINDS, Delivery, DeliveryStatus
 
 
 @shared_task(name=DELIVER_TASK)
@@ -13,3 +15,11 @@ def deliver(delivery_id: int) -> str:
     if delivery.status == DeliveryStatus.SENT:
         return delivery.status
     return attempt(delivery).status
+
+
+@shared_task(name=triggers.EVALUATE_TASK)
+def evaluate_events() -> int:
+    """Evaluate the event rules (failed jobs and publishes) now that a job ended badly
+    (alerts/triggers.py); returns how many messages went out."""
+    triggers.forget_request()
+    return len(evaluate(kinds=EVENT_KINDS))

@@ -1,7 +1,7 @@
 """A job's end: once it has no unit pending or running and no snapshot assembly left, it gets its
 final status (completed, partial success, failed, cancelled) and its error summary, queues its
-follow-up (`follow_up`: analytics after a collection, a publish after what stored something)
-and lets the next queued job start."""
+follow-up (`follow_up`: analytics after a collection, a publish after what stored something),
+announces its end (`signals.job_ended`) and lets the next queued job start."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from .. import signals
 from ..models import BackfillJob, JobStatus
 from ..selectors.jobs import job_error_summary
 from . import broker, follow_up, site_units
@@ -48,6 +49,7 @@ def finish_job(job: BackfillJob) -> None:
     job.error_summary = job_error_summary(job=job)
     job.save(update_fields=["status", "finished_at", "error_summary"])
     log.info("job %s finished: %s", job.pk, job.status)
+    signals.announce_job_end(job)  # alerts on a failed job at once, not at beat's next round
     if follow_up.queue_follow_up_analytics(job=job) is None:
         # A collection whose analytics follow up is published after them (their end).
         follow_up.queue_follow_up_publish(job=job)
