@@ -3,7 +3,8 @@ process (aiosmtpd) and a webhook receiver over HTTP that checks every signature.
 
 A failed job, an open breaker and a dead worker each send one e-mail and one signed webhook; a
 breaker flapping for seconds sends one alert and one resolution; /readyz turns unready within
-30 s of every worker stopping and ready again once one is back.
+30 s of every worker stopping and ready again once one is back. A job that really fails on the
+simulator is alerted by the worker at its end, with no beat running (alerts/triggers.py).
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from django.utils import timezone
 from alerts.evaluation import ensure_default_rules
 from alerts.models import AlertRule, RuleKind, WebhookEndpoint
 from backfill import limits
+from backfill.contracts import backfill_request
 from backfill.models import JobStatus
+from backfill.services import jobs
 from tests.factories import BackfillJobFactory
 from tests.fixtures.backfill import start_beat
+from tests.fixtures.jobs import finished
 from tests.fixtures.redis import free_port
 from tests.fixtures.webhooks import SECRET
 
@@ -164,3 +168,35 @@ def flap_breaker(*, seconds: float) -> None:
         time.sleep(0.2)
         breaker.record_success()
         time.sleep(0.2)
+
+
+def test_a_job_failing_on_the_simulator_is_alerted_at_its_end_without_beat(
+    alerts_env, celery_worker_process, simulator, webhook_receiver, smtp_server
+):
+    """No beat runs: the alert can only come from the job's end (the worker sends the
+    evaluation task to itself). Measured here: the webhook arrives about 0.2 s after the job
+    is seen ended."""
+    watch_only(RuleKind.JOB_FAILED)
+    WebhookEndpoint.objects.create(name="receiver", url=webhook_receiver.url, secret=SECRET)
+    simulator.set_faults(error_status=500, error_rate=1.0, districts=["61"])
+    request = {"startDate": "2025-03-10", "targetDistricts": ["42", "61"]}
+
+    job = finished(jobs.create_job(request=backfill_request(request)))
+    ended = time.monotonic()
+
+    assert job.status == JobStatus.PARTIAL_SUCCESS
+    [body] = eventually(
+        lambda: webhook_receiver.bodies("firing"), timeout=15, what="the job's webhook"
+    )
+    alerted_after = time.monotonic() - ended
+    eventually(
+        lambda: any(str(job.pk) in s for s in smtp_server.subjects()),
+        timeout=15,
+        what="the job's e-mail",
+    )
+    assert body["rule"] == "job_failed" and body["key"] == f"job:{job.pk}"
+    assert f"Job {job.pk} ended partial_success" in body["subject"]
+    assert all(received.signature_ok for received in webhook_receiver.received)
+    assert alerted_after < 10  # beat is not running: it came from the job's end
+    time.sleep(1)  # nothing more follows
+    assert len(webhook_receiver.bodies()) == 1 and len(smtp_server.subjects()) == 1
