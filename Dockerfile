@@ -20,4 +20,4 @@ RUN DEBUG=1 SECRET_KEY=collectstatic-only VAR_DIR=/app/var python manage.py coll
 # A container needs its own SECRET_KEY: an empty one is refused at start (DEBUG is off).
 ENV SECRET_KEY=""
 EXPOSE 8000
-CMD ["gunicorn", "backfill_project.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "-c", "python:backfill_project.gunicorn_conf", "backfill_project.wsgi"]

@@ -131,3 +131,16 @@ def test_the_image_copies_every_package_the_project_installs():
         if line.startswith("COPY ") and len(line.split()) == 3
     }
     assert included <= copied, sorted(included - copied)
+
+
+def test_compose_lets_a_scraper_in_and_counts_every_web_process():
+    """/metrics gets its token or allow-list from the operator; the multiprocess directory
+    exists (empty) before the first Django process of the web container starts."""
+    web = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
+    environment = web["environment"]
+    assert environment["METRICS_TOKEN"] == "${METRICS_TOKEN:-}"
+    assert environment["METRICS_ALLOWED_IPS"] == "${METRICS_ALLOWED_IPS:-}"
+    directory = environment["PROMETHEUS_MULTIPROC_DIR"]
+    command = web["command"]
+    assert command.index(f"mkdir -p {directory}") < command.index("manage.py")
+    assert "gunicorn -c python:backfill_project.gunicorn_conf" in command
