@@ -114,7 +114,8 @@ class AlertRuleAdmin(admin.ModelAdmin):
         report_sent(self, request, [channels.attempt(d) for d in deliveries])
 
     def changelist_view(self, request, extra_context=None):
-        ensure_default_rules()
+        if self.has_view_or_change_permission(request):  # nobody else makes rows by looking
+            ensure_default_rules()
         return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):

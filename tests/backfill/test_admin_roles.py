@@ -24,11 +24,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
+from django.utils import timezone
 
+from alerts.evaluation import ensure_default_rules
+from alerts.models import AlertRule, AlertState, Delivery, RuleKind, WebhookEndpoint
 from analytics.models import AnalyticsOutput
 from backfill.models import (
     BackfillJob,
     JobStatus,
+    PublishStep,
     RateLimitConfig,
     SnapshotAudit,
     UnitStatus,
@@ -43,7 +47,7 @@ from tests.snapshots.factories import full_statistics
 # Starting a job queues nothing here: the broker is replaced by a recorder (`sent`).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sent")]
 
-OUR_APPS = ("backfill", "analytics", "snapshots", "districts")
+OUR_APPS = ("backfill", "analytics", "snapshots", "districts", "alerts", "monitoring")
 VIEW, OPERATE, NOBODY = "view", "operate", "nobody"
 ROLES = ("anonymous", "staff", "viewer", "operator", "superuser")
 ALLOWED_ROLES = {
@@ -121,6 +125,40 @@ class World:
     def config(self) -> RateLimitConfig:
         return RateLimitConfig.load()
 
+    @cached_property
+    def publish_step(self) -> PublishStep:
+        return PublishStep.objects.create(
+            job=self.job, destination="file:///srv/site", started_at=timezone.now()
+        )
+
+    @cached_property
+    def rule(self) -> AlertRule:
+        ensure_default_rules()
+        return AlertRule.objects.get(kind=RuleKind.BREAKER_OPEN)
+
+    @cached_property
+    def alert_state(self) -> AlertState:
+        now = timezone.now()
+        return AlertState.objects.create(
+            rule=self.rule,
+            key="breaker",
+            status="firing",
+            subject="The breaker is open",
+            pending_since=now,
+            last_seen_at=now,
+        )
+
+    @cached_property
+    def endpoint(self) -> WebhookEndpoint:
+        # Nothing listens on the discard port: a test message fails at once.
+        return WebhookEndpoint.objects.create(name="hook", url="http://127.0.0.1:9/hook")
+
+    @cached_property
+    def delivery(self) -> Delivery:
+        return Delivery.objects.create(
+            event="test", channel="email", recipients="ops@example.org", payload={}
+        )
+
 
 def fingerprint() -> tuple:
     """What a refused request must leave as it was."""
@@ -133,6 +171,11 @@ def fingerprint() -> tuple:
         sorted(SnapshotAudit.objects.values_list("pk", flat=True)),
         sorted(Snapshot.objects.values_list("pk", flat=True)),
         sorted(AnalyticsOutput.objects.values_list("pk", flat=True)),
+        sorted(PublishStep.objects.values_list("pk", flat=True)),
+        sorted(AlertRule.objects.values_list("kind", "threshold", "enabled")),
+        sorted(AlertState.objects.values_list("pk", flat=True)),
+        sorted(WebhookEndpoint.objects.values_list("pk", "url")),
+        sorted(Delivery.objects.values_list("pk", flat=True)),
     )
 
 
@@ -180,6 +223,20 @@ def new_backfill(step: str) -> Callable[[World], dict]:
         }
 
     return data
+
+
+def rule_form(world: World) -> dict:
+    return {
+        "enabled": "on",
+        "threshold": 20,
+        "deadline": "08:00:00",
+        "quiet_seconds": 300,
+        "email_to": "",
+    }
+
+
+def endpoint_form(world: World) -> dict:
+    return {"name": "hook", "url": "http://127.0.0.1:9/other", "secret": "s" * 32, "enabled": "on"}
 
 
 def model_cases(app: str, model: str, obj: Callable[[World], object], **levels) -> list[Case]:
@@ -292,6 +349,37 @@ CASES = [
             lambda w: {"data_month": "2025-03-01", "closing_date": "2025-04-04", "note": ""},
         ),
     ),
+    # Publish steps: a job's history, read by whoever reads jobs, written by the engine only.
+    *model_cases("backfill", "publishstep", lambda w: w.publish_step, add=NOBODY, delete=NOBODY),
+    # Alerts (alerts 0002): viewers read, operators edit rules and endpoints and send tests.
+    *model_cases(
+        "alerts",
+        "alertrule",
+        lambda w: w.rule,
+        add=NOBODY,
+        delete=NOBODY,
+        change_post=(OPERATE, rule_form),
+    ),
+    *model_cases("alerts", "alertstate", lambda w: w.alert_state, add=NOBODY, delete=OPERATE),
+    *model_cases(
+        "alerts",
+        "webhookendpoint",
+        lambda w: w.endpoint,
+        add=OPERATE,
+        delete=OPERATE,
+        change_post=(OPERATE, endpoint_form),
+    ),
+    Case(
+        "alerts_webhookendpoint_send_test",
+        OPERATE,
+        "post",
+        args=lambda w: [w.endpoint.pk],
+        allowed=302,
+    ),
+    *model_cases("alerts", "delivery", lambda w: w.delivery, add=NOBODY, delete=OPERATE),
+    # The Operations page and its CSVs: whoever reads jobs.
+    Case("monitoring_operations_changelist", VIEW),
+    Case("monitoring_operations_changelist", VIEW, query="?window=7d&csv=errors", label="csv"),
     # The app pages: Django answers 404 to a user with nothing to see in the app.
     *(
         Case("app_list", VIEW, args=lambda w, a=app: [a], label=app, refused=(404,))
