@@ -35,6 +35,7 @@ from backfill.models import (
     SnapshotAudit,
     UnitStatus,
 )
+from backfill.publish_history import PublishHistoryEntry
 from districts.models import District, DistrictConfiguration, MonthEndClosing
 from snapshots import store
 from snapshots.models import Snapshot
@@ -68,10 +69,11 @@ class World:
         return job
 
     @cached_property
-    def publish_step(self) -> PublishStep:
-        return PublishStep.objects.create(
+    def publish_step(self) -> PublishHistoryEntry:
+        step = PublishStep.objects.create(
             job=self.job, destination="file:///srv/cdn", started_at=timezone.now()
         )
+        return PublishHistoryEntry.objects.get(pk=f"step-{step.pk}")
 
     @cached_property
     def snapshot(self) -> Snapshot:
@@ -242,10 +244,10 @@ CASES = [
         )
         for action in ("cancel", "pause", "resume", "retry")
     ),
-    # The publish history: read-only steps of publish jobs.
+    # The publish history: read-only steps of publish jobs and runs of `publish_site`.
     *model_cases(
         "backfill",
-        "publishstep",
+        "publishhistoryentry",
         lambda w: w.publish_step,
         add=NOBODY,
         delete=NOBODY,
