@@ -8,7 +8,8 @@ templates that extend the admin's own and show only what the user may use.
 - "add" is the New backfill form -> preview -> start;
 - "change" is the live job page, which polls `status.json` (and `cell.json` for a grid cell);
 - actions (cancel, retry failed) are POSTs with confirmation;
-- a publish job's page shows its publish history (`publish_admin` lists every step).
+- a publish job's page shows its publish history (`publish_admin` lists every step of every
+  job and every run of `manage.py publish_site` in one list).
 """
 
 from __future__ import annotations

@@ -457,7 +457,8 @@ class PublishStep(models.Model):
     """One step of a publish job, as the admin's publish history shows it: a date's files
     (`logical_date`) or the indexes written last (`logical_date` None: `v1/latest.json`, the
     `v1/` and `config/` indexes). One row per run of the step (a retried date has several).
-    `website.models.PublishRun` records the runs of `manage.py publish_site`, which has no job."""
+    `website.models.PublishRun` records the runs of `manage.py publish_site`, which has no job;
+    the admin lists both in one history (`PublishHistoryEntry`)."""
 
     id = models.BigAutoField(primary_key=True)
     job = models.ForeignKey(BackfillJob, on_delete=models.CASCADE, related_name="publish_steps")
@@ -479,3 +480,7 @@ class PublishStep(models.Model):
     def __str__(self) -> str:
         what = self.logical_date or "indexes"
         return f"publish {what} to {self.destination}: {self.written} written"
+
+
+# Django loads an app's models from this module; the publish history's view lives apart.
+from .publish_history import PublishHistoryEntry  # noqa: E402, F401

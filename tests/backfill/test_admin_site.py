@@ -1,6 +1,7 @@
 """The admin for the site's job types (backfill/admin.py, forms.py, publish_admin.py): the New
 backfill form starts publish and import jobs, and a publish job's page shows its publish history
-with links to the files; the history lists every step."""
+with links to the files; the one publish history lists every job's steps and every run of the
+command."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from django.test import Client
 from django.urls import reverse
 
 from backfill.contracts import backfill_request
-from backfill.models import BackfillJob, JobStatus, JobType
+from backfill.models import BackfillJob, JobStatus, JobType, PublishHistoryEntry, PublishStep
 from backfill.services import jobs
 from tests.fixtures.jobs import run_to_the_end
 from tests.fixtures.site_tree import simulated_site
 from website.importing import import_site
+from website.models import PublishRun
+from website.publishing import publish
 
 NEW = "/admin/backfill/backfilljob/add/"
 DAYS = [date(2025, 3, 10), date(2025, 3, 11)]
@@ -90,9 +93,39 @@ def test_a_publish_job_page_shows_its_history_with_links_to_the_files(staff, sen
     assert [s.logical_date for s in history.steps] == [*DAYS, None]
     assert history.written == sum(s.written for s in history.steps) > 0
 
-    listing = staff.get(reverse("admin:backfill_publishstep_changelist"))
+    listing = staff.get(reverse("admin:backfill_publishhistoryentry_changelist"))
     assert listing.status_code == 200
-    assert listing.content.decode().count(f">{str(job.pk)[:8]}</a>") == 3
+    assert listing.content.decode().count(f">job {str(job.pk)[:8]}</a>") == 3
+
+
+@pytest.mark.django_db
+def test_the_publish_history_lists_the_jobs_steps_and_the_commands_runs_in_one_list(
+    staff, sent, site, tmp_path
+):
+    import_site(str(site))
+    job = run_to_the_end(
+        jobs.create_job(
+            request=backfill_request({"jobType": "publish", "destination": f"file://{tmp_path}/a"})
+        )
+    )
+    publish(f"file://{tmp_path}/b", dry_run=True)
+    run = PublishRun.objects.get()
+
+    rows = list(PublishHistoryEntry.objects.all())
+    assert [r.id for r in rows if r.job_id is None] == [f"run-{run.pk}"]
+    assert {r.id for r in rows if r.job_id == job.pk} == {
+        f"step-{s.pk}" for s in PublishStep.objects.filter(job=job)
+    }
+    assert len(rows) == 4  # the job's two dates and its indexes, the command's run
+    command = next(r for r in rows if r.job_id is None)
+    assert (command.dates, command.first_date, command.last_date) == (2, *DAYS)
+    assert (command.dry_run, command.written, command.indexes) == (True, run.objects_written, True)
+
+    body = staff.get(reverse("admin:backfill_publishhistoryentry_changelist")).content.decode()
+    assert (
+        "publish_site" in body and "2 dates (2025-03-10 … 2025-03-11) + indexes (dry run)" in body
+    )
+    assert body.count(f">job {str(job.pk)[:8]}</a>") == 3
 
 
 @pytest.mark.django_db

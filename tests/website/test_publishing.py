@@ -84,9 +84,12 @@ def test_a_changed_date_rewrites_its_files_and_the_indexes_only(stored, tmp_path
     outcome = publish(f"file://{out}")
     assert outcome.written > 0
     assert not any(p.startswith("snapshots/2025-03-10/") for p in outcome.paths)
-    dated = [i for i, p in enumerate(outcome.paths) if p.startswith("snapshots/")]
-    indexes = [i for i, p in enumerate(outcome.paths) if not p.startswith("snapshots/")]
+    # The newest date's analytics are written with the indexes, after every date's files.
+    with_indexes = [not p.startswith("snapshots/") or "/analytics/" in p for p in outcome.paths]
+    dated = [i for i, last in enumerate(with_indexes) if not last]
+    indexes = [i for i, last in enumerate(with_indexes) if last]
     assert dated and indexes and max(dated) < min(indexes)
+    assert any(p.startswith("snapshots/2025-03-11/analytics/") for p in outcome.paths)
     assert "v1/latest.json" not in outcome.paths  # the newest date is still 2025-03-11
 
 

@@ -4,11 +4,13 @@ names only files that exist, ranks run 1..n with ties shared, program years run 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+from website.format.analytics import AnalyticsManifestFile, PerformanceTargetsFile
 from website.format.district import PerDistrictFile
 from website.format.indexes import (
     ClubIndexFile,
@@ -24,12 +26,18 @@ from website.format.snapshot import (
     SnapshotMetadataFile,
 )
 from website.format.timeseries import IndexMetadataFile, ProgramYearFile
+from website.tree.encoding import encoded
 
 MODELS = (
     (r"snapshots/[0-9-]{10}/district_[A-Z0-9]+\.json", PerDistrictFile),
     (r"snapshots/[0-9-]{10}/manifest\.json", SnapshotManifestFile),
     (r"snapshots/[0-9-]{10}/metadata\.json", SnapshotMetadataFile),
     (r"snapshots/[0-9-]{10}/all-districts-rankings\.json", AllDistrictsRankingsFile),
+    (r"snapshots/[0-9-]{10}/analytics/manifest\.json", AnalyticsManifestFile),
+    (
+        r"snapshots/[0-9-]{10}/analytics/district_[A-Z0-9]+_performance-targets\.json",
+        PerformanceTargetsFile,
+    ),
     (r"time-series/district_[A-Z0-9]+/index-metadata\.json", IndexMetadataFile),
     (r"time-series/district_[A-Z0-9]+/\d{4}-\d{4}\.json", ProgramYearFile),
     (r"v1/latest\.json", LatestFile),
@@ -75,6 +83,40 @@ def _check_ranks(rows: list[dict[str, Any]]) -> None:
     assert [r["overallRank"] for r in rows] == sorted(r["overallRank"] for r in rows)
 
 
+def _check_analytics(root: Path, tree: dict[str, Any], day: str) -> None:
+    """The date's analytics manifest lists exactly the analytics files present, with their
+    sizes and data checksums; each file's ranks are those of the date's rankings."""
+    directory = root / "snapshots" / day / "analytics"
+    manifest = tree[f"snapshots/{day}/analytics/manifest.json"]
+    listed = {e["filename"]: (e["size"], e["checksum"]) for e in manifest["files"]}
+    present = {
+        p.name: (p.stat().st_size, tree[str(p.relative_to(root))]["metadata"]["checksum"])
+        for p in directory.glob("district_*.json")
+    }
+    assert listed == present, f"{day}: analytics manifest and analytics files differ"
+    assert manifest["totalFiles"] == len(listed)
+    assert manifest["totalSize"] == sum(size for size, _ in listed.values())
+    rows = {
+        r["districtId"]: r for r in tree[f"snapshots/{day}/all-districts-rankings.json"]["rankings"]
+    }
+    for name in present:
+        data = tree[f"snapshots/{day}/analytics/{name}"]["data"]
+        digest = hashlib.sha256(encoded(data)).hexdigest()
+        assert digest == listed[name][1], f"{name}: checksum is not its data's"
+        assert f"snapshots/{day}/district_{data['districtId']}.json" in tree
+        row = rows[data["districtId"]]
+        for metric, rank in (
+            ("paidClubsRankings", "clubsRank"),
+            ("membershipPaymentsRankings", "paymentsRank"),
+            ("distinguishedClubsRankings", "distinguishedRank"),
+        ):
+            standing = data[metric]
+            assert standing["totalDistricts"] == len(rows)
+            assert standing["worldRank"] in (None, row[rank])
+            if standing["regionRank"] is not None:
+                assert 1 <= standing["regionRank"] <= standing["totalInRegion"]
+
+
 def check_tree(root: Path) -> dict[str, Any]:
     """Assert every cross-file fact of the tree under `root`; returns the parsed tree."""
     tree = load_tree(root)
@@ -95,6 +137,8 @@ def check_tree(root: Path) -> dict[str, Any]:
         if rankings in tree:
             assert info["size"] == (root / rankings).stat().st_size
             _check_ranks(tree[rankings]["rankings"])
+        if (root / "snapshots" / day / "analytics").exists():
+            _check_analytics(root, tree, day)
         metadata = tree[f"snapshots/{day}/metadata.json"]
         assert metadata["successfulDistricts"] == [e["districtId"] for e in manifest["districts"]]
     snapshot_dirs = {p.name for p in (root / "snapshots").iterdir()}

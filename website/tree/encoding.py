@@ -31,8 +31,13 @@ def stamp(day: date) -> str:
     return f"{day.isoformat()}T00:00:00.000Z"
 
 
+def encoded(payload: dict[str, Any]) -> bytes:
+    """The one encoding of the tree: keys in the builders' order, compact, UTF-8."""
+    text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
 def site_file(path: str, model: type[SiteModel], payload: dict[str, Any]) -> SiteFile:
     """The file at `path`, once `payload` validates against `model` (SiteFormatError else)."""
     checked(model, payload, path=path)
-    text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return SiteFile(path=path, data=text.encode("utf-8"))
+    return SiteFile(path=path, data=encoded(payload))

@@ -13,7 +13,7 @@ from districts.dashboard.statistics import DistrictStatistics
 from districts.ids import district_sort_key
 from snapshots import store
 from website.tree.district import data_point
-from website.tree.rankings import ranking_rows
+from website.tree.rankings import Standing, ranking_rows
 from website.tree.raw_rows import raw_exports
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,9 @@ class DateFacts:
     clubs: dict[str, tuple[str, str]]  # club number -> (district, club name)
     rankings: tuple[dict[str, Any], ...] | None  # the site's ranking rows; None: no summary
     errors: tuple[str, ...] = field(default=())
+    # district -> its standing in the rankings (empty without a summary): the newest date's
+    # analytics files are built from it
+    standings: dict[str, Standing] = field(default_factory=dict)
 
     @property
     def published(self) -> bool:
@@ -70,7 +73,7 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
             continue
         if stats is not None and stats.detail == "full":
             statistics.append(stats)
-    rows, problem = ranking_rows(day)
+    rows, standings, problem = ranking_rows(day)
     if problem:
         errors.append(problem)
     clubs = {
@@ -85,6 +88,7 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
         clubs=clubs,
         rankings=tuple(rows) if rows is not None else None,
         errors=tuple(errors),
+        standings=standings,
     )
     raw = {}
     if with_raw:

@@ -19,6 +19,7 @@ from website.format.indexes import (
     RankingsFile,
 )
 from website.format.timeseries import IndexMetadataFile, ProgramYearFile
+from website.tree.analytics import analytics_files
 from website.tree.district import district_name
 from website.tree.encoding import SiteFile, site_file, stamp
 from website.tree.facts import DateFacts
@@ -126,8 +127,8 @@ def _config(published: Sequence[DateFacts], generated: str) -> list[SiteFile]:
 
 
 def index_files(facts: Sequence[DateFacts]) -> tuple[SiteFile, ...]:
-    """Every index over the published dates among `facts` (any order), `v1/latest.json` last;
-    none when no date is published."""
+    """Every index over the published dates among `facts` (any order) and the newest date's
+    analytics files, `v1/latest.json` last; none when no date is published."""
     published = sorted((f for f in facts if f.published), key=lambda f: f.day)
     if not published:
         return ()
@@ -144,6 +145,7 @@ def index_files(facts: Sequence[DateFacts]) -> tuple[SiteFile, ...]:
         }
         files.append(site_file("v1/rankings.json", RankingsFile, rankings))
     files.extend(_config(published, generated))
+    files.extend(analytics_files(published[-1]))
     dates = [f.day.isoformat() for f in published]
     files.append(
         site_file(

@@ -4,6 +4,7 @@ points over club growth, payment growth and distinguished %, ties sharing a rank
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -20,6 +21,35 @@ RANKING_VERSION = "borda-backfill-1"
 _RANK_FIELDS = dict(
     zip(RANKING_CATEGORIES, ("clubsRank", "paymentsRank", "distinguishedRank"), strict=True)
 )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One district of a date's rankings as our analytics hold it, before the rankings file
+    writes a missing figure as 0 and an unranked category after every ranked district: the
+    analytics files say "no rank" (None) where the rankings file cannot."""
+
+    region: str | None
+    paid_clubs: int | None
+    paid_club_base: int | None
+    payments: int | None
+    payment_base: int | None
+    distinguished_clubs: int | None
+    values: dict[str, float | None]  # by ranking category
+    ranks: dict[str, int | None]  # by ranking category; None: no value, no rank
+
+
+def _standing(stats: DistrictStatistics, ranked: dict[str, Any]) -> Standing:
+    return Standing(
+        region=stats.region,
+        paid_clubs=stats.clubs.paid,
+        paid_club_base=stats.clubs.base,
+        payments=stats.payments.total_ytd,
+        payment_base=stats.payments.base,
+        distinguished_clubs=stats.clubs.total_distinguished,
+        values=dict(ranked["values"]),
+        ranks=dict(ranked["ranks"]),
+    )
 
 
 def _n(value: int | float | None) -> int | float:
@@ -58,15 +88,19 @@ def _row(
     return row
 
 
-def ranking_rows(day: date) -> tuple[list[dict[str, Any]] | None, str | None]:
-    """(the site's ranking rows of `day` in overall order, None) or (None, why there are
-    none): no stored summary, or an archived summary no longer acceptable."""
+Rankings = tuple[list[dict[str, Any]] | None, dict[str, Standing], str | None]
+
+
+def ranking_rows(day: date) -> Rankings:
+    """(the site's ranking rows of `day` in overall order, each district's `Standing`, None)
+    or (None, {}, why there are none): no stored summary, or an archived summary no longer
+    acceptable."""
     try:
         summary = read_date_summary(day)
     except DashboardError as exc:
-        return None, f"the all-districts summary of {day} is not acceptable: {exc}"
+        return None, {}, f"the all-districts summary of {day} is not acceptable: {exc}"
     if summary is None or not summary.statistics:
-        return None, None
+        return None, {}, None
     document = rankings_document(
         logical_date=day, statistics=summary.statistics, snapshot_status=None
     )
@@ -75,4 +109,7 @@ def ranking_rows(day: date) -> tuple[list[dict[str, Any]] | None, str | None]:
         category: 1 + sum(r["ranks"][category] is not None for r in document["rankings"])
         for category in RANKING_CATEGORIES
     }
-    return [_row(by_id[r["districtId"]], r, unranked) for r in document["rankings"]], None
+    ranked = document["rankings"]
+    rows = [_row(by_id[r["districtId"]], r, unranked) for r in ranked]
+    standings = {r["districtId"]: _standing(by_id[r["districtId"]], r) for r in ranked}
+    return rows, standings, None

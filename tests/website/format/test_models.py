@@ -11,6 +11,7 @@ import pytest
 from tests.website.stored import store_day
 from tests.website.tree_checks import MODELS, load_tree, model_of
 from website.format import SiteFormatError, checked
+from website.format.analytics import AnalyticsManifestFile, MetricRankings
 from website.format.indexes import LatestFile
 from website.format.timeseries import DataPoint
 from website.publishing import publish
@@ -60,3 +61,40 @@ def test_a_negative_or_fractional_count_in_a_time_series_point_is_refused():
     for field, value in (("membership", -1), ("payments", 1.5)):
         with pytest.raises(SiteFormatError, match=field):
             checked(DataPoint, {**point, field: value}, path="p")
+
+
+def test_an_analytics_manifest_entry_of_an_unknown_type_or_checksum_is_refused():
+    entry = {
+        "filename": "district_42_performance-targets.json",
+        "districtId": "42",
+        "type": "performance-targets",
+        "size": 10,
+        "checksum": "0" * 64,
+    }
+    manifest = {
+        "snapshotDate": "2025-03-10",
+        "generatedAt": "2025-03-10T00:00:00.000Z",
+        "schemaVersion": "backfill-1",
+        "files": [entry],
+        "totalFiles": 1,
+        "totalSize": 10,
+    }
+    checked(AnalyticsManifestFile, manifest, path="m")
+    for field, value in (("type", "targets"), ("checksum", "abc")):
+        bad = {**manifest, "files": [{**entry, field: value}]}
+        with pytest.raises(SiteFormatError, match=f"files.0.{field}"):
+            checked(AnalyticsManifestFile, bad, path="m")
+
+
+def test_a_metric_ranking_may_say_no_rank_but_not_a_negative_one():
+    rankings = {
+        "worldRank": None,
+        "worldPercentile": None,
+        "regionRank": None,
+        "totalDistricts": 4,
+        "totalInRegion": 0,
+        "region": None,
+    }
+    checked(MetricRankings, rankings, path="r")
+    with pytest.raises(SiteFormatError, match="worldRank"):
+        checked(MetricRankings, {**rankings, "worldRank": -1}, path="r")

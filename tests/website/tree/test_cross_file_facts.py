@@ -1,6 +1,7 @@
 """Any stored state publishes a tree whose cross-file facts hold (tests/website/tree_checks.py):
 dates with and without the all-districts summary, month ends collected in their closing
-period, districts coming and going, a program year's boundary."""
+period, districts coming and going, a program year's boundary; the newest date's analytics
+cover exactly its districts with a district file and a ranking."""
 
 from __future__ import annotations
 
@@ -80,6 +81,13 @@ def test_any_stored_state_publishes_a_tree_whose_cross_file_facts_hold(state):
                     assert metadata["isClosingPeriodData"] is True
                     assert metadata["collectionDate"] == as_of_of(day).isoformat()
                     assert metadata["logicalDate"] == day.isoformat()
+            newest = max(published)
+            districts, summary = state[newest]
+            analytics = root / "cdn" / "snapshots" / newest.isoformat() / "analytics"
+            present = {p.name for p in analytics.glob("district_*.json")}
+            assert present == {
+                f"district_{d}_performance-targets.json" for d in (districts if summary else ())
+            }
             again = publish(f"file://{root / 'cdn'}")
             assert again.written == 0
             latest = json.loads((root / "cdn" / "v1" / "latest.json").read_bytes())
