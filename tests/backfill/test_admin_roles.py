@@ -134,12 +134,6 @@ class World:
         return RateLimitConfig.load()
 
     @cached_property
-    def publish_step(self) -> PublishStep:
-        return PublishStep.objects.create(
-            job=self.job, destination="file:///srv/site", started_at=timezone.now()
-        )
-
-    @cached_property
     def rule(self) -> AlertRule:
         ensure_default_rules()
         return AlertRule.objects.get(kind=RuleKind.BREAKER_OPEN)
@@ -366,8 +360,6 @@ CASES = [
             lambda w: {"data_month": "2025-03-01", "closing_date": "2025-04-04", "note": ""},
         ),
     ),
-    # Publish steps: a job's history, read by whoever reads jobs, written by the engine only.
-    *model_cases("backfill", "publishstep", lambda w: w.publish_step, add=NOBODY, delete=NOBODY),
     # Alerts (alerts 0002): viewers read, operators edit rules and endpoints and send tests.
     *model_cases(
         "alerts",
