@@ -14,7 +14,8 @@ answers a ping; lost units are dispatched again with a new token by
 re-dispatches expired leases before it counts the window.
 
 A unit's end takes only its job's row lock (`locks`), then assembles its date's snapshot with
-no database lock held (`assembly`), then dispatches (`dispatch`).
+no database lock held (`assembly`), then asks for a dispatch, never waiting for the dispatch
+lock (`dispatch.request_dispatch`).
 """
 
 from __future__ import annotations
@@ -107,23 +108,26 @@ def finish_unit(
 
     Three steps, none holding a lock another job needs while it does file I/O: the unit's end
     and its job's counters under the job's row lock (and, for the date's last unit, the
-    `SnapshotAssembly` row); the assembly, with no database lock; the dispatch, under the
-    global dispatch lock."""
+    `SnapshotAssembly` row); the assembly, with no database lock; a dispatch request, which
+    never waits for the dispatch lock."""
     now = timezone.now()
     todo = None
+    # Read before the job's lock; the update below re-checks status and token under it (a
+    # unit dispatched again meanwhile has another token, and its `started_at` is not used).
+    row = (
+        BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING, lease_token=token)
+        .values("job_id", "logical_date", "started_at")
+        .first()
+    )
+    if row is None:
+        return False
+    started = row["started_at"] or now
     with transaction.atomic():
-        row = BackfillUnit.objects.filter(pk=unit_id).values("job_id", "logical_date").first()
-        if row is None:
-            return False
         job = locks.job_lock(row["job_id"])
         current = BackfillUnit.objects.filter(
             pk=unit_id, status=UnitStatus.RUNNING, lease_token=token
         )
-        running = list(current.values_list("started_at", flat=True)[:1])
-        if not running:
-            return False
-        started = running[0] or now
-        current.update(
+        ended = current.update(
             status=status,
             error_type=error_type,
             error_message=message[:2000],
@@ -135,13 +139,15 @@ def finish_unit(
             lease_pid=None,
             lease_expires_at=None,
         )
+        if not ended:
+            return False
         BackfillJob.objects.filter(pk=job.pk).update(
             **{COUNTER_FOR[status]: F(COUNTER_FOR[status]) + 1}, heartbeat_at=now
         )
         todo = assembly.date_ended(job, row["logical_date"], now=now)
     if todo is not None:
         assembly.run_assembly(assembly_id=todo)
-    dispatch.dispatch_units()
+    dispatch.request_dispatch()
     return True
 
 
@@ -196,7 +202,7 @@ def release_unit(*, unit_id: int, token: str, requests_made: int = 0) -> bool:
             lease_expires_at=None,
         )
     if moved:
-        dispatch.dispatch_units()
+        dispatch.request_dispatch()
     return bool(moved)
 
 
