@@ -127,7 +127,7 @@ def hold_dispatch_lock() -> RateLimitConfig:
     """Take the dispatch lock, waiting for it (`locks.dispatch_lock`), and drain the dispatch
     requests that come while it is held once the transaction commits. Inside a transaction."""
     config = locks.dispatch_lock()
-    transaction.on_commit(drain_dispatch_requests)
+    transaction.on_commit(_drain_on_release)
     return config
 
 
@@ -135,36 +135,43 @@ def request_dispatch() -> int:
     """Ask for a dispatch (a unit ended, was put back, a date was assembled) without waiting
     for the dispatch lock ("Requests" above): count the request, then drain the requests if
     the lock is free. Returns how many units this call dispatched (0 when the holder of the
-    lock will). Call outside any transaction holding a job's lock."""
+    lock will). Without Redis, waits for the lock and dispatches. Call outside any
+    transaction holding a job's lock."""
     try:
         get_redis().incr(_requests_key())
+        return drain_dispatch_requests()
     except redis.RedisError as exc:
         log.warning("dispatch requested without Redis (%s): waiting for the lock", exc)
         return dispatch_units()
-    return drain_dispatch_requests()
 
 
 def drain_dispatch_requests() -> int:
     """While requests are counted and the dispatch lock is free, take it, dispatch, commit and
-    remove the requests served. Returns how many units were dispatched."""
+    remove the requests served. Returns how many units were dispatched. Raises
+    redis.RedisError when Redis cannot be reached (the requests stay counted)."""
     client, key = get_redis(), _requests_key()
     dispatched = 0
-    try:
-        asked = int(client.get(key) or 0)
-        while asked > 0:
-            with transaction.atomic():
-                config = locks.try_dispatch_lock()
-                if config is None:
-                    return dispatched  # its holder drains them on commit
-                asked = int(client.get(key) or 0)
-                if asked > 0:
-                    dispatched += dispatch_locked(config)
-            # Requests counted after the look above are left: the loop serves them.
-            asked = client.decrby(key, asked) if asked > 0 else 0
-    except redis.RedisError as exc:
-        log.warning("dispatch requests not drained without Redis (%s): dispatching", exc)
-        dispatched += dispatch_units()
+    asked = int(client.get(key) or 0)
+    while asked > 0:
+        with transaction.atomic():
+            config = locks.try_dispatch_lock()
+            if config is None:
+                return dispatched  # its holder drains them on commit
+            asked = int(client.get(key) or 0)
+            if asked > 0:
+                dispatched += dispatch_locked(config)
+        # Requests counted after the look above are left: the loop serves them.
+        asked = client.decrby(key, asked) if asked > 0 else 0
     return dispatched
+
+
+def _drain_on_release() -> None:
+    """A holder of the lock lets go: serve the requests that came meanwhile. Without Redis
+    there are none (their units' ends wait for the lock instead)."""
+    try:
+        drain_dispatch_requests()
+    except redis.RedisError as exc:
+        log.warning("dispatch requests not drained without Redis: %s", exc)
 
 
 def _requests_key() -> str:

@@ -85,6 +85,7 @@ from simulator.periods import ProgramYear, last_of_month
 from simulator.rendering import render_export
 from snapshots import store
 
+from .bench_plain import plain_loop
 from .harness import bench_environment, simulator_process, worker_process
 
 STORE_CAP_SETTING = "BACKFILL_STORE_MAX_CONCURRENT"
@@ -272,12 +273,36 @@ def node_split(processes: int) -> list[int]:
 
 
 @contextmanager
-def worker_nodes(env: dict[str, str], processes: int) -> Iterator[list[int]]:
+def worker_nodes(env: dict[str, str], processes: int) -> Iterator[tuple[list[int], list[int]]]:
+    """The nodes' pool sizes and the nodes' main process ids."""
     split = node_split(processes)
     with ExitStack() as stack:
-        for number, pool in enumerate(split, start=1):
-            stack.enter_context(worker_process(env, concurrency=pool, hostname=f"node{number}@%h"))
-        yield split
+        pids = [
+            stack.enter_context(
+                worker_process(env, concurrency=pool, hostname=f"node{number}@%h")
+            ).pid
+            for number, pool in enumerate(split, start=1)
+        ]
+        yield split, pids
+
+
+def peak_rss_mb(node_pids: Sequence[int]) -> float | None:
+    """The highest peak resident memory (VmHWM) of the nodes' pool processes, in MB."""
+    peaks = []
+    for pid in node_pids:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                status = Path(f"/proc/{child}/status").read_text()
+            except OSError:
+                continue
+            found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+            if found:
+                peaks.append(int(found.group(1)) / 1024)
+    return round(max(peaks), 1) if peaks else None
 
 
 def _create(request: dict[str, Any], concurrency: int) -> tuple[BackfillJob, bool]:
@@ -310,12 +335,13 @@ def _wait(job: BackfillJob) -> float:
 def run_row(env: dict[str, str], request: dict[str, Any], processes: int) -> dict[str, Any]:
     """One job on `processes` pool processes over two nodes: its figures (the job is deleted
     afterwards, so that a long bench leaves no 400,000 unit rows behind)."""
-    with worker_nodes(env, processes) as split, LockSampler(_own_pids()) as sampler:
+    with worker_nodes(env, processes) as (split, pids), LockSampler(_own_pids()) as sampler:
         load = os.getloadavg()[0]
         cpu_before = _cpu_times()
         job, bypassed = _create(request, processes)
         seconds = _wait(job)
         cpu_after = _cpu_times()
+        peak_rss = peak_rss_mb(pids)
     busy, total = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
     busy_ms = job.units.aggregate(total=Sum("duration_ms"))["total"] or 0
     row = {
@@ -337,6 +363,7 @@ def run_row(env: dict[str, str], request: dict[str, Any], processes: int) -> dic
         # The whole machine (it is shared): load before the job, CPU busy while it ran.
         "load_before": round(load, 2),
         "machine_cpu_busy": round(busy / total, 3) if total else None,
+        "peak_rss_mb": peak_rss,
         **sampler.figures(processes),
     }
     job.delete()
@@ -460,9 +487,13 @@ def store_bound(sizes: Sizes, base_url: str) -> dict[str, Any]:
         for part, request in (("archive", archive_request), ("analytics", analytics_request)):
             if part not in sizes.parts:
                 continue
+            plain = plain_loop(request)
+            result[f"{part}_plain_loop"] = plain
+            print(f"   {part} plain loop {plain}", flush=True)
             rows = []
             for processes in sizes.processes:
                 rows.append(run_row(env, request, processes))
+                rows[-1]["vs_plain"] = round(rows[-1]["seconds"] / plain["seconds"], 2)
                 print(f"   {part} {_brief(rows[-1])}", flush=True)
             result[part] = with_speedup(rows, "processes")
     return result
@@ -520,14 +551,18 @@ TABLE_COLUMNS = (
     ("units", 7),
     ("succeeded", 9),
     ("seconds", 9),
+    ("vs_plain", 6),
     ("units_per_second", 9),
     ("speedup", 8),
     ("efficiency", 10),
     ("lock_wait_share", 10),
     ("unit_busy_share", 10),
     ("machine_cpu_busy", 9),
+    ("peak_rss_mb", 7),
 )
 HEADINGS = {
+    "vs_plain": "/plain",
+    "peak_rss_mb": "rss MB",
     "units_per_second": "units/s",
     "lock_wait_share": "lock wait",
     "unit_busy_share": "unit busy",
@@ -572,4 +607,13 @@ def run(argv: Sequence[str] = ()) -> dict[str, Any]:
         if part in result:
             first = "slots" if part == "dashboard" else "processes"
             print(table(titles[part], result[part], first), flush=True)
+            plain = result.get(f"{part}_plain_loop")
+            if plain:
+                print(
+                    f"{'plain loop':>16} {plain['units']:>17} {plain['seconds']:>9} "
+                    f"{1.0:>6} {plain['units_per_second']:>9}   (one process, no Celery, "
+                    f"no database rows; {plain['cpu_ms_per_unit']} ms CPU per unit, "
+                    f"{plain['peak_rss_mb']} MB peak)",
+                    flush=True,
+                )
     return result
