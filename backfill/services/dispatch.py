@@ -55,8 +55,8 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F
-from django.db.models.functions import Least
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from snapshots import store
@@ -195,16 +195,21 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
     # queued; the periodic check (`reclaim_lost_units`) dispatches again once it can.
     store_down = store.store_condition() is not None
     config = config or RateLimitConfig.load()
-    in_flight = dict(
-        BackfillUnit.objects.filter(status=UnitStatus.RUNNING, job__status__in=ACTIVE_JOB_STATUSES)
-        .values_list("job_id")
-        .annotate(n=Count("id"))
+    # The active jobs with their units in flight, in one query.
+    running = (
+        BackfillUnit.objects.filter(job_id=OuterRef("pk"), status=UnitStatus.RUNNING)
         .order_by()
+        .values("job_id")
+        .annotate(n=Count("id"))
+        .values("n")
     )
-    dispatched = 0
     active = list(
-        BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).order_by(*JOB_DISPATCH_ORDER)
+        BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES)
+        .annotate(units_in_flight=Coalesce(Subquery(running), 0))
+        .order_by(*JOB_DISPATCH_ORDER)
     )
+    in_flight = {job.pk: job.units_in_flight for job in active}
+    dispatched = 0
     # Two pools of slots: units that download from the dashboard share `max_concurrent`; units
     # that only read and write the store (analytics, the raw archive) share
     # BACKFILL_STORE_MAX_CONCURRENT, so they neither wait for nor crowd out the dashboard's.

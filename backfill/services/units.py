@@ -100,11 +100,13 @@ def finish_unit(
     message: str = "",
     retryable: bool | None = None,
     requests_made: int = 0,
+    claimed: BackfillUnit | None = None,
 ) -> bool:
     """Record a unit's end, assemble its date's snapshot if it was the date's last unit, and
     dispatch the next units of every running job. Returns False (and does nothing) if the unit
     had already ended or if its lease is no longer the caller's `token`: a
-    redelivered or superseded unit never counts twice.
+    redelivered or superseded unit never counts twice. `claimed`: the unit as its runner read
+    it after the claim (saves reading it again).
 
     Three steps, none holding a lock another job needs while it does file I/O: the unit's end
     and its job's counters under the job's row lock (and, for the date's last unit, the
@@ -114,13 +116,20 @@ def finish_unit(
     todo = None
     # Read before the job's lock; the update below re-checks status and token under it (a
     # unit dispatched again meanwhile has another token, and its `started_at` is not used).
-    row = (
-        BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING, lease_token=token)
-        .values("job_id", "logical_date", "started_at")
-        .first()
-    )
-    if row is None:
-        return False
+    if claimed is not None:
+        row = {
+            "job_id": claimed.job_id,
+            "logical_date": claimed.logical_date,
+            "started_at": claimed.started_at,
+        }
+    else:
+        row = (
+            BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING, lease_token=token)
+            .values("job_id", "logical_date", "started_at")
+            .first()
+        )
+        if row is None:
+            return False
     started = row["started_at"] or now
     with transaction.atomic():
         job = locks.job_lock(row["job_id"])
