@@ -12,10 +12,11 @@ request (a Redis counter, `request_dispatch`) and takes the lock only if it is f
 the lock, and after its commit looks again: requests that came meanwhile (their ends committed
 before they counted, so before it looked) are drained by the same holder, in a loop, or by the
 next one to take the lock; every holder of the lock, blocking ones included
-(`hold_dispatch_lock`), drains on commit. A request is removed only after the dispatch that
-served it committed, so a holder that dies leaves it for the next one: at worst a dispatch
-runs once more, and a dispatch only fills free slots, so no unit is sent twice. Without
-Redis, a unit's end waits for the lock as it did before.
+(`hold_dispatch_lock`), drains on commit. The holder takes the requests (resets the counter)
+under the lock and gives them back if its dispatch fails; a holder that dies in between leaves
+them to the reclaim (`recovery.reclaim_lost_units`, every 10 s), which dispatches anyway. A
+dispatch fills only free slots, under the lock, so no unit is sent twice. Without Redis, a
+unit's end waits for the lock as it did before.
 
 The store. Every unit writes to the snapshot store, so while it cannot take writes (full, nearly
 full, read-only, refused: `snapshots.store.store_condition`) nothing is dispatched; a unit that
@@ -151,17 +152,22 @@ def drain_dispatch_requests() -> int:
     redis.RedisError when Redis cannot be reached (the requests stay counted)."""
     client, key = get_redis(), _requests_key()
     dispatched = 0
-    asked = int(client.get(key) or 0)
-    while asked > 0:
-        with transaction.atomic():
-            config = locks.try_dispatch_lock()
-            if config is None:
-                return dispatched  # its holder drains them on commit
-            asked = int(client.get(key) or 0)
-            if asked > 0:
-                dispatched += dispatch_locked(config)
-        # Requests counted after the look above are left: the loop serves them.
-        asked = client.decrby(key, asked) if asked > 0 else 0
+    while int(client.get(key) or 0) > 0:
+        taken = 0
+        try:
+            with transaction.atomic():
+                config = locks.try_dispatch_lock()
+                if config is None:
+                    return dispatched  # its holder drains them on commit
+                # Taken under the lock, so no two holders serve the same requests; those
+                # counted from now on are seen by the look after the commit.
+                taken = int(client.getset(key, 0) or 0)
+                if taken > 0:
+                    dispatched += dispatch_locked(config)
+        except Exception:
+            if taken > 0:
+                client.incrby(key, taken)  # not served: the next holder serves them
+            raise
     return dispatched
 
 

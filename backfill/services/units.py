@@ -116,27 +116,25 @@ def finish_unit(
     todo = None
     # Read before the job's lock; the update below re-checks status and token under it (a
     # unit dispatched again meanwhile has another token, and its `started_at` is not used).
-    if claimed is not None:
-        row = {
-            "job_id": claimed.job_id,
-            "logical_date": claimed.logical_date,
-            "started_at": claimed.started_at,
-        }
-    else:
-        row = (
-            BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING, lease_token=token)
-            .values("job_id", "logical_date", "started_at")
+    if claimed is None:
+        claimed = (
+            BackfillUnit.objects.select_related("job")
+            .filter(pk=unit_id, status=UnitStatus.RUNNING, lease_token=token)
             .first()
         )
-        if row is None:
+        if claimed is None:
             return False
-    started = row["started_at"] or now
+    started = claimed.started_at or now
     with transaction.atomic():
-        job = locks.job_lock(row["job_id"])
-        current = BackfillUnit.objects.filter(
-            pk=unit_id, status=UnitStatus.RUNNING, lease_token=token
+        # The counter's update takes the job's row lock (lock 2) in the statement that needs
+        # it, and is rolled back below if the unit is no longer the caller's: the lock is held
+        # for as few round trips as can be.
+        BackfillJob.objects.filter(pk=claimed.job_id).update(
+            **{COUNTER_FOR[status]: F(COUNTER_FOR[status]) + 1}, heartbeat_at=now
         )
-        ended = current.update(
+        ended = BackfillUnit.objects.filter(
+            pk=unit_id, status=UnitStatus.RUNNING, lease_token=token
+        ).update(
             status=status,
             error_type=error_type,
             error_message=message[:2000],
@@ -149,11 +147,9 @@ def finish_unit(
             lease_expires_at=None,
         )
         if not ended:
+            transaction.set_rollback(True)  # the counter counted a unit that was not ours
             return False
-        BackfillJob.objects.filter(pk=job.pk).update(
-            **{COUNTER_FOR[status]: F(COUNTER_FOR[status]) + 1}, heartbeat_at=now
-        )
-        todo = assembly.date_ended(job, row["logical_date"], now=now)
+        todo = assembly.date_ended(claimed.job, claimed.logical_date, now=now)
     if todo is not None:
         assembly.run_assembly(assembly_id=todo)
     dispatch.request_dispatch()

@@ -18,6 +18,7 @@ import redis
 from django.db import connection, transaction
 from django.utils import timezone
 
+from backfill.limits import get_redis
 from backfill.models import JobStatus, JobType, RateLimitConfig, UnitStatus
 from backfill.services import broker, dispatch, units
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
@@ -102,6 +103,8 @@ def test_concurrent_unit_ends_lose_no_dispatch_and_send_no_unit_twice(sent_units
     assert job.succeeded_units == 60
     assert sorted(ended) == sorted(job.units.values_list("id", flat=True))  # each exactly once
     assert most_in_flight[0] <= 4
+    # Every request served, none counted twice (a negative count would swallow later ones).
+    assert int(get_redis().get(dispatch._requests_key()) or 0) == 0
 
 
 def test_a_unit_end_does_not_wait_for_the_lock_and_its_holder_serves_it(sent_units):
