@@ -44,8 +44,14 @@ count for the bench and its workers.
 
 Sizes: `python -m tests.benchmarks scaling` runs the issue's sizes; `--quick` a small
 configuration for development; `--days=N --districts=N --processes=1,2,4 --slots=1,4,8
---dashboard-units=N --latency-ms=N --parts=archive,analytics,dashboard` pick others (each also
-as an environment variable, `BENCH_SCALING_DAYS=30` ..., `BENCH_SCALING_QUICK=1`).
+--dashboard-units=N --latency-ms=N --parts=archive,analytics,dashboard --in-flight=N` pick others
+(each also as an environment variable, `BENCH_SCALING_DAYS=30` ..., `BENCH_SCALING_QUICK=1`).
+
+Store-bound tables (issue 23) also give the plain loop (`bench_plain`: the same units by the
+project's functions in one process, no Celery, no unit rows) run on the same store in the same
+run, each row's seconds over the plain loop's (`/plain`), and the highest peak resident memory
+of the row's pool processes (`rss MB`). Their jobs keep `in_flight` (2) units per process in
+flight (`--in-flight=1`: one, as the earlier tables did).
 """
 
 from __future__ import annotations
@@ -108,6 +114,10 @@ class Sizes:
     slots: tuple[int, ...] = tuple(range(1, 11))
     latency_ms: int = 200
     parts: tuple[str, ...] = ("archive", "analytics", "dashboard")
+    # Store-bound jobs: units in flight per worker process (job concurrency = processes x
+    # this). 2 keeps one unit's message waiting in each process while it runs the other, so
+    # the broker's round trip overlaps the work; 1 gives the earlier tables' setting.
+    in_flight: int = 2
 
 
 # Two weeks outside any closing period (July 1-19 is June's closing period, all unavailable).
@@ -148,6 +158,7 @@ def sizes_from(argv: Sequence[str] = ()) -> Sizes:
     parser.add_argument("--dashboard-units", type=int, default=env("BENCH_SCALING_DASHBOARD_UNITS"))
     parser.add_argument("--latency-ms", type=int, default=env("BENCH_SCALING_LATENCY_MS"))
     parser.add_argument("--parts", type=_parts, default=env("BENCH_SCALING_PARTS"))
+    parser.add_argument("--in-flight", type=int, default=env("BENCH_SCALING_IN_FLIGHT"))
     args = parser.parse_args(list(argv))
     base = QUICK if args.quick else Sizes()
     given = {}
@@ -332,13 +343,16 @@ def _wait(job: BackfillJob) -> float:
         time.sleep(0.05)
 
 
-def run_row(env: dict[str, str], request: dict[str, Any], processes: int) -> dict[str, Any]:
-    """One job on `processes` pool processes over two nodes: its figures (the job is deleted
-    afterwards, so that a long bench leaves no 400,000 unit rows behind)."""
+def run_row(
+    env: dict[str, str], request: dict[str, Any], processes: int, in_flight: int = 1
+) -> dict[str, Any]:
+    """One job on `processes` pool processes over two nodes, `in_flight` units per process
+    (job concurrency = processes x in_flight): its figures (the job is deleted afterwards, so
+    that a long bench leaves no 400,000 unit rows behind)."""
     with worker_nodes(env, processes) as (split, pids), LockSampler(_own_pids()) as sampler:
         load = os.getloadavg()[0]
         cpu_before = _cpu_times()
-        job, bypassed = _create(request, processes)
+        job, bypassed = _create(request, processes * in_flight)
         seconds = _wait(job)
         cpu_after = _cpu_times()
         peak_rss = peak_rss_mb(pids)
@@ -492,7 +506,7 @@ def store_bound(sizes: Sizes, base_url: str) -> dict[str, Any]:
             print(f"   {part} plain loop {plain}", flush=True)
             rows = []
             for processes in sizes.processes:
-                rows.append(run_row(env, request, processes))
+                rows.append(run_row(env, request, processes, sizes.in_flight))
                 rows[-1]["vs_plain"] = round(rows[-1]["seconds"] / plain["seconds"], 2)
                 print(f"   {part} {_brief(rows[-1])}", flush=True)
             result[part] = with_speedup(rows, "processes")
@@ -548,6 +562,7 @@ def _brief(row: dict[str, Any]) -> str:
 TABLE_COLUMNS = (
     ("processes", 9),
     ("nodes", 6),
+    ("concurrency", 5),
     ("units", 7),
     ("succeeded", 9),
     ("seconds", 9),
@@ -561,6 +576,7 @@ TABLE_COLUMNS = (
     ("peak_rss_mb", 7),
 )
 HEADINGS = {
+    "concurrency": "conc",
     "vs_plain": "/plain",
     "peak_rss_mb": "rss MB",
     "units_per_second": "units/s",
