@@ -7,6 +7,9 @@ COPY backfill backfill
 COPY districts districts
 COPY snapshots snapshots
 COPY analytics analytics
+COPY website website
+COPY monitoring monitoring
+COPY alerts alerts
 COPY simulator simulator
 COPY templates templates
 COPY manage.py ./

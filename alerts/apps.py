@@ -8,3 +8,7 @@ class AlertsConfig(AppConfig):
     label = "alerts"
     verbose_name = "Backfill alerts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Beat starts the alert evaluator from its beat_init signal (alerts/beat.py).
+        from . import beat  # noqa: F401

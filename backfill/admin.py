@@ -8,6 +8,8 @@ templates that extend the admin's own and show only what the user may use.
 - "add" is the New backfill form -> preview -> start;
 - "change" is the live job page, which polls `status.json` (and `cell.json` for a grid cell);
 - actions (cancel, retry failed) are POSTs with confirmation;
+- a publish job's page shows its publish history (`publish_admin` lists every step of every
+  job and every run of `manage.py publish_site` in one list).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from backfill_project import permissions
 from districts.ids import ALL_DISTRICTS, InvalidDistrictId, canonical_district_id
 from snapshots.models import Snapshot
 
-from . import contracts
+from . import contracts, publish_admin  # noqa: F401  (registers the publish history)
 from .api.job_serializers import JobDetailSerializer
 from .errors import IdempotencyConflict, JobStateConflict
 from .forms import BackfillRequestForm
@@ -46,6 +48,7 @@ from .models import (
 from .selectors import admin as admin_reads
 from .selectors import audits as audit_reads
 from .selectors import jobs as job_reads
+from .selectors import publishing as publish_reads
 from .services import actions, idempotency, jobs
 
 # Colours of the unit statuses in the grid and the legend (readable in light and dark mode).
@@ -368,6 +371,7 @@ class BackfillJobAdmin(admin.ModelAdmin):
             "job": job,
             "status": live_status(job),
             "analytics_outputs": analytics_selectors.job_outputs(job_id=job.pk),
+            "publish_history": publish_reads.job_publish_history(job=job),
             "colours": STATUS_COLOURS,
             "status_url": reverse("admin:backfill_job_status", args=[job.pk]),
             "cell_url": reverse("admin:backfill_job_cell", args=[job.pk]),

@@ -44,6 +44,10 @@ Rules the serializer promises (each error names its field in camelCase, all at o
   (and `skipExisting: false`), because an analytics job always regenerates every document of
   its scope. `enableCaching` and `updateAnalytics` are accepted and have no effect there (an
   analytics job makes no request and queues no follow-up).
+- `jobType: publish` and `jobType: import` (the district-statistics site's tree, written from
+  our snapshots to `destination` or read back from `source`): their rules are in
+  `backfill.site_contract`. `destination` is refused for every other job type, and their
+  `source` is `dashboard` or `archive`.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ from .services.planning.request import (
     REQUEST_PRIORITIES,
     BackfillRequest,
 )
+from .site_contract import SITE_JOB_TYPES, validate_site_job
 
 MAX_TARGET_DISTRICTS = 500
 
@@ -171,12 +176,19 @@ class BackfillRequestSerializer(StrictSerializer):
         min_value=0, max_value=MAX_RATE_LIMIT_DELAY_MS, required=False, allow_null=True
     )
     enableCaching = StrictBooleanField(default=True)
-    source = serializers.ChoiceField(
-        choices=Source.values,
+    source = StrictStringField(
         default=Source.DASHBOARD,
+        max_length=500,
         help_text="dashboard (default): download the exports; archive: re-normalize the raw CSVs "
         "archived when they were downloaded, without a request (reprocess then defaults to "
-        "all; rateLimitDelayMs and enableCaching do not apply).",
+        "all; rateLimitDelayMs and enableCaching do not apply). import: the URL of the site's "
+        "tree to read (file:///dir, s3://bucket/prefix, gs://bucket/prefix), required.",
+    )
+    destination = StrictStringField(
+        required=False,
+        max_length=500,
+        help_text="publish only: where the site's tree is written (file:///dir, "
+        "s3://bucket/prefix, gs://bucket/prefix); default PUBLISH_DESTINATION.",
     )
     updateAnalytics = StrictBooleanField(
         default=True,
@@ -245,6 +257,10 @@ class BackfillRequestSerializer(StrictSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["jobType"] == JobType.ANALYTICS_GENERATION:
             return self._validate_analytics(attrs)
+        if attrs["jobType"] in SITE_JOB_TYPES:
+            if errors := validate_site_job(attrs, self._date_errors):
+                raise serializers.ValidationError(errors)
+            return attrs
         start = attrs.get("startDate")
         if start is None:
             raise serializers.ValidationError(
@@ -253,6 +269,7 @@ class BackfillRequestSerializer(StrictSerializer):
         end = attrs.get("endDate") or start
         errors = self._date_errors(start, end, end_given=attrs.get("endDate") is not None)
         attrs["endDate"] = end
+        errors.update(_not_site_errors(attrs))
         if attrs["source"] == Source.DASHBOARD and attrs["concurrency"] > MAX_CONCURRENCY:
             errors["concurrency"] = [
                 f"At most {MAX_CONCURRENCY} for a job that downloads from the dashboard "
@@ -287,6 +304,7 @@ class BackfillRequestSerializer(StrictSerializer):
                 "Not for analytics-generation: it always regenerates every document of its "
                 "scope from the stored snapshots."
             ]
+        errors.update(_not_site_errors(attrs))
         if attrs["source"] == Source.ARCHIVE:
             errors["source"] = [
                 "Not for analytics-generation: source archive re-normalizes archived CSVs in a "
@@ -349,7 +367,23 @@ class BackfillRequestSerializer(StrictSerializer):
             update_analytics=data["updateAnalytics"],
             collect_summary=data["collectSummary"],
             priority=data["priority"],
+            destination=data.get("destination", ""),
         )
+
+
+def _not_site_errors(attrs: dict[str, Any]) -> dict[str, list[str]]:
+    """A data-collection or analytics request names no site: `source` is one of ours and
+    there is no `destination`."""
+    errors: dict[str, list[str]] = {}
+    if attrs["source"] not in Source.values:
+        choices = ", ".join(Source.values)
+        errors["source"] = [
+            f"{attrs['source']!r} is not one of {choices} (a site's URL is the source of "
+            "an import job)."
+        ]
+    if attrs.get("destination"):
+        errors["destination"] = ["Only for publish."]
+    return errors
 
 
 def backfill_request(data: Any) -> BackfillRequest:

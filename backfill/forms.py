@@ -38,6 +38,7 @@ FIELD_FOR = {
     "updateAnalytics": "update_analytics",
     "collectSummary": "collect_summary",
     "priority": "priority",
+    "destination": "destination",
 }
 
 
@@ -139,6 +140,22 @@ class BackfillRequestForm(forms.Form):
         help_text="Higher priorities take free slots first; a long backfill yields to them.",
     )
 
+    destination = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "file:///srv/cdn", "size": 40}),
+        help_text="Publish: where the site's tree is written (file:///dir, s3://bucket/prefix, "
+        "gs://bucket/prefix). Empty: PUBLISH_DESTINATION.",
+    )
+    site_source = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Site source",
+        widget=forms.TextInput(attrs={"placeholder": "file:///srv/cdn", "size": 40}),
+        help_text="Import: the site's tree to read (file:///dir, s3://bucket/prefix, "
+        "gs://bucket/prefix).",
+    )
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.district_choices = district_choices()
@@ -164,6 +181,11 @@ class BackfillRequestForm(forms.Form):
             request["collectSummary"] = False
         if data["reprocess"]:
             request["reprocess"] = data["reprocess"]
+        if data["job_type"] == JobType.PUBLISH and data.get("destination"):
+            request["destination"] = data["destination"].strip()
+        if data["job_type"] == JobType.IMPORT:
+            # An import's source is the site's tree, not one of the sources of a collection.
+            request["source"] = data.get("site_source", "").strip()
         if data.get("rate_limit_delay_ms") is not None:
             request["rateLimitDelayMs"] = data["rate_limit_delay_ms"]
         return request
@@ -175,6 +197,8 @@ class BackfillRequestForm(forms.Form):
         for name, field in FIELD_FOR.items():
             if request.get(name) is not None and name != "skipExisting":
                 data[field] = request[name]
+        if request.get("jobType") == JobType.IMPORT:
+            data["site_source"] = data.pop("source", "")
         for choice in ("update_analytics", "collect_summary"):
             if choice in data:
                 data[choice] = "yes" if data[choice] else "no"
@@ -186,7 +210,8 @@ class BackfillRequestForm(forms.Form):
     def add_request_errors(self, messages_by_field: dict[str, list[str]]) -> None:
         """Put the contract's or the planner's field errors (camelCase keys) on the matching
         form fields; the others above the form."""
+        importing = self.data.get("job_type") == JobType.IMPORT
         for name, messages in messages_by_field.items():
-            field = FIELD_FOR.get(name)
+            field = "site_source" if importing and name == "source" else FIELD_FOR.get(name)
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)

@@ -18,6 +18,10 @@ class JobType(models.TextChoices):
     IMPORT = "import"
 
 
+# Job types that never send a request to the dashboard.
+STORE_BOUND_JOB_TYPES = (JobType.ANALYTICS_GENERATION, JobType.PUBLISH, JobType.IMPORT)
+
+
 class JobStatus(models.TextChoices):
     PENDING = "pending"  # waiting in the queue for a free slot
     RUNNING = "running"
@@ -52,12 +56,15 @@ JOB_DISPATCH_ORDER = (
 class CollectionStrategy(models.TextChoices):
     """How a job collects (DOMAIN.md section 8); the request's `collectionType` asks for one.
     An analytics-generation job collects nothing from the dashboard: it reads the stored
-    snapshots (`analytics`)."""
+    snapshots (`analytics`); a publish job writes them as the site's file tree (`publish`), an
+    import job reads such a tree back into the store (`import`)."""
 
     SYSTEM_WIDE = "system-wide"
     PER_DISTRICT = "per-district"
     TARGETED = "targeted"
     ANALYTICS = "analytics"
+    PUBLISH = "publish"
+    IMPORT = "import"
 
 
 class Source(models.TextChoices):
@@ -199,9 +206,10 @@ class BackfillJob(models.Model):
 
     @property
     def is_store_bound(self) -> bool:
-        """Works on the snapshot store only (analytics, re-normalizing the archive): no request
-        to the dashboard, so its units take slots of their own (BACKFILL_STORE_MAX_CONCURRENT)."""
-        return self.job_type == JobType.ANALYTICS_GENERATION or self.source == Source.ARCHIVE
+        """Works on the snapshot store only (analytics, re-normalizing the archive, publishing
+        the site's tree, importing one): no request to the dashboard, so its units take slots
+        of their own (BACKFILL_STORE_MAX_CONCURRENT)."""
+        return self.job_type in STORE_BOUND_JOB_TYPES or self.source == Source.ARCHIVE
 
     @property
     def finished_units(self) -> int:
@@ -443,3 +451,36 @@ class RateLimitConfig(models.Model):
     def load(cls) -> RateLimitConfig:
         config, _ = cls.objects.get_or_create(pk=1)
         return config
+
+
+class PublishStep(models.Model):
+    """One step of a publish job, as the admin's publish history shows it: a date's files
+    (`logical_date`) or the indexes written last (`logical_date` None: `v1/latest.json`, the
+    `v1/` and `config/` indexes). One row per run of the step (a retried date has several).
+    `website.models.PublishRun` records the runs of `manage.py publish_site`, which has no job;
+    the admin lists both in one history (`PublishHistoryEntry`)."""
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(BackfillJob, on_delete=models.CASCADE, related_name="publish_steps")
+    logical_date = models.DateField(null=True, blank=True)
+    destination = models.CharField(max_length=500)
+    written = models.PositiveIntegerField(default=0, help_text="Objects written (changed).")
+    skipped = models.PositiveIntegerField(default=0, help_text="Objects unchanged, not written.")
+    bytes = models.BigIntegerField(default=0, help_text="Bytes written.")
+    # The paths written, relative to the destination.
+    paths = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(db_index=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["job", "started_at"], name="publish_step_job")]
+
+    def __str__(self) -> str:
+        what = self.logical_date or "indexes"
+        return f"publish {what} to {self.destination}: {self.written} written"
+
+
+# Django loads an app's models from this module; the publish history's view lives apart.
+from .publish_history import PublishHistoryEntry  # noqa: E402, F401

@@ -7,7 +7,16 @@ from celery.signals import worker_ready
 
 from snapshots import performance
 
-from .services import audits, cleanup, closing_dates, dispatch, execution, gap_fill, recovery
+from .services import (
+    audits,
+    cleanup,
+    closing_dates,
+    daily_publish,
+    dispatch,
+    execution,
+    gap_fill,
+    recovery,
+)
 
 
 # No result stored: the unit's row is its record, and a result row per unit (django-db backend)
@@ -74,3 +83,9 @@ def fill_yesterday() -> str | None:
 def audit_snapshots() -> dict[str, int]:
     checked = audits.audit_snapshots()
     return {outcome: sum(a.outcome == outcome for a in checked) for outcome in audits.AuditOutcome}
+
+
+@shared_task(name="backfill.tasks.publish_site")
+def publish_site() -> str | None:
+    job = daily_publish.publish_daily()
+    return str(job.pk) if job else None

@@ -1,7 +1,7 @@
 import os
 import sys
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backfill_project.settings")
 
@@ -11,6 +11,24 @@ app.autodiscover_tasks()
 # `current_app` is per thread: without this, a web server's request threads would send tasks
 # through Celery's unconfigured fallback app (the default AMQP broker), not ours.
 app.set_default()
+# Workers and beat write their heartbeats from Celery's signals, connected on import.
+from . import heartbeat  # noqa: E402, F401
+
+
+@signals.after_setup_logger.connect
+def unit_fields_on_worker_lines(logger, format, **kwargs) -> None:
+    """Workers and beat keep Celery's logging (its format, `--loglevel`), and every line a unit
+    logs still carries its job, unit, date and district (settings LOGGING's filter), or is one
+    JSON object with LOG_FORMAT=json, as in every other process."""
+    from django.conf import settings
+
+    from backfill_project.log_context import JsonFormatter, PlainFormatter, UnitContextFilter
+
+    for handler in logger.handlers:
+        handler.addFilter(UnitContextFilter())
+        handler.setFormatter(
+            JsonFormatter() if settings.LOG_FORMAT == "json" else PlainFormatter(format)
+        )
 
 
 def worker_argv(*, queue: str, concurrency: int, loglevel: str = "INFO") -> list[str]:

@@ -7,6 +7,7 @@ Every read goes through one helper per type (`env_str`, `env_int`, `env_float`, 
 The README's "Configuration" section lists each variable; keep the two in step.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -136,6 +137,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_results",
     "django_celery_beat",
+    "django_prometheus",
     "districts",
     "snapshots",
     "backfill",
@@ -147,6 +149,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz answer first: no HTTPS redirect, host check or session for a probe.
+    "alerts.health.middleware.HealthCheckMiddleware",
+    # First and last but for the probes: django-prometheus times every request and counts it by
+    # view and status.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's CSS and scripts) however the web process is started, DEBUG or not.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -156,6 +163,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "backfill_project.urls"
@@ -186,6 +194,15 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 30}
+# django-prometheus's wrapper of the same backend counts queries, errors and their durations for
+# /metrics (the serving process's; see monitoring/).
+if DATABASES["default"]["ENGINE"] in (
+    "django.db.backends.postgresql",
+    "django.db.backends.sqlite3",
+):
+    DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+        "django.db.", "django_prometheus.db."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = []
@@ -199,11 +216,30 @@ STATIC_ROOT = VAR_DIR / "static"
 # (runserver, a test server) is styled; `collectstatic` still fills STATIC_ROOT for production.
 WHITENOISE_USE_FINDERS = True
 
+# Every line a unit logs carries its job, unit, date and district (backfill_project/log_context.py);
+# LOG_FORMAT=json writes one JSON object per line for log shippers. Celery's workers and beat keep
+# their own setup, with the same filter and format added (backfill_project/celery.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be `plain` or `json`, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"unit": {"()": "backfill_project.log_context.UnitContextFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "backfill_project.log_context.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "backfill_project.log_context.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["unit"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
@@ -396,7 +432,68 @@ BACKFILL_PRIORITY_RESERVED_SHARE = env_float("BACKFILL_PRIORITY_RESERVED_SHARE",
 if not 0.0 <= BACKFILL_PRIORITY_RESERVED_SHARE < 1.0:
     raise ImproperlyConfigured("BACKFILL_PRIORITY_RESERVED_SHARE must be in [0, 1).")
 
+# --- Operations: /metrics (monitoring/) --------------------------------------------------
+# A scraper is let in with `Authorization: Bearer <METRICS_TOKEN>` or from an address of
+# METRICS_ALLOWED_IPS (addresses or networks, `127.0.0.1,10.0.0.0/8`); anything else gets 403.
+# Neither set: /metrics answers 403 to everybody.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_entry!r} is not an address or network"
+        ) from _exc
+# Each scrape's database queries stop after this long (PostgreSQL statement_timeout); a section
+# that did not answer is reported in backfill_scrape_errors instead of failing the scrape.
+METRICS_QUERY_TIMEOUT_MS = env_int("METRICS_QUERY_TIMEOUT_MS", 2000)
+
 # --- Legacy routes (/api/districts/backfill...) ---------------------------------------------
 # Announced in their Deprecation and Sunset headers (RFC 9745, RFC 8594).
 LEGACY_API_DEPRECATED_AT = env_str("LEGACY_API_DEPRECATED_AT", "2026-12-01")
 LEGACY_API_SUNSET_AT = env_str("LEGACY_API_SUNSET_AT", "2027-06-30")
+
+# --- Health checks and alerts (alerts/) -----------------------------------------------------
+# Workers write a heartbeat this often; /readyz counts a worker alive while its last one is at
+# most HEALTH_WORKER_STALE_SECONDS old, and beat while it sent a task (its 10 s reclaim) within
+# HEALTH_BEAT_STALE_SECONDS.
+HEARTBEAT_INTERVAL_SECONDS = env_float("HEARTBEAT_INTERVAL_SECONDS", 5.0)
+HEALTH_WORKER_STALE_SECONDS = env_float("HEALTH_WORKER_STALE_SECONDS", 20.0)
+HEALTH_BEAT_STALE_SECONDS = env_float("HEALTH_BEAT_STALE_SECONDS", 35.0)
+# /readyz fails when a filesystem store has less than this share of its disk free.
+HEALTH_STORE_MIN_FREE_RATIO = env_float("HEALTH_STORE_MIN_FREE_RATIO", 0.05)
+# E-mail of alerts: Django's mail settings; rules without their own list go to ADMINS
+# ("Name <a@b>, c@d").
+ADMINS = [
+    (address.split("<")[0].strip() or address, address.split("<")[-1].rstrip(">").strip())
+    for address in env_list("ADMINS")
+]
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+SERVER_EMAIL = env_str("SERVER_EMAIL", "backfill@localhost")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", SERVER_EMAIL)
+# Webhook deliveries: the request's timeout, and how often a failed one is tried (backoff
+# ALERT_WEBHOOK_RETRY_BASE_SECONDS x 2^attempt between tries).
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env_float("ALERT_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+ALERT_WEBHOOK_MAX_ATTEMPTS = env_int("ALERT_WEBHOOK_MAX_ATTEMPTS", 5)
+ALERT_WEBHOOK_RETRY_BASE_SECONDS = env_float("ALERT_WEBHOOK_RETRY_BASE_SECONDS", 10.0)
+# Beat evaluates the alert rules this often (alerts/beat.py).
+ALERT_EVALUATE_SECONDS = env_float("ALERT_EVALUATE_SECONDS", 30.0)
+EMAIL_SUBJECT_PREFIX = env_str("EMAIL_SUBJECT_PREFIX", "[Backfill] ")
+# --- Publishing to the district-statistics site (website/) ----------------------------------
+# Where `publish_site` and the publish jobs write the site's file tree: `file:///srv/cdn`,
+# `s3://bucket/prefix` or `gs://bucket/prefix` (website/destinations.py). Empty: no destination.
+PUBLISH_DESTINATION = env_str("PUBLISH_DESTINATION", "").strip()
+# Another S3-compatible service for an `s3://` destination (MinIO, R2, moto); empty: AWS.
+PUBLISH_S3_ENDPOINT_URL = env_str("PUBLISH_S3_ENDPOINT_URL", "")
+# The Google Cloud project of a `gs://` destination; empty: the credentials' own.
+PUBLISH_GCS_PROJECT = env_str("PUBLISH_GCS_PROJECT", "")
+# A collection (or the analytics job following it) that stored something queues a publish job
+# to PUBLISH_DESTINATION (backfill/services/follow_up.py); off when no destination is set.
+PUBLISH_AFTER_COLLECTION = env_bool("PUBLISH_AFTER_COLLECTION", True)

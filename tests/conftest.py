@@ -11,6 +11,9 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.analytics",
     "tests.fixtures.s3",
+    "tests.fixtures.webhooks",
+    "tests.fixtures.alerts",
+    "tests.fixtures.gcs",
 ]
 
 

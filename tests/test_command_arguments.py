@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from backfill.services import broker, recovery
 
-APPS = {"backfill", "districts", "simulator", "snapshots"}
+APPS = {"backfill", "districts", "simulator", "snapshots", "website"}
 # These serve until stopped: for them only the parser runs (a value it accepts would start a
 # server), which is where their arguments are checked.
 SERVING = {"demo", "run_dashboard_simulator"}

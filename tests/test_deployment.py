@@ -116,3 +116,18 @@ def test_compose_requires_a_secret_and_keeps_the_simulator_off_the_host_network(
     for name, service in services.items():
         for port in service.get("ports", []):
             assert name == "web" or str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_the_image_copies_every_package_the_project_installs():
+    """The Dockerfile copies packages one by one: a new app missing there is an image that
+    cannot start (INSTALLED_APPS names it)."""
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    included = {name.rstrip("*") for name in packages["packages"]["find"]["include"]}
+    copied = {
+        line.split()[1]
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ") and len(line.split()) == 3
+    }
+    assert included <= copied, sorted(included - copied)

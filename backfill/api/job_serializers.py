@@ -269,23 +269,35 @@ class JobDetailSerializer(serializers.Serializer):
     followUpOf = serializers.CharField(
         source="follow_up_of",
         allow_null=True,
-        help_text="The data-collection job whose stored dates this analytics-generation job "
-        "updates; null for any other job.",
+        help_text="The job this one follows up: the data-collection job whose stored dates this "
+        "analytics-generation job updates, or the data-collection or analytics-generation job "
+        "whose dates this publish job publishes (PUBLISH_AFTER_COLLECTION); null otherwise.",
     )
     followUps = serializers.ListField(
         source="follow_ups",
         child=serializers.CharField(),
-        help_text="The analytics-generation jobs this data-collection job queued when it ended "
-        "(updateAnalytics), oldest first.",
+        help_text="The jobs this job queued when it ended, oldest first: analytics-generation "
+        "after a data collection (updateAnalytics), publish after what stored something "
+        "(PUBLISH_AFTER_COLLECTION).",
     )
 
 
 class DatePlanSerializer(serializers.Serializer):
     date = serializers.DateField(source="logical_date")
     plan = serializers.ChoiceField(
-        choices=["fetch", "stored", "waiting", "unavailable", "read", "missing"],
+        choices=[
+            "fetch",
+            "stored",
+            "waiting",
+            "unavailable",
+            "read",
+            "missing",
+            "publish",
+            "import",
+        ],
         help_text="data-collection: fetch, stored, waiting, unavailable. analytics-generation: "
-        "read (a stored snapshot is read), missing (no snapshot stored), unavailable.",
+        "read (a stored snapshot is read), missing (no snapshot stored), unavailable. publish, "
+        "import: the date is published or imported.",
     )
     reason = serializers.CharField(allow_blank=True)
     units = serializers.IntegerField()

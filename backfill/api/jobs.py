@@ -98,6 +98,21 @@ CREATE_EXAMPLES = [
         value={"jobType": "analytics-generation"},
         request_only=True,
     ),
+    OpenApiExample(
+        "Publish a month to the site's bucket",
+        value={
+            "jobType": "publish",
+            "startDate": "2025-03-01",
+            "endDate": "2025-03-31",
+            "destination": "gs://toast-stats-data/",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Import the site's history from a directory",
+        value={"jobType": "import", "source": "file:///srv/cdn"},
+        request_only=True,
+    ),
 ]
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No job with this id.")
 CONFLICT = OpenApiResponse(ConflictSerializer, description="The job's state forbids it.")
@@ -314,8 +329,8 @@ class PreviewApi(BackfillApi):
         snapshotsRead = SnapshotReadsSerializer(
             source="reads",
             allow_null=True,
-            help_text="analytics-generation: the snapshots the job reads; null for "
-            "data-collection.",
+            help_text="analytics-generation: the snapshots the job reads; null for the other "
+            "job types.",
         )
 
     @extend_schema(

@@ -14,7 +14,8 @@ Errors answer the old backend's shape, which the old front end reads
 (`error.response.data.error.message`): `{"error": {"code", "message", "details"}}` with the
 status codes of the job API (`legacy_error`). The district routes echo the district id as the
 path wrote it (`06` stays `06`) and take `targetDistricts` in either spelling. These routes
-start data collections only: `jobType: analytics-generation` is a 400 naming `jobType`.
+start data collections only: `jobType` analytics-generation, publish or import is a 400 naming
+`jobType`.
 Staff only, like the rest of the API.
 """
 
@@ -144,14 +145,18 @@ def _district_body(data: Any, district: str) -> Any:
     return {**data, "targetDistricts": [district]}
 
 
+# The job types the legacy routes refuse by name (any other value is the contract's error).
+OTHER_JOB_TYPES = (JobType.ANALYTICS_GENERATION, JobType.PUBLISH, JobType.IMPORT)
+
+
 def _data_collection_only(data: Any) -> None:
-    """The old client knows data collections only: analytics-generation is a 400 (with the
-    body's other errors as a data collection)."""
-    if not (isinstance(data, Mapping) and data.get("jobType") == JobType.ANALYTICS_GENERATION):
+    """The old client knows data collections only: analytics-generation, publish and import are
+    a 400 (with the body's other errors as a data collection)."""
+    if not isinstance(data, Mapping) or data.get("jobType") not in OTHER_JOB_TYPES:
         return
     errors: dict[str, Any] = {
         "jobType": [
-            "The legacy routes start data collections only; start analytics-generation "
+            f"The legacy routes start data collections only; start {data['jobType']} "
             "with POST /api/admin/backfill."
         ]
     }
@@ -177,7 +182,7 @@ def legacy_status(
         _district_job(version.job, district)
     return versioned(
         request,
-        version.digest("legacy", district_id),
+        version.digest("legacy", district_id, legacy=True),
         lambda: legacy_responses.backfill_response(version, district_id=district_id),
     )
 

@@ -14,10 +14,10 @@ from backfill.selectors import legacy as legacy_reads
 
 from .legacy_serializers import LEGACY_STATUS, REFRESH_METHOD
 
-# (job id, district id) -> (the job's version digest, its body without `performanceStatus`), in
-# this process: pollers of a job that did not change share one body (206 kB for a year of 120
-# districts) instead of each building it.
-_BODIES: dict[tuple[Any, str | None], tuple[str, dict[str, Any]]] = {}
+# (job id, district id) -> (what the body shows of the job's version, its body without
+# `performanceStatus`), in this process: pollers of a job that did not change share one body
+# (206 kB for a year of 120 districts) instead of each building it.
+_BODIES: dict[tuple[Any, str | None], tuple[tuple[Any, ...], dict[str, Any]]] = {}
 _BODIES_SIZE = 16
 
 
@@ -27,10 +27,10 @@ def backfill_response(
     """The seed 001 BackfillResponse of a job at `version` (plain data, ready for the
     serializer). Built once per version of the job; the limits' state, which holds countdowns,
     is added at each call."""
-    key, digest = (version.job.pk, district_id), version.digest("legacy", district_id)
+    key, shown = (version.job.pk, district_id), version.legacy_key
     cached = _BODIES.get(key)
-    if cached is None or cached[0] != digest:
-        cached = (digest, _body(version, district_id=district_id))
+    if cached is None or cached[0] != shown:
+        cached = (shown, _body(version, district_id=district_id))
         _BODIES.pop(key, None)
         while len(_BODIES) >= _BODIES_SIZE:
             _BODIES.pop(next(iter(_BODIES)), None)

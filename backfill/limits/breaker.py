@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
+from backfill_project import counters
 from districts.dashboard.errors import DashboardError, ErrorType
 
 from .connection import redis_unavailable
@@ -64,9 +65,9 @@ local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
 if state == 'half_open' or (state == 'closed' and failures >= threshold) then
   redis.call('HSET', KEYS[1], 'state', 'open', 'open_until', string.format('%.0f', now + cooldown))
   redis.call('DEL', KEYS[2])
-  return 'open'
+  return {'open', 1}
 end
-return state
+return {state, 0}
 """
 
 _RELEASE = """
@@ -142,8 +143,13 @@ class CircuitBreaker:
         self._run(self._success, [])
 
     def record_failure(self) -> str:
-        """A 5xx, timeout or network error; returns the state after it (open or closed)."""
-        state = self._run(self._failure, [self.failure_threshold, int(self.cooldown_s * 1000)])
+        """A 5xx, timeout or network error; returns the state after it (open or closed). The
+        breaker opening is counted (`breaker_opens`, shared by every process)."""
+        state, opened = self._run(
+            self._failure, [self.failure_threshold, int(self.cooldown_s * 1000)]
+        )
+        if int(opened):
+            counters.increment(counters.BREAKER_OPENS)
         return state.decode()
 
     def release(self, permit: Permit) -> None:
@@ -174,7 +180,7 @@ class CircuitBreaker:
         """Close the breaker and forget its history."""
         self.redis.delete(self._state_key, self._probe_key)
 
-    def _run(self, script, args: list) -> bytes:
+    def _run(self, script, args: list):
         try:
             return script(keys=[self._state_key, self._probe_key], args=args)
         except redis.RedisError as exc:

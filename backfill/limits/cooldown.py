@@ -28,10 +28,12 @@ redis.call('SET', KEYS[2], backoff, 'PX', math.max(cap * 4, 60000))
 local pause = math.max(backoff, retry_after)
 local until_at = now + pause * 1000
 local existing = tonumber(redis.call('GET', KEYS[1]) or '0')
+local started = 1
+if existing > now then started = 0 end
 if existing > until_at then until_at = existing end
 redis.call('SET', KEYS[1], string.format('%.0f', until_at), 'PX',
            math.ceil((until_at - now) / 1000) + 1000)
-return {string.format('%.0f', now), string.format('%.0f', until_at), backoff}
+return {string.format('%.0f', now), string.format('%.0f', until_at), backoff, started}
 """
 
 
@@ -42,3 +44,5 @@ class Cooldown:
     started_at: float
     until: float
     backoff_ms: int
+    # False when this 429 only extended a cooldown that was already running.
+    new: bool = True

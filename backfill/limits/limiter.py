@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
+from backfill_project import counters
 from districts.dashboard.collect import CollectionCancelled
 from districts.dashboard.errors import DashboardError, ErrorType
 
@@ -304,7 +305,7 @@ class RateLimiter:
         limits = self.settings_provider()
         retry_after_ms = 0 if retry_after_s is None else max(0, int(retry_after_s * 1000))
         try:
-            started, until, backoff = self._rate_limited(
+            started, until, backoff, new = self._rate_limited(
                 keys=[self._cooldown_key, self._backoff_key],
                 args=[
                     min(retry_after_ms, MAX_RETRY_AFTER_MS),
@@ -315,7 +316,11 @@ class RateLimiter:
             )
         except redis.RedisError as exc:
             raise redis_unavailable(exc, what="rate limiter") from exc
-        return Cooldown(int(started) / 1_000_000, int(until) / 1_000_000, int(backoff))
+        if int(new):
+            counters.increment(counters.COOLDOWNS)
+        return Cooldown(
+            int(started) / 1_000_000, int(until) / 1_000_000, int(backoff), new=bool(int(new))
+        )
 
     def report_success(self) -> None:
         """The site answered normally: the next 429 backs off from the start again."""

@@ -22,7 +22,7 @@ from ..models import (
     UnitStatus,
 )
 from .jobs import JobProgress, job_progress
-from .waiting import why_not_running
+from .waiting import why_not_running, workers_silent
 
 # Beyond this many dates the grid shows weeks (a year of daily units stays readable).
 GRID_MAX_COLUMNS = 62
@@ -167,6 +167,8 @@ class Overview:
     finished: tuple[BackfillJob, ...]
     # Set while the snapshot store cannot take writes (nothing is dispatched meanwhile).
     store_condition: store.StoreCondition | None = None
+    # Why no unit runs when no worker answers ("" while one does).
+    workers_silent: str = ""
 
 
 def overview(*, finished_limit: int = 5) -> Overview:
@@ -185,4 +187,5 @@ def overview(*, finished_limit: int = 5) -> Overview:
             ]
         ),
         store_condition=store.store_condition(),
+        workers_silent=workers_silent(),
     )

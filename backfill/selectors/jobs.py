@@ -249,25 +249,39 @@ class JobVersion:
     """What a job's status shows, read cheaply (the job row, its per-district unit counts, a
     few counts of related rows, the limits' state): equal versions mean equal status bodies
     but for the values that follow the clock alone. The status routes digest it into their
-    ETag before building any body, and the legacy status keys its per-district dates by it."""
+    ETag before building any body, and the legacy status keys its body by it."""
 
     job: BackfillJob
-    units: tuple[Any, ...]  # what changes whenever a unit changes in a way any status shows
-    others: tuple[Any, ...]  # snapshots, follow-ups, assemblies, queue, store, why not running
+    # What changes whenever a unit changes in a way any status shows; its last item is the
+    # (district id, status, count) rows of the units (`district_counts`).
+    units: tuple[Any, ...]
+    snapshots: tuple[Any, ...]  # how many snapshots, partial ones, their sizes
+    others: tuple[Any, ...]  # follow-ups, assemblies, queue, store, why not running
     performance: dict[str, Any]  # dashboard_performance(), reused by the body
 
-    def digest(self, *parts: object) -> str:
-        """A weak ETag of this version for one representation (`parts` name it)."""
+    @property
+    def district_counts(self) -> tuple[tuple[str, str, int], ...]:
+        return self.units[-1]
+
+    @property
+    def legacy_key(self) -> tuple[Any, ...]:
+        """What the legacy body shows but for the limits' state: the seed's BackfillResponse
+        has no queue, store, follow-ups or reason for waiting, so a change of those (the
+        "no worker for N min" sentence changes every minute) keeps its body and its ETag."""
+        return (self.units, self.snapshots)
+
+    def digest(self, *parts: object, legacy: bool = False) -> str:
+        """A weak ETag of this version for one representation (`parts` name it); `legacy`
+        digests only what the legacy body shows."""
         limits = {
             key: {k: v for k, v in value.items() if k not in PERFORMANCE_CLOCK_FIELDS.get(key, ())}
             if isinstance(value, dict)
             else value
             for key, value in self.performance.items()
         }
+        shown = self.legacy_key if legacy else (*self.legacy_key, self.others)
         text = json.dumps(
-            [parts, str(self.job.pk), self.units, self.others, limits],
-            separators=(",", ":"),
-            default=str,
+            [parts, str(self.job.pk), *shown, limits], separators=(",", ":"), default=str
         )
         return f'W/"{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()}"'
 
@@ -316,6 +330,7 @@ def job_version(*, job_id: object) -> JobVersion:
     job = _versioned_job(pk)
     if job is None:
         raise JobNotFound(job_id=job_id)
+    counts = _district_count_rows(job)
     units = (
         job.status,
         job.recovery_count,
@@ -327,25 +342,29 @@ def job_version(*, job_id: object) -> JobVersion:
         job.cancelled_units,
         job.waiting_units,
         job.v_claimed,
-        _district_count_rows(job),
+        counts,
     )
     performance = dashboard_performance()
     queue = queue_state(job=job) if job.status == JobStatus.PENDING else None
+    snapshots = (job.v_snapshots, job.v_partial, job.v_snapshot_sizes)
     others = (
         job.priority,
         job.started_at,
         job.finished_at,
         job.heartbeat_at,
-        job.v_snapshots,
-        job.v_partial,
-        job.v_snapshot_sizes,
         job.v_follow_ups,
         job.v_assemblies,
         asdict(queue) if queue else None,
         _store_condition_dict(),
-        why_not_running(job=job, performance=performance),
+        why_not_running(
+            job=job,
+            performance=performance,
+            running=any(status == UnitStatus.RUNNING for _, status, _ in counts),
+        ),
     )
-    return JobVersion(job=job, units=units, others=others, performance=performance)
+    return JobVersion(
+        job=job, units=units, snapshots=snapshots, others=others, performance=performance
+    )
 
 
 def _store_condition_dict() -> dict[str, Any] | None:

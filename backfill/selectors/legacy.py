@@ -84,8 +84,8 @@ def _counted_district_dates(job: BackfillJob) -> tuple[DistrictDates, ...]:
 
 
 # One row per district: counts, ISO dates by outcome (in date order) and the message of the
-# latest failed date that has one. A single scan of the job's units in the database, instead of
-# one Python object per unit.
+# latest failed date that has one. A single scan of the job's units (or of some districts'
+# units) in the database, instead of one Python object per unit.
 _DISTRICT_DATES_SQL = """
 SELECT district_id,
        count(*),
@@ -99,45 +99,73 @@ SELECT district_id,
        (array_agg(error_message ORDER BY logical_date DESC)
                 FILTER (WHERE status = %(failed)s AND error_message <> ''))[1]
 FROM backfill_backfillunit
-WHERE job_id = %(job)s
-GROUP BY district_id
-"""
+WHERE job_id = %(job)s"""
 
 
-# job id -> (units version, its district dates), in this process: pollers of a job whose units
-# did not change share one computation instead of each scanning the units.
-_DISTRICT_DATES_CACHE: dict[uuid.UUID, tuple[tuple[Any, ...], tuple[DistrictDates, ...]]] = {}
+@dataclass
+class _Cached:
+    units: tuple[Any, ...]  # the job's version of its units when `dates` were read
+    counts: dict[str, tuple[Any, ...]]  # district id -> its (status, count) rows then
+    dates: dict[str, DistrictDates]
 
 
+# job id -> its district dates, in this process: pollers of a job whose units did not change
+# share one computation instead of each scanning the units, and a change re-reads only the
+# districts whose unit counts changed (a running job changes a few districts per poll).
+_DISTRICT_DATES_CACHE: dict[uuid.UUID, _Cached] = {}
 _DISTRICT_DATES_CACHE_SIZE = 16
+
+
+def _counts_by_district(version: JobVersion) -> dict[str, tuple[Any, ...]]:
+    counts: dict[str, list[Any]] = {}
+    for district_id, status, count in version.district_counts:
+        counts.setdefault(district_id, []).append((status, count))
+    return {district_id: tuple(rows) for district_id, rows in counts.items()}
 
 
 def _cached_district_dates(version: JobVersion) -> tuple[DistrictDates, ...]:
     job = version.job
     cached = _DISTRICT_DATES_CACHE.get(job.pk)
-    if cached is not None and cached[0] == version.units:
-        return cached[1]
-    dates = _aggregated_district_dates(job)
-    _DISTRICT_DATES_CACHE.pop(job.pk, None)
-    while len(_DISTRICT_DATES_CACHE) >= _DISTRICT_DATES_CACHE_SIZE:
-        _DISTRICT_DATES_CACHE.pop(next(iter(_DISTRICT_DATES_CACHE)), None)
-    _DISTRICT_DATES_CACHE[job.pk] = (version.units, dates)
-    return dates
+    if cached is None or cached.units != version.units:
+        counts = _counts_by_district(version)
+        if cached is None or cached.counts == counts:
+            # New, or a change the counts do not show (a lease reclaim adds an attempt to a
+            # running unit): every district is read again.
+            dates = _aggregated_district_dates(job)
+        else:
+            changed = [
+                d
+                for d in counts.keys() | cached.counts.keys()
+                if counts.get(d) != cached.counts.get(d)
+            ]
+            dates = {d: v for d, v in cached.dates.items() if d in counts}
+            dates.update(_aggregated_district_dates(job, districts=changed))
+        cached = _Cached(units=version.units, counts=counts, dates=dates)
+        _DISTRICT_DATES_CACHE.pop(job.pk, None)
+        while len(_DISTRICT_DATES_CACHE) >= _DISTRICT_DATES_CACHE_SIZE:
+            _DISTRICT_DATES_CACHE.pop(next(iter(_DISTRICT_DATES_CACHE)), None)
+        _DISTRICT_DATES_CACHE[job.pk] = cached
+    return tuple(cached.dates[d] for d in sorted(cached.dates, key=district_sort_key))
 
 
-def _aggregated_district_dates(job: BackfillJob) -> tuple[DistrictDates, ...]:
+def _aggregated_district_dates(
+    job: BackfillJob, *, districts: list[str] | None = None
+) -> dict[str, DistrictDates]:
     params = {
         "job": job.pk,
         "pending": UnitStatus.PENDING,
         "running": UnitStatus.RUNNING,
         "succeeded": UnitStatus.SUCCEEDED,
         "failed": UnitStatus.FAILED,
+        "districts": districts,
     }
+    some = "" if districts is None else " AND district_id = ANY(%(districts)s)"
+    sql = f"{_DISTRICT_DATES_SQL}{some} GROUP BY district_id"
     with connection.cursor() as cursor:
-        cursor.execute(_DISTRICT_DATES_SQL, params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return tuple(
-        DistrictDates(
+    return {
+        district_id: DistrictDates(
             district_id=district_id,
             dates_total=total,
             dates_processed=done,
@@ -147,10 +175,8 @@ def _aggregated_district_dates(job: BackfillJob) -> tuple[DistrictDates, ...]:
             last_error=error,
             running=bool(running),
         )
-        for district_id, total, done, running, retries, ok, failed, error in sorted(
-            rows, key=lambda row: district_sort_key(row[0])
-        )
-    )
+        for district_id, total, done, running, retries, ok, failed, error in rows
+    }
 
 
 def partial_snapshot_districts(*, snapshot_id: str) -> tuple[list[str], list[str]]:

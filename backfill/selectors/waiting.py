@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from backfill_project import heartbeat
 from snapshots import store
 
 from ..models import (
@@ -93,12 +95,17 @@ NO_WORKER_AFTER_SECONDS = 120
 
 
 def why_not_running(
-    *, job: BackfillJob, now=None, performance: dict[str, Any] | None = None
+    *,
+    job: BackfillJob,
+    now=None,
+    performance: dict[str, Any] | None = None,
+    running: bool | None = None,
 ) -> str | None:
     """One sentence saying why a job that is not finished does not progress right now, from
     the engine's real state (queue, pause, workers, Redis, breaker, 429 cooldown, limiter); None
     when it is progressing or finished. The admin and the API show the same sentence.
-    `performance` is `dashboard_performance()` when the caller has it already."""
+    `performance` is `dashboard_performance()` and `running` whether a unit of the job is in
+    flight, when the caller has them already (the status routes read both at every poll)."""
     if job.is_terminal:
         return None
     now = now or timezone.now()
@@ -110,25 +117,32 @@ def why_not_running(
     condition = store.store_condition()
     if condition is not None:
         return _store_reason(job, condition)
-    running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).exists()
-    heartbeat = job.heartbeat_at or job.started_at
-    if running and heartbeat and (now - heartbeat).total_seconds() > NO_WORKER_AFTER_SECONDS:
-        minutes = int((now - heartbeat).total_seconds() // 60)
+    silent = workers_silent()
+    if silent:
+        return silent
+    if running is None:
+        running = BackfillUnit.objects.filter(job=job, status=UnitStatus.RUNNING).exists()
+    last_report = job.heartbeat_at or job.started_at
+    if running and last_report and (now - last_report).total_seconds() > NO_WORKER_AFTER_SECONDS:
+        minutes = int((now - last_report).total_seconds() // 60)
         return (
             f"No worker has reported on this job for {minutes} min: are workers running? "
             "Recovery re-dispatches its units once they count as stale."
         )
     limits = performance or dashboard_performance()
-    if not limits["redisAvailable"]:
+    # The dashboard's limits hold only jobs that send it requests (not analytics, publish,
+    # import, nor re-normalizing the archive).
+    dashboard = not job.is_store_bound
+    if dashboard and not limits["redisAvailable"]:
         return "Redis is unreachable: no request may leave (the rate limiter fails closed)."
     breaker = limits["circuitBreaker"]
-    if breaker["state"] == "open":
+    if dashboard and breaker["state"] == "open":
         return (
             f"The circuit breaker is open after {breaker['failures']} failures in a row; the "
             f"next probe request may leave in {breaker['probeInMs'] / 1000:.0f} s."
         )
     limiter = limits["rateLimiter"]
-    if limiter["cooldownRemainingMs"]:
+    if dashboard and limiter["cooldownRemainingMs"]:
         return (
             "The dashboard asked us to slow down (429): every worker waits "
             f"{limiter['cooldownRemainingMs'] / 1000:.0f} s more."
@@ -161,6 +175,8 @@ def why_not_running(
                 "other jobs; units start as slots free up."
             )
         return None
+    if not dashboard:
+        return None
     # A normal or low job may use only the part of the window not reserved for priority jobs.
     allowed = limiter["maxRequests"] - (0 if job.is_priority else limiter["reservedForPriority"])
     if limiter["currentCount"] is not None and limiter["currentCount"] >= allowed:
@@ -176,6 +192,23 @@ def why_not_running(
             f"{limiter['nextResetMs'] / 1000:.0f} s."
         )
     return None
+
+
+def workers_silent() -> str:
+    """ "No worker is running (the last one answered 3 min ago) ..." when workers sent
+    heartbeats in the last day but none is alive now; "" otherwise (one is alive, none was
+    ever seen, or Redis cannot say)."""
+    try:
+        beats = heartbeat.read()
+    except redis.RedisError:
+        return ""
+    if beats.live_workers() or not beats.workers:
+        return ""
+    last = heartbeat.describe_age(beats.workers[0].age)
+    return (
+        f"No worker is running (the last one answered {last} ago): no unit runs until a worker "
+        "starts (`celery -A backfill_project worker`)."
+    )
 
 
 def _store_reason(job: BackfillJob, condition: store.StoreCondition) -> str:

@@ -11,6 +11,11 @@ done once it can).
 While the store cannot take writes (full, read-only) an assembly waits quietly: its failure is
 the store's condition, reported once, and no task is sent for it until the store takes writes.
 Nothing here dispatches: the caller does (`dispatch.assemble_and_dispatch`).
+
+A publish job writes no snapshot: its one assembly, due once its last unit has ended (row dated
+the job's end date), writes the destination's indexes (`site_units.publish_indexes`), so that
+`v1/latest.json` goes last and the site never points at a date half written. Not when the job
+is being cancelled, nor when none of its dates was published.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from snapshots import store
+from website.errors import BadDestination, NoDestination, PublishError
 
-from ..models import BackfillJob, JobType, SnapshotAssembly, UnitStatus
-from . import broker
+from ..models import BackfillJob, JobStatus, JobType, SnapshotAssembly, UnitStatus
+from . import broker, site_units
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,19 @@ def run_assembly(*, assembly_id: int) -> bool:
             )
         else:
             assemble_snapshot(job=assembly.job, logical_date=assembly.logical_date)
+    except (NoDestination, BadDestination) as exc:
+        # A publish job's destination is no longer usable (it was when the job was created):
+        # the step is recorded as failed and the job ends partial.
+        site_units.indexes_not_published(job=assembly.job, message=exc.message)
+    except PublishError as exc:
+        # Another publish to the destination holds its lock, or Redis is away: again later.
+        log.warning(
+            "job %s: indexes not published yet (%s); again at the next reclaim",
+            assembly.job_id,
+            exc.message,
+        )
+        SnapshotAssembly.objects.filter(pk=assembly_id).update(claimed_until=None)
+        return False
     except store.StoreUnwritable as exc:
         # A condition of the whole store, reported once when it begins (`record_unwritable`):
         # the assembly waits quietly and is sent again once the store takes writes.
@@ -102,8 +121,11 @@ def _published_since(assembly: SnapshotAssembly) -> bool:
 def date_ended(job: BackfillJob, logical_date: date, *, now) -> int | None:
     """Record that the date's snapshot must be assembled if no unit of it is left to run (call
     under the job's lock, `locks`). Returns the `SnapshotAssembly` id, or None."""
-    if job.job_type == JobType.ANALYTICS_GENERATION:
-        return None  # it reads snapshots and writes none
+    if job.job_type in (JobType.ANALYTICS_GENERATION, JobType.IMPORT):
+        # Analytics read snapshots and write none; an import writes whole snapshots itself.
+        return None
+    if job.job_type == JobType.PUBLISH:
+        return _indexes_due(job, now=now)
     units = job.units.filter(logical_date=logical_date)
     if units.filter(status__in=(UnitStatus.PENDING, UnitStatus.RUNNING)).exists():
         return None
@@ -111,6 +133,23 @@ def date_ended(job: BackfillJob, logical_date: date, *, now) -> int | None:
         return None  # no unit of the date ran (skipped, unavailable, cancelled): nothing new
     assembly, _ = SnapshotAssembly.objects.update_or_create(
         job=job, logical_date=logical_date, defaults={"created_at": now, "claimed_until": None}
+    )
+    return assembly.pk
+
+
+def _indexes_due(job: BackfillJob, *, now) -> int | None:
+    """A publish job's indexes step, once no unit of the job is left to run and one of its
+    dates was published (not while it is being cancelled): the `SnapshotAssembly` id, or
+    None."""
+    if job.status == JobStatus.CANCELLING:
+        return None
+    units = job.units.all()
+    if units.filter(status__in=(UnitStatus.PENDING, UnitStatus.RUNNING)).exists():
+        return None
+    if not units.filter(status=UnitStatus.SUCCEEDED).exists():
+        return None
+    assembly, _ = SnapshotAssembly.objects.update_or_create(
+        job=job, logical_date=job.end_date, defaults={"created_at": now, "claimed_until": None}
     )
     return assembly.pk
 
@@ -139,9 +178,13 @@ def assemble_snapshot(*, job: BackfillJob, logical_date: date) -> dict[str, Any]
     """Write the date's manifest from what is on disk, with this job's district errors.
 
     Nothing to assemble when no unit of the date ran (all skipped, unavailable or cancelled),
-    nor for an analytics-generation job (it reads snapshots and writes none).
+    nor for an analytics-generation or import job. A publish job's assembly writes the
+    destination's indexes instead (`site_units.publish_indexes`).
     """
-    if job.job_type == JobType.ANALYTICS_GENERATION:
+    if job.job_type in (JobType.ANALYTICS_GENERATION, JobType.IMPORT):
+        return None
+    if job.job_type == JobType.PUBLISH:
+        site_units.publish_indexes(job=job)
         return None
     units = list(
         job.units.filter(

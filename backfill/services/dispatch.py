@@ -60,6 +60,7 @@ from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+from backfill_project import counters
 from snapshots import store
 
 from ..limits import get_redis, key_prefix
@@ -354,6 +355,9 @@ def redispatch(lost, *, now) -> list[str]:
                 status=UnitStatus.PENDING, started_at=None, lease_expires_at=None, **release
             )
         log.warning("job %s: %s lost units re-dispatched (%s)", job_id, len(ids), job.status)
+    reclaimed = sum(len(ids) for ids in by_job.values())
+    if reclaimed:
+        transaction.on_commit(lambda: counters.increment(counters.LEASE_RECLAIMS, amount=reclaimed))
     return recovered
 
 

@@ -1,15 +1,17 @@
 """Running one unit on a worker: claim its lease (`units.claim_unit`), keep it renewed while the
 unit runs, execute it (a data unit: `collecting`; an analytics unit: its analytics document
-generated from the store), and record its end: finished, retried later (requeued), or put back
-while the store cannot take writes.
+generated from the store; a publish or import unit: `site_units`), and record its end:
+finished, retried later (requeued), or put back while the store cannot take writes.
 
 A unit is idempotent: run twice, it writes the same files (atomically) and counts once.
-Analytics units go through the same claim, lease, retry and finish as collection units, but
-never touch the dashboard: no HTTP client, no rate limiter or breaker, no month-end probing.
+Analytics, publish and import units go through the same claim, lease, retry and finish as
+collection units, but never touch the dashboard: no HTTP client, no rate limiter or breaker,
+no month-end probing.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 
@@ -17,13 +19,14 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from analytics import services as analytics
+from backfill_project import log_context
 from districts.dashboard.errors import ErrorType
 from districts.dashboard.urls import program_year_of
 from districts.ids import ALL_DISTRICTS
 from snapshots import store
 
 from ..models import BackfillJob, BackfillUnit, JobType, UnitStatus
-from . import collecting, unit_outcomes, units
+from . import collecting, site_units, unit_outcomes, units
 from .unit_outcomes import UnitOutcome
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,13 @@ class _LeaseKeeper:
         self.token = token
         self.lost = threading.Event()
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{unit_id}", daemon=True)
+        # In the unit's context, so that its lines carry the unit's fields too.
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._run,),
+            name=f"lease-{unit_id}",
+            daemon=True,
+        )
 
     def __enter__(self) -> _LeaseKeeper:
         self._thread.start()
@@ -79,6 +88,16 @@ def run_unit(*, unit_id: int, token: str, owner: str = "", pid: int = 0) -> Unit
         log.info("unit %s: message ignored (token %s is not the unit's lease)", unit_id, token)
         return None
     unit = BackfillUnit.objects.select_related("job").get(pk=unit_id)
+    with log_context.unit_context(
+        job_id=unit.job_id,
+        unit_id=unit.pk,
+        logical_date=unit.logical_date,
+        district_id=unit.district_id,
+    ):
+        return _run_claimed(unit, token=token, owner=owner, pid=pid)
+
+
+def _run_claimed(unit: BackfillUnit, *, token: str, owner: str, pid: int) -> UnitOutcome:
     job = unit.job
     log.info("unit %s claimed by %s pid %s token %s", unit.pk, owner, pid, token)
     if job.status not in collecting.IN_FLIGHT_JOB_STATUSES:
@@ -102,6 +121,10 @@ def run_unit(*, unit_id: int, token: str, owner: str = "", pid: int = 0) -> Unit
     if job.job_type == JobType.ANALYTICS_GENERATION:
         with _LeaseKeeper(unit_id=unit.pk, token=token):
             outcome = _generate(unit, job)
+        requests = 0
+    elif job.job_type in (JobType.PUBLISH, JobType.IMPORT):
+        with _LeaseKeeper(unit_id=unit.pk, token=token):
+            outcome = site_units.run_site_unit(unit, job)
         requests = 0
     else:
         client, stop = collecting.client_for(job)

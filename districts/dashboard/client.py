@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol
-from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
@@ -31,7 +30,10 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from .errors import DashboardError, DataUnavailable, ErrorType, ValidationFailed
+from backfill_project import counters
+
+from .errors import DashboardError, ErrorType
+from .responses import REDIRECT_STATUSES, raise_for_status, too_large, transport_error
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,6 @@ DEFAULT_BACKOFF_MAX_S = 30.0
 DEFAULT_DOWNLOAD_DEADLINE_S = 120.0
 CHUNK_BYTES = 8 * 1024
 DRAIN_LIMIT_BYTES = 64 * 1024
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class ResponseCacheLike(Protocol):
@@ -302,20 +303,21 @@ class DashboardClient:
         deadline = time.monotonic() + self.download_deadline
         status: int | None = None
         retry_after: float | None = None
+        error_type: str | None = None
         try:
             try:
                 response = self.session.get(
                     url, timeout=self.timeout, stream=True, allow_redirects=False
                 )
             except requests.RequestException as exc:
-                raise _transport_error(exc, url) from exc
+                raise transport_error(exc, url) from exc
             with response:
                 status = response.status_code
                 # In full: the shared cooldown must hold for as long as the site asked.
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if status != 200:
                     _drain(response)
-                    _raise_for_status(response, url, retry_after)
+                    raise_for_status(response, url, retry_after)
                 try:
                     return self._read_body(response, url, deadline)
                 except DashboardError as exc:
@@ -324,16 +326,25 @@ class DashboardClient:
                         # breaker; an oversized one did answer.
                         status = None
                     raise
+        except DashboardError as exc:
+            error_type = exc.error_type
+            raise
         finally:
             if self.after_response is not None:
                 self.after_response(url, status, retry_after)
+            # Shared by every process (Redis): /metrics and the Operations page read it.
+            counters.increment(
+                counters.DASHBOARD_REQUESTS,
+                counters.request_outcome(status, error_type),
+                per_minute=True,
+            )
 
     def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
         """The body, read in small pieces, each read waiting at most until `deadline` (a
         `time.monotonic()` value): a body that drips in never holds the caller past it."""
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise _too_large(url, self.max_bytes, response.status_code)
+            raise too_large(url, self.max_bytes, response.status_code)
         chunks: list[bytes] = []
         size = 0
         try:
@@ -353,10 +364,10 @@ class DashboardClient:
                 size += len(chunk)
                 self._count("bytes_received", len(chunk))
                 if size > self.max_bytes:
-                    raise _too_large(url, self.max_bytes, response.status_code)
+                    raise too_large(url, self.max_bytes, response.status_code)
                 chunks.append(chunk)
         except requests.RequestException as exc:
-            raise _transport_error(exc, url) from exc
+            raise transport_error(exc, url) from exc
         except urllib3.exceptions.ReadTimeoutError as exc:
             raise DashboardError(ErrorType.TIMEOUT_ERROR, f"timed out: {exc}", url=url) from exc
         except urllib3.exceptions.HTTPError as exc:
@@ -404,101 +415,3 @@ def _drain(response: requests.Response) -> None:
         response.raw.read(DRAIN_LIMIT_BYTES, decode_content=False)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         log.debug("error body of %s not drained: %s", response.url, exc)
-
-
-def _raise_for_status(response: requests.Response, url: str, retry_after: float | None) -> None:
-    status = response.status_code
-    if status in REDIRECT_STATUSES:
-        location = response.headers.get("Location", "")
-        if _is_error_page(url, location):
-            raise DataUnavailable(
-                f"HTTP {status} redirect to {location} (not followed)",
-                status_code=status,
-                url=url,
-            )
-        # Not the site's answer for data it does not have: a move, a maintenance page, another
-        # host. Never followed; the unit fails (retryable) naming where it was sent.
-        raise DashboardError(
-            ErrorType.FETCH_FAILED,
-            f"HTTP {status} redirect to {_shown(location) or 'nowhere'}, which the collector "
-            "does not expect (not followed)",
-            retryable=True,
-            status_code=status,
-            url=url,
-        )
-    if status == 429:
-        raise DashboardError(
-            ErrorType.RATE_LIMIT_ERROR,
-            f"HTTP 429 Too Many Requests (Retry-After {retry_after})",
-            status_code=status,
-            url=url,
-            retry_after=retry_after,
-        )
-    if status >= 500:
-        raise DashboardError(
-            ErrorType.FETCH_FAILED,
-            f"HTTP {status} from the dashboard",
-            retryable=True,
-            status_code=status,
-            url=url,
-            retry_after=retry_after,
-        )
-    raise DashboardError(
-        ErrorType.FETCH_FAILED,
-        f"HTTP {status} from the dashboard",
-        retryable=False,
-        status_code=status,
-        url=url,
-    )
-
-
-# The page an unpublished program year redirects to (DOMAIN.md section 4), on the same host.
-ERROR_PAGE_PATH = "/error.aspx"
-
-
-def _is_error_page(url: str, location: str) -> bool:
-    """True when a redirect's `location` is the dashboard's own error page: the one redirect
-    the site answers for data it does not have."""
-    if not location:
-        return False
-    target, origin = urlsplit(urljoin(url, location)), urlsplit(url)
-    return (target.scheme, target.netloc.lower()) == (
-        origin.scheme,
-        origin.netloc.lower(),
-    ) and target.path.lower() == ERROR_PAGE_PATH
-
-
-def _shown(location: str) -> str:
-    """A redirect target as a message shows it: printable, at most 200 characters."""
-    text = "".join(c if c.isprintable() else "?" for c in location)
-    return text if len(text) <= 200 else f"{text[:200]}..."
-
-
-def _transport_error(exc: requests.RequestException, url: str) -> DashboardError:
-    """Classify a requests failure: timeouts, connection problems and bodies cut short are
-    retryable; a malformed URL or the like is not."""
-    if isinstance(exc, requests.Timeout) or _is_read_timeout(exc):
-        return DashboardError(ErrorType.TIMEOUT_ERROR, f"timed out: {exc}", url=url)
-    if isinstance(
-        exc,
-        requests.ConnectionError
-        | requests.exceptions.ChunkedEncodingError
-        | requests.exceptions.ContentDecodingError,
-    ):
-        return DashboardError(ErrorType.NETWORK_ERROR, f"network error: {exc}", url=url)
-    return DashboardError(
-        ErrorType.FETCH_FAILED, f"request failed: {exc}", retryable=False, url=url
-    )
-
-
-def _is_read_timeout(exc: requests.RequestException) -> bool:
-    # requests reports a read timeout while streaming the body as a ConnectionError.
-    return any(isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in exc.args)
-
-
-def _too_large(url: str, max_bytes: int, status: int) -> ValidationFailed:
-    return ValidationFailed(
-        f"response larger than {max_bytes} bytes: not a dashboard export",
-        url=url,
-        status_code=status,
-    )

@@ -15,11 +15,12 @@ from datetime import date, timedelta
 
 from districts import ids
 
-from .client import REDIRECT_STATUSES, DashboardClient
+from .client import DashboardClient
 from .csv import ParsedExport, accept_export, parse_export
 from .errors import DashboardError, ValidationFailed
 from .normalize import normalize_district, normalize_summary
 from .reports import PER_DISTRICT_REPORTS, ReportType
+from .responses import REDIRECT_STATUSES
 from .statistics import DistrictStatistics
 from .urls import ExportRequest, export_urls, program_year_of, request_for
 

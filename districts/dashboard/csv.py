@@ -15,18 +15,16 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from districts import ids
 
+from .domains import cells_getter, contract_columns, row_check
 from .errors import DataUnavailable, ValidationFailed
 from .reports import (
-    CLUB_STATUSES,
     CONTRACTS,
-    DISTINGUISHED_LEVELS,
-    FIELD_KINDS,
     KEY_FIELDS,
     PER_DISTRICT_REPORTS,
-    ColumnKind,
     Contract,
     ReportType,
     canonical_field,
@@ -34,6 +32,7 @@ from .reports import (
     contract_of_month,
 )
 from .statistics import DuplicateRow
+from .values import club_key, row_district_id
 
 
 @dataclass(frozen=True)
@@ -186,6 +185,9 @@ def parse_export(data: bytes, *, today: date | None = None) -> ParsedExport:
 
     rows: list[_Row] = []
     footer: Footer | None = None
+    names = tuple(field for _, field in fields)
+    cells_of = cells_getter(tuple(index for index, _ in fields))
+    keys = tuple(key for key in KEY_FIELDS[report] if key != "division")
     for line_number, record in enumerate(records[position + 1 :], start=position + 2):
         if _is_blank(record):
             continue
@@ -199,11 +201,12 @@ def parse_export(data: bytes, *, today: date | None = None) -> ParsedExport:
                 f"line {line_number}: {len(record)} cells, the header has {len(header)} "
                 "(truncated or malformed row)"
             )
-        row = {field: record[index] for index, field in fields}
-        for key in KEY_FIELDS[report]:
-            if key != "division" and not row[key].strip():
+        cells = cells_of(record)
+        row = dict(zip(names, cells, strict=True))
+        for key in keys:
+            if not row[key].strip():
                 raise ValidationFailed(f"line {line_number}: empty {key}")
-        rows.append(_Row(line=line_number, cells=tuple(record), values=row))
+        rows.append(_Row(line=line_number, cells=cells, values=row))
     if footer is None:
         raise ValidationFailed("missing footer 'Month of Mon, As of MM/DD/YYYY' (truncated file?)")
     if rows:
@@ -211,9 +214,8 @@ def parse_export(data: bytes, *, today: date | None = None) -> ParsedExport:
         # before the exports begin or as of a day still to come is not a dashboard export.
         _check_footer_dates(footer, today or date.today())
     contract = contract_of_header(report, header, footer.data_month)
-    _check_columns(contract, {field for _, field in fields}, footer)
-    for row in rows:
-        _check_cells(contract, header, fields, row)
+    _check_columns(contract, set(names), footer)
+    _check_cells(contract, header, fields, rows)
     kept, duplicates = _deduplicated(report, rows)
     return ParsedExport(
         report=report,
@@ -224,10 +226,9 @@ def parse_export(data: bytes, *, today: date | None = None) -> ParsedExport:
     )
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
     line: int  # 1-based line number in the file
-    cells: tuple[str, ...]  # every cell as published, unknown columns included
+    cells: tuple[str, ...]  # the cells of the row's fields, in the order of `values`
     values: dict[str, str]  # canonical field -> cell text
 
 
@@ -258,70 +259,21 @@ def _check_columns(contract: Contract, published: set[str], footer: Footer) -> N
 
 
 def _check_cells(
-    contract: Contract, header: tuple[str, ...], fields: list[tuple[int, str]], row: _Row
+    contract: Contract, header: tuple[str, ...], fields: list[tuple[int, str]], rows: list[_Row]
 ) -> None:
-    for index, field in fields:
-        kind = FIELD_KINDS.get(field, ColumnKind.TEXT)
-        text = row.cells[index]
-        if not cell_in_domain(kind, text, required=field in contract.required):
-            subject = "district" if contract.report == ReportType.DISTRICT_SUMMARY else "club"
-            key = "district" if subject == "district" else "club_number"
-            raise ValidationFailed(
-                f"{contract.report} line {row.line} ({subject} {row.values[key].strip()}): "
-                f"{header[index]} is {text!r}, expected {kind}"
-            )
-
-
-def cell_in_domain(kind: ColumnKind, text: str, *, required: bool = False) -> bool:
-    """True when a cell's text lies in the domain of its column kind (reports.ColumnKind).
-
-    Numbers may carry thousands separators; an empty number is accepted only in an optional
-    column (`required=False`), since a required one would silently read as zero. Statuses,
-    levels and flags are matched case-insensitively. Club numbers are ASCII digits (zero-padded
-    or not), divisions one letter and areas two digits (`0D`/`0A` unassigned): an id that is
-    anything else (markup, say) is refused, never stored.
-    """
-    value = text.strip()
-    if not value and kind in _NUMBER_KINDS:
-        return not required
-    match kind:
-        case ColumnKind.TEXT:
-            return True
-        case ColumnKind.COUNT:
-            return _COUNT.fullmatch(value.replace(",", "")) is not None
-        case ColumnKind.SIGNED:
-            return _SIGNED.fullmatch(value.replace(",", "")) is not None
-        case ColumnKind.GOALS:
-            return _COUNT.fullmatch(value) is not None and int(value) <= 10
-        case ColumnKind.CLUB_STATUS:
-            return value.lower() in _CLUB_STATUSES
-        case ColumnKind.LEVEL:
-            return not value or value.upper() in DISTINGUISHED_LEVELS
-        case ColumnKind.FLAG:
-            return value.upper() in ("", "Y", "N")
-        case ColumnKind.PERCENT:
-            try:
-                to_percent(value)
-            except ValidationFailed:
-                return False
-            return True
-        case ColumnKind.CLUB_NUMBER:
-            return _CLUB_NUMBER.fullmatch(value) is not None
-        case ColumnKind.DIVISION:
-            return _DIVISION.fullmatch(value) is not None
-        case ColumnKind.AREA:
-            return _AREA.fullmatch(value) is not None
-    return False
-
-
-_NUMBER_KINDS = (ColumnKind.COUNT, ColumnKind.SIGNED, ColumnKind.GOALS, ColumnKind.PERCENT)
-_COUNT = re.compile(r"[0-9]+")
-_SIGNED = re.compile(r"[+-]?[0-9]+")
-_CLUB_STATUSES = tuple(status.lower() for status in CLUB_STATUSES)
-# ASCII only: `\d` would let other scripts' digits through.
-_CLUB_NUMBER = re.compile(r"[0-9]{1,8}")
-_DIVISION = re.compile(r"(?:[A-Za-z]|0[Dd])?")
-_AREA = re.compile(r"(?:[0-9]{2}|0[Aa])?")
+    """Refuse the first cell outside its column's domain, naming its line, club and column."""
+    check = row_check(contract_columns(contract, tuple(field for _, field in fields)))
+    for row in rows:
+        outside = check.first_outside(row.cells)
+        if outside is None:
+            continue
+        kind = check.columns[outside][0]
+        subject = "district" if contract.report == ReportType.DISTRICT_SUMMARY else "club"
+        key = "district" if subject == "district" else "club_number"
+        raise ValidationFailed(
+            f"{contract.report} line {row.line} ({subject} {row.values[key].strip()}): "
+            f"{header[fields[outside][0]]} is {row.cells[outside]!r}, expected {kind}"
+        )
 
 
 def accept_export(
@@ -400,7 +352,7 @@ def _decode(data: bytes) -> str:
 
 
 def _is_blank(record: list[str]) -> bool:
-    return all(not cell.strip() for cell in record)
+    return not "".join(record).strip()
 
 
 def _without_trailing_empty_cells(record: list[str]) -> list[str]:
@@ -484,68 +436,3 @@ def _comparable(row: _Row) -> dict[str, str]:
     # Rows that differ only in spacing or case say the same thing (the figures read from them
     # are equal), so they are identical duplicates, not conflicting ones.
     return {field: " ".join(value.split()).casefold() for field, value in row.values.items()}
-
-
-# --- value helpers ------------------------------------------------------------------------
-
-_CHARTER_SUSPEND = re.compile(
-    r"(?P<kind>charter|susp)\w*\.?\s+(?P<mm>\d{1,2})/(?P<dd>\d{1,2})/(?P<yy>\d{2}|\d{4})\b",
-    re.IGNORECASE,
-)
-
-
-def club_key(club_number: str) -> str:
-    """The club number for matching across reports: leading zeros stripped (`00000396` -> `396`)."""
-    stripped = club_number.strip().lstrip("0")
-    return stripped or ("0" if club_number.strip() else "")
-
-
-def to_int(text: str) -> int | None:
-    """`"16"` -> 16, `"1,234"` -> 1234, `""` -> None. Raises ValidationFailed for non-integers."""
-    value = text.strip().replace(",", "")
-    if not value:
-        return None
-    if not re.fullmatch(r"[+-]?\d+", value):
-        raise ValidationFailed(f"expected an integer, got {text!r}")
-    return int(value)
-
-
-def to_percent(text: str) -> float | None:
-    """`"-8.29%"` -> -8.29; `"N/A"` or `""` -> None. Raises ValidationFailed otherwise."""
-    value = text.strip().removesuffix("%").strip().replace(",", "")
-    if not value or value.upper() == "N/A":
-        return None
-    if not re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)", value):
-        raise ValidationFailed(f"expected a percentage, got {text!r}")
-    return float(value)
-
-
-def row_district_id(row: dict[str, str]) -> str:
-    """The canonical district id of an export row (`"02"` -> `"2"`). Raises ValidationFailed
-    for an id of the wrong shape: a malformed id makes the export unacceptable."""
-    text = row["district"]
-    try:
-        return ids.canonical_district_id(text)
-    except ids.InvalidDistrictId:
-        raise ValidationFailed(f"malformed district id {text!r}") from None
-
-
-def parse_charter_suspend(text: str) -> tuple[date | None, date | None]:
-    """`"Charter 04/15/26"`, `"Susp 09/30/25"` or both -> (charter date, suspend date).
-
-    Two-digit years are 20YY. Empty text gives (None, None). Raises ValidationFailed for
-    non-empty text with no readable date, or an impossible date.
-    """
-    if not text.strip():
-        return None, None
-    found: dict[str, date] = {}
-    for match in _CHARTER_SUSPEND.finditer(text):
-        year = int(match["yy"])
-        year = year + 2000 if year < 100 else year
-        try:
-            found[match["kind"].lower()] = date(year, int(match["mm"]), int(match["dd"]))
-        except ValueError:
-            raise ValidationFailed(f"invalid date in {text!r}") from None
-    if not found:
-        raise ValidationFailed(f"unreadable charter/suspend text {text!r}")
-    return found.get("charter"), found.get("susp")

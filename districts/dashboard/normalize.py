@@ -16,26 +16,13 @@ from datetime import date
 from districts import ids
 
 from . import figures
-from .csv import (
-    Footer,
-    ParsedExport,
-    cell_in_domain,
-    club_key,
-    parse_charter_suspend,
-    row_district_id,
-    to_int,
-    to_percent,
-)
+from .checks import check_contract, unknown_columns_warnings
+from .csv import Footer, ParsedExport
+from .divisions import divisions_of
 from .errors import ValidationFailed
 from .reports import CLUB_STATUSES as PUBLISHED_CLUB_STATUSES
-from .reports import (
-    FIELD_KINDS,
-    ColumnKind,
-    ReportType,
-    canonical_field,
-)
+from .reports import ReportType
 from .statistics import (
-    Area,
     ClubCounts,
     ClubDetail,
     DistrictStatistics,
@@ -45,23 +32,16 @@ from .statistics import (
     Payments,
 )
 from .urls import program_year_of
+from .values import (
+    club_key,
+    id_cell,
+    int_cell,
+    parse_charter_suspend,
+    row_district_id,
+    to_percent,
+)
 
 CLUB_STATUSES = tuple(status.lower() for status in PUBLISHED_CLUB_STATUSES)
-
-# Division/area figures repeated on every club row of the divisionperformance report.
-_AREA_FIELDS = (
-    "area_club_base",
-    "area_paid_goal_d",
-    "area_paid_goal_s",
-    "area_paid_goal_p",
-    "area_paid_clubs",
-    "area_dist_goal_d",
-    "area_dist_goal_s",
-    "area_dist_goal_p",
-    "area_distinguished_clubs",
-    "distinguished_area",
-)
-_DIVISION_FIELDS = tuple(f.replace("area", "division", 1) for f in _AREA_FIELDS)
 
 
 def logical_date_of(footer: Footer) -> date:
@@ -109,7 +89,7 @@ def normalize_single(
     `logical_date` defaults to the export's own (`logical_date_of`). Raises ValidationFailed as
     `normalize_district` does, and for a per-district export without rows (no district known).
     """
-    _check_contract(parsed)
+    check_contract(parsed)
     logical_date = logical_date or logical_date_of(parsed.footer)
     if parsed.report == ReportType.DISTRICT_SUMMARY:
         return normalize_summary(summary=parsed, logical_date=logical_date)
@@ -137,9 +117,9 @@ def normalize_summary(
         raise ValidationFailed(
             f"expected a {ReportType.DISTRICT_SUMMARY} export, got {summary.report}"
         )
-    _check_contract(summary)
+    check_contract(summary)
     _check_logical_date(summary.footer, logical_date)
-    file_warnings = _unknown_columns_warnings([summary])
+    file_warnings = unknown_columns_warnings([summary])
     seen: dict[str, dict[str, str]] = {}
     result: dict[str, DistrictStatistics] = {}
     for row in summary.rows:
@@ -156,23 +136,23 @@ def normalize_summary(
             continue
         seen[district_id] = row
         payments = Payments(
-            new=_int(row, "new_payments"),
-            october=_int(row, "october_payments"),
-            april=_int(row, "april_payments"),
-            late=_int(row, "late_payments"),
-            charter=_int(row, "charter_payments"),
-            total_ytd=_int(row, "total_payments"),
-            base=_int(row, "payment_base"),
+            new=int_cell(row, "new_payments"),
+            october=int_cell(row, "october_payments"),
+            april=int_cell(row, "april_payments"),
+            late=int_cell(row, "late_payments"),
+            charter=int_cell(row, "charter_payments"),
+            total_ytd=int_cell(row, "total_payments"),
+            base=int_cell(row, "payment_base"),
         )
         clubs = ClubCounts(
-            active=_int(row, "active_clubs"),
-            paid=_int(row, "paid_clubs"),
-            base=_int(row, "paid_club_base"),
-            distinguished=_int(row, "distinguished_clubs"),
-            select_distinguished=_int(row, "select_distinguished_clubs"),
-            presidents_distinguished=_int(row, "presidents_distinguished_clubs"),
-            smedley_distinguished=_int(row, "smedley_distinguished_clubs"),
-            total_distinguished=_int(row, "total_distinguished_clubs"),
+            active=int_cell(row, "active_clubs"),
+            paid=int_cell(row, "paid_clubs"),
+            base=int_cell(row, "paid_club_base"),
+            distinguished=int_cell(row, "distinguished_clubs"),
+            select_distinguished=int_cell(row, "select_distinguished_clubs"),
+            presidents_distinguished=int_cell(row, "presidents_distinguished_clubs"),
+            smedley_distinguished=int_cell(row, "smedley_distinguished_clubs"),
+            total_distinguished=int_cell(row, "total_distinguished_clubs"),
         )
         # The percentages are the figures' one definition (districts/dashboard/figures.py),
         # computed from the row's counts; a published one that disagrees is a warning.
@@ -230,9 +210,9 @@ def _normalize_reports(
     division = exports.get(ReportType.DIVISION_PERFORMANCE)
     footer = (club or payments or division).footer
     for export in exports.values():
-        _check_contract(export)
+        check_contract(export)
     _check_logical_date(footer, logical_date)
-    warnings: list[str] = list(_unknown_columns_warnings(exports.values()))
+    warnings: list[str] = list(unknown_columns_warnings(exports.values()))
     for report, export in exports.items():
         if export.footer.data_month != footer.data_month:
             raise ValidationFailed(
@@ -253,7 +233,7 @@ def _normalize_reports(
     details = _club_details(exports, warnings)
     listed = {club_key(row["club_number"]) for row in club.rows} if club else set()
     members = [c for c in details if club_key(c.club_number) in listed]
-    divisions = _divisions(division.rows, warnings) if division else ()
+    divisions = divisions_of(division.rows, warnings) if division else ()
     return DistrictStatistics(
         **_period_fields(footer, logical_date),
         district_id=canonical_id,
@@ -285,7 +265,7 @@ def _club_details(
         present = [row for row in (club, area, paid) if row is not None]
         first = present[0]
         # The club report writes the 8-digit padded number; other reports may not pad it.
-        number = max((_cell(row, "club_number") for row in present), key=len)
+        number = max((id_cell(row, "club_number") for row in present), key=len)
         name = first.get("club_name", "")
         for report, index in indexes.items():
             if key not in index:
@@ -295,20 +275,20 @@ def _club_details(
             ClubDetail(
                 club_number=number,
                 name=name,
-                division=_cell(first, "division"),
-                area=_cell(first, "area"),
+                division=id_cell(first, "division"),
+                area=id_cell(first, "area"),
                 status=_status(club),
-                active_members=_int(club, "active_members"),
-                membership_base=_int(club, "membership_base"),
+                active_members=int_cell(club, "active_members"),
+                membership_base=int_cell(club, "membership_base"),
                 new_members=_new_members(club),
-                goals_met=_int(club, "goals_met") if club else _int(area, "goals_met"),
+                goals_met=int_cell(club, "goals_met") if club else int_cell(area, "goals_met"),
                 distinguished_level=_level(club or paid or area),
-                new_payments=_int(paid, "new_payments"),
-                october_payments=_int(paid, "october_payments"),
-                april_payments=_int(paid, "april_payments"),
-                late_payments=_int(paid, "late_payments"),
-                charter_payments=_int(paid, "charter_payments"),
-                total_payments=_int(paid, "total_payments"),
+                new_payments=int_cell(paid, "new_payments"),
+                october_payments=int_cell(paid, "october_payments"),
+                april_payments=int_cell(paid, "april_payments"),
+                late_payments=int_cell(paid, "late_payments"),
+                charter_payments=int_cell(paid, "charter_payments"),
+                total_payments=int_cell(paid, "total_payments"),
                 charter_date=charter,
                 suspend_date=suspend,
             )
@@ -326,7 +306,7 @@ def _new_members(row: dict[str, str] | None) -> int | None:
     # ones (goal 8); the club's new members are both together.
     if row is None:
         return None
-    counts = [_int(row, "new_members"), _int(row, "add_new_members")]
+    counts = [int_cell(row, "new_members"), int_cell(row, "add_new_members")]
     return None if all(c is None for c in counts) else sum(c or 0 for c in counts)
 
 
@@ -424,109 +404,18 @@ def _education(rows: Iterable[dict[str, str]]) -> Education:
     totals = dict.fromkeys((*fields, "level_4s_5s_dtm"), 0)
     for row in rows:
         for field in fields:
-            totals[field] += _int(row, field) or 0
+            totals[field] += int_cell(row, field) or 0
         # Before 2020-07 levels 4 and 5 had a column each.
         if "level_4s_5s_dtm" in row:
-            totals["level_4s_5s_dtm"] += _int(row, "level_4s_5s_dtm") or 0
+            totals["level_4s_5s_dtm"] += int_cell(row, "level_4s_5s_dtm") or 0
         else:
-            totals["level_4s_5s_dtm"] += (_int(row, "level_4s") or 0) + (_int(row, "level_5s") or 0)
+            totals["level_4s_5s_dtm"] += (int_cell(row, "level_4s") or 0) + (
+                int_cell(row, "level_5s") or 0
+            )
     return Education(**totals)
 
 
-def _cell(row: dict[str, str], key: str) -> str:
-    """An id cell (club number, division, area) as the contract reads it: without surrounding
-    blanks and case-insensitively, so `" a "` is division `A`."""
-    return row.get(key, "").strip().upper()
-
-
-def _divisions(rows: Sequence[dict[str, str]], warnings: list[str]) -> tuple[Division, ...]:
-    by_division: dict[str, list[dict[str, str]]] = {}
-    for row in rows:
-        by_division.setdefault(_cell(row, "division"), []).append(row)
-    divisions = []
-    for name in sorted(by_division):
-        division_rows = by_division[name]
-        by_area: dict[str, list[dict[str, str]]] = {}
-        for row in division_rows:
-            by_area.setdefault(_cell(row, "area"), []).append(row)
-        areas = tuple(
-            Area(
-                area=area,
-                **_figures("area", area, by_area[area], _AREA_FIELDS, warnings),
-                nov_visits=sum(_int(row, "nov_visit_award") or 0 for row in by_area[area]),
-                may_visits=sum(_int(row, "may_visit_award") or 0 for row in by_area[area]),
-            )
-            for area in sorted(by_area)
-        )
-        divisions.append(
-            Division(
-                division=name,
-                **_figures("division", name, division_rows, _DIVISION_FIELDS, warnings),
-                areas=areas,
-            )
-        )
-    return tuple(divisions)
-
-
-def _figures(
-    kind: str,
-    name: str,
-    rows: Sequence[dict[str, str]],
-    fields: tuple[str, ...],
-    warnings: list[str],
-) -> dict:
-    """The figures of an area or division, which every one of its club rows repeats."""
-    published = [tuple(row.get(f, "") for f in fields) for row in rows]
-    if len(set(published)) > 1:
-        warnings.append(f"{kind} {name}: its club rows disagree on the {kind} figures")
-    base, goal_d, goal_s, goal_p, paid, dist_d, dist_s, dist_p, distinguished, status = published[0]
-    return {
-        "club_base": to_int(base),
-        "clubs": len(rows),
-        "paid_clubs": to_int(paid),
-        "distinguished_clubs": to_int(distinguished),
-        "paid_club_goals": (to_int(goal_d), to_int(goal_s), to_int(goal_p)),
-        "distinguished_club_goals": (to_int(dist_d), to_int(dist_s), to_int(dist_p)),
-        "distinguished_status": status.strip(),
-    }
-
-
 # --- shared -----------------------------------------------------------------------------------
-
-
-def _check_contract(export: ParsedExport) -> None:
-    """Refuse an export that breaks its era's contract, whoever built it.
-
-    `parse_export` already refuses such files with line numbers; this guards exports built in
-    code, so that no figure is ever read from a missing column (a KeyError) or a bad cell.
-    """
-    contract = export.contract
-    published = {field for field in map(canonical_field, export.header) if field}
-    missing = contract.missing(published)
-    if missing:
-        raise ValidationFailed(f"{contract.label} lacks required column(s): {', '.join(missing)}")
-    kinds = {field: FIELD_KINDS.get(field, ColumnKind.TEXT) for field in published}
-    for row in export.rows:
-        who = row.get("club_number") or row.get("district") or "?"
-        for field in contract.required:
-            if field not in row:
-                raise ValidationFailed(f"{export.report} row of {who} has no {field}")
-        for field, kind in kinds.items():
-            text = row.get(field, "")
-            if not cell_in_domain(kind, text, required=field in contract.required):
-                raise ValidationFailed(
-                    f"{export.report} row of {who}: {contract.published_name(field)} is "
-                    f"{text!r}, expected {kind}"
-                )
-
-
-def _unknown_columns_warnings(exports: Iterable[ParsedExport]) -> tuple[str, ...]:
-    return tuple(
-        f"{export.report} has column(s) outside its contract, ignored: "
-        + ", ".join(export.unknown_columns)
-        for export in exports
-        if export.unknown_columns
-    )
 
 
 def _check_logical_date(footer: Footer, logical_date: date) -> None:
@@ -549,12 +438,6 @@ def _period_fields(footer: Footer, logical_date: date) -> dict:
 
 def _replace_warnings(stats: DistrictStatistics, warnings: tuple[str, ...]) -> DistrictStatistics:
     return DistrictStatistics(**{**stats.__dict__, "warnings": warnings})
-
-
-def _int(row: dict[str, str] | None, field: str) -> int | None:
-    if row is None or field not in row:
-        return None
-    return to_int(row[field])
 
 
 def _percent(row: dict[str, str], field: str) -> float | None:

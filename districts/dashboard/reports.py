@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 
 class ReportType(StrEnum):
@@ -209,6 +210,7 @@ KEY_FIELDS: dict[ReportType, tuple[str, ...]] = {
 }
 
 
+@lru_cache(maxsize=4096)
 def canonical_field(header: str) -> str | None:
     """The canonical field for a header cell, or None for a column we do not know."""
     return CANONICAL_FIELDS.get(" ".join(header.strip().lower().split()))
@@ -472,6 +474,7 @@ def contract_of_month(report: ReportType, data_month: date) -> Contract:
     return CONTRACTS[report][0]
 
 
+@lru_cache(maxsize=1024)
 def contract_of_header(
     report: ReportType, header: tuple[str, ...], data_month: date | None = None
 ) -> Contract:
@@ -480,7 +483,8 @@ def contract_of_header(
     Matching is by published names (case-insensitive, with the era's variant wordings): the
     era whose columns the header matches for the largest share of the larger of the two wins,
     so a file with one renamed or missing column still names its own era. A tie goes to the
-    era of `data_month`, then to the earlier era.
+    era of `data_month`, then to the earlier era. Asked for every export parsed and again when
+    it is normalized, so each header (a tuple) is matched once per process.
     """
     names = {_normalized(name) for name in header if name.strip()}
 

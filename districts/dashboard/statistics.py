@@ -9,8 +9,10 @@ the JSON-ready form stored in `district_<id>.json`; `from_dict()` reads it back,
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any, Literal
 
 Detail = Literal["summary", "full"]
@@ -157,54 +159,71 @@ class DistrictStatistics:
         return _from_jsonable(cls, data)
 
 
+# Values that are their own JSON form (`bool` and `float` included).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return {f.name: _to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    # Called for every field of every club of a stored district: the field names of each class
+    # are looked up once, and scalars are taken as they are without a call.
+    names = _field_names(type(value))
+    if names is not None:
+        result = {}
+        for name in names:
+            item = getattr(value, name)
+            result[name] = item if type(item) in _SCALARS else _to_jsonable(item)
+        return result
     if isinstance(value, tuple | list):
-        return [_to_jsonable(v) for v in value]
+        return [v if type(v) in _SCALARS else _to_jsonable(v) for v in value]
     if isinstance(value, date):
         return value.isoformat()
     return value
 
 
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass, in order; None for any other class."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def _from_jsonable(cls: type, data: dict[str, Any]) -> Any:
+    converters = _CONVERTERS.get(cls, {})
     kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
-            continue
-        kwargs[f.name] = _field_value(cls, f.name, data[f.name])
+    for name in _field_names(cls):
+        if name in data:
+            raw = data[name]
+            convert = converters.get(name)
+            kwargs[name] = raw if raw is None or convert is None else convert(raw)
     return cls(**kwargs)
 
 
-def _field_value(cls: type, name: str, raw: Any) -> Any:
-    if raw is None:
-        return None
-    if cls is DistrictStatistics:
-        match name:
-            case "logical_date" | "as_of_date":
-                return date.fromisoformat(raw)
-            case "membership":
-                return _from_jsonable(Membership, raw)
-            case "payments":
-                return _from_jsonable(Payments, raw)
-            case "clubs":
-                return _from_jsonable(ClubCounts, raw)
-            case "education":
-                return _from_jsonable(Education, raw)
-            case "divisions":
-                return tuple(_from_jsonable(Division, d) for d in raw)
-            case "club_details":
-                return tuple(_from_jsonable(ClubDetail, c) for c in raw)
-            case "warnings":
-                return tuple(raw)
-            case "duplicate_rows":
-                return tuple(_from_jsonable(DuplicateRow, d) for d in raw)
-    if cls is Division and name == "areas":
-        return tuple(_from_jsonable(Area, a) for a in raw)
-    if cls in (Division, Area) and name.endswith("_goals"):
-        return tuple(raw)
-    if cls is DuplicateRow and name == "dropped_lines":
-        return tuple(raw)
-    if cls is ClubDetail and name in ("charter_date", "suspend_date"):
-        return date.fromisoformat(raw)
-    return raw
+def _one(cls: type) -> Callable[[dict[str, Any]], Any]:
+    return lambda raw: _from_jsonable(cls, raw)
+
+
+def _many(cls: type) -> Callable[[list[dict[str, Any]]], tuple]:
+    return lambda raw: tuple(_from_jsonable(cls, item) for item in raw)
+
+
+# How each field whose JSON form is not its value is read back (None stays None); every other
+# field is taken as it is.
+_CONVERTERS: dict[type, dict[str, Callable[[Any], Any]]] = {
+    DistrictStatistics: {
+        "logical_date": date.fromisoformat,
+        "as_of_date": date.fromisoformat,
+        "membership": _one(Membership),
+        "payments": _one(Payments),
+        "clubs": _one(ClubCounts),
+        "education": _one(Education),
+        "divisions": _many(Division),
+        "club_details": _many(ClubDetail),
+        "warnings": tuple,
+        "duplicate_rows": _many(DuplicateRow),
+    },
+    Division: {"areas": _many(Area), "paid_club_goals": tuple, "distinguished_club_goals": tuple},
+    Area: {"paid_club_goals": tuple, "distinguished_club_goals": tuple},
+    DuplicateRow: {"dropped_lines": tuple},
+    ClubDetail: {"charter_date": date.fromisoformat, "suspend_date": date.fromisoformat},
+}

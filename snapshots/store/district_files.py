@@ -132,7 +132,7 @@ def write_district(*, logical_date: date, statistics: DistrictStatistics) -> Dis
             f"statistics of district {district_id} are for {statistics.logical_date}, "
             f"not {logical_date}"
         )
-    data = encode(statistics.to_dict())
+    data = district_file_bytes(statistics)
     files = store_files()
     name = district_name(logical_date, district_id)
     with files.lock(logical_date):
@@ -162,9 +162,14 @@ def write_district(*, logical_date: date, statistics: DistrictStatistics) -> Dis
     )
 
 
+def district_file_bytes(statistics: DistrictStatistics) -> bytes:
+    """The bytes of the district file of `statistics`, exactly as `write_district` stores them."""
+    return encode(statistics.to_dict())
+
+
 def district_sha256(statistics: DistrictStatistics) -> str:
     """The sha256 the district file of `statistics` has when `write_district` stores it."""
-    return hashlib.sha256(encode(statistics.to_dict())).hexdigest()
+    return hashlib.sha256(district_file_bytes(statistics)).hexdigest()
 
 
 def _stored_detail(files: StoreFiles, name: str) -> Detail | None:

@@ -47,6 +47,12 @@ def root_status() -> RootStatus:
     )
 
 
+def free_space() -> int | None:
+    """The store's free space in bytes (None for a bucket, or when it cannot be read), without
+    the probe write of `root_status` (for frequent readers: metrics scrapes)."""
+    return store_files().free_space()
+
+
 @dataclass(frozen=True)
 class DateDirectory:
     has_manifest: bool

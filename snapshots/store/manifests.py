@@ -16,7 +16,7 @@ from districts.ids import district_sort_key
 from snapshots import performance
 from snapshots.models import Snapshot, SnapshotStatus
 from snapshots.store.backends import StoreFiles, remove_quietly, store_files
-from snapshots.store.district_files import DateScan, scan_files
+from snapshots.store.district_files import DateScan, StoredFile, scan_files
 from snapshots.store.errors import SnapshotStoreError
 from snapshots.store.index import snapshot_index_upsert
 from snapshots.store.layout import encode, manifest_name
@@ -37,6 +37,7 @@ def finalize_snapshot(
     as_of_date: date | None = None,
     data_month: str | None = None,
     is_closing_period: bool | None = None,
+    sources: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Rebuild the date's manifest from its district files, write it and index it.
 
@@ -44,8 +45,10 @@ def finalize_snapshot(
     `district_errors` (district id, or ALL_DISTRICTS for the whole date -> {errorType,
     message}) and sets the status: `failed` when no district file exists, `partial_success` when
     there are errors, else `completed`. The as-of date, data month and closing flag default to
-    those of the district files. Upserts the `Snapshot` index row and returns the manifest.
-    Raises SnapshotStoreError.
+    those of the district files. `sources` names where district files came from when not from
+    the dashboard (district id -> `toast-stats` for an import); a file's entry keeps the source
+    the previous manifest gave it while its content is unchanged. Upserts the `Snapshot` index
+    row and returns the manifest. Raises SnapshotStoreError.
     """
     started = time.perf_counter()
     errors = [
@@ -71,6 +74,7 @@ def finalize_snapshot(
             as_of_date=as_of_date,
             data_month=data_month,
             is_closing_period=is_closing_period,
+            sources=sources or {},
         )
         _publish_manifest(files, logical_date, manifest)
     performance.record_operation(
@@ -212,6 +216,7 @@ def _build_manifest(
     data_month: str | None,
     is_closing_period: bool | None,
     scan: DateScan | None = None,
+    sources: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     stored = (scan or scan_files(files, logical_date)).files
     latest = max(stored, key=lambda f: f.as_of_date, default=None)
@@ -243,7 +248,13 @@ def _build_manifest(
         "createdAt": (previous or {}).get("createdAt") or now,
         "updatedAt": now,
         "files": [
-            {"districtId": f.district_id, "file": f.file, "size": f.size, "sha256": f.sha256}
+            {
+                "districtId": f.district_id,
+                "file": f.file,
+                "size": f.size,
+                "sha256": f.sha256,
+                **_source_of(f, previous, sources or {}),
+            }
             for f in stored
         ],
         "errors": sorted(errors, key=lambda e: district_sort_key(e["districtId"])),
@@ -263,6 +274,20 @@ def _build_manifest(
             if f.duplicate_rows
         },
     }
+
+
+def _source_of(
+    stored: StoredFile, previous: dict[str, Any] | None, sources: dict[str, str]
+) -> dict[str, str]:
+    """`{"source": ...}` for a file that did not come from the dashboard (absent: it did): the
+    one given now, else the previous manifest's for the same bytes (a file rewritten since by a
+    collection lost it)."""
+    if stored.district_id in sources:
+        return {"source": sources[stored.district_id]}
+    for entry in (previous or {}).get("files") or []:
+        if entry.get("districtId") == stored.district_id and entry.get("source"):
+            return {"source": entry["source"]} if entry.get("sha256") == stored.sha256 else {}
+    return {}
 
 
 def _publish_manifest(files: StoreFiles, logical_date: date, manifest: dict[str, Any]) -> None:

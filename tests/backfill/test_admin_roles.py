@@ -24,15 +24,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
+from django.utils import timezone
 
 from analytics.models import AnalyticsOutput
 from backfill.models import (
     BackfillJob,
     JobStatus,
+    PublishStep,
     RateLimitConfig,
     SnapshotAudit,
     UnitStatus,
 )
+from backfill.publish_history import PublishHistoryEntry
 from districts.models import District, DistrictConfiguration, MonthEndClosing
 from snapshots import store
 from snapshots.models import Snapshot
@@ -64,6 +67,13 @@ class World:
         job = BackfillJobFactory(status=JobStatus.RUNNING, scope={"targetDistricts": ["42"]})
         BackfillUnitFactory(job=job, district_id="42", status=UnitStatus.PENDING)
         return job
+
+    @cached_property
+    def publish_step(self) -> PublishHistoryEntry:
+        step = PublishStep.objects.create(
+            job=self.job, destination="file:///srv/cdn", started_at=timezone.now()
+        )
+        return PublishHistoryEntry.objects.get(pk=f"step-{step.pk}")
 
     @cached_property
     def snapshot(self) -> Snapshot:
@@ -233,6 +243,15 @@ CASES = [
             label=action,
         )
         for action in ("cancel", "pause", "resume", "retry")
+    ),
+    # The publish history: read-only steps of publish jobs and runs of `publish_site`.
+    *model_cases(
+        "backfill",
+        "publishhistoryentry",
+        lambda w: w.publish_step,
+        add=NOBODY,
+        delete=NOBODY,
+        change_code=200,
     ),
     # The rate limit: one row, read by viewers, edited by operators.
     *model_cases(

@@ -30,6 +30,9 @@ def main(argv: list[str]) -> int:
         "rate_limit": lambda: importlib.import_module(".bench_rate_limit", __package__).run(),
         "analytics": lambda: importlib.import_module(".bench_analytics", __package__).run(),
         "archive": lambda: importlib.import_module(".bench_archive", __package__).run(),
+        "parsing": lambda: importlib.import_module(".bench_parsing", __package__).run(),
+        "publish": lambda: importlib.import_module(".bench_publish", __package__).run(),
+        "import": lambda: importlib.import_module(".bench_import", __package__).run(),
         "scaling": lambda: importlib.import_module(".bench_scaling", __package__).run(options),
     }
     options = [arg for arg in argv if arg.startswith("-")]

@@ -74,7 +74,8 @@ def assert_every_file_is_whole(root: Path | ObjectPath) -> None:
         assert raw.read_bytes().endswith(b"END\r\n"), f"{raw} is truncated"
 
 
-@pytest.mark.timeout(120)
+# 25 writer processes, each setting Django up: minutes on a loaded 2-core machine.
+@pytest.mark.timeout(300)
 def test_a_writer_killed_at_random_points_never_leaves_a_partial_snapshot(writer_env, store_root):
     districts = ["42", "61", "F"]
     rng = random.Random(20250310)

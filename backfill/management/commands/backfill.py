@@ -28,14 +28,26 @@ class Command(BaseCommand):
         one_value_options(parser)
         parser.add_argument(
             "--job-type",
-            choices=["data-collection", "analytics-generation"],
+            choices=["data-collection", "analytics-generation", "publish", "import"],
             default="data-collection",
-            help="analytics-generation reads the stored snapshots (no request to the dashboard)",
+            help="analytics-generation reads the stored snapshots; publish writes them as the "
+            "district-statistics site's tree (--destination); import reads such a tree back "
+            "(--source). None of them sends a request to the dashboard",
+        )
+        parser.add_argument(
+            "--destination",
+            help="publish: where the site's tree is written (file:///dir, s3://bucket/prefix, "
+            "gs://bucket/prefix; default PUBLISH_DESTINATION)",
+        )
+        parser.add_argument(
+            "--source",
+            help="import: the site's tree to read (file:///dir, s3://bucket/prefix, "
+            "gs://bucket/prefix)",
         )
         parser.add_argument(
             "--start",
-            help="First date, YYYY-MM-DD (required for data-collection; analytics-generation "
-            "without dates covers every stored snapshot)",
+            help="First date, YYYY-MM-DD (required for data-collection; the other job types "
+            "without dates cover every date there is)",
         )
         parser.add_argument("--end", help="Last date, YYYY-MM-DD (default: --start)")
         parser.add_argument("--districts", nargs="*", default=[], help="Target district ids")
@@ -94,8 +106,14 @@ class Command(BaseCommand):
         }
         if opts["no_skip_existing"]:
             request["skipExisting"] = False
+        if opts["from_archive"] and opts["source"]:
+            raise CommandError("--from-archive and --source: one source at a time.")
         if opts["from_archive"]:
             request["source"] = "archive"
+        if opts["source"]:
+            request["source"] = opts["source"]
+        if opts["destination"]:
+            request["destination"] = opts["destination"]
         if opts["no_collect_summary"]:
             request["collectSummary"] = False
         if opts["reprocess"]:

@@ -78,6 +78,8 @@ class Preview:
 
 def preview_plan(plan_: Plan) -> Preview:
     """What a job would do, date by date, without writing anything."""
+    if plan_.collection_strategy in SITE_PLAN_WORDS:
+        return _site_preview(plan_)
     if plan_.planned is not None:
         return _analytics_preview(plan_)
     from_archive = plan_.request.from_archive
@@ -145,6 +147,21 @@ def _analytics_preview(plan_: Plan) -> Preview:
     concurrency = max(1, min(plan_.request.concurrency, RateLimitConfig.load().max_concurrent))
     duration = round(reads.district_files * ANALYTICS_SECONDS_PER_FILE / concurrency, 1)
     return _preview(plan_, dates, totals, requests=0, duration=duration, reads=reads)
+
+
+# A publish or import plan's word for its dates (every planned date has one unit to run).
+SITE_PLAN_WORDS = {CollectionStrategy.PUBLISH: "publish", CollectionStrategy.IMPORT: "import"}
+
+
+def _site_preview(plan_: Plan) -> Preview:
+    """A publish or import job: one unit per date, no request; its duration depends on the
+    destination or source, so none is estimated."""
+    word = SITE_PLAN_WORDS[plan_.collection_strategy]
+    totals = Counter(str(u.status) for u in plan_.planned)
+    dates = [
+        DatePlan(u.logical_date, word, f"will {word}", {str(u.status): 1}) for u in plan_.planned
+    ]
+    return _preview(plan_, dates, totals, requests=0, duration=0.0)
 
 
 def _preview(

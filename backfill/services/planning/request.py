@@ -29,7 +29,8 @@ MAX_RATE_LIMIT_DELAY_MS = 60_000
 class BackfillRequest:
     """A validated request (the seeds' BackfillRequest), with defaults applied."""
 
-    # None only for analytics-generation: from the first / to the last stored snapshot.
+    # None only for the job types that read a store (analytics-generation, publish, import):
+    # from the first / to the last date it holds.
     start_date: date | None
     end_date: date | None
     target_districts: tuple[str, ...] = ()
@@ -40,7 +41,8 @@ class BackfillRequest:
     reprocess: str = REPROCESS_MISSING
     rate_limit_delay_ms: int | None = None
     enable_caching: bool = True
-    # Source.ARCHIVE: re-normalize the archived CSVs, no request (data-collection only).
+    # Source.ARCHIVE: re-normalize the archived CSVs, no request (data-collection only). An
+    # import job's `source` is the URL of the site's tree it reads (`file://`, `s3://`, `gs://`).
     source: str = Source.DASHBOARD
     # A `JobPriority` label: dispatch serves higher priorities first.
     priority: str = "normal"
@@ -54,6 +56,8 @@ class BackfillRequest:
     update_analytics: bool = True
     # Per-district collection: also collect each date's all-districts summary (the rankings').
     collect_summary: bool = True
+    # Publish: where the site's tree is written (PUBLISH_DESTINATION by default).
+    destination: str = ""
 
     @property
     def skip_existing(self) -> bool:
@@ -77,4 +81,5 @@ class BackfillRequest:
             "updateAnalytics": self.update_analytics,
             "collectSummary": self.collect_summary,
             "priority": self.priority,
+            **({"destination": self.destination} if self.destination else {}),
         }

@@ -8,12 +8,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from backfill_project.command_options import one_value_options, shown
-from districts.dashboard.csv import Footer, ParsedExport, parse_export, row_district_id
+from districts.dashboard.csv import Footer, ParsedExport, parse_export
 from districts.dashboard.errors import DashboardError
 from districts.dashboard.normalize import logical_date_of, normalize_single
 from districts.dashboard.reports import ReportType, contract_of_month
 from districts.dashboard.statistics import DistrictStatistics
 from districts.dashboard.urls import program_year_of
+from districts.dashboard.values import row_district_id
 
 _PROGRAM_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 

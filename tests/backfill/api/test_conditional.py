@@ -191,9 +191,9 @@ def test_a_304_is_answered_from_the_job_version_without_building_the_body(
     monkeypatch.setattr(job_reads, "job_detail", no_body)
     monkeypatch.setattr(legacy_reads, "district_dates", no_body)
     # The session, its user and permissions (4); the job with its related counts, its
-    # per-district counts, the active jobs' totals and whether a unit runs (4); the limits'
-    # configuration when its per-process copy has expired (1).
-    with django_assert_max_num_queries(9):
+    # per-district counts (which say whether a unit runs) and the active jobs' totals (3); the
+    # limits' configuration when its per-process copy has expired (1).
+    with django_assert_max_num_queries(8):
         again = staff_client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again.content == b""
 
@@ -234,3 +234,36 @@ def test_a_legacy_body_is_built_once_per_version_of_its_job(staff_client, monkey
     changed = staff_client.get(url).json()
     assert built == [1]
     assert changed["progress"]["completed"] == first["progress"]["completed"] + 1
+
+
+def test_a_unit_ending_reads_again_only_its_districts_dates(staff_client):
+    job = running_job(districts=5, days=4, running=2)
+    url = f"/api/districts/backfill/{job.pk}"
+    staff_client.get(url)
+    unit = job.units.filter(status=UnitStatus.RUNNING).first()
+    assert units.finish_unit(unit_id=unit.pk, status=UnitStatus.FAILED, token=unit.lease_token)
+    with CaptureQueriesContext(connection) as queries:
+        progress = staff_client.get(url).json()["progress"]["districtProgress"]
+    reads = [q["sql"] for q in queries.captured_queries if "array_agg" in q["sql"]]
+    assert len(reads) == 1 and "ANY(" in reads[0]
+    counted = legacy_reads._counted_district_dates(job)
+    assert [(d.district_id, list(d.failed_dates)) for d in counted] == [
+        (district, body["failedDates"]) for district, body in progress.items()
+    ]
+    version = job_reads.job_version(job_id=job.pk)
+    assert legacy_reads.district_dates(version=version) == counted
+
+
+def test_the_no_worker_sentence_changes_the_unified_etag_only(staff_client):
+    """The legacy body shows no reason for waiting: a sentence that changes every minute
+    (no worker has reported for N min) keeps its ETag and its cached body."""
+    job = running_job(districts=2, days=3)
+    urls = status_urls(job)
+    etags = {route: staff_client.get(url)["ETag"] for route, url in urls.items()}
+    job.__class__.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=30)
+    )
+    unified = staff_client.get(urls["unified"], HTTP_IF_NONE_MATCH=etags["unified"])
+    assert unified.status_code == 200 and "No worker" in unified.json()["whyNotRunning"]
+    legacy = staff_client.get(urls["legacy"], HTTP_IF_NONE_MATCH=etags["legacy"])
+    assert legacy.status_code == 304

@@ -320,10 +320,11 @@ def test_the_job_api_keeps_its_own_error_shape(staff_client):
     assert staff_client.get("/api/admin/backfill/nope").json().keys() == {"detail"}
 
 
+@pytest.mark.parametrize("job_type", ["analytics-generation", "publish", "import"])
 @pytest.mark.parametrize("path", [URL, "/api/districts/42/backfill"])
-def test_analytics_jobs_are_refused_on_legacy_routes(staff_client, path):
+def test_other_job_types_are_refused_on_legacy_routes(staff_client, path, job_type):
     response = staff_client.post(
-        path, {"jobType": "analytics-generation", "startDate": "2024-01-01"}, format="json"
+        path, {"jobType": job_type, "startDate": "2024-01-01"}, format="json"
     )
     assert response.status_code == 400
     error = response.json()["error"]

@@ -14,6 +14,7 @@ from backfill.models import (
     BackfillJob,
     BackfillUnit,
     JobStatus,
+    JobType,
     RateLimitConfig,
     UnitCount,
     UnitStatus,
@@ -329,3 +330,13 @@ def test_trigger_kept_unit_counts_follow_every_kind_of_write(db):
     assert set(progress) == {"42"} and progress["42"].failed == 1
     job.delete()
     assert not UnitCount.objects.filter(job_id=job.pk).exists()
+
+
+def test_an_open_breaker_does_not_hold_a_job_that_sends_no_request(db, private_limits):
+    breaker = circuit_breaker()
+    for _ in range(RateLimitConfig.load().max_requests + 10):
+        breaker.record_failure()
+    rate_limiter().report_rate_limited(45)
+    publish = running_job(job_type=JobType.PUBLISH, request={"destination": "file:///srv/cdn"})
+    assert waiting.why_not_running(job=publish) is None
+    assert waiting.why_not_running(job=running_job()).startswith("The circuit breaker is open")

@@ -3,6 +3,7 @@ with the lease claimed and renewed as a worker would."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from backfill.contracts import backfill_request
 from backfill.models import BackfillUnit, UnitStatus
 from backfill.services import broker, dispatch, execution, jobs, recovery
+from backfill_project import counters, log_context
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,3 +108,50 @@ def test_a_unit_whose_runners_keep_dying_fails_instead_of_looping(
     )
     assert "claimed 7 times" in unit.error_message
     assert simulator.requests() == []
+
+
+def test_every_line_a_unit_logs_carries_its_job_unit_date_and_district(
+    backfill_env, simulator, fast_limits, messages
+):
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    handler.addFilter(log_context.UnitContextFilter())
+    logging.getLogger().addHandler(handler)
+    try:
+        job = jobs.create_job(
+            request=backfill_request(
+                {"startDate": "2025-03-10", "targetDistricts": ["42"], "skipExisting": False}
+            )
+        )
+        dispatch.start_queued_jobs()
+        run_messages(messages)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    unit = BackfillUnit.objects.get(job=job)
+    lines = [r for r in records if r.unit_id]
+    # The claim, the requests, the store and the end: all of them name the unit.
+    assert any("claimed" in r.getMessage() for r in lines)
+    assert any(f"unit {unit.pk} ended" in r.getMessage() for r in lines)
+    assert {(r.job_id, r.unit_id, r.logical_date, r.district_id) for r in lines} == {
+        (str(job.pk), str(unit.pk), "2025-03-10", "42")
+    }
+
+
+def test_lease_reclaims_are_counted_for_every_process(
+    backfill_env, simulator, fast_limits, messages
+):
+    before = sum(counters.totals(counters.LEASE_RECLAIMS).values())
+    job = jobs.create_job(
+        request=backfill_request(
+            {"startDate": "2025-03-10", "targetDistricts": ["42", "61"], "skipExisting": False}
+        )
+    )
+    dispatch.start_queued_jobs()
+    BackfillUnit.objects.filter(job=job).update(lease_expires_at=None)
+    recovery.reclaim_lost_units()
+    assert sum(counters.totals(counters.LEASE_RECLAIMS).values()) == before + 2

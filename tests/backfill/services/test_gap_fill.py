@@ -35,6 +35,8 @@ def test_the_migrations_create_the_default_schedules(db):
         "backfill.tasks.reclaim_lost_units": ((10, "seconds"), True),
         # Off until an operator enables it (it sends requests to the dashboard).
         "backfill.tasks.audit_snapshots": (("45", "*"), False),
+        # A no-op until PUBLISH_DESTINATION is set.
+        "backfill.tasks.publish_site": (("30", "8"), True),
     }
 
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backfill_project import counters
 from districts.dashboard.client import DashboardClient, parse_retry_after
 from districts.dashboard.errors import DashboardError, DataUnavailable, ErrorType, ValidationFailed
 
@@ -486,3 +487,14 @@ def test_retry_after_reads_seconds_and_http_dates():
 def test_retry_after_never_raises_and_stays_between_zero_and_the_cap(value, cap):
     seconds = parse_retry_after(value, cap=cap, now=NOW)
     assert seconds is None or 0 <= seconds <= cap
+
+
+def test_every_request_sent_is_counted_by_outcome_for_every_process(simulator, make_client, url):
+    before = counters.totals(counters.DASHBOARD_REQUESTS)
+    simulator.set_faults(fail_next=1, error_status=503)
+    make_client().get(url)
+    simulator.set_faults(rate_limit_next=1, retry_after=0)
+    make_client().get(url)
+    after = counters.totals(counters.DASHBOARD_REQUESTS)
+    moved = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+    assert moved == {"5xx": 1, "429": 1, "200": 2}

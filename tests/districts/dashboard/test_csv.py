@@ -10,16 +10,18 @@ from districts.dashboard.csv import (
     Footer,
     ParsedExport,
     accept_export,
-    club_key,
-    parse_charter_suspend,
     parse_export,
     parse_footer,
+)
+from districts.dashboard.errors import DataUnavailable, ValidationFailed
+from districts.dashboard.reports import ReportType
+from districts.dashboard.values import (
+    club_key,
+    parse_charter_suspend,
     row_district_id,
     to_int,
     to_percent,
 )
-from districts.dashboard.errors import DataUnavailable, ValidationFailed
-from districts.dashboard.reports import ReportType
 from simulator.rendering import render_export
 
 DATA = Path(__file__).parents[1] / "data"

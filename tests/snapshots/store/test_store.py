@@ -40,6 +40,7 @@ def test_what_is_written_is_read_back_equal(store_root, statistics):
     data = (stored / f"district_{statistics.district_id}.json").read_bytes()
     assert written.sha256 == hashlib.sha256(data).hexdigest()
     assert written.size == len(data)
+    assert store.district_file_bytes(statistics) == data
 
 
 def test_read_of_an_unknown_district_or_date_is_none(store_root):

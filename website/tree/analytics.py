@@ -1,0 +1,148 @@
+"""The newest date's pre-computed district analytics (`snapshots/{date}/analytics/`): a
+`district_{id}_performance-targets.json` per district with a district file and a place in the
+date's rankings, then the `manifest.json` listing exactly them. The district page's target card
+reads them: each metric's world rank and percentile, region rank, and current figure.
+
+Built from our rankings (`Standing`, DOMAIN.md section 8), not analytics-core's: a category
+without a value has no rank (None) here, and a figure the source did not publish is 0 as in
+the other files. The other analytics types and `competitive-awards.json` are not published
+(README, *Not filled*)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+from analytics.documents import RANKING_CATEGORIES, competition_ranks
+from districts.ids import district_sort_key
+from website.format.analytics import AnalyticsManifestFile, PerformanceTargetsFile
+from website.tree.encoding import SiteFile, encoded, site_file, stamp
+from website.tree.facts import DateFacts
+from website.tree.rankings import SCHEMA_VERSION, Standing
+
+PERFORMANCE_TARGETS = "performance-targets"
+# The site's metric of each ranking category (analytics-core's MetricRankingsCalculator maps
+# club growth to paid clubs, payment growth to membership payments).
+_METRICS = dict(
+    zip(
+        RANKING_CATEGORIES,
+        ("paidClubsRankings", "membershipPaymentsRankings", "distinguishedClubsRankings"),
+        strict=True,
+    )
+)
+# A region the summary names as such; analytics-core ranks no district of an unknown region.
+_NO_REGION = ("", "Unknown")
+
+
+def analytics_dir(facts: DateFacts) -> str:
+    return f"snapshots/{facts.day.isoformat()}/analytics"
+
+
+def _n(value: int | float | None) -> int | float:
+    return 0 if value is None else value
+
+
+def world_percentile(rank: int | None, total: int) -> float | None:
+    """(total - rank) / total x 100, rounded half up to 1 decimal as the site does; None
+    without a rank or with fewer than 2 districts."""
+    if rank is None or total <= 1:
+        return None
+    return math.floor((total - rank) / total * 1000 + 0.5) / 10
+
+
+def _region_ranks(standings: dict[str, Standing], region: str, category: str) -> dict:
+    """Competition ranks of the region's districts on the category's value (None: no value)."""
+    return competition_ranks(
+        {d: s.values[category] for d, s in standings.items() if s.region == region}
+    )
+
+
+def _rankings(standings: dict[str, Standing], district_id: str, category: str) -> dict:
+    standing = standings[district_id]
+    rank = standing.ranks[category]
+    region = standing.region if standing.region not in (None, *_NO_REGION) else None
+    in_region = _region_ranks(standings, region, category) if region is not None else {}
+    return {
+        "worldRank": rank,
+        "worldPercentile": world_percentile(rank, len(standings)),
+        "regionRank": in_region.get(district_id),
+        "totalDistricts": len(standings),
+        "totalInRegion": len(in_region),
+        "region": region,
+    }
+
+
+def _targets_data(facts: DateFacts, district_id: str) -> dict[str, Any]:
+    standing = facts.standings[district_id]
+    progress: dict[str, Any] = {
+        "membership": _n(standing.payments),
+        "distinguished": _n(standing.distinguished_clubs),
+    }
+    if standing.paid_clubs is not None and standing.paid_club_base is not None:
+        progress["clubGrowth"] = standing.paid_clubs - standing.paid_club_base
+    data: dict[str, Any] = {
+        "districtId": district_id,
+        "computedAt": stamp(facts.day),
+        "paidClubsCount": _n(standing.paid_clubs),
+        "currentProgress": progress,
+    }
+    for category, field in _METRICS.items():
+        data[field] = _rankings(facts.standings, district_id, category)
+    if standing.paid_club_base is not None:
+        data["paidClubsBase"] = standing.paid_club_base
+    if standing.payment_base is not None:
+        data["membershipPaymentsBase"] = standing.payment_base
+    return data
+
+
+def _targets_file(facts: DateFacts, district_id: str) -> tuple[SiteFile, str]:
+    """The district's file and the checksum of its `data` (the manifest repeats it)."""
+    data = _targets_data(facts, district_id)
+    checksum = hashlib.sha256(encoded(data)).hexdigest()
+    payload = {
+        "metadata": {
+            "schemaVersion": SCHEMA_VERSION,
+            "computedAt": stamp(facts.day),
+            "snapshotDate": facts.day.isoformat(),
+            "districtId": district_id,
+            "checksum": checksum,
+        },
+        "data": data,
+    }
+    path = f"{analytics_dir(facts)}/district_{district_id}_{PERFORMANCE_TARGETS}.json"
+    return site_file(path, PerformanceTargetsFile, payload), checksum
+
+
+def analytics_files(facts: DateFacts) -> list[SiteFile]:
+    """The analytics files of the date of `facts` (the newest published date), the manifest
+    last; none when no district of the date has both a district file and a ranking."""
+    districts = sorted(
+        (d for d in facts.district_ids if d in facts.standings), key=district_sort_key
+    )
+    if not districts:
+        return []
+    files, entries = [], []
+    for district_id in districts:
+        file, checksum = _targets_file(facts, district_id)
+        files.append(file)
+        entries.append(
+            {
+                "filename": file.path.rsplit("/", 1)[1],
+                "districtId": district_id,
+                "type": PERFORMANCE_TARGETS,
+                "size": len(file.data),
+                "checksum": checksum,
+            }
+        )
+    manifest = {
+        "snapshotDate": facts.day.isoformat(),
+        "generatedAt": stamp(facts.day),
+        "schemaVersion": SCHEMA_VERSION,
+        "files": entries,
+        "totalFiles": len(entries),
+        "totalSize": sum(e["size"] for e in entries),
+    }
+    path = f"{analytics_dir(facts)}/manifest.json"
+    files.append(site_file(path, AnalyticsManifestFile, manifest))
+    return files
