@@ -19,7 +19,15 @@ from .services import (
 )
 
 
-@shared_task(name="backfill.tasks.run_unit", bind=True, acks_late=True, reject_on_worker_lost=True)
+# No result stored: the unit's row is its record, and a result row per unit (django-db backend)
+# would cost a store-bound unit a database round trip or two for nobody to read.
+@shared_task(
+    name="backfill.tasks.run_unit",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
 def run_unit(self, unit_id: int, token: str) -> str | None:
     # The lease records which worker (hostname) and pool process runs the unit.
     try:

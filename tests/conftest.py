@@ -34,6 +34,24 @@ def closing_registry_rows(request, monkeypatch):
     closing.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def reserve_presence(request, monkeypatch):
+    """The limiter's cached "is a priority job queued or running?" starts fresh in every
+    test; tests without database access see one (the reserve held, as it always is when the
+    database cannot answer)."""
+    from backfill.limits import reserve
+
+    reserve.clear_presence_cache()
+    database_fixtures = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+    if not (
+        request.node.get_closest_marker("django_db")
+        or database_fixtures & set(request.fixturenames)
+    ):
+        monkeypatch.setattr(reserve, "_read_database", lambda: True)
+    yield
+    reserve.clear_presence_cache()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def limits_key_prefix(worker_id):
     """Redis keys of the limiter, breaker, cache and locks under a prefix of this test process

@@ -142,7 +142,10 @@ class RateLimiterStateSerializer(serializers.Serializer):
     cooldownRemainingMs = serializers.IntegerField(allow_null=True)
     backoffMs = serializers.IntegerField(allow_null=True)
     reservedForPriority = serializers.IntegerField(
-        help_text="Grants of each window only priority jobs (daily refresh, urgent) may take."
+        help_text=(
+            "Grants of each window only priority jobs (daily refresh, urgent) may take now: the "
+            "reserved share while one is queued or in flight, 0 while it is lent to the others."
+        )
     )
     effectiveDelayMs = serializers.IntegerField(
         allow_null=True,

@@ -10,9 +10,12 @@ clocks never matter and no two workers can both take the last slot:
 - a shared cooldown (set when the site answers 429): nothing is granted before it ends;
 - priority: a request of a priority job (the daily refresh, urgent jobs) may use the whole window,
   any other only `max_requests` minus the share reserved for priority jobs
-  (`reserved_share`, settings.BACKFILL_PRIORITY_RESERVED_SHARE, 20 %), so a long backfill never
-  takes the slots the daily run needs; and while a priority request waits, no other is granted
-  (it goes first when its wait ends);
+  (`reserved_share`, settings.BACKFILL_PRIORITY_RESERVED_SHARE, 20 %) while a priority job is
+  queued or in flight, so a long backfill never takes the slots the daily run needs; the reserve
+  is lent to the others while none is (`reserve.priority_jobs_present`), so no budget is left
+  unused; and while a priority request waits, no other is granted (it goes first when its wait
+  ends, so a priority job's first request is granted within one window even when the others
+  had the whole window);
 - adaptation: the minimum delay grows while the dashboard answers slowly or errors cluster
   and relaxes slowly once it recovers (backfill/limits/adaptive.py: "adaptive politeness").
 
@@ -49,6 +52,7 @@ from .adaptive import (
 from .config import LimitSettings, current_settings
 from .connection import redis_unavailable
 from .cooldown import MAX_RETRY_AFTER_MS, MIN_BACKOFF_MS, RATE_LIMITED_SCRIPT, Cooldown
+from .reserve import priority_jobs_present
 
 # Grants are spaced this much beyond the configured window and minimum delay (the latter only when
 # it is not 0), so that a request delayed on its way by up to this much (scheduling, a new
@@ -166,6 +170,7 @@ class LimiterStatus:
     recent_ms: float | None = None
     error_score: float = 0.0
     answers: int = 0
+    # Held back from normal requests now: the reserve, or 0 while it is lent (no priority job).
     reserved_for_priority: int = 0
 
 
@@ -180,6 +185,7 @@ class RateLimiter:
         settings_provider: Callable[[], LimitSettings] = current_settings,
         reserved_share: float | None = None,
         adapt_interval_ms: int = ADAPT_INTERVAL_MS,
+        priority_present: Callable[[], bool] = priority_jobs_present,
     ) -> None:
         self.redis = redis_client
         self.key_prefix = key_prefix
@@ -187,6 +193,8 @@ class RateLimiter:
         if reserved_share is None:
             reserved_share = settings.BACKFILL_PRIORITY_RESERVED_SHARE
         self.reserved_share = min(max(reserved_share, 0.0), 1.0)
+        # Is the reserve needed now (a priority job queued or in flight)? Else it is lent.
+        self.priority_present = priority_present
         self._adapt_parameters = json.dumps({**ADAPT_PARAMETERS, "interval": adapt_interval_ms})
         self._grants_key = f"{key_prefix}:grants"
         self._last_key = f"{key_prefix}:last"
@@ -210,15 +218,23 @@ class RateLimiter:
         `max_requests`, rounded down, leaving at least one for the others."""
         return max(0, min(int(limits.max_requests * self.reserved_share), limits.max_requests - 1))
 
+    def held_back(self, limits: LimitSettings, *, priority: bool) -> int:
+        """Grants of the window a request may not take: the reserve, for a normal request while
+        a priority job is queued or in flight; none otherwise (the reserve is lent)."""
+        if priority or not self.reserved_share or not self.priority_present():
+            return 0
+        return self.reserved_for_priority(limits)
+
     def try_acquire(self, *, min_delay_ms: int | None = None, priority: bool = False) -> Attempt:
         """Take a grant now if the limits allow it (recording it), else say how long to wait.
 
         `min_delay_ms` raises the (adaptive) minimum delay for this caller; it never lowers it.
         `priority` requests may use the reserved share of the window and go before the others
-        while they wait. Raises DashboardError(network_error, retryable) when Redis is
-        unreachable.
+        while they wait; the others may use it too while no priority job is queued or in
+        flight. Raises DashboardError(network_error, retryable) when Redis is unreachable.
         """
         limits = self.settings_provider()
+        held_back = self.held_back(limits, priority=priority)
         try:
             wait_ms, stamp = self._acquire(
                 keys=[
@@ -237,7 +253,7 @@ class RateLimiter:
                     min_delay_ms or 0,
                     limits.max_delay_ms,
                     1 if priority else 0,
-                    self.reserved_for_priority(limits),
+                    held_back,
                     PRIORITY_HOLD_MS,
                 ],
             )
@@ -375,7 +391,7 @@ class RateLimiter:
             recent_ms=round(float(recent), 1) if answered else None,
             error_score=round(float(errors), 2),
             answers=int(float(answers)),
-            reserved_for_priority=self.reserved_for_priority(limits),
+            reserved_for_priority=self.held_back(limits, priority=False),
         )
 
     def clear(self) -> None:

@@ -26,7 +26,7 @@ def performance_status(
     limits = current_settings()
     concurrency = {"active": active_units, "max": limits.max_concurrent, "queued": queued_units}
     global_limiter = rate_limiter(redis_client=redis_client, prefix=prefix)
-    reserved = global_limiter.reserved_for_priority(limits)
+    reserved = global_limiter.held_back(limits, priority=False)
     try:
         limiter = global_limiter.status()
         breaker = circuit_breaker(redis_client=redis_client, prefix=prefix).status()

@@ -18,7 +18,7 @@ from snapshots import store
 
 from ..errors import JobStateConflict
 from ..models import BackfillJob, JobStatus, UnitStatus
-from . import broker, locks, outcome
+from . import broker, dispatch, locks, outcome
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def _locked_in_state(
 ) -> None:
     """Lock (dispatch lock, then the job's row), refresh `job`, and raise JobStateConflict with
     `refusal(job)` unless `allowed(job)`. Call inside a transaction."""
-    locks.dispatch_lock()
+    dispatch.hold_dispatch_lock()
     job.refresh_from_db()
     locks.job_lock(job.pk)
     if not allowed(job):

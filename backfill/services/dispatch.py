@@ -6,6 +6,18 @@ a unit is claimed (`SELECT ... FOR UPDATE SKIP LOCKED`), sent to a worker with a
 here runs under the dispatch lock (`locks`). Running units whose lease expired are dispatched
 again first (`redispatch`, also used by `recovery`), so dead units never hold the window.
 
+Requests, not a queue of waiters. A unit's end does not wait for the dispatch lock: it counts a
+request (a Redis counter, `request_dispatch`) and takes the lock only if it is free
+(`locks.try_dispatch_lock`). The one holder dispatches for every request counted when it took
+the lock, and after its commit looks again: requests that came meanwhile (their ends committed
+before they counted, so before it looked) are drained by the same holder, in a loop, or by the
+next one to take the lock; every holder of the lock, blocking ones included
+(`hold_dispatch_lock`), drains on commit. The holder takes the requests (resets the counter)
+under the lock and gives them back if its dispatch fails; a holder that dies in between leaves
+them to the reclaim (`recovery.reclaim_lost_units`, every 10 s), which dispatches anyway. A
+dispatch fills only free slots, under the lock, so no unit is sent twice. Without Redis, a
+unit's end waits for the lock as it did before.
+
 The store. Every unit writes to the snapshot store, so while it cannot take writes (full, nearly
 full, read-only, refused: `snapshots.store.store_condition`) nothing is dispatched; a unit that
 hit it is put back (`units.release_unit`: pending again, its attempt not counted), and the
@@ -41,15 +53,17 @@ import logging
 from datetime import date
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F
-from django.db.models.functions import Least
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from backfill_project import counters
 from snapshots import store
 
+from ..limits import get_redis, key_prefix
 from ..models import (
     ACTIVE_JOB_STATUSES,
     JOB_DISPATCH_ORDER,
@@ -76,7 +90,7 @@ def start_queued_jobs() -> list[str]:
     "Priorities" above). Returns the ids of the jobs started."""
     started: list[str] = []
     with transaction.atomic():
-        locks.dispatch_lock()
+        config = hold_dispatch_lock()
         limit = settings.BACKFILL_MAX_ACTIVE_JOBS
         active = list(
             BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).values_list(
@@ -98,28 +112,88 @@ def start_queued_jobs() -> list[str]:
             job.save(update_fields=["status", "started_at", "heartbeat_at", "finished_at"])
             active.append(job.priority)
             started.append(str(job.pk))
-        dispatch_locked()
+        dispatch_locked(config)
     for job_id in started:
         log.info("job %s started", job_id)
     return started
 
 
 def dispatch_units() -> int:
-    """Fill the window of every running job (see `dispatch_locked`), under the dispatch lock.
-    Returns how many units were dispatched."""
+    """Fill the window of every running job (see `dispatch_locked`), waiting for the dispatch
+    lock. Returns how many units were dispatched."""
     with transaction.atomic():
-        locks.dispatch_lock()
-        return dispatch_locked()
+        return dispatch_locked(hold_dispatch_lock())
 
 
-def dispatch_locked() -> int:
+def hold_dispatch_lock() -> RateLimitConfig:
+    """Take the dispatch lock, waiting for it (`locks.dispatch_lock`), and drain the dispatch
+    requests that come while it is held once the transaction commits. Inside a transaction."""
+    config = locks.dispatch_lock()
+    transaction.on_commit(_drain_on_release)
+    return config
+
+
+def request_dispatch() -> int:
+    """Ask for a dispatch (a unit ended, was put back, a date was assembled) without waiting
+    for the dispatch lock ("Requests" above): count the request, then drain the requests if
+    the lock is free. Returns how many units this call dispatched (0 when the holder of the
+    lock will). Without Redis, waits for the lock and dispatches. Call outside any
+    transaction holding a job's lock."""
+    try:
+        get_redis().incr(_requests_key())
+        return drain_dispatch_requests()
+    except redis.RedisError as exc:
+        log.warning("dispatch requested without Redis (%s): waiting for the lock", exc)
+        return dispatch_units()
+
+
+def drain_dispatch_requests() -> int:
+    """While requests are counted and the dispatch lock is free, take it, dispatch, commit and
+    remove the requests served. Returns how many units were dispatched. Raises
+    redis.RedisError when Redis cannot be reached (the requests stay counted)."""
+    client, key = get_redis(), _requests_key()
+    dispatched = 0
+    while int(client.get(key) or 0) > 0:
+        taken = 0
+        try:
+            with transaction.atomic():
+                config = locks.try_dispatch_lock()
+                if config is None:
+                    return dispatched  # its holder drains them on commit
+                # Taken under the lock, so no two holders serve the same requests; those
+                # counted from now on are seen by the look after the commit.
+                taken = int(client.getset(key, 0) or 0)
+                if taken > 0:
+                    dispatched += dispatch_locked(config)
+        except Exception:
+            if taken > 0:
+                client.incrby(key, taken)  # not served: the next holder serves them
+            raise
+    return dispatched
+
+
+def _drain_on_release() -> None:
+    """A holder of the lock lets go: serve the requests that came meanwhile. Without Redis
+    there are none (their units' ends wait for the lock instead)."""
+    try:
+        drain_dispatch_requests()
+    except redis.RedisError as exc:
+        log.warning("dispatch requests not drained without Redis: %s", exc)
+
+
+def _requests_key() -> str:
+    return f"{key_prefix()}:dispatch:requests"
+
+
+def dispatch_locked(config: RateLimitConfig | None = None) -> int:
     """Dispatch pending units into the free slots of every dispatchable job, highest priority
     first (then oldest first), each up to its own concurrency and all together up to the global
     `max_concurrent` (a priority job with nothing in flight may start one unit beyond it), never
     a date another active job works on or a job ahead still has pending ("Priorities" above);
     first re-dispatch running units whose lease expired, so dead units never hold the window;
     finish active jobs with nothing left to run. Must run inside a transaction holding the
-    dispatch lock. Returns how many pending units were dispatched."""
+    dispatch lock (`config`: the row it locked, else read again). Returns how many pending
+    units were dispatched."""
     now = timezone.now()
     redispatch(
         BackfillUnit.objects.filter(status=UnitStatus.RUNNING, lease_expires_at__lt=now), now=now
@@ -127,17 +201,22 @@ def dispatch_locked() -> int:
     # Every unit writes to the store: while it cannot take writes (full, read-only), units stay
     # queued; the periodic check (`reclaim_lost_units`) dispatches again once it can.
     store_down = store.store_condition() is not None
-    config = RateLimitConfig.load()
-    in_flight = dict(
-        BackfillUnit.objects.filter(status=UnitStatus.RUNNING, job__status__in=ACTIVE_JOB_STATUSES)
-        .values_list("job_id")
-        .annotate(n=Count("id"))
+    config = config or RateLimitConfig.load()
+    # The active jobs with their units in flight, in one query.
+    running = (
+        BackfillUnit.objects.filter(job_id=OuterRef("pk"), status=UnitStatus.RUNNING)
         .order_by()
+        .values("job_id")
+        .annotate(n=Count("id"))
+        .values("n")
     )
-    dispatched = 0
     active = list(
-        BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).order_by(*JOB_DISPATCH_ORDER)
+        BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES)
+        .annotate(units_in_flight=Coalesce(Subquery(running), 0))
+        .order_by(*JOB_DISPATCH_ORDER)
     )
+    in_flight = {job.pk: job.units_in_flight for job in active}
+    dispatched = 0
     # Two pools of slots: units that download from the dashboard share `max_concurrent`; units
     # that only read and write the store (analytics, the raw archive) share
     # BACKFILL_STORE_MAX_CONCURRENT, so they neither wait for nor crowd out the dashboard's.
@@ -286,5 +365,5 @@ def assemble_and_dispatch(*, assembly_id: int) -> bool:
     """`assembly.run_assembly`, then dispatch: the job may finish once its last assembly is
     done."""
     assembled = assembly.run_assembly(assembly_id=assembly_id)
-    dispatch_units()
+    request_dispatch()
     return assembled

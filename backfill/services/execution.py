@@ -177,6 +177,7 @@ def _finish(unit: BackfillUnit, token: str, outcome: UnitOutcome, requests: int 
         message=outcome.message,
         retryable=outcome.retryable,
         requests_made=requests,
+        claimed=unit,
     )
     # "ended" lines let the fault suite check that no unit ran twice at the same time.
     log.info("unit %s ended %s token %s (recorded %s)", unit.pk, outcome.status, token, recorded)

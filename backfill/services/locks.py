@@ -2,7 +2,9 @@
 
 1. The dispatch lock (`dispatch_lock`): the `RateLimitConfig` row, FOR UPDATE. It serializes
    the transitions that touch many jobs' rows: start, dispatch, reclaim and the operator
-   actions (cancel, pause, resume, retry).
+   actions (cancel, pause, resume, retry). A unit's end never waits for it: it asks for a
+   dispatch and takes the lock only if it is free (`try_dispatch_lock`); whoever holds it
+   drains the requests that came meanwhile once it lets go (`dispatch.request_dispatch`).
 2. A job's row lock (`job_lock`): its counters, its units' ends and "the last unit of a date"
    are decided by one process at a time.
 
@@ -21,11 +23,28 @@ from typing import Any
 
 from ..models import BackfillJob, RateLimitConfig
 
+# `RateLimitConfig.load` keeps the one configuration row at this primary key.
+CONFIG_PK = 1
+
 
 def dispatch_lock() -> RateLimitConfig:
-    """Take the global dispatch lock (lock 1)."""
-    pk = RateLimitConfig.load().pk
-    return RateLimitConfig.objects.select_for_update().get(pk=pk)
+    """Take the global dispatch lock (lock 1), waiting for it; returns the locked row (the
+    rate-limit configuration dispatch reads)."""
+    row = RateLimitConfig.objects.select_for_update().filter(pk=CONFIG_PK).first()
+    if row is None:
+        RateLimitConfig.load()  # the first use: the row is created
+        row = RateLimitConfig.objects.select_for_update().get(pk=CONFIG_PK)
+    return row
+
+
+def try_dispatch_lock() -> RateLimitConfig | None:
+    """Take the dispatch lock only if nobody holds it (`SKIP LOCKED`): the locked row, or None
+    at once when another transaction holds it. Its holder drains the dispatch requests when it
+    lets go, so the caller need not wait."""
+    row = RateLimitConfig.objects.select_for_update(skip_locked=True).filter(pk=CONFIG_PK).first()
+    if row is None and not RateLimitConfig.objects.filter(pk=CONFIG_PK).exists():
+        return dispatch_lock()  # the first use: nobody can hold a row not yet created
+    return row
 
 
 def job_lock(job_id: Any) -> BackfillJob:

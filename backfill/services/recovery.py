@@ -22,7 +22,7 @@ from kombu.exceptions import KombuError
 from snapshots import store
 
 from ..models import ACTIVE_JOB_STATUSES, BackfillJob, BackfillUnit, UnitStatus
-from . import assembly, dispatch, leases, locks
+from . import assembly, dispatch, leases
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def reclaim_lost_units() -> list[str]:
     pinged_at = timezone.now()
     alive = alive_workers()
     with transaction.atomic():
-        locks.dispatch_lock()
+        config = dispatch.hold_dispatch_lock()
         now = timezone.now()
         lost = Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
         if alive is not None:
@@ -71,7 +71,7 @@ def reclaim_lost_units() -> list[str]:
             BackfillUnit.objects.filter(status=UnitStatus.RUNNING).filter(lost), now=now
         )
         assembly.reclaim_assemblies(now=now)
-        dispatch.dispatch_locked()
+        dispatch.dispatch_locked(config)
     return recovered
 
 
@@ -90,7 +90,7 @@ def recover_jobs(*, stale_after: timedelta | None = None) -> list[str]:
     cutoff = timezone.now() - stale_after
     recovered = reclaim_lost_units()
     with transaction.atomic():
-        locks.dispatch_lock()
+        config = dispatch.hold_dispatch_lock()
         stale = BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).filter(
             Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
         )
@@ -102,6 +102,6 @@ def recover_jobs(*, stale_after: timedelta | None = None) -> list[str]:
             lease_owner="",
         )
         recovered += dispatch.redispatch(unsent, now=timezone.now())
-        dispatch.dispatch_locked()
+        dispatch.dispatch_locked(config)
     dispatch.start_queued_jobs()
     return sorted(set(recovered), key=recovered.index)

@@ -14,7 +14,8 @@ answers a ping; lost units are dispatched again with a new token by
 re-dispatches expired leases before it counts the window.
 
 A unit's end takes only its job's row lock (`locks`), then assembles its date's snapshot with
-no database lock held (`assembly`), then dispatches (`dispatch`).
+no database lock held (`assembly`), then asks for a dispatch, never waiting for the dispatch
+lock (`dispatch.request_dispatch`).
 """
 
 from __future__ import annotations
@@ -99,31 +100,41 @@ def finish_unit(
     message: str = "",
     retryable: bool | None = None,
     requests_made: int = 0,
+    claimed: BackfillUnit | None = None,
 ) -> bool:
     """Record a unit's end, assemble its date's snapshot if it was the date's last unit, and
     dispatch the next units of every running job. Returns False (and does nothing) if the unit
     had already ended or if its lease is no longer the caller's `token`: a
-    redelivered or superseded unit never counts twice.
+    redelivered or superseded unit never counts twice. `claimed`: the unit as its runner read
+    it after the claim (saves reading it again).
 
     Three steps, none holding a lock another job needs while it does file I/O: the unit's end
     and its job's counters under the job's row lock (and, for the date's last unit, the
-    `SnapshotAssembly` row); the assembly, with no database lock; the dispatch, under the
-    global dispatch lock."""
+    `SnapshotAssembly` row); the assembly, with no database lock; a dispatch request, which
+    never waits for the dispatch lock."""
     now = timezone.now()
     todo = None
-    with transaction.atomic():
-        row = BackfillUnit.objects.filter(pk=unit_id).values("job_id", "logical_date").first()
-        if row is None:
-            return False
-        job = locks.job_lock(row["job_id"])
-        current = BackfillUnit.objects.filter(
-            pk=unit_id, status=UnitStatus.RUNNING, lease_token=token
+    # Read before the job's lock; the update below re-checks status and token under it (a
+    # unit dispatched again meanwhile has another token, and its `started_at` is not used).
+    if claimed is None:
+        claimed = (
+            BackfillUnit.objects.select_related("job")
+            .filter(pk=unit_id, status=UnitStatus.RUNNING, lease_token=token)
+            .first()
         )
-        running = list(current.values_list("started_at", flat=True)[:1])
-        if not running:
+        if claimed is None:
             return False
-        started = running[0] or now
-        current.update(
+    started = claimed.started_at or now
+    with transaction.atomic():
+        # The counter's update takes the job's row lock (lock 2) in the statement that needs
+        # it, and is rolled back below if the unit is no longer the caller's: the lock is held
+        # for as few round trips as can be.
+        BackfillJob.objects.filter(pk=claimed.job_id).update(
+            **{COUNTER_FOR[status]: F(COUNTER_FOR[status]) + 1}, heartbeat_at=now
+        )
+        ended = BackfillUnit.objects.filter(
+            pk=unit_id, status=UnitStatus.RUNNING, lease_token=token
+        ).update(
             status=status,
             error_type=error_type,
             error_message=message[:2000],
@@ -135,13 +146,13 @@ def finish_unit(
             lease_pid=None,
             lease_expires_at=None,
         )
-        BackfillJob.objects.filter(pk=job.pk).update(
-            **{COUNTER_FOR[status]: F(COUNTER_FOR[status]) + 1}, heartbeat_at=now
-        )
-        todo = assembly.date_ended(job, row["logical_date"], now=now)
+        if not ended:
+            transaction.set_rollback(True)  # the counter counted a unit that was not ours
+            return False
+        todo = assembly.date_ended(claimed.job, claimed.logical_date, now=now)
     if todo is not None:
         assembly.run_assembly(assembly_id=todo)
-    dispatch.dispatch_units()
+    dispatch.request_dispatch()
     return True
 
 
@@ -196,7 +207,7 @@ def release_unit(*, unit_id: int, token: str, requests_made: int = 0) -> bool:
             lease_expires_at=None,
         )
     if moved:
-        dispatch.dispatch_units()
+        dispatch.request_dispatch()
     return bool(moved)
 
 

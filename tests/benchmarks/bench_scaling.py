@@ -44,8 +44,14 @@ count for the bench and its workers.
 
 Sizes: `python -m tests.benchmarks scaling` runs the issue's sizes; `--quick` a small
 configuration for development; `--days=N --districts=N --processes=1,2,4 --slots=1,4,8
---dashboard-units=N --latency-ms=N --parts=archive,analytics,dashboard` pick others (each also
-as an environment variable, `BENCH_SCALING_DAYS=30` ..., `BENCH_SCALING_QUICK=1`).
+--dashboard-units=N --latency-ms=N --parts=archive,analytics,dashboard --in-flight=N` pick others
+(each also as an environment variable, `BENCH_SCALING_DAYS=30` ..., `BENCH_SCALING_QUICK=1`).
+
+Store-bound tables (issue 23) also give the plain loop (`bench_plain`: the same units by the
+project's functions in one process, no Celery, no unit rows) run on the same store in the same
+run, each row's seconds over the plain loop's (`/plain`), and the highest peak resident memory
+of the row's pool processes (`rss MB`). Their jobs keep `in_flight` (2) units per process in
+flight (`--in-flight=1`: one, as the earlier tables did).
 """
 
 from __future__ import annotations
@@ -85,6 +91,7 @@ from simulator.periods import ProgramYear, last_of_month
 from simulator.rendering import render_export
 from snapshots import store
 
+from .bench_plain import plain_loop
 from .harness import bench_environment, simulator_process, worker_process
 
 STORE_CAP_SETTING = "BACKFILL_STORE_MAX_CONCURRENT"
@@ -107,6 +114,10 @@ class Sizes:
     slots: tuple[int, ...] = tuple(range(1, 11))
     latency_ms: int = 200
     parts: tuple[str, ...] = ("archive", "analytics", "dashboard")
+    # Store-bound jobs: units in flight per worker process (job concurrency = processes x
+    # this). 2 keeps one unit's message waiting in each process while it runs the other, so
+    # the broker's round trip overlaps the work; 1 gives the earlier tables' setting.
+    in_flight: int = 2
 
 
 # Two weeks outside any closing period (July 1-19 is June's closing period, all unavailable).
@@ -147,6 +158,7 @@ def sizes_from(argv: Sequence[str] = ()) -> Sizes:
     parser.add_argument("--dashboard-units", type=int, default=env("BENCH_SCALING_DASHBOARD_UNITS"))
     parser.add_argument("--latency-ms", type=int, default=env("BENCH_SCALING_LATENCY_MS"))
     parser.add_argument("--parts", type=_parts, default=env("BENCH_SCALING_PARTS"))
+    parser.add_argument("--in-flight", type=int, default=env("BENCH_SCALING_IN_FLIGHT"))
     args = parser.parse_args(list(argv))
     base = QUICK if args.quick else Sizes()
     given = {}
@@ -272,12 +284,36 @@ def node_split(processes: int) -> list[int]:
 
 
 @contextmanager
-def worker_nodes(env: dict[str, str], processes: int) -> Iterator[list[int]]:
+def worker_nodes(env: dict[str, str], processes: int) -> Iterator[tuple[list[int], list[int]]]:
+    """The nodes' pool sizes and the nodes' main process ids."""
     split = node_split(processes)
     with ExitStack() as stack:
-        for number, pool in enumerate(split, start=1):
-            stack.enter_context(worker_process(env, concurrency=pool, hostname=f"node{number}@%h"))
-        yield split
+        pids = [
+            stack.enter_context(
+                worker_process(env, concurrency=pool, hostname=f"node{number}@%h")
+            ).pid
+            for number, pool in enumerate(split, start=1)
+        ]
+        yield split, pids
+
+
+def peak_rss_mb(node_pids: Sequence[int]) -> float | None:
+    """The highest peak resident memory (VmHWM) of the nodes' pool processes, in MB."""
+    peaks = []
+    for pid in node_pids:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                status = Path(f"/proc/{child}/status").read_text()
+            except OSError:
+                continue
+            found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+            if found:
+                peaks.append(int(found.group(1)) / 1024)
+    return round(max(peaks), 1) if peaks else None
 
 
 def _create(request: dict[str, Any], concurrency: int) -> tuple[BackfillJob, bool]:
@@ -307,15 +343,19 @@ def _wait(job: BackfillJob) -> float:
         time.sleep(0.05)
 
 
-def run_row(env: dict[str, str], request: dict[str, Any], processes: int) -> dict[str, Any]:
-    """One job on `processes` pool processes over two nodes: its figures (the job is deleted
-    afterwards, so that a long bench leaves no 400,000 unit rows behind)."""
-    with worker_nodes(env, processes) as split, LockSampler(_own_pids()) as sampler:
+def run_row(
+    env: dict[str, str], request: dict[str, Any], processes: int, in_flight: int = 1
+) -> dict[str, Any]:
+    """One job on `processes` pool processes over two nodes, `in_flight` units per process
+    (job concurrency = processes x in_flight): its figures (the job is deleted afterwards, so
+    that a long bench leaves no 400,000 unit rows behind)."""
+    with worker_nodes(env, processes) as (split, pids), LockSampler(_own_pids()) as sampler:
         load = os.getloadavg()[0]
         cpu_before = _cpu_times()
-        job, bypassed = _create(request, processes)
+        job, bypassed = _create(request, processes * in_flight)
         seconds = _wait(job)
         cpu_after = _cpu_times()
+        peak_rss = peak_rss_mb(pids)
     busy, total = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
     busy_ms = job.units.aggregate(total=Sum("duration_ms"))["total"] or 0
     row = {
@@ -337,6 +377,7 @@ def run_row(env: dict[str, str], request: dict[str, Any], processes: int) -> dic
         # The whole machine (it is shared): load before the job, CPU busy while it ran.
         "load_before": round(load, 2),
         "machine_cpu_busy": round(busy / total, 3) if total else None,
+        "peak_rss_mb": peak_rss,
         **sampler.figures(processes),
     }
     job.delete()
@@ -460,9 +501,13 @@ def store_bound(sizes: Sizes, base_url: str) -> dict[str, Any]:
         for part, request in (("archive", archive_request), ("analytics", analytics_request)):
             if part not in sizes.parts:
                 continue
+            plain = plain_loop(request)
+            result[f"{part}_plain_loop"] = plain
+            print(f"   {part} plain loop {plain}", flush=True)
             rows = []
             for processes in sizes.processes:
-                rows.append(run_row(env, request, processes))
+                rows.append(run_row(env, request, processes, sizes.in_flight))
+                rows[-1]["vs_plain"] = round(rows[-1]["seconds"] / plain["seconds"], 2)
                 print(f"   {part} {_brief(rows[-1])}", flush=True)
             result[part] = with_speedup(rows, "processes")
     return result
@@ -517,17 +562,23 @@ def _brief(row: dict[str, Any]) -> str:
 TABLE_COLUMNS = (
     ("processes", 9),
     ("nodes", 6),
+    ("concurrency", 5),
     ("units", 7),
     ("succeeded", 9),
     ("seconds", 9),
+    ("vs_plain", 6),
     ("units_per_second", 9),
     ("speedup", 8),
     ("efficiency", 10),
     ("lock_wait_share", 10),
     ("unit_busy_share", 10),
     ("machine_cpu_busy", 9),
+    ("peak_rss_mb", 7),
 )
 HEADINGS = {
+    "concurrency": "conc",
+    "vs_plain": "/plain",
+    "peak_rss_mb": "rss MB",
     "units_per_second": "units/s",
     "lock_wait_share": "lock wait",
     "unit_busy_share": "unit busy",
@@ -572,4 +623,13 @@ def run(argv: Sequence[str] = ()) -> dict[str, Any]:
         if part in result:
             first = "slots" if part == "dashboard" else "processes"
             print(table(titles[part], result[part], first), flush=True)
+            plain = result.get(f"{part}_plain_loop")
+            if plain:
+                print(
+                    f"{'plain loop':>16} {plain['units']:>17} {plain['seconds']:>9} "
+                    f"{1.0:>6} {plain['units_per_second']:>9}   (one process, no Celery, "
+                    f"no database rows; {plain['cpu_ms_per_unit']} ms CPU per unit, "
+                    f"{plain['peak_rss_mb']} MB peak)",
+                    flush=True,
+                )
     return result

@@ -111,5 +111,11 @@ def worker_process(env: dict[str, str], concurrency: int = 1, hostname: str | No
         yield process
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # A warm shutdown stuck (seen on a loaded machine while a message was being
+            # restored to the queue): the measurement is taken, the worker is not needed.
+            process.kill()
+            process.wait(timeout=30)
         log.close()

@@ -211,16 +211,18 @@ bursts = st.lists(
     window_ms=st.integers(40, 150),
     min_delay_ms=st.integers(0, 25),
     reserved_share=st.sampled_from([0.0, 0.2, 0.5]),
+    priority_job_present=st.booleans(),
 )
 def test_requests_never_exceed_the_window_nor_the_spacing(
-    threads, max_requests, window_ms, min_delay_ms, reserved_share
+    threads, max_requests, window_ms, min_delay_ms, reserved_share, priority_job_present
 ):
     """Feature: unified-backfill-service, Property 10: Rate Limiting Protection
 
     For any burst of requests from 1-4 threads (generated pauses, priority or not) through the
     global Redis limiter under any configuration, the grants Redis records are never closer
     than the minimum delay, never more than `maxRequests` in any window, and a non-priority
-    request never takes the share of the window reserved for priority jobs."""
+    request never takes the share of the window reserved for priority jobs while a priority
+    job is queued or in flight (the reserve is lent to the others while none is)."""
     limits_ = LimitSettings(
         max_requests=max_requests,
         window_ms=window_ms,
@@ -233,6 +235,7 @@ def test_requests_never_exceed_the_window_nor_the_spacing(
         key_prefix=prefix,
         settings_provider=lambda: limits_,
         reserved_share=reserved_share,
+        priority_present=lambda: priority_job_present,
     )
     grants: list[tuple[float, bool]] = []
     lock = threading.Lock()
@@ -255,7 +258,10 @@ def test_requests_never_exceed_the_window_nor_the_spacing(
     assert len(grants) == sum(len(requests) for requests in threads)
     grants.sort()
     window = timedelta(milliseconds=window_ms).total_seconds()
-    cap = max(1, max_requests - limiter.reserved_for_priority(limits_))
+    cap = max(1, max_requests - limiter.held_back(limits_, priority=False))
+    assert limiter.held_back(limits_, priority=False) == (
+        limiter.reserved_for_priority(limits_) if priority_job_present else 0
+    )
     for i, (at, priority) in enumerate(grants):
         before = [t for t, _ in grants[:i] if t > at - window]
         assert len(before) < max_requests, (grants, i)

@@ -16,7 +16,8 @@ from backfill import limits
 from backfill.limits import LimitSettings, RateLimiter, config
 from backfill.limits.adaptive import ADAPT_STEP_MS
 from backfill.limits.connection import connect
-from backfill.models import RateLimitConfig
+from backfill.models import JobPriority, RateLimitConfig
+from tests.factories import BackfillJobFactory
 
 
 class Knobs:
@@ -205,6 +206,7 @@ def test_performance_status_shows_the_effective_delay_and_why(redis_client, pref
     stored.max_requests, stored.min_delay_ms, stored.max_delay_ms = 10, 100, 1_000
     stored.save()
     config.clear_settings_cache()
+    BackfillJobFactory(priority=JobPriority.DAILY)  # queued: the reserve is held for it
     before = limits.performance_status(redis_client=redis_client, prefix=prefix)["rateLimiter"]
     assert before["effectiveDelayMs"] == 100 and before["reservedForPriority"] == 2
     assert before["delayReason"].startswith("No response measured yet")

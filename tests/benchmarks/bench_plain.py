@@ -1,0 +1,111 @@
+"""The plain loop the engine is measured against (issue 23, "orchestration"): the units the
+engine's job would run, done one after the other by the project's own functions in one process,
+with no Celery, no unit rows, no leases and no dispatch: the cost of the work itself. The
+engine's overhead is its time over this loop's, on the same store in the same run.
+
+- an archive re-normalization unit: the stored file's as-of (`store.read_district`), the three
+  archived CSVs read and accepted (`collecting._archived`: the engine's own reader), the
+  district normalized (`district_from`) and written (`store.write_district`); after a date's
+  last unit its manifest is rebuilt (`store.finalize_snapshot`), as the engine's assembly does;
+- an analytics unit: `analytics.generate_rankings` (a date) or `generate_district_series`
+  (a district over its program year), each writing its document and its index row.
+
+It runs in a forked process of its own, so that its peak resident memory compares with a
+worker's pool process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import time
+from itertools import groupby
+from typing import Any
+
+from django.db import connections
+
+from analytics import services as analytics
+from backfill.contracts import backfill_request
+from backfill.models import UnitStatus
+from backfill.services import collecting, planning
+from districts.dashboard.collect import district_from
+from districts.dashboard.urls import program_year_of
+from districts.ids import ALL_DISTRICTS
+from snapshots import store
+
+
+def plain_loop(request: dict[str, Any]) -> dict[str, Any]:
+    """Run the pending units `request` plans in a forked process: seconds, units, units per
+    second, CPU seconds and peak resident memory (MB) of that process."""
+    connections.close_all()  # the child opens its own
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_child, args=(request, results))
+    child.start()
+    result = results.get(timeout=3_600)
+    child.join(timeout=60)
+    if "error" in result:
+        raise RuntimeError(f"plain loop failed: {result['error']}")
+    return result
+
+
+def _child(request: dict[str, Any], results) -> None:
+    try:
+        results.put(_run(request))
+    except Exception as exc:  # reported to the parent, which raises it
+        results.put({"error": f"{type(exc).__name__}: {exc}"})
+    finally:
+        connections.close_all()
+
+
+def _run(request: dict[str, Any]) -> dict[str, Any]:
+    plan = planning.plan(backfill_request(request))
+    pending = [unit for unit in plan.units() if unit.status == UnitStatus.PENDING]
+    units = [(unit.logical_date, unit.district_id) for unit in pending]
+    analytics_job = request.get("jobType") == "analytics-generation"
+    began, cpu = time.perf_counter(), time.process_time()
+    if analytics_job:
+        for day, district_id in units:
+            _analytics_unit(day, district_id)
+    else:
+        for day, districts in groupby(sorted(units), key=lambda unit: unit[0]):
+            for _day, district_id in districts:
+                _renormalize(day, district_id)
+            store.finalize_snapshot(
+                logical_date=day,
+                collection_strategy=plan.collection_strategy,
+                scope=list(plan.districts),
+                job_id=None,
+                district_errors={},
+            )
+    seconds = time.perf_counter() - began
+    return {
+        "units": len(units),
+        "seconds": round(seconds, 2),
+        "units_per_second": round(len(units) / seconds, 2) if seconds else None,
+        "cpu_ms_per_unit": round((time.process_time() - cpu) * 1000 / max(len(units), 1), 1),
+        # ru_maxrss is in kilobytes on Linux.
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _renormalize(day, district_id: str) -> None:
+    stored = store.read_district(logical_date=day, district_id=district_id)
+    collected = district_from(
+        collecting._archived(stored.as_of_date if stored else None),
+        district_id=district_id,
+        logical_date=day,
+    )
+    store.write_district(logical_date=day, statistics=collected.statistics)
+
+
+def _analytics_unit(day, district_id: str) -> None:
+    try:
+        if district_id == ALL_DISTRICTS:
+            analytics.generate_rankings(logical_date=day)
+        else:
+            analytics.generate_district_series(
+                district_id=district_id, program_year=program_year_of(day)
+            )
+    except analytics.NothingToRead:
+        pass  # the engine's unit ends `unavailable`: no document, no time
