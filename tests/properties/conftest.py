@@ -29,7 +29,10 @@ import pytest
 from celery import current_app
 from django.test import override_settings
 
-import backfill.tasks  # noqa: F401 - registers the tasks the messages name
+# Register the tasks the messages name: the engine's, and the alerts' evaluation that a job
+# ending failed or partial_success asks for.
+import alerts.tasks  # noqa: F401
+import backfill.tasks  # noqa: F401
 from backfill import limits
 from backfill.models import BackfillJob
 from backfill.services import broker, dispatch
