@@ -85,7 +85,11 @@ def test_districts_worst_first_errors_retries_and_permanent_failures():
 
 
 def test_requests_per_minute_against_the_limit():
-    now = datetime.now(UTC).replace(second=30, microsecond=0)
+    # The middle of the last whole 15-minute bucket: this minute and the one before share it
+    # whatever the clock says (buckets start at :00, :15, :30, :45).
+    wall = datetime.now(UTC)
+    now = wall.replace(minute=wall.minute - wall.minute % 15, second=30, microsecond=0)
+    now -= timedelta(minutes=8)
     for _ in range(4):
         counters.increment(counters.DASHBOARD_REQUESTS, "200", per_minute=True, now=now.timestamp())
     counters.increment(
