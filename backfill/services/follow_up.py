@@ -48,19 +48,11 @@ def queue_follow_up_analytics(*, job: BackfillJob) -> BackfillJob | None:
         if not any(u.status == UnitStatus.PENDING for u in planning.plan(request).units()):
             log.info("job %s: no follow-up analytics: no district file to read", job.pk)
             return None
-        follow_up = jobs.create_job(
-            request=request,
-            created_via=job.created_via,
-            created_by=job.created_by,
-            follow_up_of=job,
-            run_kind=job.run_kind,
-        )
     except ValidationError as exc:
         # Nothing stored in the range any more (deleted since): nothing to update.
         log.warning("job %s: no follow-up analytics: %s", job.pk, exc.messages)
         return None
-    log.info("job %s: follow-up analytics job %s queued", job.pk, follow_up.pk)
-    return follow_up
+    return _create_follow_up(job, request, "analytics")
 
 
 def queue_follow_up_publish(*, job: BackfillJob) -> BackfillJob | None:
@@ -93,6 +85,12 @@ def queue_follow_up_publish(*, job: BackfillJob) -> BackfillJob | None:
         concurrency=job.concurrency,
         priority=JobPriority(job.priority).label,
     )
+    return _create_follow_up(job, request, "publish")
+
+
+def _create_follow_up(job: BackfillJob, request: BackfillRequest, what: str) -> BackfillJob | None:
+    """Create the follow-up `what` job of `job` (same origin, creator and run kind), or log why
+    the request is refused (nothing left in its range) and return None."""
     try:
         follow_up = jobs.create_job(
             request=request,
@@ -102,9 +100,9 @@ def queue_follow_up_publish(*, job: BackfillJob) -> BackfillJob | None:
             run_kind=job.run_kind,
         )
     except ValidationError as exc:
-        log.warning("job %s: no follow-up publish: %s", job.pk, exc.messages)
+        log.warning("job %s: no follow-up %s: %s", job.pk, what, exc.messages)
         return None
-    log.info("job %s: follow-up publish job %s queued", job.pk, follow_up.pk)
+    log.info("job %s: follow-up %s job %s queued", job.pk, what, follow_up.pk)
     return follow_up
 
 
