@@ -12,7 +12,10 @@ from django.db import models
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from backfill_project import heartbeat
 
@@ -43,6 +46,11 @@ STATUS_COLOURS = {
 
 def badge(value: str) -> str:
     return format_html('<strong style="color:{}">{}</strong>', STATUS_COLOURS[value], value)
+
+
+def short_time(value) -> str:
+    """A moment in a list, narrow enough for its column: "Dec 6, 10:31" (local time)."""
+    return "-" if value is None else format_date(timezone.localtime(value), "M j, H:i")
 
 
 def report_sent(modeladmin, request, deliveries: list[Delivery]) -> None:
@@ -133,18 +141,37 @@ class AlertStateAdmin(admin.ModelAdmin):
     list_display = (
         "subject",
         "status_badge",
-        "rule",
-        "pending_since",
-        "fired_at",
-        "resolved_at",
+        "rule_name",
+        "timeline",
     )
     list_filter = ("status", "rule")
+    list_select_related = ("rule",)
     search_fields = ("subject", "key")
     readonly_fields = [f.name for f in AlertState._meta.fields]
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, state: AlertState) -> str:
         return badge(state.status)
+
+    @admin.display(description="rule", ordering="rule")
+    def rule_name(self, state: AlertState) -> str:
+        # A method, not the foreign key itself, which the admin would keep on one line.
+        return str(state.rule)
+
+    @admin.display(description="when", ordering="-last_seen_at")
+    def timeline(self, state: AlertState) -> str:
+        """Pending, fired and resolved in one narrow column, so the list fits beside the
+        navigation and the filters."""
+        moments = [
+            ("pending", state.pending_since),
+            ("fired", state.fired_at),
+            ("resolved", state.resolved_at),
+        ]
+        return format_html_join(
+            mark_safe("<br>"),
+            '<span style="white-space:nowrap">{} {}</span>',
+            ((label, short_time(moment)) for label, moment in moments if moment),
+        )
 
     def changelist_view(self, request, extra_context=None):
         rows, error = heartbeat_rows()
@@ -232,7 +259,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     """Every message sent: to whom, how it went, how long the receiver took."""
 
     list_display = (
-        "created_at",
+        "sent",
         "event",
         "channel",
         "target",
@@ -244,6 +271,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "channel", "event")
     readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    @admin.display(description="created", ordering="created_at")
+    def sent(self, delivery: Delivery) -> str:
+        return short_time(delivery.created_at)
 
     @admin.display(description="to")
     def target(self, delivery: Delivery) -> str:

@@ -1,9 +1,11 @@
 """The alerts' admin pages as a superuser, with the real channels."""
 
+from datetime import UTC, datetime
+
 from django.core import mail
 from django.urls import reverse
 
-from alerts.models import AlertRule, Delivery, DeliveryStatus, RuleKind, WebhookEndpoint
+from alerts.models import AlertRule, AlertState, Delivery, DeliveryStatus, RuleKind, WebhookEndpoint
 from backfill_project import heartbeat
 
 
@@ -59,3 +61,22 @@ def test_the_index_says_no_worker_answers(admin_client, private_prefix):
     heartbeat.beat_worker("celery@host-1", stopped=True)
     content = admin_client.get(reverse("admin:index")).content.decode()
     assert "No worker is running (the last one answered" in content
+
+
+def test_the_conditions_list_fits_its_column_and_says_when(admin_client, private_prefix):
+    admin_client.get(reverse("admin:alerts_alertrule_changelist"))
+    fired = datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
+    AlertState.objects.create(
+        rule=AlertRule.objects.get(kind=RuleKind.BREAKER_OPEN),
+        key="breaker",
+        status="firing",
+        subject="The circuit breaker is open",
+        pending_since=fired,
+        last_seen_at=fired,
+        fired_at=fired,
+    )
+    content = admin_client.get(reverse("admin:alerts_alertstate_changelist")).content.decode()
+    # The rule wraps (the admin keeps a foreign key's column on one line), the times are short.
+    assert '<td class="field-rule_name">The circuit breaker stayed open</td>' in content
+    assert "pending Mar 4, 05:06" in content and "fired Mar 4, 05:06" in content
+    assert "resolved" not in content.split('id="result_list"')[1].split("</table>")[0]
