@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from website.format.analytics import AnalyticsManifestFile, PerformanceTargetsFile
-from website.format.district_analytics import DistrictAnalyticsFile
 from website.format.district import PerDistrictFile
+from website.format.district_analytics import DistrictAnalyticsFile
 from website.format.indexes import (
     ClubIndexFile,
     DatesFile,
