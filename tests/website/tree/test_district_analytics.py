@@ -1,7 +1,8 @@
 """`website.tree.district_analytics` on a stored program year: the newest date's
 `district_{id}_analytics.json` lists exactly the district's clubs, its health lists count the
 time series' `clubCounts`, each club's trends are its stored rows of the program year's dates,
-divisions are ranked on analytics-core's score, and the manifest lists the file."""
+divisions are ranked on analytics-core's score, the manifest lists the file, and the model
+refuses what the site cannot read."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from districts.dashboard.statistics import ClubDetail
 from snapshots import store
 from tests.website.stored import store_day
+from website.format import SiteFormatError, checked
 from website.format.district_analytics import DistrictAnalyticsFile
 from website.tree.analytics import analytics_files
 from website.tree.club_trends import health, top_growth
@@ -207,3 +209,24 @@ def test_top_areas_and_growth_are_bounded_ordered_and_rounded():
         ]
     )
     assert [(c["clubId"], c["growth"]) for c in grown] == [("1", 2), ("2", 2)]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("allClubs", 0, "currentStatus"), "healthy"),
+        (("allClubs", 0, "distinguishedLevel"), "D"),
+        (("allClubs", 0, "membershipTrend", 0, "count"), -1),
+        (("divisionRankings", 0, "rank"), 0),
+        (("prospectiveClubs",), [{"clubId": "1"}]),
+        (("topGrowthClubs",), [{"clubId": "1", "clubName": "A", "growth": 0}]),
+    ],
+)
+def test_the_model_refuses_what_the_site_cannot_read(stored, path, value):
+    content = json.loads(_files()["district_42_analytics.json"].data)
+    target = content["data"]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(SiteFormatError, match=str(path[0])):
+        checked(DistrictAnalyticsFile, content, path="district_42_analytics.json")
