@@ -12,6 +12,7 @@ from typing import Any
 
 from website.format.analytics import AnalyticsManifestFile, PerformanceTargetsFile
 from website.format.district import PerDistrictFile
+from website.format.district_analytics import DistrictAnalyticsFile
 from website.format.indexes import (
     ClubIndexFile,
     DatesFile,
@@ -38,6 +39,7 @@ MODELS = (
         r"snapshots/[0-9-]{10}/analytics/district_[A-Z0-9]+_performance-targets\.json",
         PerformanceTargetsFile,
     ),
+    (r"snapshots/[0-9-]{10}/analytics/district_[A-Z0-9]+_analytics\.json", DistrictAnalyticsFile),
     (r"time-series/district_[A-Z0-9]+/index-metadata\.json", IndexMetadataFile),
     (r"time-series/district_[A-Z0-9]+/\d{4}-\d{4}\.json", ProgramYearFile),
     (r"v1/latest\.json", LatestFile),
@@ -85,7 +87,7 @@ def _check_ranks(rows: list[dict[str, Any]]) -> None:
 
 def _check_analytics(root: Path, tree: dict[str, Any], day: str) -> None:
     """The date's analytics manifest lists exactly the analytics files present, with their
-    sizes and data checksums; each file's ranks are those of the date's rankings."""
+    sizes and data checksums; each file agrees with the date's other files."""
     directory = root / "snapshots" / day / "analytics"
     manifest = tree[f"snapshots/{day}/analytics/manifest.json"]
     listed = {e["filename"]: (e["size"], e["checksum"]) for e in manifest["files"]}
@@ -96,25 +98,60 @@ def _check_analytics(root: Path, tree: dict[str, Any], day: str) -> None:
     assert listed == present, f"{day}: analytics manifest and analytics files differ"
     assert manifest["totalFiles"] == len(listed)
     assert manifest["totalSize"] == sum(size for size, _ in listed.values())
-    rows = {
-        r["districtId"]: r for r in tree[f"snapshots/{day}/all-districts-rankings.json"]["rankings"]
-    }
     for name in present:
         data = tree[f"snapshots/{day}/analytics/{name}"]["data"]
         digest = hashlib.sha256(encoded(data)).hexdigest()
         assert digest == listed[name][1], f"{name}: checksum is not its data's"
         assert f"snapshots/{day}/district_{data['districtId']}.json" in tree
-        row = rows[data["districtId"]]
-        for metric, rank in (
-            ("paidClubsRankings", "clubsRank"),
-            ("membershipPaymentsRankings", "paymentsRank"),
-            ("distinguishedClubsRankings", "distinguishedRank"),
-        ):
-            standing = data[metric]
-            assert standing["totalDistricts"] == len(rows)
-            assert standing["worldRank"] in (None, row[rank])
-            if standing["regionRank"] is not None:
-                assert 1 <= standing["regionRank"] <= standing["totalInRegion"]
+        if name.endswith("_analytics.json"):
+            _check_district_analytics(tree, day, data)
+        else:
+            _check_targets(tree, day, data)
+
+
+def _check_targets(tree: dict[str, Any], day: str, data: dict[str, Any]) -> None:
+    """The ranks of a performance-targets file are those of the date's rankings."""
+    rows = {
+        r["districtId"]: r for r in tree[f"snapshots/{day}/all-districts-rankings.json"]["rankings"]
+    }
+    row = rows[data["districtId"]]
+    for metric, rank in (
+        ("paidClubsRankings", "clubsRank"),
+        ("membershipPaymentsRankings", "paymentsRank"),
+        ("distinguishedClubsRankings", "distinguishedRank"),
+    ):
+        standing = data[metric]
+        assert standing["totalDistricts"] == len(rows)
+        assert standing["worldRank"] in (None, row[rank])
+        if standing["regionRank"] is not None:
+            assert 1 <= standing["regionRank"] <= standing["totalInRegion"]
+
+
+def _check_district_analytics(tree: dict[str, Any], day: str, data: dict[str, Any]) -> None:
+    """A district analytics file lists exactly the district file's clubs; its health lists
+    count the time series' `clubCounts` of the date; its trends end on the date."""
+    district_id = data["districtId"]
+    district = tree[f"snapshots/{day}/district_{district_id}.json"]["data"]
+    assert [c["clubId"] for c in data["allClubs"]] == [c["clubId"] for c in district["clubs"]]
+    year = int(day[:4]) if int(day[5:7]) >= 7 else int(day[:4]) - 1
+    series = tree[f"time-series/district_{district_id}/{year}-{year + 1}.json"]
+    point = next(p for p in series["dataPoints"] if p["date"] == day)
+    counts = point["clubCounts"]
+    assert counts == {
+        "total": len(data["allClubs"]),
+        "thriving": len(data["thrivingClubs"]),
+        "vulnerable": len(data["vulnerableClubs"]),
+        "interventionRequired": len(data["interventionRequiredClubs"]),
+    }
+    assert data["totalMembership"] == point["membership"]
+    assert data["distinguishedClubs"]["total"] == point["distinguishedTotal"]
+    assert data["dateRange"]["end"] == day and data["membershipTrend"][-1]["date"] == day
+    for club in data["allClubs"]:
+        assert club["membershipTrend"][-1] == {"date": day, "count": club["membershipCount"]}
+    ranks = [d["rank"] for d in data["divisionRankings"]]
+    assert ranks == list(range(1, len(ranks) + 1))
+    scores = [d["score"] for d in data["divisionRankings"]]
+    assert scores == sorted(scores, reverse=True)
 
 
 def check_tree(root: Path) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The pre-computed district analytics under `snapshots/{date}/analytics/`: each file is
 `{metadata, data}` (`district_{id}_{type}.json`), and `manifest.json` lists them. Modelled on
-the site's collector (`AnalyticsWriter`) and on what its pages read; we publish only the
-`performance-targets` type (README, *Publishing to the district-statistics site*)."""
+the site's collector (`AnalyticsWriter`) and on what its pages read; we publish the
+`analytics` type (`website.format.district_analytics`) and the `performance-targets` type
+(README, *Publishing to the district-statistics site*)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,15 @@
-"""The newest date's pre-computed district analytics (`snapshots/{date}/analytics/`): a
-`district_{id}_performance-targets.json` per district with a district file and a place in the
-date's rankings, then the `manifest.json` listing exactly them. The district page's target card
-reads them: each metric's world rank and percentile, region rank, and current figure.
+"""The newest date's pre-computed district analytics (`snapshots/{date}/analytics/`): per
+district with a district file, `district_{id}_analytics.json` (the district's clubs, their
+health and trends over the program year, division and area rankings: `website.tree.
+district_analytics`) and, when the district has a place in the date's rankings,
+`district_{id}_performance-targets.json` (the district page's target card: each metric's world
+rank and percentile, region rank, and current figure); then the `manifest.json` listing exactly
+them.
 
-Built from our rankings (`Standing`, DOMAIN.md section 8), not analytics-core's: a category
-without a value has no rank (None) here, and a figure the source did not publish is 0 as in
-the other files. The other analytics types and `competitive-awards.json` are not published
-(README, *Not filled*)."""
+The targets are built from our rankings (`Standing`, DOMAIN.md section 8), not analytics-core's:
+a category without a value has no rank (None) here, and a figure the source did not publish is
+0 as in the other files. The other analytics types and `competitive-awards.json` are not
+published (README, *Not filled*)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,15 @@ from typing import Any
 
 from analytics.documents import RANKING_CATEGORIES, competition_ranks
 from districts.ids import district_sort_key
+from snapshots import store
 from website.format.analytics import AnalyticsManifestFile, PerformanceTargetsFile
+from website.format.base import SiteModel
+from website.format.district_analytics import DistrictAnalyticsFile
+from website.tree.district_analytics import (
+    DISTRICT_ANALYTICS,
+    district_analytics_data,
+    program_year_series,
+)
 from website.tree.encoding import SiteFile, encoded, site_file, stamp
 from website.tree.facts import DateFacts
 from website.tree.rankings import SCHEMA_VERSION, Standing
@@ -96,9 +107,11 @@ def _targets_data(facts: DateFacts, district_id: str) -> dict[str, Any]:
     return data
 
 
-def _targets_file(facts: DateFacts, district_id: str) -> tuple[SiteFile, str]:
-    """The district's file and the checksum of its `data` (the manifest repeats it)."""
-    data = _targets_data(facts, district_id)
+def _analytics_file(
+    facts: DateFacts, district_id: str, kind: str, model: type[SiteModel], data: dict[str, Any]
+) -> tuple[SiteFile, dict[str, Any]]:
+    """The district's file of type `kind` and its manifest entry (the checksum of its `data`,
+    which the file's metadata repeats)."""
     checksum = hashlib.sha256(encoded(data)).hexdigest()
     payload = {
         "metadata": {
@@ -110,31 +123,42 @@ def _targets_file(facts: DateFacts, district_id: str) -> tuple[SiteFile, str]:
         },
         "data": data,
     }
-    path = f"{analytics_dir(facts)}/district_{district_id}_{PERFORMANCE_TARGETS}.json"
-    return site_file(path, PerformanceTargetsFile, payload), checksum
+    name = f"district_{district_id}_{kind}.json"
+    file = site_file(f"{analytics_dir(facts)}/{name}", model, payload)
+    entry = {
+        "filename": name,
+        "districtId": district_id,
+        "type": kind,
+        "size": len(file.data),
+        "checksum": checksum,
+    }
+    return file, entry
 
 
 def analytics_files(facts: DateFacts) -> list[SiteFile]:
-    """The analytics files of the date of `facts` (the newest published date), the manifest
-    last; none when no district of the date has both a district file and a ranking."""
-    districts = sorted(
-        (d for d in facts.district_ids if d in facts.standings), key=district_sort_key
-    )
-    if not districts:
+    """The analytics files of the date of `facts` (the newest published date), district by
+    district, the manifest last; none when no district of the date has a full-detail file
+    readable from the store nor a place in the rankings."""
+    stored = store.stored_dates()
+    built = []
+    for district_id in sorted(facts.district_ids, key=district_sort_key):
+        series = program_year_series(facts.day, district_id, stored)
+        if series:
+            data = district_analytics_data(series)
+            built.append(
+                _analytics_file(facts, district_id, DISTRICT_ANALYTICS, DistrictAnalyticsFile, data)
+            )
+        if district_id in facts.standings:
+            data = _targets_data(facts, district_id)
+            built.append(
+                _analytics_file(
+                    facts, district_id, PERFORMANCE_TARGETS, PerformanceTargetsFile, data
+                )
+            )
+    if not built:
         return []
-    files, entries = [], []
-    for district_id in districts:
-        file, checksum = _targets_file(facts, district_id)
-        files.append(file)
-        entries.append(
-            {
-                "filename": file.path.rsplit("/", 1)[1],
-                "districtId": district_id,
-                "type": PERFORMANCE_TARGETS,
-                "size": len(file.data),
-                "checksum": checksum,
-            }
-        )
+    files = [file for file, _ in built]
+    entries = [entry for _, entry in built]
     manifest = {
         "snapshotDate": facts.day.isoformat(),
         "generatedAt": stamp(facts.day),

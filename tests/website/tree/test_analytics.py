@@ -15,6 +15,14 @@ from website.tree.facts import DateFacts
 from website.tree.rankings import Standing
 
 DAY = date(2025, 3, 10)
+
+
+@pytest.fixture(autouse=True)
+def _empty_store(snapshot_root):
+    """No stored district file: only the performance targets are built."""
+    return snapshot_root
+
+
 CATEGORIES = ("clubGrowthPercent", "paymentGrowthPercent", "distinguishedPercent")
 
 

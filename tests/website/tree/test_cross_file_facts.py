@@ -1,7 +1,7 @@
 """Any stored state publishes a tree whose cross-file facts hold (tests/website/tree_checks.py):
 dates with and without the all-districts summary, month ends collected in their closing
 period, districts coming and going, a program year's boundary; the newest date's analytics
-cover exactly its districts with a district file and a ranking."""
+cover exactly its districts with a district file (performance targets: and a ranking)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def test_any_stored_state_publishes_a_tree_whose_cross_file_facts_hold(state):
             present = {p.name for p in analytics.glob("district_*.json")}
             assert present == {
                 f"district_{d}_performance-targets.json" for d in (districts if summary else ())
-            }
+            } | {f"district_{d}_analytics.json" for d in districts}
             again = publish(f"file://{root / 'cdn'}")
             assert again.written == 0
             latest = json.loads((root / "cdn" / "v1" / "latest.json").read_bytes())
