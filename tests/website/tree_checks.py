@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from website.format.analytics import AnalyticsManifestFile, PerformanceTargetsFile
+from website.format.base import OURS
 from website.format.district import PerDistrictFile
 from website.format.indexes import (
     ClubIndexFile,
@@ -63,7 +64,7 @@ def load_tree(root: Path) -> dict[str, Any]:
         if file.is_file():
             path = str(file.relative_to(root))
             tree[path] = json.loads(file.read_bytes())
-            model_of(path).model_validate(tree[path])
+            model_of(path).model_validate(tree[path], context=OURS)
     return tree
 
 

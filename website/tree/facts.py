@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from districts.dashboard.statistics import DistrictStatistics
+from districts.dashboard.values import club_key
 from districts.ids import district_sort_key
 from snapshots import store
 from website.tree.district import data_point
@@ -26,9 +27,11 @@ class DateFacts:
     day: date
     district_ids: tuple[str, ...]  # districts with a published district file
     points: dict[str, dict[str, Any]]  # district -> its time-series point of this date
-    clubs: dict[str, tuple[str, str]]  # club number -> (district, club name)
+    clubs: dict[str, tuple[str, str]]  # canonical club number -> (district, club name)
     rankings: tuple[dict[str, Any], ...] | None  # the site's ranking rows; None: no summary
     errors: tuple[str, ...] = field(default=())
+    # districts of the date whose stored file could not be read: the site's failed districts
+    failed_ids: tuple[str, ...] = field(default=())
     # district -> its standing in the rankings (empty without a summary): the newest date's
     # analytics files are built from it
     standings: dict[str, Standing] = field(default_factory=dict)
@@ -63,13 +66,14 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
         if with_raw
         else {}
     )
-    statistics, errors = [], []
+    statistics, errors, failed = [], [], []
     for district_id in sorted(store.list_districts(logical_date=day), key=district_sort_key):
         try:
             stats = store.read_district(logical_date=day, district_id=district_id)
         except store.SnapshotStoreError as exc:
             log.error("publish %s district %s: unreadable: %s", day, district_id, exc)
             errors.append(f"district {district_id}: unreadable: {exc}")
+            failed.append(district_id)
             continue
         if stats is not None and stats.detail == "full":
             statistics.append(stats)
@@ -77,7 +81,7 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
     if problem:
         errors.append(problem)
     clubs = {
-        club.club_number: (stats.district_id, club.name)
+        club_key(club.club_number): (stats.district_id, club.name)
         for stats in statistics
         for club in stats.club_details
     }
@@ -88,6 +92,7 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
         clubs=clubs,
         rankings=tuple(rows) if rows is not None else None,
         errors=tuple(errors),
+        failed_ids=tuple(failed),
         standings=standings,
     )
     raw = {}

@@ -9,6 +9,7 @@ import json
 from datetime import date
 from typing import Any
 
+from districts.ids import district_sort_key
 from website.format.district import PerDistrictFile
 from website.format.snapshot import (
     AllDistrictsRankingsFile,
@@ -24,7 +25,7 @@ from website.tree.raw_rows import raw_rows
 RANKINGS_FILE = "all-districts-rankings.json"
 # Part of every date's source hash: raise it when a change of the builders changes the bytes
 # of the files, so that the next publish rebuilds every date instead of skipping them.
-TREE_VERSION = "1"
+TREE_VERSION = "2"
 
 
 def snapshot_dir(day: date) -> str:
@@ -82,9 +83,10 @@ def _manifest(facts: DateFacts, districts: list[SiteFile], rankings: SiteFile | 
         "snapshotId": facts.day.isoformat(),
         "createdAt": stamp(as_of),
         "districts": entries,
-        "totalDistricts": len(entries),
+        # A district whose file we could not read has no entry, as in the site's manifests.
+        "totalDistricts": len(entries) + len(facts.failed_ids),
         "successfulDistricts": len(entries),
-        "failedDistricts": 0,
+        "failedDistricts": len(facts.failed_ids),
         "allDistrictsRankings": {
             "filename": RANKINGS_FILE,
             "size": len(rankings.data) if rankings else 0,
@@ -96,16 +98,18 @@ def _manifest(facts: DateFacts, districts: list[SiteFile], rankings: SiteFile | 
 
 def _metadata(stored: StoredDate, as_of: date) -> SiteFile:
     facts = stored.facts
-    ids = list(facts.district_ids)
+    ids, failed = list(facts.district_ids), list(facts.failed_ids)
+    # The site's rule: success without a failed district, failed without a successful one.
+    status = "partial" if ids and failed else "failed" if failed else "success"
     payload: dict[str, Any] = {
         "snapshotId": facts.day.isoformat(),
         "createdAt": stamp(as_of),
         "schemaVersion": SCHEMA_VERSION,
         "calculationVersion": SCHEMA_VERSION,
-        "status": "partial" if facts.errors else "success",
-        "configuredDistricts": ids,
+        "status": status,
+        "configuredDistricts": sorted(ids + failed, key=district_sort_key),
         "successfulDistricts": ids,
-        "failedDistricts": [],
+        "failedDistricts": failed,
         "errors": list(facts.errors),
         "processingDuration": 0,
         "source": "backfill",

@@ -102,6 +102,10 @@ def _rank_history(ranked: Sequence[DateFacts]) -> list[SiteFile]:
     ]
 
 
+def _club_order(item: tuple[str, tuple[str, str]]) -> tuple[int, str]:
+    return int(item[0]), item[0]
+
+
 def _config(published: Sequence[DateFacts], generated: str) -> list[SiteFile]:
     districts: dict[str, list[str]] = {}
     clubs: dict[str, tuple[str, str]] = {}
@@ -115,9 +119,11 @@ def _config(published: Sequence[DateFacts], generated: str) -> list[SiteFile]:
     }
     club_index = {
         "generatedAt": generated,
+        "snapshotDate": published[-1].day.isoformat(),
+        "totalClubs": len(clubs),
         "clubs": {
             number: {"districtId": district_id, "clubName": name}
-            for number, (district_id, name) in sorted(clubs.items())
+            for number, (district_id, name) in sorted(clubs.items(), key=_club_order)
         },
     }
     return [

@@ -18,6 +18,7 @@ from website.tree.district import district_name
 # The versions the site's rankings metadata carries: ours, not analytics-core's.
 SCHEMA_VERSION = "backfill-1"
 RANKING_VERSION = "borda-backfill-1"
+UNKNOWN_REGION = "Unknown"
 _RANK_FIELDS = dict(
     zip(RANKING_CATEGORIES, ("clubsRank", "paymentsRank", "distinguishedRank"), strict=True)
 )
@@ -64,7 +65,8 @@ def _row(
     row: dict[str, Any] = {
         "districtId": stats.district_id,
         "districtName": district_name(stats.district_id),
-        "region": stats.region or "",
+        # The site's collector writes `Unknown` for a summary row without a region.
+        "region": stats.region or UNKNOWN_REGION,
         "paidClubs": _n(clubs.paid),
         "paidClubBase": _n(clubs.base),
         "clubGrowthPercent": _n(values["clubGrowthPercent"]),
