@@ -172,8 +172,12 @@ def check_tree(root: Path) -> dict[str, Any]:
             for point in content["history"]:
                 assert f"snapshots/{point['date']}/all-districts-rankings.json" in tree
     if "v1/rankings.json" in tree:
-        day = tree["v1/rankings.json"]["date"]
-        assert f"snapshots/{day}/all-districts-rankings.json" in tree
+        # The newest date's rankings, dated as the site's pipeline dates them: the summary's
+        # as-of day (`sourceCsvDate`), a day after the month end for a closing period.
+        newest = max(p for p in tree if p.endswith("/all-districts-rankings.json"))
+        current = tree["v1/rankings.json"]
+        assert current["date"] == tree[newest]["metadata"]["sourceCsvDate"]
+        assert current["rankings"] == tree[newest]["rankings"]
     for number, club in tree["config/club-index.json"]["clubs"].items():
         assert club["districtId"] in index, f"club {number} in a district without files"
     return tree

@@ -144,4 +144,6 @@ class AllDistrictsRankingsFile(SiteModel):
     def _every_district_counted(self) -> AllDistrictsRankingsFile:
         if self.metadata.totalDistricts != len(self.rankings):
             raise ValueError("metadata.totalDistricts differs from the rankings listed")
+        if self.metadata.sourceCsvDate < self.metadata.snapshotId:
+            raise ValueError("sourceCsvDate (the summary's as-of day) before the snapshot's date")
         return self

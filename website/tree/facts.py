@@ -29,6 +29,8 @@ class DateFacts:
     points: dict[str, dict[str, Any]]  # district -> its time-series point of this date
     clubs: dict[str, tuple[str, str]]  # canonical club number -> (district, club name)
     rankings: tuple[dict[str, Any], ...] | None  # the site's ranking rows; None: no summary
+    # the day the summary is as of (the site's `sourceCsvDate`); None without rankings
+    rankings_as_of: date | None = None
     errors: tuple[str, ...] = field(default=())
     # districts of the date whose stored file could not be read: the site's failed districts
     failed_ids: tuple[str, ...] = field(default=())
@@ -77,7 +79,7 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
             continue
         if stats is not None and stats.detail == "full":
             statistics.append(stats)
-    rows, standings, problem = ranking_rows(day)
+    rows, standings, rankings_as_of, problem = ranking_rows(day)
     if problem:
         errors.append(problem)
     clubs = {
@@ -91,6 +93,7 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
         points={s.district_id: data_point(s) for s in statistics},
         clubs=clubs,
         rankings=tuple(rows) if rows is not None else None,
+        rankings_as_of=rankings_as_of,
         errors=tuple(errors),
         failed_ids=tuple(failed),
         standings=standings,

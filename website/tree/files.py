@@ -46,9 +46,12 @@ def _as_of(stored: StoredDate) -> date:
     return max((s.as_of_date for s in stored.statistics), default=stored.facts.day)
 
 
-def _rankings_file(facts: DateFacts, as_of: date) -> SiteFile | None:
+def _rankings_file(facts: DateFacts) -> SiteFile | None:
     if facts.rankings is None:
         return None
+    # The summary's as-of day (the site's collector: the day the CSV was downloaded, which
+    # its pages show as "as of"); the file stays under the date it describes.
+    as_of = facts.rankings_as_of or facts.day
     payload = {
         "metadata": {
             "snapshotId": facts.day.isoformat(),
@@ -56,7 +59,7 @@ def _rankings_file(facts: DateFacts, as_of: date) -> SiteFile | None:
             "schemaVersion": SCHEMA_VERSION,
             "calculationVersion": SCHEMA_VERSION,
             "rankingVersion": RANKING_VERSION,
-            "sourceCsvDate": facts.day.isoformat(),
+            "sourceCsvDate": as_of.isoformat(),
             "csvFetchedAt": stamp(as_of),
             "totalDistricts": len(facts.rankings),
             "fromCache": False,
@@ -146,7 +149,7 @@ def date_files(stored: StoredDate) -> tuple[SiteFile, ...]:
         return ()
     as_of = _as_of(stored)
     districts = _district_files(stored)
-    rankings = _rankings_file(stored.facts, as_of)
+    rankings = _rankings_file(stored.facts)
     files = [*districts, *([rankings] if rankings else [])]
     files.append(_manifest(stored.facts, districts, rankings, as_of))
     files.append(_metadata(stored, as_of))

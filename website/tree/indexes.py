@@ -146,7 +146,8 @@ def index_files(facts: Sequence[DateFacts]) -> tuple[SiteFile, ...]:
         latest_ranked = ranked[-1]
         rankings = {
             "rankings": list(latest_ranked.rankings or ()),
-            "date": latest_ranked.day.isoformat(),
+            # the site's pipeline: the rankings' `sourceCsvDate`, the summary's as-of day
+            "date": (latest_ranked.rankings_as_of or latest_ranked.day).isoformat(),
             "generatedAt": stamp(latest_ranked.day),
         }
         files.append(site_file("v1/rankings.json", RankingsFile, rankings))

@@ -14,7 +14,7 @@ import pytest
 
 from analytics import services as analytics_services
 from districts.dashboard.values import club_key
-from tests.website.stored import store_day
+from tests.website.stored import as_of_of, store_day
 from tests.website.tree_checks import load_tree
 from website.publishing import publish
 from website.tree import rankings
@@ -104,10 +104,30 @@ def test_a_summary_row_without_a_region_is_in_region_unknown(snapshot_root, monk
         return dataclasses.replace(summary, statistics=(blank, *rest))
 
     monkeypatch.setattr(rankings, "read_date_summary", without_region)
-    rows, standings, problem = rankings.ranking_rows(DAY)
+    rows, standings, _as_of, problem = rankings.ranking_rows(DAY)
     assert problem is None
     blank_id = without_region(DAY).statistics[0].district_id
     regions = {row["districtId"]: row["region"] for row in rows}
     assert regions[blank_id] == rankings.UNKNOWN_REGION
     assert all(region for region in regions.values())
     assert standings[blank_id].region is None  # the analytics keep "no region"
+
+
+def test_a_closing_period_summary_says_the_day_it_is_as_of_under_its_month_end(
+    snapshot_root, tmp_path
+):
+    store_day(DAY, ["42"])
+    store_day(MONTH_END, ["42"])
+    collected = as_of_of(MONTH_END)
+    assert collected > MONTH_END
+    tree = published(tmp_path / "cdn")
+    metadata = tree[f"snapshots/{MONTH_END}/all-districts-rankings.json"]["metadata"]
+    assert metadata["snapshotId"] == MONTH_END.isoformat()
+    assert metadata["sourceCsvDate"] == collected.isoformat()
+    assert metadata["csvFetchedAt"] == f"{collected}T00:00:00.000Z"
+    ordinary = tree[f"snapshots/{DAY}/all-districts-rankings.json"]["metadata"]
+    assert ordinary["sourceCsvDate"] == ordinary["snapshotId"] == DAY.isoformat()
+    assert tree["v1/rankings.json"]["date"] == collected.isoformat()
+    # The rank history stays on the snapshot dates: each date once, as in v1/dates.json.
+    history = [p["date"] for p in tree["v1/rank-history/42.json"]["history"]]
+    assert history == tree["v1/dates.json"]["dates"] == [DAY.isoformat(), MONTH_END.isoformat()]
