@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    model_validator,
 )
 
 from backfill_project.errors import DomainError
@@ -83,9 +84,18 @@ class SiteFormatError(DomainError):
 
 
 class SiteModel(BaseModel):
-    """A file (or part of one) of the site: no field the site does not define."""
+    """A file (or part of one) of the site. Ours carries no field the site does not define (a
+    typo in a builder fails here); the site's own files may (its schemas strip unknown keys
+    rather than refuse them, and its newest pipeline adds some, e.g. a club's `address`), and
+    an import reads them, ignoring what it does not know."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+    @model_validator(mode="after")
+    def _no_extra_in_ours(self, info: ValidationInfo) -> Self:
+        if ours(info) and self.model_extra:
+            raise ValueError(f"extra fields the site does not define: {sorted(self.model_extra)}")
+        return self
 
 
 def checked(model: type[SiteModel], payload: dict[str, Any], *, path: str) -> dict[str, Any]:

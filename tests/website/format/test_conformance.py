@@ -7,6 +7,7 @@ files an import reads."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -223,8 +224,18 @@ def test_null_is_refused_where_zod_says_optional_on_reading_and_writing(model, p
 
 def test_the_sites_newest_club_field_is_read_and_a_typo_is_not():
     site_file = changed(DISTRICT_FILE, ("data", "clubs", 0, "cspSubmitted"), True)
-    PerDistrictFile.model_validate(site_file)
-    refused(PerDistrictFile, changed(site_file, ("data", "clubs", 0, "cspSubmited"), True), "Extra")
+    checked(PerDistrictFile, site_file, path="f.json")
+    typo = changed(site_file, ("data", "clubs", 0, "cspSubmited"), True)
+    refused(PerDistrictFile, typo, re.escape("data.clubs.0: Value error, extra fields"))
+
+
+def test_fields_the_sites_pipeline_adds_are_read_and_never_written():
+    # The site's schemas strip unknown keys; its newest pipeline adds a club's address.
+    site_file = changed(DISTRICT_FILE, ("data", "clubs", 0, "address"), {"country": "Canada"})
+    site_file["writeComplete"] = True
+    read = PerDistrictFile.model_validate(site_file)
+    assert read.data.clubs[0].clubName == "Evergreen"
+    refused(PerDistrictFile, site_file, "extra fields the site does not define")
 
 
 def test_our_club_ids_are_canonical_the_sites_older_padded_ones_still_read():
