@@ -1,11 +1,12 @@
 """The base of every file model, and the one validation step every written file goes through.
 
 The models read two kinds of files: ours, before they are written (`checked`), and the site's
-own, which an import reads. Each model accepts at least what the site's schema accepts,
-never more, and refuses `null` where zod says `.optional()`. A few rules hold for our files
-only (the `OURS` validation context): the canonical club id, and the cross-field facts our
-builders guarantee (counts that add up, the closing-period fields together). The site's older
-files may break those, and an import must still read them.
+own, which an import reads (district files and metadata). On the site's files a model accepts
+what the site's schema accepts, `null` refused where zod says `.optional()` and unknown fields
+ignored (zod strips them). On ours (the `OURS` validation context) it is stricter: no field the
+site does not define, the canonical club id, the metadata's closing-period and status facts;
+the site's older files may break those, and an import must still read them. Cross-field
+rules of the files an import never reads (counts that add up, dates in order) always hold.
 """
 
 from __future__ import annotations
