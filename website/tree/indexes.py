@@ -144,11 +144,12 @@ def index_files(facts: Sequence[DateFacts]) -> tuple[SiteFile, ...]:
     files = [*_time_series(published), *_rank_history(ranked)]
     if ranked:
         latest_ranked = ranked[-1]
+        # the site's pipeline: the rankings' `sourceCsvDate`, the summary's as-of day
+        as_of = latest_ranked.rankings_as_of or latest_ranked.day
         rankings = {
             "rankings": list(latest_ranked.rankings or ()),
-            # the site's pipeline: the rankings' `sourceCsvDate`, the summary's as-of day
-            "date": (latest_ranked.rankings_as_of or latest_ranked.day).isoformat(),
-            "generatedAt": stamp(latest_ranked.day),
+            "date": as_of.isoformat(),
+            "generatedAt": stamp(as_of),
         }
         files.append(site_file("v1/rankings.json", RankingsFile, rankings))
     files.extend(_config(published, generated))
