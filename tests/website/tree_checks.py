@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from website.format.analytics import AnalyticsManifestFile, PerformanceTargetsFile
+from website.format.base import OURS
 from website.format.district import PerDistrictFile
 from website.format.district_analytics import DistrictAnalyticsFile
 from website.format.indexes import (
@@ -65,7 +66,7 @@ def load_tree(root: Path) -> dict[str, Any]:
         if file.is_file():
             path = str(file.relative_to(root))
             tree[path] = json.loads(file.read_bytes())
-            model_of(path).model_validate(tree[path])
+            model_of(path).model_validate(tree[path], context=OURS)
     return tree
 
 
@@ -208,8 +209,12 @@ def check_tree(root: Path) -> dict[str, Any]:
             for point in content["history"]:
                 assert f"snapshots/{point['date']}/all-districts-rankings.json" in tree
     if "v1/rankings.json" in tree:
-        day = tree["v1/rankings.json"]["date"]
-        assert f"snapshots/{day}/all-districts-rankings.json" in tree
+        # The newest date's rankings, dated as the site's pipeline dates them: the summary's
+        # as-of day (`sourceCsvDate`), a day after the month end for a closing period.
+        newest = max(p for p in tree if p.endswith("/all-districts-rankings.json"))
+        current = tree["v1/rankings.json"]
+        assert current["date"] == tree[newest]["metadata"]["sourceCsvDate"]
+        assert current["rankings"] == tree[newest]["rankings"]
     for number, club in tree["config/club-index.json"]["clubs"].items():
         assert club["districtId"] in index, f"club {number} in a district without files"
     return tree

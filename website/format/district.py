@@ -6,14 +6,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from website.format.base import DistrictId, IsoDate, IsoTimestamp, Number, SiteModel
+from website.format.base import (
+    ClubId,
+    DistrictId,
+    IsoDate,
+    IsoTimestamp,
+    Number,
+    Omittable,
+    SiteModel,
+)
 
 # A raw row: published header -> cell. We publish the cells as text, exactly as in the CSV.
 RawRow = dict[str, str | Number | None]
 
 
 class ClubFile(SiteModel):
-    clubId: str
+    clubId: ClubId  # canonical since the site's #1440; the raw rows keep the published form
     clubName: str
     divisionId: str
     areaId: str
@@ -21,14 +29,16 @@ class ClubFile(SiteModel):
     paymentsCount: Number
     dcpGoals: Number
     status: str
-    charterDate: str | None = None
+    charterDate: Omittable[str] = None  # ours: ISO (the site's collector never fills it)
     divisionName: str
     areaName: str
     octoberRenewals: Number
     aprilRenewals: Number
     newMembers: Number
     membershipBase: Number
-    clubStatus: str | None = None
+    clubStatus: Omittable[str] = None
+    # The site's newest schema: the club report's `CSP` column (2025-26 on) as a boolean.
+    cspSubmitted: Omittable[bool] = None
 
 
 class DivisionFile(SiteModel):
@@ -76,5 +86,5 @@ class PerDistrictFile(SiteModel):
     districtName: str
     collectedAt: IsoTimestamp
     status: Literal["success", "failed"]
-    errorMessage: str | None = None
+    errorMessage: Omittable[str] = None
     data: DistrictStatisticsFile

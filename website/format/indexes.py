@@ -4,8 +4,25 @@
 
 from __future__ import annotations
 
-from website.format.base import Count, DistrictId, IsoDate, IsoTimestamp, Number, SiteModel
+from pydantic import model_validator
+
+from website.format.base import (
+    ClubId,
+    Count,
+    DistrictId,
+    IsoDate,
+    IsoTimestamp,
+    Number,
+    Omittable,
+    SiteModel,
+    ascending,
+)
 from website.format.snapshot import DistrictRanking
+
+
+def _ascending(dates: list[str], what: str) -> None:
+    if not ascending(dates):
+        raise ValueError(f"{what}: dates not strictly ascending")
 
 
 class LatestFile(SiteModel):
@@ -17,6 +34,13 @@ class DatesFile(SiteModel):
     dates: list[IsoDate]
     count: Count
     generatedAt: IsoTimestamp
+
+    @model_validator(mode="after")
+    def _counted(self) -> DatesFile:
+        _ascending(self.dates, "dates")
+        if self.count != len(self.dates):
+            raise ValueError("count differs from the dates listed")
+        return self
 
 
 class RankingsFile(SiteModel):
@@ -32,7 +56,7 @@ class RankHistoryPoint(SiteModel):
     paymentsRank: Count
     distinguishedRank: Count
     totalDistricts: Count
-    overallRank: Count | None = None
+    overallRank: Omittable[Count] = None
 
 
 class RankHistoryFile(SiteModel):
@@ -40,10 +64,21 @@ class RankHistoryFile(SiteModel):
     districtName: str
     history: list[RankHistoryPoint]
 
+    @model_validator(mode="after")
+    def _in_date_order(self) -> RankHistoryFile:
+        _ascending([p.date for p in self.history], "history")
+        return self
+
 
 class DistrictSnapshotIndexFile(SiteModel):
     generatedAt: IsoTimestamp
     districts: dict[DistrictId, list[IsoDate]]
+
+    @model_validator(mode="after")
+    def _in_date_order(self) -> DistrictSnapshotIndexFile:
+        for district_id, dates in self.districts.items():
+            _ascending(dates, f"district {district_id}")
+        return self
 
 
 class ClubIndexEntry(SiteModel):
@@ -52,5 +87,17 @@ class ClubIndexEntry(SiteModel):
 
 
 class ClubIndexFile(SiteModel):
+    """Keyed by the canonical club number, as the site's own index since its #1440; the
+    snapshot date and the count are optional in the site's reader, always written by its
+    pipeline and by us."""
+
     generatedAt: IsoTimestamp
-    clubs: dict[str, ClubIndexEntry]
+    snapshotDate: IsoDate
+    totalClubs: Count
+    clubs: dict[ClubId, ClubIndexEntry]
+
+    @model_validator(mode="after")
+    def _counted(self) -> ClubIndexFile:
+        if self.totalClubs != len(self.clubs):
+            raise ValueError("totalClubs differs from the clubs listed")
+        return self

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from website.format.base import Count, DistrictId, IsoDate, IsoTimestamp, Number, SiteModel
+from pydantic import ValidationInfo, model_validator
+
+from website.format.base import (
+    Count,
+    DistrictId,
+    IsoDate,
+    IsoTimestamp,
+    Number,
+    Omittable,
+    SiteModel,
+    ours,
+)
 
 
 class ManifestEntry(SiteModel):
@@ -14,7 +25,7 @@ class ManifestEntry(SiteModel):
     status: Literal["success", "failed"]
     fileSize: Count
     lastModified: IsoTimestamp
-    errorMessage: str | None = None
+    errorMessage: Omittable[str] = None
 
 
 class RankingsFileInfo(SiteModel):
@@ -30,7 +41,16 @@ class SnapshotManifestFile(SiteModel):
     totalDistricts: Count
     successfulDistricts: Count
     failedDistricts: Count
-    allDistrictsRankings: RankingsFileInfo | None = None
+    allDistrictsRankings: Omittable[RankingsFileInfo] = None
+
+    @model_validator(mode="after")
+    def _counts_add_up(self) -> SnapshotManifestFile:
+        listed = sum(1 for d in self.districts if d.status == "success")
+        if self.successfulDistricts != listed:
+            raise ValueError("successfulDistricts differs from the districts listed")
+        if self.totalDistricts != self.successfulDistricts + self.failedDistricts:
+            raise ValueError("totalDistricts is not successfulDistricts + failedDistricts")
+        return self
 
 
 class SnapshotMetadataFile(SiteModel):
@@ -46,11 +66,34 @@ class SnapshotMetadataFile(SiteModel):
     processingDuration: Number
     source: str
     dataAsOfDate: IsoDate
-    # Present only on a closing-period snapshot: stored under the month-end date, collected
-    # on a day of the next month.
-    isClosingPeriodData: bool | None = None
-    collectionDate: IsoDate | None = None
-    logicalDate: IsoDate | None = None
+    # Present only on a closing-period snapshot (all three, or none: the site's collector
+    # omits them otherwise): stored under the month-end date, collected in the next month.
+    isClosingPeriodData: Omittable[bool] = None
+    collectionDate: Omittable[IsoDate] = None
+    logicalDate: Omittable[IsoDate] = None
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> SnapshotMetadataFile:
+        if not ours(info):  # the site's older metadata is read as its schema allows
+            return self
+        if self.isClosingPeriodData is False:
+            raise ValueError("isClosingPeriodData is left out, never false")
+        closing = (self.isClosingPeriodData, self.collectionDate, self.logicalDate)
+        if any(v is None for v in closing) and any(v is not None for v in closing):
+            raise ValueError("isClosingPeriodData, collectionDate and logicalDate go together")
+        if self.dataAsOfDate != self.snapshotId or self.logicalDate not in (None, self.snapshotId):
+            raise ValueError("dataAsOfDate and logicalDate are the snapshot's own date")
+        if self.collectionDate is not None and self.collectionDate <= self.snapshotId:
+            raise ValueError("a closing period is collected after the month end it is stored under")
+        status = "success" if not self.failedDistricts else "partial"
+        if not self.successfulDistricts and self.failedDistricts:
+            status = "failed"
+        if self.status != status:
+            raise ValueError(f"status {self.status!r} where the districts say {status!r}")
+        listed = set(self.successfulDistricts) | set(self.failedDistricts)
+        if set(self.configuredDistricts) != listed:
+            raise ValueError("configuredDistricts is not successful + failed districts")
+        return self
 
 
 class DistrictRanking(SiteModel):
@@ -73,12 +116,12 @@ class DistrictRanking(SiteModel):
     distinguishedRank: Count
     aggregateScore: Number
     overallRank: Count
-    smedleyDistinguished: Number | None = None
-    dspSubmitted: bool | None = None
-    trainingMet: bool | None = None
-    marketAnalysisSubmitted: bool | None = None
-    communicationPlanSubmitted: bool | None = None
-    regionAdvisorVisitMet: bool | None = None
+    smedleyDistinguished: Omittable[Number] = None
+    dspSubmitted: Omittable[bool] = None
+    trainingMet: Omittable[bool] = None
+    marketAnalysisSubmitted: Omittable[bool] = None
+    communicationPlanSubmitted: Omittable[bool] = None
+    regionAdvisorVisitMet: Omittable[bool] = None
 
 
 class RankingsMetadata(SiteModel):
@@ -96,3 +139,11 @@ class RankingsMetadata(SiteModel):
 class AllDistrictsRankingsFile(SiteModel):
     metadata: RankingsMetadata
     rankings: list[DistrictRanking]
+
+    @model_validator(mode="after")
+    def _every_district_counted(self) -> AllDistrictsRankingsFile:
+        if self.metadata.totalDistricts != len(self.rankings):
+            raise ValueError("metadata.totalDistricts differs from the rankings listed")
+        if self.metadata.sourceCsvDate < self.metadata.snapshotId:
+            raise ValueError("sourceCsvDate (the summary's as-of day) before the snapshot's date")
+        return self

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from districts.dashboard.statistics import ClubDetail, DistrictStatistics
+from districts.dashboard.values import club_key
 from website.tree.encoding import stamp
 
 # Club health (the site's time series `clubCounts`, analytics-core's rule): a club under 12
@@ -30,7 +31,8 @@ def district_name(district_id: str) -> str:
 
 def _club(club: ClubDetail) -> dict[str, Any]:
     payload: dict[str, Any] = {
-        "clubId": club.club_number,
+        # Canonical, as the site writes it since its #1440 (the raw rows keep `00000396`).
+        "clubId": club_key(club.club_number),
         "clubName": club.name,
         "divisionId": club.division,
         "areaId": club.area,

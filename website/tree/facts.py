@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from districts.dashboard.statistics import DistrictStatistics
+from districts.dashboard.values import club_key
 from districts.ids import district_sort_key
 from snapshots import store
 from website.tree.district import data_point
@@ -26,9 +27,13 @@ class DateFacts:
     day: date
     district_ids: tuple[str, ...]  # districts with a published district file
     points: dict[str, dict[str, Any]]  # district -> its time-series point of this date
-    clubs: dict[str, tuple[str, str]]  # club number -> (district, club name)
+    clubs: dict[str, tuple[str, str]]  # canonical club number -> (district, club name)
     rankings: tuple[dict[str, Any], ...] | None  # the site's ranking rows; None: no summary
+    # the day the summary is as of (the site's `sourceCsvDate`); None without rankings
+    rankings_as_of: date | None = None
     errors: tuple[str, ...] = field(default=())
+    # districts of the date whose stored file could not be read: the site's failed districts
+    failed_ids: tuple[str, ...] = field(default=())
     # district -> its standing in the rankings (empty without a summary): the newest date's
     # analytics files are built from it
     standings: dict[str, Standing] = field(default_factory=dict)
@@ -63,21 +68,22 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
         if with_raw
         else {}
     )
-    statistics, errors = [], []
+    statistics, errors, failed = [], [], []
     for district_id in sorted(store.list_districts(logical_date=day), key=district_sort_key):
         try:
             stats = store.read_district(logical_date=day, district_id=district_id)
         except store.SnapshotStoreError as exc:
             log.error("publish %s district %s: unreadable: %s", day, district_id, exc)
             errors.append(f"district {district_id}: unreadable: {exc}")
+            failed.append(district_id)
             continue
         if stats is not None and stats.detail == "full":
             statistics.append(stats)
-    rows, standings, problem = ranking_rows(day)
+    rows, standings, rankings_as_of, problem = ranking_rows(day)
     if problem:
         errors.append(problem)
     clubs = {
-        club.club_number: (stats.district_id, club.name)
+        club_key(club.club_number): (stats.district_id, club.name)
         for stats in statistics
         for club in stats.club_details
     }
@@ -87,7 +93,9 @@ def read_date(day: date, *, with_raw: bool = True) -> StoredDate:
         points={s.district_id: data_point(s) for s in statistics},
         clubs=clubs,
         rankings=tuple(rows) if rows is not None else None,
+        rankings_as_of=rankings_as_of,
         errors=tuple(errors),
+        failed_ids=tuple(failed),
         standings=standings,
     )
     raw = {}

@@ -9,6 +9,7 @@ import json
 from datetime import date
 from typing import Any
 
+from districts.ids import district_sort_key
 from website.format.district import PerDistrictFile
 from website.format.snapshot import (
     AllDistrictsRankingsFile,
@@ -24,7 +25,7 @@ from website.tree.raw_rows import raw_rows
 RANKINGS_FILE = "all-districts-rankings.json"
 # Part of every date's source hash: raise it when a change of the builders changes the bytes
 # of the files, so that the next publish rebuilds every date instead of skipping them.
-TREE_VERSION = "1"
+TREE_VERSION = "2"
 
 
 def snapshot_dir(day: date) -> str:
@@ -45,9 +46,12 @@ def _as_of(stored: StoredDate) -> date:
     return max((s.as_of_date for s in stored.statistics), default=stored.facts.day)
 
 
-def _rankings_file(facts: DateFacts, as_of: date) -> SiteFile | None:
+def _rankings_file(facts: DateFacts) -> SiteFile | None:
     if facts.rankings is None:
         return None
+    # The summary's as-of day (the site's collector: the day the CSV was downloaded, which
+    # its pages show as "as of"); the file stays under the date it describes.
+    as_of = facts.rankings_as_of or facts.day
     payload = {
         "metadata": {
             "snapshotId": facts.day.isoformat(),
@@ -55,7 +59,7 @@ def _rankings_file(facts: DateFacts, as_of: date) -> SiteFile | None:
             "schemaVersion": SCHEMA_VERSION,
             "calculationVersion": SCHEMA_VERSION,
             "rankingVersion": RANKING_VERSION,
-            "sourceCsvDate": facts.day.isoformat(),
+            "sourceCsvDate": as_of.isoformat(),
             "csvFetchedAt": stamp(as_of),
             "totalDistricts": len(facts.rankings),
             "fromCache": False,
@@ -82,9 +86,10 @@ def _manifest(facts: DateFacts, districts: list[SiteFile], rankings: SiteFile | 
         "snapshotId": facts.day.isoformat(),
         "createdAt": stamp(as_of),
         "districts": entries,
-        "totalDistricts": len(entries),
+        # A district whose file we could not read has no entry, as in the site's manifests.
+        "totalDistricts": len(entries) + len(facts.failed_ids),
         "successfulDistricts": len(entries),
-        "failedDistricts": 0,
+        "failedDistricts": len(facts.failed_ids),
         "allDistrictsRankings": {
             "filename": RANKINGS_FILE,
             "size": len(rankings.data) if rankings else 0,
@@ -96,16 +101,18 @@ def _manifest(facts: DateFacts, districts: list[SiteFile], rankings: SiteFile | 
 
 def _metadata(stored: StoredDate, as_of: date) -> SiteFile:
     facts = stored.facts
-    ids = list(facts.district_ids)
+    ids, failed = list(facts.district_ids), list(facts.failed_ids)
+    # The site's rule: success without a failed district, failed without a successful one.
+    status = "partial" if ids and failed else "failed" if failed else "success"
     payload: dict[str, Any] = {
         "snapshotId": facts.day.isoformat(),
         "createdAt": stamp(as_of),
         "schemaVersion": SCHEMA_VERSION,
         "calculationVersion": SCHEMA_VERSION,
-        "status": "partial" if facts.errors else "success",
-        "configuredDistricts": ids,
+        "status": status,
+        "configuredDistricts": sorted(ids + failed, key=district_sort_key),
         "successfulDistricts": ids,
-        "failedDistricts": [],
+        "failedDistricts": failed,
         "errors": list(facts.errors),
         "processingDuration": 0,
         "source": "backfill",
@@ -142,7 +149,7 @@ def date_files(stored: StoredDate) -> tuple[SiteFile, ...]:
         return ()
     as_of = _as_of(stored)
     districts = _district_files(stored)
-    rankings = _rankings_file(stored.facts, as_of)
+    rankings = _rankings_file(stored.facts)
     files = [*districts, *([rankings] if rankings else [])]
     files.append(_manifest(stored.facts, districts, rankings, as_of))
     files.append(_metadata(stored, as_of))

@@ -102,6 +102,10 @@ def _rank_history(ranked: Sequence[DateFacts]) -> list[SiteFile]:
     ]
 
 
+def _club_order(item: tuple[str, tuple[str, str]]) -> tuple[int, str]:
+    return int(item[0]), item[0]
+
+
 def _config(published: Sequence[DateFacts], generated: str) -> list[SiteFile]:
     districts: dict[str, list[str]] = {}
     clubs: dict[str, tuple[str, str]] = {}
@@ -115,9 +119,11 @@ def _config(published: Sequence[DateFacts], generated: str) -> list[SiteFile]:
     }
     club_index = {
         "generatedAt": generated,
+        "snapshotDate": published[-1].day.isoformat(),
+        "totalClubs": len(clubs),
         "clubs": {
             number: {"districtId": district_id, "clubName": name}
-            for number, (district_id, name) in sorted(clubs.items())
+            for number, (district_id, name) in sorted(clubs.items(), key=_club_order)
         },
     }
     return [
@@ -138,10 +144,12 @@ def index_files(facts: Sequence[DateFacts]) -> tuple[SiteFile, ...]:
     files = [*_time_series(published), *_rank_history(ranked)]
     if ranked:
         latest_ranked = ranked[-1]
+        # the site's pipeline: the rankings' `sourceCsvDate`, the summary's as-of day
+        as_of = latest_ranked.rankings_as_of or latest_ranked.day
         rankings = {
             "rankings": list(latest_ranked.rankings or ()),
-            "date": latest_ranked.day.isoformat(),
-            "generatedAt": stamp(latest_ranked.day),
+            "date": as_of.isoformat(),
+            "generatedAt": stamp(as_of),
         }
         files.append(site_file("v1/rankings.json", RankingsFile, rankings))
     files.extend(_config(published, generated))

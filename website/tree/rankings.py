@@ -18,6 +18,7 @@ from website.tree.district import district_name
 # The versions the site's rankings metadata carries: ours, not analytics-core's.
 SCHEMA_VERSION = "backfill-1"
 RANKING_VERSION = "borda-backfill-1"
+UNKNOWN_REGION = "Unknown"
 _RANK_FIELDS = dict(
     zip(RANKING_CATEGORIES, ("clubsRank", "paymentsRank", "distinguishedRank"), strict=True)
 )
@@ -64,7 +65,8 @@ def _row(
     row: dict[str, Any] = {
         "districtId": stats.district_id,
         "districtName": district_name(stats.district_id),
-        "region": stats.region or "",
+        # The site's collector writes `Unknown` for a summary row without a region.
+        "region": stats.region or UNKNOWN_REGION,
         "paidClubs": _n(clubs.paid),
         "paidClubBase": _n(clubs.base),
         "clubGrowthPercent": _n(values["clubGrowthPercent"]),
@@ -88,19 +90,20 @@ def _row(
     return row
 
 
-Rankings = tuple[list[dict[str, Any]] | None, dict[str, Standing], str | None]
+Rankings = tuple[list[dict[str, Any]] | None, dict[str, Standing], date | None, str | None]
 
 
 def ranking_rows(day: date) -> Rankings:
-    """(the site's ranking rows of `day` in overall order, each district's `Standing`, None)
-    or (None, {}, why there are none): no stored summary, or an archived summary no longer
-    acceptable."""
+    """(the site's ranking rows of `day` in overall order, each district's `Standing`, the day
+    the summary is as of, None) or (None, {}, None, why there are none): no stored summary, or
+    an archived summary no longer acceptable. The as-of day is the site's `sourceCsvDate`: the
+    date itself, or for a month end collected in its closing period the next month's day."""
     try:
         summary = read_date_summary(day)
     except DashboardError as exc:
-        return None, {}, f"the all-districts summary of {day} is not acceptable: {exc}"
+        return None, {}, None, f"the all-districts summary of {day} is not acceptable: {exc}"
     if summary is None or not summary.statistics:
-        return None, {}, None
+        return None, {}, None, None
     document = rankings_document(
         logical_date=day, statistics=summary.statistics, snapshot_status=None
     )
@@ -112,4 +115,5 @@ def ranking_rows(day: date) -> Rankings:
     ranked = document["rankings"]
     rows = [_row(by_id[r["districtId"]], r, unranked) for r in ranked]
     standings = {r["districtId"]: _standing(by_id[r["districtId"]], r) for r in ranked}
-    return rows, standings, None
+    as_of = max(s.as_of_date for s in summary.statistics)
+    return rows, standings, as_of, None
