@@ -10,7 +10,15 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
-from website.format.base import Count, DistrictId, IsoDate, IsoTimestamp, Number, SiteModel
+from website.format.base import (
+    Count,
+    DistrictId,
+    IsoDate,
+    IsoTimestamp,
+    Number,
+    Omittable,
+    SiteModel,
+)
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 RecognitionLevel = Literal["distinguished", "select", "presidents", "smedley"]
@@ -36,7 +44,7 @@ class AnalyticsMetadata(SiteModel):
     snapshotDate: IsoDate
     districtId: DistrictId
     checksum: Sha256  # of the `data` object's JSON text
-    sourceSnapshotChecksum: Sha256 | None = None
+    sourceSnapshotChecksum: Omittable[Sha256] = None
 
 
 class MetricRankings(SiteModel):
@@ -53,7 +61,7 @@ class MetricRankings(SiteModel):
 class CurrentProgress(SiteModel):
     membership: Number  # the district's total payments, which the page shows as such
     distinguished: Number
-    clubGrowth: Number | None = None
+    clubGrowth: Omittable[Number] = None
 
 
 class RecognitionTargets(SiteModel):
@@ -82,19 +90,19 @@ class PerformanceTargetsData(SiteModel):
     paidClubsRankings: MetricRankings
     membershipPaymentsRankings: MetricRankings
     distinguishedClubsRankings: MetricRankings
-    membershipTarget: Number | None = None
-    distinguishedTarget: Number | None = None
-    clubGrowthTarget: Number | None = None
-    projectedAchievement: ProjectedAchievement | None = None
-    paidClubsBase: Number | None = None
-    membershipPaymentsBase: Number | None = None
-    distinguishedClubsBase: Number | None = None
-    paidClubsTargets: RecognitionTargets | None = None
-    membershipPaymentsTargets: RecognitionTargets | None = None
-    distinguishedClubsTargets: RecognitionTargets | None = None
-    paidClubsAchievedLevel: RecognitionLevel | None = None
-    membershipPaymentsAchievedLevel: RecognitionLevel | None = None
-    distinguishedClubsAchievedLevel: RecognitionLevel | None = None
+    membershipTarget: Omittable[Number] = None
+    distinguishedTarget: Omittable[Number] = None
+    clubGrowthTarget: Omittable[Number] = None
+    projectedAchievement: Omittable[ProjectedAchievement] = None
+    paidClubsBase: Omittable[Number] = None
+    membershipPaymentsBase: Omittable[Number] = None
+    distinguishedClubsBase: Omittable[Number] = None
+    paidClubsTargets: Omittable[RecognitionTargets] = None
+    membershipPaymentsTargets: Omittable[RecognitionTargets] = None
+    distinguishedClubsTargets: Omittable[RecognitionTargets] = None
+    paidClubsAchievedLevel: Omittable[RecognitionLevel] = None
+    membershipPaymentsAchievedLevel: Omittable[RecognitionLevel] = None
+    distinguishedClubsAchievedLevel: Omittable[RecognitionLevel] = None
 
 
 class PerformanceTargetsFile(SiteModel):

@@ -13,7 +13,15 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from website.format.analytics import AnalyticsMetadata
-from website.format.base import Count, DistrictId, IsoDate, Number, SiteModel
+from website.format.base import (
+    ClubId,
+    Count,
+    DistrictId,
+    IsoDate,
+    Number,
+    Omittable,
+    SiteModel,
+)
 
 HealthStatus = Literal["thriving", "vulnerable", "intervention-required"]
 DistinguishedLevel = Literal["NotDistinguished", "Smedley", "President", "Select", "Distinguished"]
@@ -42,7 +50,7 @@ class GoalsPoint(SiteModel):
 class ClubTrend(SiteModel):
     """One club: its figures of the date and its trends over the program year's dates."""
 
-    clubId: str
+    clubId: ClubId
     clubName: str
     divisionId: str
     divisionName: str
@@ -56,12 +64,12 @@ class ClubTrend(SiteModel):
     dcpGoalsTrend: list[GoalsPoint]
     riskFactors: list[str]
     distinguishedLevel: DistinguishedLevel
-    membershipBase: Number | None = None
-    octoberRenewals: Number | None = None
-    aprilRenewals: Number | None = None
-    newMembers: Number | None = None
-    clubStatus: str | None = None
-    charterDate: IsoDate | None = None
+    membershipBase: Omittable[Number] = None
+    octoberRenewals: Omittable[Number] = None
+    aprilRenewals: Omittable[Number] = None
+    newMembers: Omittable[Number] = None
+    clubStatus: Omittable[str] = None
+    charterDate: Omittable[IsoDate] = None
 
 
 class DistinguishedCounts(SiteModel):
@@ -73,7 +81,7 @@ class DistinguishedCounts(SiteModel):
 
 
 class DistinguishedClub(SiteModel):
-    clubId: str
+    clubId: ClubId
     clubName: str
     status: Literal["smedley", "president", "select", "distinguished", "none"]
     dcpPoints: Count
@@ -107,7 +115,7 @@ class AreaPerformance(SiteModel):
 
 
 class GrowthClub(SiteModel):
-    clubId: str
+    clubId: ClubId
     clubName: str
     growth: Annotated[int, Field(gt=0, strict=True)]
 

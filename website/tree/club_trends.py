@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from districts.dashboard.statistics import ClubDetail, DistrictStatistics
+from districts.dashboard.values import club_key
 from website.tree.district import GROWTH_THRESHOLD, INTERVENTION_MEMBERS, THRIVING_MEMBERS
 
 THRIVING = "thriving"
@@ -25,11 +26,6 @@ NOT_DISTINGUISHED = "NotDistinguished"
 
 def _n(value: int | None) -> int:
     return 0 if value is None else value
-
-
-def club_key(club: ClubDetail) -> str:
-    """The club across dates: its number without leading zeros (DOMAIN.md section 3)."""
-    return club.club_number.lstrip("0") or "0"
 
 
 def members(club: ClubDetail) -> int:
@@ -91,7 +87,7 @@ def _trends(series: Sequence[DistrictStatistics]) -> dict[str, tuple[list, list]
     for stats in series:
         day = stats.logical_date.isoformat()
         for club in stats.club_details:
-            points = trends.setdefault(club_key(club), ([], []))
+            points = trends.setdefault(club_key(club.club_number), ([], []))
             points[0].append({"date": day, "count": members(club)})
             points[1].append({"date": day, "goalsAchieved": goals(club)})
     return trends
@@ -100,7 +96,7 @@ def _trends(series: Sequence[DistrictStatistics]) -> dict[str, tuple[list, list]
 def club_trend(club: ClubDetail, points: tuple[list, list]) -> dict[str, Any]:
     status, reasons = health(club)
     trend: dict[str, Any] = {
-        "clubId": club.club_number,
+        "clubId": club_key(club.club_number),
         "clubName": club.name,
         "divisionId": club.division,
         "divisionName": f"Division {club.division}",
@@ -129,7 +125,7 @@ def club_trend(club: ClubDetail, points: tuple[list, list]) -> dict[str, Any]:
 def club_trends(series: Sequence[DistrictStatistics]) -> list[dict[str, Any]]:
     """Every club of the newest date of `series` (the last), in its published order."""
     trends = _trends(series)
-    return [club_trend(c, trends[club_key(c)]) for c in series[-1].club_details]
+    return [club_trend(c, trends[club_key(c.club_number)]) for c in series[-1].club_details]
 
 
 def top_growth(clubs: Sequence[dict[str, Any]], limit: int = 10) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 from districts.dashboard.statistics import ClubDetail
+from districts.dashboard.values import club_key
 from snapshots import store
 from tests.website.stored import store_day
 from website.format import SiteFormatError, checked
@@ -71,7 +72,9 @@ def test_the_file_validates_and_the_manifest_lists_it_with_the_targets(stored):
 def test_every_club_of_the_date_and_health_lists_counting_the_time_series(stored):
     data = _data()
     stats = store.read_district(logical_date=NEWEST, district_id="42")
-    assert [c["clubId"] for c in data["allClubs"]] == [c.club_number for c in stats.club_details]
+    assert [c["clubId"] for c in data["allClubs"]] == [
+        club_key(c.club_number) for c in stats.club_details
+    ]
     counts = data_point(stats)["clubCounts"]
     assert counts["total"] == len(data["allClubs"]) > 0
     assert counts["thriving"] == len(data["thrivingClubs"])
@@ -91,7 +94,7 @@ def test_club_trends_are_the_stored_rows_of_the_program_years_dates(stored):
     data = _data()
     rows = {
         day.isoformat(): {
-            c.club_number: c
+            club_key(c.club_number): c
             for c in store.read_district(logical_date=day, district_id="42").club_details
         }
         for day in DAYS
