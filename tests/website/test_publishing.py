@@ -182,7 +182,7 @@ def test_a_date_whose_sources_changed_is_rebuilt(stored, tmp_path):
     publish(url)
     store_day(DAYS[0], ["42", "61", "2"])
     outcome = publish(url)
-    assert "snapshots/2025-03-10/district_2.json" in outcome.paths
+    assert "snapshots/2025-03-10/district_02.json" in outcome.paths
     assert "snapshots/2025-03-10/manifest.json" in outcome.paths
     assert not any(p.startswith("snapshots/2025-03-11/") for p in outcome.paths)
 

@@ -155,9 +155,34 @@ def _check_district_analytics(tree: dict[str, Any], day: str, data: dict[str, An
     assert scores == sorted(scores, reverse=True)
 
 
+# The site's form of a district id, in every file and path: `02`, `42`, `128`, `F`.
+SITE_DISTRICT_ID = re.compile(r"\d{2,3}|[A-Z]")
+
+
+def _district_ids(value: Any) -> list[str]:
+    """Every `districtId` value and `district_{id}` name anywhere in a parsed file."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "districtId":
+                found.append(item)
+            found.extend(_district_ids(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_district_ids(item))
+    return found
+
+
 def check_tree(root: Path) -> dict[str, Any]:
     """Assert every cross-file fact of the tree under `root`; returns the parsed tree."""
     tree = load_tree(root)
+    for path, content in tree.items():
+        named = re.findall(r"district_([A-Za-z0-9]+)|rank-history/([A-Za-z0-9]+)", path)
+        named = [a or b for a, b in named]
+        if path == "config/district-snapshot-index.json":
+            named.extend(content["districts"])
+        for district_id in [*named, *_district_ids(content)]:
+            assert SITE_DISTRICT_ID.fullmatch(district_id), f"{path}: district {district_id!r}"
     dates = tree["v1/dates.json"]["dates"]
     assert dates == sorted(set(dates)) and tree["v1/dates.json"]["count"] == len(dates)
     assert tree["v1/latest.json"]["latestSnapshotDate"] == dates[-1]

@@ -18,7 +18,7 @@ import math
 from typing import Any
 
 from analytics.documents import RANKING_CATEGORIES, competition_ranks
-from districts.ids import district_sort_key
+from districts.ids import district_sort_key, site_district_id
 from snapshots import store
 from website.format.analytics import AnalyticsManifestFile, PerformanceTargetsFile
 from website.format.base import SiteModel
@@ -93,7 +93,7 @@ def _targets_data(facts: DateFacts, district_id: str) -> dict[str, Any]:
     if standing.paid_clubs is not None and standing.paid_club_base is not None:
         progress["clubGrowth"] = standing.paid_clubs - standing.paid_club_base
     data: dict[str, Any] = {
-        "districtId": district_id,
+        "districtId": site_district_id(district_id),
         "computedAt": stamp(facts.day),
         "paidClubsCount": _n(standing.paid_clubs),
         "currentProgress": progress,
@@ -118,16 +118,16 @@ def _analytics_file(
             "schemaVersion": SCHEMA_VERSION,
             "computedAt": stamp(facts.day),
             "snapshotDate": facts.day.isoformat(),
-            "districtId": district_id,
+            "districtId": site_district_id(district_id),
             "checksum": checksum,
         },
         "data": data,
     }
-    name = f"district_{district_id}_{kind}.json"
+    name = f"district_{site_district_id(district_id)}_{kind}.json"
     file = site_file(f"{analytics_dir(facts)}/{name}", model, payload)
     entry = {
         "filename": name,
-        "districtId": district_id,
+        "districtId": site_district_id(district_id),
         "type": kind,
         "size": len(file.data),
         "checksum": checksum,

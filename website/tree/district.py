@@ -10,6 +10,7 @@ from typing import Any
 
 from districts.dashboard.statistics import ClubDetail, DistrictStatistics
 from districts.dashboard.values import club_key
+from districts.ids import site_district_id
 from website.tree.encoding import stamp
 
 # Club health (the site's time series `clubCounts`, analytics-core's rule): a club under 12
@@ -25,8 +26,8 @@ def _n(value: int | float | None) -> int | float:
 
 
 def district_name(district_id: str) -> str:
-    """The dashboard publishes no names: the site says "District 42"."""
-    return f"District {district_id}"
+    """The dashboard publishes no names: the site says "District 42" ("District 02")."""
+    return f"District {site_district_id(district_id)}"
 
 
 def _club(club: ClubDetail) -> dict[str, Any]:
@@ -102,7 +103,7 @@ def district_payload(stats: DistrictStatistics, raw: dict[str, list]) -> dict[st
     divisions, areas = _divisions_and_areas(stats)
     clubs = stats.clubs
     data = {
-        "districtId": stats.district_id,
+        "districtId": site_district_id(stats.district_id),
         "snapshotDate": stats.logical_date.isoformat(),
         "clubs": [_club(c) for c in stats.club_details],
         "divisions": divisions,
@@ -120,7 +121,7 @@ def district_payload(stats: DistrictStatistics, raw: dict[str, list]) -> dict[st
         "districtPerformance": raw["districtPerformance"],
     }
     return {
-        "districtId": stats.district_id,
+        "districtId": site_district_id(stats.district_id),
         "districtName": district_name(stats.district_id),
         "collectedAt": stamp(stats.as_of_date),
         "status": "success",

@@ -17,6 +17,7 @@ from typing import Any
 
 from districts.dashboard.statistics import ClubDetail, DistrictStatistics
 from districts.dashboard.urls import program_year_of
+from districts.ids import site_district_id
 from snapshots import store
 from website.tree import club_trends
 from website.tree.club_trends import INTERVENTION, THRIVING, VULNERABLE
@@ -176,7 +177,7 @@ def district_analytics_data(series: Sequence[DistrictStatistics]) -> dict[str, A
     }
     day = latest.logical_date.isoformat()
     return {
-        "districtId": latest.district_id,
+        "districtId": site_district_id(latest.district_id),
         "dateRange": {"start": series[0].logical_date.isoformat(), "end": day},
         "totalMembership": _membership(latest),
         "membershipChange": _membership_change(latest),

@@ -9,7 +9,7 @@ import json
 from datetime import date
 from typing import Any
 
-from districts.ids import district_sort_key
+from districts.ids import district_sort_key, site_district_id
 from website.format.district import PerDistrictFile
 from website.format.snapshot import (
     AllDistrictsRankingsFile,
@@ -25,7 +25,12 @@ from website.tree.raw_rows import raw_rows
 RANKINGS_FILE = "all-districts-rankings.json"
 # Part of every date's source hash: raise it when a change of the builders changes the bytes
 # of the files, so that the next publish rebuilds every date instead of skipping them.
-TREE_VERSION = "2"
+TREE_VERSION = "3"
+
+
+def district_file_name(district_id: str) -> str:
+    """`district_02.json`: the site names a district's files by the id in its URLs."""
+    return f"district_{site_district_id(district_id)}.json"
 
 
 def snapshot_dir(day: date) -> str:
@@ -35,7 +40,7 @@ def snapshot_dir(day: date) -> str:
 def _district_files(stored: StoredDate) -> list[SiteFile]:
     files = []
     for stats in stored.statistics:
-        path = f"{snapshot_dir(stats.logical_date)}/district_{stats.district_id}.json"
+        path = f"{snapshot_dir(stats.logical_date)}/{district_file_name(stats.district_id)}"
         raw = raw_rows(stored.raw[stats.district_id])
         files.append(site_file(path, PerDistrictFile, district_payload(stats, raw)))
     return files
@@ -74,8 +79,8 @@ def _rankings_file(facts: DateFacts) -> SiteFile | None:
 def _manifest(facts: DateFacts, districts: list[SiteFile], rankings: SiteFile | None, as_of: date):
     entries = [
         {
-            "districtId": district_id,
-            "fileName": f"district_{district_id}.json",
+            "districtId": site_district_id(district_id),
+            "fileName": district_file_name(district_id),
             "status": "success",
             "fileSize": len(file.data),
             "lastModified": stamp(as_of),
@@ -101,7 +106,8 @@ def _manifest(facts: DateFacts, districts: list[SiteFile], rankings: SiteFile | 
 
 def _metadata(stored: StoredDate, as_of: date) -> SiteFile:
     facts = stored.facts
-    ids, failed = list(facts.district_ids), list(facts.failed_ids)
+    ids = [site_district_id(d) for d in facts.district_ids]
+    failed = [site_district_id(d) for d in facts.failed_ids]
     # The site's rule: success without a failed district, failed without a successful one.
     status = "partial" if ids and failed else "failed" if failed else "success"
     payload: dict[str, Any] = {

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from districts.dashboard.urls import program_year_of
-from districts.ids import district_sort_key
+from districts.ids import district_sort_key, site_district_id
 from website.format.indexes import (
     ClubIndexFile,
     DatesFile,
@@ -47,12 +47,13 @@ def _time_series(published: Sequence[DateFacts]) -> list[SiteFile]:
     files = []
     for district_id in sorted(by_district, key=district_sort_key):
         years = by_district[district_id]
-        directory = f"time-series/district_{district_id}"
+        site_id = site_district_id(district_id)
+        directory = f"time-series/district_{site_id}"
         for year in sorted(years):
             points = years[year]
             start = int(year[:4])
             payload = {
-                "districtId": district_id,
+                "districtId": site_id,
                 "programYear": year,
                 "startDate": f"{start}-07-01",
                 "endDate": f"{start + 1}-06-30",
@@ -63,7 +64,7 @@ def _time_series(published: Sequence[DateFacts]) -> list[SiteFile]:
             files.append(site_file(f"{directory}/{year}.json", ProgramYearFile, payload))
         last = max(date.fromisoformat(p[-1]["date"]) for p in years.values())
         metadata = {
-            "districtId": district_id,
+            "districtId": site_id,
             "lastUpdated": stamp(last),
             "availableProgramYears": sorted(years),
             "totalDataPoints": sum(len(p) for p in years.values()),
@@ -115,14 +116,16 @@ def _config(published: Sequence[DateFacts], generated: str) -> list[SiteFile]:
         clubs.update(facts.clubs)
     snapshot_index = {
         "generatedAt": generated,
-        "districts": {d: districts[d] for d in sorted(districts, key=district_sort_key)},
+        "districts": {
+            site_district_id(d): districts[d] for d in sorted(districts, key=district_sort_key)
+        },
     }
     club_index = {
         "generatedAt": generated,
         "snapshotDate": published[-1].day.isoformat(),
         "totalClubs": len(clubs),
         "clubs": {
-            number: {"districtId": district_id, "clubName": name}
+            number: {"districtId": site_district_id(district_id), "clubName": name}
             for number, (district_id, name) in sorted(clubs.items(), key=_club_order)
         },
     }

@@ -13,6 +13,7 @@ from analytics.services import read_date_summary
 from districts.dashboard import figures
 from districts.dashboard.errors import DashboardError
 from districts.dashboard.statistics import DistrictStatistics
+from districts.ids import site_district_id
 from website.tree.district import district_name
 
 # The versions the site's rankings metadata carries: ours, not analytics-core's.
@@ -63,7 +64,7 @@ def _row(
     clubs, payments = stats.clubs, stats.payments
     values = ranked["values"]
     row: dict[str, Any] = {
-        "districtId": stats.district_id,
+        "districtId": site_district_id(stats.district_id),
         "districtName": district_name(stats.district_id),
         # The site's collector writes `Unknown` for a summary row without a region.
         "region": stats.region or UNKNOWN_REGION,

@@ -82,7 +82,7 @@ def test_world_percentile_follows_the_sites_formula(rank, total, expected):
 
 
 def test_a_district_gets_its_world_and_region_ranks_ties_shared():
-    data = _files(["2"])["district_2_performance-targets.json"]["data"]
+    data = _files(["2"])["district_02_performance-targets.json"]["data"]
     clubs = data["paidClubsRankings"]
     assert clubs == {
         "worldRank": 1,
@@ -108,7 +108,7 @@ def test_a_district_gets_its_world_and_region_ranks_ties_shared():
 
 
 def test_an_unknown_region_and_missing_figures_are_not_invented():
-    data = _files(["4"])["district_4_performance-targets.json"]["data"]
+    data = _files(["4"])["district_04_performance-targets.json"]["data"]
     for metric in ("paidClubsRankings", "distinguishedClubsRankings"):
         assert (data[metric]["regionRank"], data[metric]["totalInRegion"]) == (None, 0)
         assert data[metric]["region"] is None
@@ -123,8 +123,8 @@ def test_the_manifest_lists_exactly_the_files_with_their_sizes_and_data_checksum
     assert manifest_file.path == "snapshots/2025-03-10/analytics/manifest.json"
     manifest = json.loads(manifest_file.data)
     assert [e["filename"] for e in manifest["files"]] == [
-        "district_1_performance-targets.json",
-        "district_3_performance-targets.json",
+        "district_01_performance-targets.json",
+        "district_03_performance-targets.json",
     ]
     for entry, file in zip(manifest["files"], targets, strict=True):
         content = json.loads(file.data)
