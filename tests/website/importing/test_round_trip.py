@@ -20,7 +20,7 @@ from website.publishing import publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DISTRICTS = ["42", "61"]
+DISTRICTS = ["2", "42"]  # 2: the site names it 02
 # Two ordinary days and a month end, collected at March's closing date in April.
 DAYS = [date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 31)]
 
@@ -63,6 +63,7 @@ def test_collected_published_and_imported_figures_are_byte_identical(
     Snapshot.objects.all().delete()
     requests_before = len(simulator.requests())
 
+    assert (site / f"snapshots/{DAYS[0]}/district_02.json").exists()
     outcomes = import_site(f"file://{site}")
 
     assert len(simulator.requests()) == requests_before
