@@ -1,6 +1,7 @@
 """No module of the engine, the store, analytics, the dashboard layer, the site, operations, the
 simulator or the project package grows past 500 lines: a module that long does more than one
-job, and its behaviours lose their one home. Run by `make test` (and `make lint` checks the import contracts in pyproject.toml)."""
+job, and its behaviours lose their one home. Run by `make test` (and `make lint` checks the
+import contracts in pyproject.toml)."""
 
 from __future__ import annotations
 
