@@ -38,6 +38,8 @@ from .site import (
 )
 
 CONTROL_PREFIX = "/_simulator/"
+# The control API's settings are a few fields; nothing the simulator serves takes a body.
+MAX_BODY_BYTES = 64 * 1024
 TOO_MANY_REQUESTS_PAGE = b"<html><body><h1>429 Too Many Requests</h1></body></html>\r\n"
 
 
@@ -263,7 +265,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def _dispatch(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            self.close_connection = True  # the body is left unread
+            self._json(413, {"error": f"a request body is at most {MAX_BODY_BYTES} bytes"})
+            return
         self.request_body = self.rfile.read(length) if length else b""
         if self.path.startswith(CONTROL_PREFIX):
             self._control(method)
@@ -318,7 +327,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, "application/json", json.dumps(payload).encode())
 
     def _read_json(self) -> Any:
-        return json.loads(self.request_body) if self.request_body.strip() else {}
+        try:
+            return json.loads(self.request_body) if self.request_body.strip() else {}
+        except RecursionError:
+            raise ValueError("the JSON body is nested too deeply") from None
 
     def _control(self, method: str) -> None:
         simulator = self.server.simulator

@@ -620,6 +620,10 @@ def test_control_api_over_http(simulator, club_url):
     assert get(club_url).status_code == 503
     bad = requests.post(f"{control}/faults", json={"nonsense": 1}, timeout=5)
     assert bad.status_code == 400 and "nonsense" in bad.json()["error"]
+    deep = requests.post(f"{control}/faults", data="[" * 50_000, timeout=5)
+    assert deep.status_code == 400 and "nested too deeply" in deep.json()["error"]
+    huge = requests.post(f"{control}/faults", data=b"{" + b" " * 70_000 + b"}", timeout=5)
+    assert huge.status_code == 413 and "at most 65536 bytes" in huge.json()["error"]
     requests.post(f"{control}/faults", json={"error_rate": 1.0}, timeout=5)
     assert requests.delete(f"{control}/faults", timeout=5).json()["config"]["error_rate"] == 0
     assert get(club_url).status_code == 200
