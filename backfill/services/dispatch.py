@@ -73,7 +73,7 @@ from ..models import (
     RateLimitConfig,
     UnitStatus,
 )
-from . import assembly, broker, leases, locks, outcome
+from . import assembly, batches, broker, leases, locks, outcome
 
 log = logging.getLogger(__name__)
 
@@ -210,12 +210,26 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
         .annotate(n=Count("id"))
         .values("n")
     )
+    # A store-bound job's slots hold batches (`batches`): its distinct lease tokens in flight.
+    running_batches = (
+        BackfillUnit.objects.filter(job_id=OuterRef("pk"), status=UnitStatus.RUNNING)
+        .order_by()
+        .values("job_id")
+        .annotate(n=Count("lease_token", distinct=True))
+        .values("n")
+    )
     active = list(
         BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES)
-        .annotate(units_in_flight=Coalesce(Subquery(running), 0))
+        .annotate(
+            units_in_flight=Coalesce(Subquery(running), 0),
+            batches_in_flight=Coalesce(Subquery(running_batches), 0),
+        )
         .order_by(*JOB_DISPATCH_ORDER)
     )
-    in_flight = {job.pk: job.units_in_flight for job in active}
+    in_flight = {
+        job.pk: job.batches_in_flight if job.is_store_bound else job.units_in_flight
+        for job in active
+    }
     dispatched = 0
     # Two pools of slots: units that download from the dashboard share `max_concurrent`; units
     # that only read and write the store (analytics, the raw archive) share
@@ -227,6 +241,7 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
     for position, job in enumerate(active):
         running = in_flight.get(job.pk, 0)
         ids: list[int] = []
+        size = 1
         pool = job.is_store_bound
         slots = min(job.concurrency - running, free[pool])
         if job.is_priority and running == 0:
@@ -236,26 +251,30 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
             blocked = dates.blocked_for(position) if dates else set()
             if blocked:
                 pending = pending.exclude(logical_date__in=blocked)
+            # A store-bound job's slot takes a batch of units, a downloading job's one unit.
+            size = batches.batch_size(pending.count(), job.concurrency) if pool else 1
             picked = list(
                 pending.order_by("logical_date", "district_id")
                 .select_for_update(skip_locked=True)
-                .values_list("id", "logical_date")[:slots]
+                .values_list("id", "logical_date")[: slots * size]
             )
             ids = [unit_id for unit_id, _ in picked]
             if dates:
                 dates.started(position, {day for _, day in picked})
         if ids:
-            token = leases.new_token()
-            BackfillUnit.objects.filter(id__in=ids).update(
-                status=UnitStatus.RUNNING,
-                started_at=now,
-                lease_token=token,
-                lease_owner="",
-                lease_pid=None,
-                lease_expires_at=leases.claim_deadline(now),
-            )
-            transaction.on_commit(lambda ids=ids, token=token: broker.send_units(ids, token))
-            free[pool] -= len(ids)
+            groups = batches.split(ids, size) if pool else [ids]
+            for group in groups:
+                token = leases.new_token()
+                BackfillUnit.objects.filter(id__in=group).update(
+                    status=UnitStatus.RUNNING,
+                    started_at=now,
+                    lease_token=token,
+                    lease_owner="",
+                    lease_pid=None,
+                    lease_expires_at=leases.claim_deadline(now),
+                )
+                transaction.on_commit(_sender(group, token, batch=pool))
+            free[pool] -= len(groups) if pool else len(ids)
             dispatched += len(ids)
         elif (
             running == 0
@@ -306,6 +325,13 @@ class _ActiveDates:
         self.running[position] |= days
 
 
+def _sender(ids: list[int], token: str, *, batch: bool):
+    """What sends the units after commit: one message for a batch, one per unit otherwise."""
+    if batch:
+        return lambda: broker.send_batch(ids, token)
+    return lambda: broker.send_units(ids, token)
+
+
 def _has_pending(job: BackfillJob) -> bool:
     return BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING).exists()
 
@@ -315,8 +341,10 @@ def redispatch(lost, *, now) -> list[str]:
     cancelling job end cancelled, those of a job that may not dispatch go back to pending.
     Returns the ids of the jobs that had lost units. Inside the dispatch lock."""
     by_job: dict[Any, list[int]] = {}
-    for unit_id, job_id in lost.values_list("id", "job_id"):
+    tokens: dict[int, str] = {}
+    for unit_id, job_id, token in lost.values_list("id", "job_id", "lease_token"):
         by_job.setdefault(job_id, []).append(unit_id)
+        tokens[unit_id] = token
     recovered = []
     for job_id, ids in by_job.items():
         recovered.append(str(job_id))
@@ -338,18 +366,23 @@ def redispatch(lost, *, now) -> list[str]:
                 if todo is not None:
                     transaction.on_commit(lambda todo=todo: assemble_and_dispatch(assembly_id=todo))
         elif job.status in DISPATCHABLE_JOB_STATUSES:
-            token = leases.new_token()
-            units.update(
-                lease_token=token,
-                lease_owner="",
-                lease_pid=None,
-                lease_expires_at=leases.claim_deadline(now),
-                started_at=now,
-            )
+            # A store-bound job's lost units go again as the batches they were in.
+            groups: dict[str, list[int]] = {}
+            for unit_id in ids:
+                groups.setdefault(tokens[unit_id] if job.is_store_bound else "", []).append(unit_id)
+            for group in groups.values():
+                token = leases.new_token()
+                units.filter(id__in=group).update(
+                    lease_token=token,
+                    lease_owner="",
+                    lease_pid=None,
+                    lease_expires_at=leases.claim_deadline(now),
+                    started_at=now,
+                )
+                transaction.on_commit(_sender(group, token, batch=job.is_store_bound))
             BackfillJob.objects.filter(pk=job_id).update(
                 recovery_count=Least(F("recovery_count") + 1, RECOVERY_COUNT_MAX), heartbeat_at=now
             )
-            transaction.on_commit(lambda ids=ids, token=token: broker.send_units(ids, token))
         else:
             units.update(
                 status=UnitStatus.PENDING, started_at=None, lease_expires_at=None, **release

@@ -1,0 +1,204 @@
+"""Batches: the units of a store-bound job (re-normalizing the archive, analytics, publishing,
+importing) travel and end several at a time, so that a unit of ~20 ms of work does not pay a
+broker hop, a dispatch and its job's row lock each.
+
+Dispatch. A store-bound job's slot holds a batch rather than a unit: `dispatch_locked` picks up
+to `BACKFILL_STORE_BATCH_UNITS` pending units per free slot (fewer as the job's queue runs low,
+`batch_size`, so that the last units spread over every process), gives each batch a lease
+token of its own and sends one message for it (`broker.send_batch`). A store-bound job's units
+in flight are counted in batches: its distinct lease tokens. A unit that
+downloads is never batched: one unit, one message, rate-limited, as before.
+
+A worker (`execution.run_batch`) claims every unit of the batch in one statement (`claim`),
+renews their lease together (`renew`), and runs them one after another. Before each it records
+that the unit starts (`start`: one statement that counts the attempt, checks that the lease is
+still the batch's, and reads the job's status), so a poison unit is still bounded by its
+attempts, and pause and cancel are honoured between units: a paused (or queued) job gets the
+units not yet run back as pending, their attempts not counted; a job being cancelled ends them
+cancelled. Their ends are recorded together (`end`): one transaction under the job's row lock
+for the whole batch (one counter update, the dates whose last unit ended), then the dates'
+assemblies, then one dispatch request. A batch runs at most `BACKFILL_STORE_BATCH_SECONDS` of
+work: past it, the units not yet run go back to pending for the next dispatch, so counts move
+at least that often and a slow job's units spread over every process.
+
+Recovery is the lease's, unchanged: a worker that dies mid-batch leaves the units whose ends
+were recorded ended, and the others running under a lease nobody renews; they are dispatched
+again (one batch per lost batch, `dispatch.redispatch`) once it expires. A unit whose end was
+not yet recorded runs again, which is idempotent (it writes the same files and counts once).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import TERMINAL_JOB_STATUSES, BackfillJob, BackfillUnit, JobStatus, UnitStatus
+from . import assembly, dispatch, leases, locks
+from .units import COUNTER_FOR, process_alive
+
+
+@dataclass
+class End:
+    """A unit of the batch that ran, and how it ended (recorded by `end`)."""
+
+    unit: BackfillUnit
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    error_type: str = ""
+    message: str = ""
+    retryable: bool | None = None
+
+
+def batch_size(pending: int, concurrency: int) -> int:
+    """Units per batch for a job with `pending` units left and `concurrency` slots: at most
+    `BACKFILL_STORE_BATCH_UNITS`, and at most half of a fair share, so that the last batches
+    are small and every process gets some of them."""
+    share = math.ceil(pending / max(1, 2 * concurrency))
+    return max(1, min(settings.BACKFILL_STORE_BATCH_UNITS, share))
+
+
+def split(ids: Sequence[int], size: int) -> list[list[int]]:
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+
+
+def claim(*, ids: Sequence[int], token: str, owner: str, pid: int) -> list[BackfillUnit]:
+    """Take the lease of every unit of a dispatched batch still under `token`, for worker
+    `owner`, process `pid`, in one statement; returns them (with their job) in the order they
+    run. Units already ended, or held by a live process, are not taken. A batch that comes back
+    because its pool process was killed (same worker, that process gone) is taken over at
+    once."""
+    now = timezone.now()
+    fields = {"lease_owner": owner, "lease_pid": pid, "lease_expires_at": leases.lease_until(now)}
+    batch = BackfillUnit.objects.filter(id__in=ids, status=UnitStatus.RUNNING, lease_token=token)
+    if not batch.filter(lease_owner="").update(**fields):
+        dead = {
+            held
+            for held in batch.filter(lease_owner=owner).values_list("lease_pid", flat=True)
+            if held not in (None, pid) and not process_alive(held)
+        }
+        if not dead or not batch.filter(lease_owner=owner, lease_pid__in=dead).update(**fields):
+            return []
+    return list(
+        batch.filter(lease_owner=owner, lease_pid=pid)
+        .select_related("job")
+        .order_by("logical_date", "district_id", "id")
+    )
+
+
+def renew(*, token: str) -> bool:
+    """Extend the lease of the batch's running units; False when none is left under `token`
+    (the batch was dispatched again, or every unit ended)."""
+    return bool(
+        BackfillUnit.objects.filter(status=UnitStatus.RUNNING, lease_token=token).update(
+            lease_expires_at=leases.lease_until(timezone.now())
+        )
+    )
+
+
+def start(*, unit_id: int, token: str) -> tuple[int, str] | None:
+    """Record that a unit of a claimed batch starts, in one statement: its attempt counted (only
+    while its job is running) and its lease checked. Returns (attempt, job status), or None when
+    the unit is no longer the batch's (ended, or dispatched again)."""
+    unit_table = BackfillUnit._meta.db_table
+    job_table = BackfillJob._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {unit_table} AS u SET attempts = CASE WHEN j.status = %s "
+            "THEN u.attempts + 1 ELSE u.attempts END "
+            f"FROM {job_table} AS j WHERE u.id = %s AND u.status = %s AND u.lease_token = %s "
+            "AND j.id = u.job_id RETURNING u.attempts, j.status",
+            [JobStatus.RUNNING, unit_id, UnitStatus.RUNNING, token],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def end(*, job_id, token: str, ended: Sequence[End], unstarted: Sequence[int] = ()) -> set[int]:
+    """Record the ends of a batch's units and give back those it did not run (`unstarted`:
+    pending again, their attempts not counted; cancelled when the job is being cancelled), in
+    one transaction under the job's row lock with one counter update; then assemble the dates
+    whose last unit ended and request one dispatch. Returns the ids whose end was recorded:
+    units no longer under `token` (dispatched again meanwhile) are left alone."""
+    now = timezone.now()
+    ids = [e.unit.pk for e in ended] + list(unstarted)
+    if not ids:
+        return set()
+    todo: list[int] = []
+    with transaction.atomic():
+        job = locks.job_lock(job_id)
+        owned = set(
+            BackfillUnit.objects.filter(id__in=ids, status=UnitStatus.RUNNING, lease_token=token)
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
+        counts: Counter[str] = Counter()
+        days = set()
+        rows = []
+        for e in ended:
+            if e.unit.pk not in owned:
+                continue
+            counts[COUNTER_FOR[e.status]] += 1
+            days.add(e.unit.logical_date)
+            rows.append(
+                BackfillUnit(
+                    pk=e.unit.pk,
+                    status=e.status,
+                    error_type=e.error_type,
+                    error_message=e.message[:2000],
+                    retryable=e.retryable,
+                    started_at=e.started_at,
+                    finished_at=e.finished_at,
+                    duration_ms=int((e.finished_at - e.started_at).total_seconds() * 1000),
+                    lease_owner="",
+                    lease_pid=None,
+                    lease_expires_at=None,
+                )
+            )
+        if rows:
+            BackfillUnit.objects.bulk_update(rows, _ENDED_FIELDS)
+        back = BackfillUnit.objects.filter(id__in=[i for i in unstarted if i in owned])
+        release = {"lease_token": "", "lease_owner": "", "lease_pid": None}
+        if job.status == JobStatus.CANCELLING or job.status in TERMINAL_JOB_STATUSES:
+            days |= set(back.values_list("logical_date", flat=True))
+            counts["cancelled_units"] += back.update(
+                status=UnitStatus.CANCELLED, finished_at=now, lease_expires_at=None, **release
+            )
+        else:
+            back.update(
+                status=UnitStatus.PENDING, started_at=None, lease_expires_at=None, **release
+            )
+        if counts:
+            BackfillJob.objects.filter(pk=job_id).update(
+                **{name: F(name) + n for name, n in counts.items()}, heartbeat_at=now
+            )
+        for day in sorted(days):
+            assembly_id = assembly.date_ended(job, day, now=now)
+            if assembly_id is not None:
+                todo.append(assembly_id)
+    for assembly_id in todo:
+        assembly.run_assembly(assembly_id=assembly_id)
+    dispatch.request_dispatch()
+    return owned - set(unstarted)
+
+
+_ENDED_FIELDS = [
+    "status",
+    "error_type",
+    "error_message",
+    "retryable",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "lease_owner",
+    "lease_pid",
+    "lease_expires_at",
+]
