@@ -4,7 +4,7 @@ broker hop, a dispatch and its job's row lock each.
 
 Dispatch. A store-bound job's slot holds a batch rather than a unit: `dispatch_locked` picks up
 to `BACKFILL_STORE_BATCH_UNITS` pending units per free slot (fewer as the job's queue runs low,
-`batch_size`, so that the last units spread over every process), gives each batch a lease
+`dispatch.batch_size`, so that the last units spread over every process), gives each batch a lease
 token of its own and sends one message for it (`broker.send_batch`). A store-bound job's units
 in flight are counted in batches: its distinct lease tokens. A unit that
 downloads is never batched: one unit, one message, rate-limited, as before.
@@ -29,13 +29,11 @@ not yet recorded runs again, which is idempotent (it writes the same files and c
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -56,18 +54,6 @@ class End:
     error_type: str = ""
     message: str = ""
     retryable: bool | None = None
-
-
-def batch_size(pending: int, concurrency: int) -> int:
-    """Units per batch for a job with `pending` units left and `concurrency` slots: at most
-    `BACKFILL_STORE_BATCH_UNITS`, and at most half of a fair share, so that the last batches
-    are small and every process gets some of them."""
-    share = math.ceil(pending / max(1, 2 * concurrency))
-    return max(1, min(settings.BACKFILL_STORE_BATCH_UNITS, share))
-
-
-def split(ids: Sequence[int], size: int) -> list[list[int]]:
-    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
 
 
 def claim(*, ids: Sequence[int], token: str, owner: str, pid: int) -> list[BackfillUnit]:

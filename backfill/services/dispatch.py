@@ -50,6 +50,7 @@ gap fill creates `daily` jobs (run kind `daily-refresh`), an operator may mark a
 from __future__ import annotations
 
 import logging
+import math
 from datetime import date
 from typing import Any
 
@@ -73,7 +74,7 @@ from ..models import (
     RateLimitConfig,
     UnitStatus,
 )
-from . import assembly, batches, broker, leases, locks, outcome
+from . import assembly, broker, leases, locks, outcome
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +253,7 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
             if blocked:
                 pending = pending.exclude(logical_date__in=blocked)
             # A store-bound job's slot takes a batch of units, a downloading job's one unit.
-            size = batches.batch_size(pending.count(), job.concurrency) if pool else 1
+            size = batch_size(pending.count(), job.concurrency) if pool else 1
             picked = list(
                 pending.order_by("logical_date", "district_id")
                 .select_for_update(skip_locked=True)
@@ -262,7 +263,7 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
             if dates:
                 dates.started(position, {day for _, day in picked})
         if ids:
-            groups = batches.split(ids, size) if pool else [ids]
+            groups = _split(ids, size) if pool else [ids]
             for group in groups:
                 token = leases.new_token()
                 BackfillUnit.objects.filter(id__in=group).update(
@@ -323,6 +324,18 @@ class _ActiveDates:
 
     def started(self, position: int, days: set[date]) -> None:
         self.running[position] |= days
+
+
+def batch_size(pending: int, concurrency: int) -> int:
+    """Units per batch of a store-bound job (`batches`) with `pending` units left and
+    `concurrency` slots: at most BACKFILL_STORE_BATCH_UNITS, and at most half of a fair share,
+    so that the last batches are small and every process gets some of them."""
+    share = math.ceil(pending / max(1, 2 * concurrency))
+    return max(1, min(settings.BACKFILL_STORE_BATCH_UNITS, share))
+
+
+def _split(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _sender(ids: list[int], token: str, *, batch: bool):
