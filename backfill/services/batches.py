@@ -36,11 +36,16 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..models import TERMINAL_JOB_STATUSES, BackfillJob, BackfillUnit, JobStatus, UnitStatus
 from . import assembly, dispatch, leases, locks
 from .units import COUNTER_FOR, process_alive
+
+# How often a batch reads its job's status again between units (pause, cancel) and checks
+# that its lease is still its own: at most once per this many seconds, before a unit.
+STATUS_EVERY_SECONDS = 0.05
 
 
 @dataclass
@@ -63,7 +68,12 @@ def claim(*, ids: Sequence[int], token: str, owner: str, pid: int) -> list[Backf
     because its pool process was killed (same worker, that process gone) is taken over at
     once."""
     now = timezone.now()
-    fields = {"lease_owner": owner, "lease_pid": pid, "lease_expires_at": leases.lease_until(now)}
+    fields = {
+        "lease_owner": owner,
+        "lease_pid": pid,
+        "lease_expires_at": leases.lease_until(now),
+        "attempts": F("attempts") + 1,
+    }
     batch = BackfillUnit.objects.filter(id__in=ids, status=UnitStatus.RUNNING, lease_token=token)
     if not batch.filter(lease_owner="").update(**fields):
         dead = {
@@ -90,22 +100,19 @@ def renew(*, token: str) -> bool:
     )
 
 
-def start(*, unit_id: int, token: str) -> tuple[int, str] | None:
-    """Record that a unit of a claimed batch starts, in one statement: its attempt counted (only
-    while its job is running) and its lease checked. Returns (attempt, job status), or None when
-    the unit is no longer the batch's (ended, or dispatched again)."""
+def job_status(*, unit_id: int, token: str) -> str | None:
+    """The status of the job of a claimed batch's next unit, in one statement, or None when that
+    unit is no longer the batch's (ended, or dispatched again: the batch's lease was lost)."""
     unit_table = BackfillUnit._meta.db_table
     job_table = BackfillJob._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {unit_table} AS u SET attempts = CASE WHEN j.status = %s "
-            "THEN u.attempts + 1 ELSE u.attempts END "
-            f"FROM {job_table} AS j WHERE u.id = %s AND u.status = %s AND u.lease_token = %s "
-            "AND j.id = u.job_id RETURNING u.attempts, j.status",
-            [JobStatus.RUNNING, unit_id, UnitStatus.RUNNING, token],
+            f"SELECT j.status FROM {unit_table} AS u JOIN {job_table} AS j ON j.id = u.job_id "
+            "WHERE u.id = %s AND u.status = %s AND u.lease_token = %s",
+            [unit_id, UnitStatus.RUNNING, token],
         )
         row = cursor.fetchone()
-    return (row[0], row[1]) if row else None
+    return row[0] if row else None
 
 
 def end(*, job_id, token: str, ended: Sequence[End], unstarted: Sequence[int] = ()) -> set[int]:
@@ -114,54 +121,33 @@ def end(*, job_id, token: str, ended: Sequence[End], unstarted: Sequence[int] = 
     one transaction under the job's row lock with one counter update; then assemble the dates
     whose last unit ended and request one dispatch. Returns the ids whose end was recorded:
     units no longer under `token` (dispatched again meanwhile) are left alone."""
-    now = timezone.now()
-    ids = [e.unit.pk for e in ended] + list(unstarted)
-    if not ids:
+    if not ended and not unstarted:
         return set()
+    now = timezone.now()
     todo: list[int] = []
     with transaction.atomic():
         job = locks.job_lock(job_id)
-        owned = set(
-            BackfillUnit.objects.filter(id__in=ids, status=UnitStatus.RUNNING, lease_token=token)
-            .select_for_update()
-            .values_list("id", flat=True)
-        )
-        counts: Counter[str] = Counter()
-        days = set()
-        rows = []
-        for e in ended:
-            if e.unit.pk not in owned:
-                continue
-            counts[COUNTER_FOR[e.status]] += 1
-            days.add(e.unit.logical_date)
-            rows.append(
-                BackfillUnit(
-                    pk=e.unit.pk,
-                    status=e.status,
-                    error_type=e.error_type,
-                    error_message=e.message[:2000],
-                    retryable=e.retryable,
-                    started_at=e.started_at,
-                    finished_at=e.finished_at,
-                    duration_ms=int((e.finished_at - e.started_at).total_seconds() * 1000),
-                    lease_owner="",
-                    lease_pid=None,
-                    lease_expires_at=None,
+        recorded = _record(ended, token)
+        counts = Counter(COUNTER_FOR[e.status] for e in ended if e.unit.pk in recorded)
+        days = {e.unit.logical_date for e in ended if e.unit.pk in recorded}
+        if unstarted:
+            back = BackfillUnit.objects.filter(
+                id__in=unstarted, status=UnitStatus.RUNNING, lease_token=token
+            )
+            release = {"lease_token": "", "lease_owner": "", "lease_pid": None}
+            if job.status == JobStatus.CANCELLING or job.status in TERMINAL_JOB_STATUSES:
+                days |= set(back.values_list("logical_date", flat=True))
+                counts["cancelled_units"] += back.update(
+                    status=UnitStatus.CANCELLED, finished_at=now, lease_expires_at=None, **release
                 )
-            )
-        if rows:
-            BackfillUnit.objects.bulk_update(rows, _ENDED_FIELDS)
-        back = BackfillUnit.objects.filter(id__in=[i for i in unstarted if i in owned])
-        release = {"lease_token": "", "lease_owner": "", "lease_pid": None}
-        if job.status == JobStatus.CANCELLING or job.status in TERMINAL_JOB_STATUSES:
-            days |= set(back.values_list("logical_date", flat=True))
-            counts["cancelled_units"] += back.update(
-                status=UnitStatus.CANCELLED, finished_at=now, lease_expires_at=None, **release
-            )
-        else:
-            back.update(
-                status=UnitStatus.PENDING, started_at=None, lease_expires_at=None, **release
-            )
+            else:
+                back.update(
+                    status=UnitStatus.PENDING,
+                    attempts=Greatest(F("attempts") - 1, 0),
+                    started_at=None,
+                    lease_expires_at=None,
+                    **release,
+                )
         if counts:
             BackfillJob.objects.filter(pk=job_id).update(
                 **{name: F(name) + n for name, n in counts.items()}, heartbeat_at=now
@@ -173,18 +159,30 @@ def end(*, job_id, token: str, ended: Sequence[End], unstarted: Sequence[int] = 
     for assembly_id in todo:
         assembly.run_assembly(assembly_id=assembly_id)
     dispatch.request_dispatch()
-    return owned - set(unstarted)
+    return recorded
 
 
-_ENDED_FIELDS = [
-    "status",
-    "error_type",
-    "error_message",
-    "retryable",
-    "started_at",
-    "finished_at",
-    "duration_ms",
-    "lease_owner",
-    "lease_pid",
-    "lease_expires_at",
-]
+def _record(ended: Sequence[End], token: str) -> set[int]:
+    """The ends of `ended` in one statement, only for units still running under `token`:
+    the ids recorded."""
+    if not ended:
+        return set()
+    row = "(%s::bigint, %s, %s, %s, %s::boolean, %s::timestamptz, %s::timestamptz, %s::integer)"
+    params: list = []
+    for e in ended:
+        duration = int((e.finished_at - e.started_at).total_seconds() * 1000)
+        params += [e.unit.pk, e.status, e.error_type, e.message[:2000], e.retryable]
+        params += [e.started_at, e.finished_at, duration]
+    table = BackfillUnit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS u SET status = v.status, error_type = v.error_type, "
+            "error_message = v.error_message, retryable = v.retryable, "
+            "started_at = v.started_at, finished_at = v.finished_at, duration_ms = v.duration, "
+            "lease_owner = '', lease_pid = NULL, lease_expires_at = NULL "
+            f"FROM (VALUES {', '.join([row] * len(ended))}) AS v(id, status, error_type, "
+            "error_message, retryable, started_at, finished_at, duration) "
+            "WHERE u.id = v.id AND u.status = %s AND u.lease_token = %s RETURNING u.id",
+            [*params, UnitStatus.RUNNING, token],
+        )
+        return {unit_id for (unit_id,) in cursor.fetchall()}

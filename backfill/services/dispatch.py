@@ -328,9 +328,9 @@ class _ActiveDates:
 
 def batch_size(pending: int, concurrency: int) -> int:
     """Units per batch of a store-bound job (`batches`) with `pending` units left and
-    `concurrency` slots: at most BACKFILL_STORE_BATCH_UNITS, and at most half of a fair share,
-    so that the last batches are small and every process gets some of them."""
-    share = math.ceil(pending / max(1, 2 * concurrency))
+    `concurrency` slots: at most BACKFILL_STORE_BATCH_UNITS, and at most a fair share of what
+    is left, so that the last batches are small and every process gets some of them."""
+    share = math.ceil(pending / max(1, concurrency))
     return max(1, min(settings.BACKFILL_STORE_BATCH_UNITS, share))
 
 
@@ -354,10 +354,8 @@ def redispatch(lost, *, now) -> list[str]:
     cancelling job end cancelled, those of a job that may not dispatch go back to pending.
     Returns the ids of the jobs that had lost units. Inside the dispatch lock."""
     by_job: dict[Any, list[int]] = {}
-    tokens: dict[int, str] = {}
-    for unit_id, job_id, token in lost.values_list("id", "job_id", "lease_token"):
+    for unit_id, job_id in lost.values_list("id", "job_id"):
         by_job.setdefault(job_id, []).append(unit_id)
-        tokens[unit_id] = token
     recovered = []
     for job_id, ids in by_job.items():
         recovered.append(str(job_id))
@@ -379,11 +377,11 @@ def redispatch(lost, *, now) -> list[str]:
                 if todo is not None:
                     transaction.on_commit(lambda todo=todo: assemble_and_dispatch(assembly_id=todo))
         elif job.status in DISPATCHABLE_JOB_STATUSES:
-            # A store-bound job's lost units go again as the batches they were in.
-            groups: dict[str, list[int]] = {}
-            for unit_id in ids:
-                groups.setdefault(tokens[unit_id] if job.is_store_bound else "", []).append(unit_id)
-            for group in groups.values():
+            # A store-bound job's lost units go again one by one, each with a token of its own
+            # (a slot each): a unit that kills its runner then fails alone once its attempts
+            # are spent (`execution`), with no unit of its batch counted with it.
+            groups = [[unit_id] for unit_id in ids] if job.is_store_bound else [ids]
+            for group in groups:
                 token = leases.new_token()
                 units.filter(id__in=group).update(
                     lease_token=token,
@@ -392,7 +390,7 @@ def redispatch(lost, *, now) -> list[str]:
                     lease_expires_at=leases.claim_deadline(now),
                     started_at=now,
                 )
-                transaction.on_commit(_sender(group, token, batch=job.is_store_bound))
+                transaction.on_commit(_sender(group, token, batch=False))
             BackfillJob.objects.filter(pk=job_id).update(
                 recovery_count=Least(F("recovery_count") + 1, RECOVERY_COUNT_MAX), heartbeat_at=now
             )

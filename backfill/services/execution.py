@@ -143,10 +143,10 @@ def run_batch(
 ) -> UnitOutcome | None:
     """Claim a dispatched batch of a store-bound job's units (`batches`), run them one after
     another under one lease, and record their ends together. Stops between units when the job
-    is no longer running (paused, queued, being cancelled), when the store cannot take writes,
-    or once `BACKFILL_STORE_BATCH_SECONDS` of work are done: the units not run go back to the
-    job's queue (cancelled if it is being cancelled). Returns the last unit's outcome, None
-    when there was nothing to do (a late or duplicate message)."""
+    is no longer running (paused, queued, being cancelled), when the batch's lease was lost,
+    when the store cannot take writes, or once `BACKFILL_STORE_BATCH_SECONDS` of work are done:
+    the units not run go back to the job's queue (cancelled if it is being cancelled). Returns
+    the last unit's outcome, None when there was nothing to do (a late or duplicate message)."""
     claimed = batches.claim(ids=unit_ids, token=token, owner=owner, pid=pid)
     if not claimed:
         log.info("batch %s: message ignored (no unit of it is free under its token)", token)
@@ -155,13 +155,21 @@ def run_batch(
     remaining = list(claimed)
     ended: list[batches.End] = []
     last = None
-    began = time.monotonic()
+    began = checked = time.monotonic()  # the claim read the job's status
+    status: str | None = job.status
     with _LeaseKeeper(unit_id=claimed[0].pk, token=token, batch=True) as lease:
         try:
-            while remaining and not lease.lost.is_set():
-                if ended and time.monotonic() - began >= settings.BACKFILL_STORE_BATCH_SECONDS:
+            while remaining:
+                now = time.monotonic()
+                if ended and now - began >= settings.BACKFILL_STORE_BATCH_SECONDS:
                     break
-                unit = remaining[0]
+                if now - checked >= batches.STATUS_EVERY_SECONDS:
+                    status = batches.job_status(unit_id=remaining[0].pk, token=token)
+                    checked = now
+                if status != JobStatus.RUNNING or lease.lost.is_set():
+                    log.info("batch %s stops: job %s", token, status or "no longer its lease's")
+                    break
+                unit = remaining.pop(0)
                 with log_context.unit_context(
                     job_id=job.pk,
                     unit_id=unit.pk,
@@ -169,13 +177,10 @@ def run_batch(
                     district_id=unit.district_id,
                 ):
                     step = _run_in_batch(unit, job, token=token, owner=owner, pid=pid, lease=lease)
-                if step is _STOP:
-                    break
-                remaining.pop(0)
                 if isinstance(step, batches.End):
                     ended.append(step)
                     last = UnitOutcome(step.status, 0, step.error_type, step.message)
-                elif step is not None:
+                else:
                     last = step
                     if step.status == UnitStatus.PENDING:
                         break  # put back for the store: so are the others
@@ -195,26 +200,13 @@ def run_batch(
     return last
 
 
-# `_run_in_batch` asks its batch to stop before this unit: the rest goes back to the queue.
-_STOP = object()
-
-
-def _run_in_batch(unit, job, *, token, owner, pid, lease):
-    """One unit of a claimed batch: its start recorded (`batches.start`), then run. Returns its
-    `batches.End` to record, its outcome when it already ended otherwise (retried later, put
-    back for the store), None when it is no longer the batch's, or `_STOP`."""
-    started = batches.start(unit_id=unit.pk, token=token)
-    if started is None:
-        log.info("unit %s: no longer held by batch %s, not run", unit.pk, token)
-        return None
-    attempt, job_status = started
-    if job_status != JobStatus.RUNNING:
-        log.info("batch %s stops before unit %s: job %s", token, unit.pk, job_status)
-        return _STOP
+def _run_in_batch(unit, job, *, token, owner, pid, lease) -> batches.End | UnitOutcome:
+    """Run one unit of a claimed batch (its attempt counted by the claim). Returns its
+    `batches.End` to record, or its outcome when it ended otherwise (retried later, or put
+    back while the store cannot take writes)."""
     log.info("unit %s claimed by %s pid %s token %s", unit.pk, owner, pid, token)
-    unit.attempts = attempt
     began = timezone.now()
-    outcome = _poison(unit, job, attempt) or _execute(unit, job, lease)[0]
+    outcome = _poison(unit, job, unit.attempts) or _execute(unit, job, lease)[0]
     if outcome.status == UnitStatus.PENDING:
         if units.release_unit(unit_id=unit.pk, token=token):
             log.info("unit %s ended put_back token %s", unit.pk, token)
@@ -222,7 +214,7 @@ def _run_in_batch(unit, job, *, token, owner, pid, lease):
         outcome = UnitOutcome(
             UnitStatus.CANCELLED, message="job cancelled while the unit waited for the store"
         )
-    if _retried(unit, job, token, outcome, attempt, 0):
+    if _retried(unit, job, token, outcome, unit.attempts, 0):
         return outcome
     return batches.End(
         unit=unit,

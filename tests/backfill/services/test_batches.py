@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from backfill.contracts import backfill_request
 from backfill.models import BackfillJob, BackfillUnit, JobStatus, JobType, UnitStatus
-from backfill.services import actions, broker, dispatch, execution, jobs, recovery
+from backfill.services import actions, batches, broker, dispatch, execution, jobs, recovery
 from backfill.services.unit_outcomes import UnitOutcome
 from snapshots import store
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
@@ -106,8 +106,8 @@ def test_batches_shrink_as_the_queue_runs_low(sent, settings):
 
     dispatch.dispatch_units()
 
-    # 6 units, 2 slots: batches of 2 (half a fair share), the rest for the next ends.
-    assert [len(ids) for ids, _ in unit_messages(sent)] == [2, 2]
+    # 6 units, 2 slots: batches of 3 (a fair share each), not one of 6 and one idle slot.
+    assert [len(ids) for ids, _ in unit_messages(sent)] == [3, 3]
 
 
 def test_a_batch_runs_its_units_and_records_their_ends_with_one_counter_update(
@@ -148,7 +148,10 @@ def test_a_batch_runs_its_units_and_records_their_ends_with_one_counter_update(
 
 
 @pytest.mark.parametrize("action", ["pause", "cancel"])
-def test_pause_and_cancel_are_honoured_between_units_of_a_batch(sent, settings, hooked, action):
+def test_pause_and_cancel_are_honoured_between_units_of_a_batch(
+    sent, settings, hooked, monkeypatch, action
+):
+    monkeypatch.setattr(batches, "STATUS_EVERY_SECONDS", 0)  # read before every unit
     settings.BACKFILL_STORE_BATCH_UNITS = 6
     job = store_job(6, concurrency=1)
     dispatch.dispatch_units()
@@ -169,7 +172,7 @@ def test_pause_and_cancel_are_honoured_between_units_of_a_batch(sent, settings, 
     assert job.succeeded_units == 2
     if action == "pause":
         assert {u.status for u in rest} == {UnitStatus.PENDING}
-        assert {u.attempts for u in rest} == {0}  # not started: no attempt counted
+        assert {u.attempts for u in rest} == {0}  # not run: their claim's attempt given back
         assert all(u.lease_token == "" and u.lease_owner == "" for u in rest)
         assert job.status == JobStatus.PAUSED
         assert unit_messages(sent) == []  # a paused job gets nothing dispatched
@@ -238,18 +241,21 @@ def test_a_batch_whose_worker_dies_midway_is_run_again_and_counted_once(
     assert recovery.reclaim_lost_units() == []  # its lease has not run out yet
     lost.update(lease_expires_at=timezone.now() - timedelta(seconds=1))  # ... now it has
     assert recovery.reclaim_lost_units() == [str(job.pk)]
-    [again] = unit_messages(sent)
-    assert sorted(again[0]) == sorted(second[0])  # the lost batch, as one batch again
-    assert again[1] != second[1]
+    again = unit_messages(sent)
+    # The lost units go again one by one, each with a token of its own: one that kills its
+    # runner would fail alone once its attempts are spent.
+    assert sorted(unit_id for unit_id, _ in again) == sorted(second[0])
+    assert len({token for _, token in again} | {second[1]}) == 5
 
     hooked.clear()
-    run(again)
+    for message in again:
+        run(message)
 
     assert sorted(hooked) == sorted(second[0])  # none of the first batch ran again
     assert dict(done.values_list("id", "finished_at")) == finished_at
-    # Two ran in the killed process, the third was killed as it ran, the fourth never
-    # started: each start is an attempt, each unit ends once.
-    assert sorted(lost.values_list("attempts", flat=True)) == [1, 2, 2, 2]
+    # The batch's claim counted an attempt for each unit; the lost run's units counted one more
+    # when they ran again. Each unit ends once.
+    assert sorted(lost.values_list("attempts", flat=True)) == [2, 2, 2, 2]
     job.refresh_from_db()
     assert job.succeeded_units == 8
     while messages := unit_messages(sent):
@@ -267,7 +273,10 @@ def test_a_batch_whose_worker_dies_midway_is_run_again_and_counted_once(
     assert set(recorded.values()) == {1}  # each unit's end recorded once
 
 
-def test_a_batch_whose_lease_was_taken_over_records_nothing_of_what_it_ran(sent, settings, hooked):
+def test_a_batch_whose_lease_was_taken_over_records_nothing_of_what_it_ran(
+    sent, settings, hooked, monkeypatch
+):
+    monkeypatch.setattr(batches, "STATUS_EVERY_SECONDS", 0)
     settings.BACKFILL_STORE_BATCH_UNITS = 4
     job = store_job(8, concurrency=1)
     dispatch.dispatch_units()
@@ -287,10 +296,11 @@ def test_a_batch_whose_lease_was_taken_over_records_nothing_of_what_it_ran(sent,
     assert hooked == message[0][:2]  # stopped: nothing of it is the batch's any more
     job.refresh_from_db()
     assert job.succeeded_units == 0
-    [again] = unit_messages(sent)
-    assert sorted(again[0]) == sorted(message[0])
+    again = unit_messages(sent)
+    assert sorted(unit_id for unit_id, _ in again) == sorted(message[0])
     hooked.hook = None
-    run(again)
+    for single in again:
+        run(single)
     job.refresh_from_db()
     assert job.succeeded_units == 4  # each once
     while messages := unit_messages(sent):
