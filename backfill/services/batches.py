@@ -1,38 +1,43 @@
 """Batches: the units of a store-bound job (re-normalizing the archive, analytics, publishing,
-importing) travel and end several at a time, so that a unit of ~20 ms of work does not pay a
+importing) travel and end several at a time, so that a unit of a few ms of work does not pay a
 broker hop, a dispatch and its job's row lock each.
 
 Dispatch. A store-bound job's slot holds a batch rather than a unit: `dispatch_locked` picks up
-to `BACKFILL_STORE_BATCH_UNITS` pending units per free slot (fewer as the job's queue runs low,
-`dispatch.batch_size`, so that the last units spread over every process), gives each batch a lease
-token of its own and sends one message for it (`broker.send_batch`). A store-bound job's units
-in flight are counted in batches: its distinct lease tokens. A unit that
-downloads is never batched: one unit, one message, rate-limited, as before.
+to BACKFILL_STORE_BATCH_UNITS pending units per free slot (at most a fair share of what is left,
+`dispatch.batch_size`, so that the last units spread over every process), gives each batch a
+lease token of its own and sends one message for it (`broker.send_batch`). A store-bound job's
+units in flight are counted in batches: its distinct lease tokens. A unit that downloads is
+never batched: one unit, one message, rate-limited, as before.
 
-A worker (`execution.run_batch`) claims every unit of the batch in one statement (`claim`),
-renews their lease together (`renew`), and runs them one after another. Before each it records
-that the unit starts (`start`: one statement that counts the attempt, checks that the lease is
-still the batch's, and reads the job's status), so a poison unit is still bounded by its
-attempts, and pause and cancel are honoured between units: a paused (or queued) job gets the
-units not yet run back as pending, their attempts not counted; a job being cancelled ends them
-cancelled. Their ends are recorded together (`end`): one transaction under the job's row lock
-for the whole batch (one counter update, the dates whose last unit ended), then the dates'
-assemblies, then one dispatch request. A batch runs at most `BACKFILL_STORE_BATCH_SECONDS` of
-work: past it, the units not yet run go back to pending for the next dispatch, so counts move
-at least that often and a slow job's units spread over every process.
+A worker (`execution.run_batch`) claims every unit of the batch in one statement (`claim`, which
+counts an attempt for each), renews their lease together (`renew`), and runs them one after
+another. Before a unit, at most every STATUS_EVERY_SECONDS, it reads its job's status and checks
+that the next unit is still the batch's (`job_status`): pause and cancel are honoured between
+units (a paused or queued job gets the units not run back as pending, their claim's attempt
+given back; a job being cancelled ends them cancelled), and a batch whose lease was taken over
+stops. The ends are recorded together (`end`): one transaction under the job's row lock for
+the whole batch (the units' ends in one statement, one counter update, the dates whose last
+unit ended), then the dates' assemblies, then one dispatch request. A batch runs at most about
+BACKFILL_STORE_BATCH_SECONDS of work: past it, the units not run go back to pending for the
+next dispatch, so counts move at least that often and a slow job's units spread over every
+process.
 
-Recovery is the lease's, unchanged: a worker that dies mid-batch leaves the units whose ends
-were recorded ended, and the others running under a lease nobody renews; they are dispatched
-again (one batch per lost batch, `dispatch.redispatch`) once it expires. A unit whose end was
-not yet recorded runs again, which is idempotent (it writes the same files and counts once).
+Recovery is the lease's: a worker that dies mid-batch leaves the units whose ends were recorded
+ended, and the others running under a lease nobody renews. Once it expires (at once when the
+batch's message comes back because its pool process was killed, `claim`) they are dispatched
+again one by one (`dispatch.redispatch`), each with a token of its own and the single unit's
+path (`execution.run_unit`), so that a unit that kills its runner fails alone once its attempts
+are spent. A unit that ran but whose end was not recorded runs again: idempotent (it writes the
+same files and counts once).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -42,6 +47,8 @@ from django.utils import timezone
 from ..models import TERMINAL_JOB_STATUSES, BackfillJob, BackfillUnit, JobStatus, UnitStatus
 from . import assembly, dispatch, leases, locks
 from .units import COUNTER_FOR, process_alive
+
+log = logging.getLogger(__name__)
 
 # How often a batch reads its job's status again between units (pause, cancel) and checks
 # that its lease is still its own: at most once per this many seconds, before a unit.
@@ -63,10 +70,14 @@ class End:
 
 def claim(*, ids: Sequence[int], token: str, owner: str, pid: int) -> list[BackfillUnit]:
     """Take the lease of every unit of a dispatched batch still under `token`, for worker
-    `owner`, process `pid`, in one statement; returns them (with their job) in the order they
-    run. Units already ended, or held by a live process, are not taken. A batch that comes back
-    because its pool process was killed (same worker, that process gone) is taken over at
-    once."""
+    `owner`, process `pid`, in one statement that counts an attempt for each; returns them (with
+    their job) in the order they run. Units already ended, or held by a live process, are not
+    taken: a late or duplicate message gets nothing.
+
+    A batch that comes back because its pool process was killed (same worker, that process
+    gone: the message is delivered again) is not run again as a batch: its units' lease ends
+    at once and dispatch sends them one by one (`dispatch.redispatch`), so that a unit that
+    kills its runner fails alone once its attempts are spent."""
     now = timezone.now()
     fields = {
         "lease_owner": owner,
@@ -81,8 +92,11 @@ def claim(*, ids: Sequence[int], token: str, owner: str, pid: int) -> list[Backf
             for held in batch.filter(lease_owner=owner).values_list("lease_pid", flat=True)
             if held not in (None, pid) and not process_alive(held)
         }
-        if not dead or not batch.filter(lease_owner=owner, lease_pid__in=dead).update(**fields):
-            return []
+        lost = batch.filter(lease_owner=owner, lease_pid__in=dead)
+        if dead and lost.update(lease_expires_at=now - timedelta(seconds=1)):
+            log.warning("batch %s: its process %s died; its units go again one by one", token, dead)
+            dispatch.request_dispatch()
+        return []
     return list(
         batch.filter(lease_owner=owner, lease_pid=pid)
         .select_related("job")

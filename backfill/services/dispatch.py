@@ -2,7 +2,8 @@
 
 The database is the queue of record. Only a bounded window of units is in flight in the broker:
 a unit is claimed (`SELECT ... FOR UPDATE SKIP LOCKED`), sent to a worker with a new lease token
-(`broker.send_units`), and its end (`units.finish_unit`) dispatches the next one. Everything
+(`broker.send_units`), and its end (`units.finish_unit`) dispatches the next one; a slot of a
+store-bound job holds a batch of units sent in one message (`batches`). Everything
 here runs under the dispatch lock (`locks`). Running units whose lease expired are dispatched
 again first (`redispatch`, also used by `recovery`), so dead units never hold the window.
 
@@ -328,10 +329,12 @@ class _ActiveDates:
 
 def batch_size(pending: int, concurrency: int) -> int:
     """Units per batch of a store-bound job (`batches`) with `pending` units left and
-    `concurrency` slots: at most BACKFILL_STORE_BATCH_UNITS, and at most a fair share of what
-    is left, so that the last batches are small and every process gets some of them."""
+    `concurrency` slots: at most BACKFILL_STORE_BATCH_UNITS, and a fair share of what is left,
+    so that the last units spread over every process, but no less than a quarter of the most
+    (a batch of one would pay a dispatch and an end per unit again)."""
+    most = settings.BACKFILL_STORE_BATCH_UNITS
     share = math.ceil(pending / max(1, concurrency))
-    return max(1, min(settings.BACKFILL_STORE_BATCH_UNITS, share))
+    return max(1, min(most, max(share, most // 4)))
 
 
 def _split(ids: list[int], size: int) -> list[list[int]]:

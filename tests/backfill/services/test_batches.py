@@ -102,12 +102,15 @@ def test_a_store_bound_slot_takes_a_batch_with_a_token_of_its_own(sent, settings
 
 def test_batches_shrink_as_the_queue_runs_low(sent, settings):
     settings.BACKFILL_STORE_BATCH_UNITS = 16
-    store_job(6, concurrency=2)
+    store_job(24, concurrency=2)
 
     dispatch.dispatch_units()
 
-    # 6 units, 2 slots: batches of 3 (a fair share each), not one of 6 and one idle slot.
-    assert [len(ids) for ids, _ in unit_messages(sent)] == [3, 3]
+    # 24 units, 2 slots: batches of 12 (a fair share each), not one of 16 and one of 8.
+    assert [len(ids) for ids, _ in unit_messages(sent)] == [12, 12]
+    assert dispatch.batch_size(6, concurrency=2) == 4  # a quarter of the most at least
+    assert dispatch.batch_size(3, concurrency=2) == 4  # (the 3 left go in one)
+    assert dispatch.batch_size(100, concurrency=2) == 16
 
 
 def test_a_batch_runs_its_units_and_records_their_ends_with_one_counter_update(
@@ -215,8 +218,9 @@ def _die_at_third_unit(message) -> None:
     os._exit(0)
 
 
+@pytest.mark.parametrize("how", ["lease expired", "message delivered again"])
 def test_a_batch_whose_worker_dies_midway_is_run_again_and_counted_once(
-    sent, settings, hooked, monkeypatch, caplog
+    sent, settings, hooked, monkeypatch, caplog, how
 ):
     settings.BACKFILL_STORE_BATCH_UNITS = 4
     caplog.set_level(logging.INFO, logger="backfill.services.execution")
@@ -235,19 +239,26 @@ def test_a_batch_whose_worker_dies_midway_is_run_again_and_counted_once(
     child.start()
     child.join(60)
     assert child.exitcode == 9
+    hooked.clear()
 
     lost = BackfillUnit.objects.filter(id__in=second[0])
     assert set(lost.values_list("status", flat=True)) == {UnitStatus.RUNNING}
     assert recovery.reclaim_lost_units() == []  # its lease has not run out yet
-    lost.update(lease_expires_at=timezone.now() - timedelta(seconds=1))  # ... now it has
-    assert recovery.reclaim_lost_units() == [str(job.pk)]
+    if how == "lease expired":
+        lost.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+        assert recovery.reclaim_lost_units() == [str(job.pk)]
+    else:
+        # Celery delivers the message of a killed pool process again (reject_on_worker_lost)
+        # to the same worker: the batch is not run again as a batch.
+        assert run(second) is None
+        assert hooked == []
     again = unit_messages(sent)
     # The lost units go again one by one, each with a token of its own: one that kills its
     # runner would fail alone once its attempts are spent.
+    assert all(isinstance(unit_id, int) for unit_id, _ in again)
     assert sorted(unit_id for unit_id, _ in again) == sorted(second[0])
     assert len({token for _, token in again} | {second[1]}) == 5
 
-    hooked.clear()
     for message in again:
         run(message)
 
