@@ -254,7 +254,10 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
             if blocked:
                 pending = pending.exclude(logical_date__in=blocked)
             # A store-bound job's slot takes a batch of units, a downloading job's one unit.
-            size = batch_size(pending.count(), job.concurrency) if pool else 1
+            # Its pending units from its counters (its total less those ended or in flight):
+            # only to size the batches, so no count query.
+            left = job.total_units - job.finished_units - job.units_in_flight
+            size = batch_size(left, job.concurrency) if pool else 1
             picked = list(
                 pending.order_by("logical_date", "district_id")
                 .select_for_update(skip_locked=True)
