@@ -41,7 +41,6 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..models import TERMINAL_JOB_STATUSES, BackfillJob, BackfillUnit, JobStatus, UnitStatus
@@ -131,37 +130,30 @@ def job_status(*, unit_id: int, token: str) -> str | None:
 
 def end(*, job_id, token: str, ended: Sequence[End], unstarted: Sequence[int] = ()) -> set[int]:
     """Record the ends of a batch's units and give back those it did not run (`unstarted`:
-    pending again, their attempts not counted; cancelled when the job is being cancelled), in
-    one transaction under the job's row lock with one counter update; then assemble the dates
-    whose last unit ended and request one dispatch. Returns the ids whose end was recorded:
-    units no longer under `token` (dispatched again meanwhile) are left alone."""
+    pending again, their claim's attempt given back; cancelled when the job is being
+    cancelled), in one transaction under the job's row lock: one statement for the units, one
+    counter update; then assemble the dates whose last unit ended and request one dispatch.
+    Returns the ids whose end was recorded: units no longer under `token` (dispatched again
+    meanwhile) are left alone."""
     if not ended and not unstarted:
         return set()
     now = timezone.now()
     todo: list[int] = []
     with transaction.atomic():
         job = locks.job_lock(job_id)
-        recorded = _record(ended, token)
-        counts = Counter(COUNTER_FOR[e.status] for e in ended if e.unit.pk in recorded)
-        days = {e.unit.logical_date for e in ended if e.unit.pk in recorded}
-        if unstarted:
-            back = BackfillUnit.objects.filter(
-                id__in=unstarted, status=UnitStatus.RUNNING, lease_token=token
-            )
-            release = {"lease_token": "", "lease_owner": "", "lease_pid": None}
-            if job.status == JobStatus.CANCELLING or job.status in TERMINAL_JOB_STATUSES:
-                days |= set(back.values_list("logical_date", flat=True))
-                counts["cancelled_units"] += back.update(
-                    status=UnitStatus.CANCELLED, finished_at=now, lease_expires_at=None, **release
-                )
-            else:
-                back.update(
-                    status=UnitStatus.PENDING,
-                    attempts=Greatest(F("attempts") - 1, 0),
-                    started_at=None,
-                    lease_expires_at=None,
-                    **release,
-                )
+        cancelling = job.status == JobStatus.CANCELLING or job.status in TERMINAL_JOB_STATUSES
+        rows = [_ended_row(e) for e in ended]
+        back = UnitStatus.CANCELLED if cancelling else UnitStatus.PENDING
+        rows += [
+            (unit_id, back, "", "", None, None, now if cancelling else None, None, -1, True)
+            for unit_id in unstarted
+        ]
+        changed = _update(rows, token)
+        # Every unit that ended counts, those cancelled unrun included; those given back don't.
+        counts = Counter(
+            COUNTER_FOR[status] for status, _ in changed.values() if status != UnitStatus.PENDING
+        )
+        days = {day for status, day in changed.values() if status != UnitStatus.PENDING}
         if counts:
             BackfillJob.objects.filter(pk=job_id).update(
                 **{name: F(name) + n for name, n in counts.items()}, heartbeat_at=now
@@ -173,30 +165,41 @@ def end(*, job_id, token: str, ended: Sequence[End], unstarted: Sequence[int] = 
     for assembly_id in todo:
         assembly.run_assembly(assembly_id=assembly_id)
     dispatch.request_dispatch()
-    return recorded
+    return set(changed) - set(unstarted)
 
 
-def _record(ended: Sequence[End], token: str) -> set[int]:
-    """The ends of `ended` in one statement, only for units still running under `token`:
-    the ids recorded."""
-    if not ended:
-        return set()
-    row = "(%s::bigint, %s, %s, %s, %s::boolean, %s::timestamptz, %s::timestamptz, %s::integer)"
-    params: list = []
-    for e in ended:
-        duration = int((e.finished_at - e.started_at).total_seconds() * 1000)
-        params += [e.unit.pk, e.status, e.error_type, e.message[:2000], e.retryable]
-        params += [e.started_at, e.finished_at, duration]
+def _ended_row(e: End) -> tuple:
+    duration = int((e.finished_at - e.started_at).total_seconds() * 1000)
+    fields = [e.unit.pk, e.status, e.error_type, e.message[:2000], e.retryable, e.started_at]
+    return (*fields, e.finished_at, duration, 0, False)
+
+
+def _update(rows: list[tuple], token: str) -> dict[int, tuple[str, object]]:
+    """Change the units of `rows` (id, status, error type, message, retryable, started, finished,
+    duration ms, attempts to add, whether the lease token goes) in ONE statement, only those
+    still running under `token`: {id: (its new status, its date)}. One statement, because the
+    per-(job, district, status) counts' trigger then takes its row locks in one sorted pass, as
+    dispatch's does: two transactions that each took them over several statements could
+    deadlock."""
+    row = (
+        "(%s::bigint, %s, %s, %s, %s::boolean, %s::timestamptz, %s::timestamptz, %s::integer, "
+        "%s::integer, %s::boolean)"
+    )
     table = BackfillUnit._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS u SET status = v.status, error_type = v.error_type, "
             "error_message = v.error_message, retryable = v.retryable, "
-            "started_at = v.started_at, finished_at = v.finished_at, duration_ms = v.duration, "
+            "started_at = CASE WHEN v.status = %s THEN NULL "
+            "ELSE COALESCE(v.started_at, u.started_at) END, "
+            "finished_at = v.finished_at, duration_ms = v.duration, "
+            "attempts = GREATEST(u.attempts + v.attempts, 0), "
+            "lease_token = CASE WHEN v.release THEN '' ELSE u.lease_token END, "
             "lease_owner = '', lease_pid = NULL, lease_expires_at = NULL "
-            f"FROM (VALUES {', '.join([row] * len(ended))}) AS v(id, status, error_type, "
-            "error_message, retryable, started_at, finished_at, duration) "
-            "WHERE u.id = v.id AND u.status = %s AND u.lease_token = %s RETURNING u.id",
-            [*params, UnitStatus.RUNNING, token],
+            f"FROM (VALUES {', '.join([row] * len(rows))}) AS v(id, status, error_type, "
+            "error_message, retryable, started_at, finished_at, duration, attempts, release) "
+            "WHERE u.id = v.id AND u.status = %s AND u.lease_token = %s "
+            "RETURNING u.id, u.status, u.logical_date",
+            [UnitStatus.PENDING, *(value for r in rows for value in r), UnitStatus.RUNNING, token],
         )
-        return {unit_id for (unit_id,) in cursor.fetchall()}
+        return {unit_id: (status, day) for unit_id, status, day in cursor.fetchall()}

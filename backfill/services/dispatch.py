@@ -58,7 +58,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models import Case, CharField, Count, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -268,16 +268,19 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
                 dates.started(position, {day for _, day in picked})
         if ids:
             groups = _split(ids, size) if pool else [ids]
-            for group in groups:
-                token = leases.new_token()
-                BackfillUnit.objects.filter(id__in=group).update(
-                    status=UnitStatus.RUNNING,
-                    started_at=now,
-                    lease_token=token,
-                    lease_owner="",
-                    lease_pid=None,
-                    lease_expires_at=leases.claim_deadline(now),
-                )
+            tokens = [leases.new_token() for _ in groups]
+            # One statement for every batch (a token each): the trigger that keeps the
+            # per-(job, district, status) counts then locks its rows in one sorted pass, as a
+            # batch's end does (`batches`); several statements could deadlock with it.
+            BackfillUnit.objects.filter(id__in=ids).update(
+                status=UnitStatus.RUNNING,
+                started_at=now,
+                lease_token=_token_of(groups, tokens),
+                lease_owner="",
+                lease_pid=None,
+                lease_expires_at=leases.claim_deadline(now),
+            )
+            for group, token in zip(groups, tokens, strict=True):
                 transaction.on_commit(_sender(group, token, batch=pool))
             free[pool] -= len(groups) if pool else len(ids)
             dispatched += len(ids)
@@ -342,6 +345,14 @@ def batch_size(pending: int, concurrency: int) -> int:
 
 def _split(ids: list[int], size: int) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _token_of(groups: list[list[int]], tokens: list[str]):
+    """The lease token of each unit of `groups` (one per group), for one UPDATE."""
+    if len(groups) == 1:
+        return tokens[0]
+    pairs = zip(groups, tokens, strict=True)
+    return Case(*[When(id__in=g, then=Value(t)) for g, t in pairs], output_field=CharField())
 
 
 def _sender(ids: list[int], token: str, *, batch: bool):
