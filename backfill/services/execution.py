@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 # Runs of a unit that may be lost (killed worker, lost lease) beyond its attempts before the unit
 # counts as poison and fails.
 LOST_RUNS_TOLERATED = 3
+# Jobs whose units do not go through `collecting` (no `StopCheck` of their own).
+_NOT_COLLECTING = (JobType.ANALYTICS_GENERATION, JobType.PUBLISH, JobType.IMPORT)
 
 
 class _LeaseKeeper:
@@ -157,6 +159,11 @@ def run_batch(
     last = None
     began = checked = time.monotonic()  # the claim read the job's status
     status: str | None = job.status
+    # A unit that collects (the archive) checks for a cancel on its own, once a second: the
+    # batch's checks stand for it.
+    stop = None if job.job_type in _NOT_COLLECTING else collecting.client_for(job)[1]
+    if stop is not None:
+        stop.seen(status)
     with _LeaseKeeper(unit_id=claimed[0].pk, token=token, batch=True) as lease:
         try:
             while remaining:
@@ -166,6 +173,8 @@ def run_batch(
                 if now - checked >= batches.STATUS_EVERY_SECONDS:
                     status = batches.job_status(unit_id=remaining[0].pk, token=token)
                     checked = now
+                    if status and stop is not None:
+                        stop.seen(status)
                 if status != JobStatus.RUNNING or lease.lost.is_set():
                     log.info("batch %s stops: job %s", token, status or "no longer its lease's")
                     break
