@@ -157,6 +157,7 @@ def run_batch(
     remaining = list(claimed)
     ended: list[batches.End] = []
     last = None
+    budget = settings.BACKFILL_STORE_BATCH_SECONDS  # past it, after a unit, the batch stops
     began = checked = time.monotonic()  # the claim read the job's status
     status: str | None = job.status
     # A unit that collects (the archive) checks for a cancel on its own, once a second: the
@@ -168,7 +169,7 @@ def run_batch(
         try:
             while remaining:
                 now = time.monotonic()
-                if ended and now - began >= settings.BACKFILL_STORE_BATCH_SECONDS:
+                if len(remaining) < len(claimed) and now - began >= budget:
                     break
                 if now - checked >= batches.STATUS_EVERY_SECONDS:
                     status = batches.job_status(unit_id=remaining[0].pk, token=token)
