@@ -391,3 +391,32 @@ def test_re_normalizing_the_archive_in_batches_rewrites_the_same_files_and_manif
     assert len(simulator.requests()) == requests
     for day in (date(2025, 3, 10), date(2025, 3, 11)):
         assert store.read_manifest(logical_date=day)["jobId"] == str(job.pk)
+
+
+def test_a_retryable_failure_in_a_batch_is_retried_alone(sent, settings, monkeypatch):
+    settings.BACKFILL_STORE_BATCH_UNITS = 4
+    settings.BACKFILL_STORE_BATCH_SECONDS = 0  # spent after the first unit: ...
+    job = store_job(4, concurrency=1)
+    dispatch.dispatch_units()
+    [message] = unit_messages(sent)
+    failing = message[0][0]
+
+    def execute(unit, job, lease):
+        if unit.pk == failing:
+            return UnitOutcome(UnitStatus.FAILED, 0, "network_error", "reset", True), 0
+        return UnitOutcome(UnitStatus.SUCCEEDED), 0
+
+    monkeypatch.setattr(execution, "_execute", execute)
+    run(message)
+
+    unit = BackfillUnit.objects.get(pk=failing)
+    assert unit.status == UnitStatus.RUNNING  # waits for its retry, under a token of its own
+    assert unit.lease_token != message[1] and unit.error_type == "network_error"
+    messages = unit_messages(sent)
+    assert (failing, unit.lease_token) in messages  # alone, as a single unit
+    # ... so the batch stopped after it, though no unit of it ended: the rest went back.
+    rest = BackfillUnit.objects.filter(id__in=message[0][1:])
+    assert set(rest.values_list("status", flat=True)) <= {UnitStatus.PENDING, UnitStatus.RUNNING}
+    assert not rest.filter(lease_token=message[1]).exists()
+    job.refresh_from_db()
+    assert job.succeeded_units == 0 and job.failed_units == 0
