@@ -28,8 +28,9 @@ from .services import (
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def run_unit(self, unit_id: int, token: str) -> str | None:
-    # The lease records which worker (hostname) and pool process runs the unit.
+def run_unit(self, unit_id: int | list[int], token: str) -> str | None:
+    # The lease records which worker (hostname) and pool process runs the unit. A store-bound
+    # job's message names a batch of units (a list of ids), run one after another.
     try:
         outcome = execution.run_unit(
             unit_id=unit_id, token=token, owner=self.request.hostname or "", pid=os.getpid()

@@ -393,6 +393,10 @@ BACKFILL_MAX_ACTIVE_JOBS = env_int("BACKFILL_MAX_ACTIVE_JOBS", 1)
 # Units in flight at once of jobs that only read and write the snapshot store (analytics,
 # re-normalizing the raw archive); the dashboard's units are bounded by the rate-limit config.
 BACKFILL_STORE_MAX_CONCURRENT = env_int("BACKFILL_STORE_MAX_CONCURRENT", 16)
+# A store-bound job's slot holds a batch of units (backfill/services/batches.py): at most this
+# many units, run one after another by one task, for at most about this many seconds of work.
+BACKFILL_STORE_BATCH_UNITS = env_int("BACKFILL_STORE_BATCH_UNITS", 64)
+BACKFILL_STORE_BATCH_SECONDS = env_float("BACKFILL_STORE_BATCH_SECONDS", 1.0)
 BACKFILL_MAX_RANGE_DAYS = env_int("BACKFILL_MAX_RANGE_DAYS", 366)
 # The fastest rate an operator may configure (the dashboard is a public site).
 BACKFILL_MAX_REQUESTS_PER_MINUTE = env_int("BACKFILL_MAX_REQUESTS_PER_MINUTE", 60)

@@ -38,3 +38,13 @@ def send_units(ids: Iterable[int], token: str, countdown: float | None = None) -
             send(RUN_UNIT_TASK, unit_id, token, countdown=countdown)
         except (KombuError, OSError) as exc:
             log.warning("unit %s not sent (%s); re-dispatched when its lease ends", unit_id, exc)
+
+
+def send_batch(ids: Iterable[int], token: str) -> None:
+    """Send one message for a batch of a store-bound job's units (`batches`; call after
+    commit). A broker that is down loses nothing, as for `send_units`."""
+    ids = list(ids)
+    try:
+        send(RUN_UNIT_TASK, ids, token)
+    except (KombuError, OSError) as exc:
+        log.warning("batch of %s units not sent (%s); re-dispatched when its lease ends", ids, exc)

@@ -84,6 +84,13 @@ class StopCheck:
             self.stopped = status not in IN_FLIGHT_JOB_STATUSES
         return self.stopped
 
+    def seen(self, status: str) -> None:
+        """The job's status as read by a batch between its units (`execution.run_batch`, more
+        often than this check): counts as this check, so a batch's units neither read it again
+        nor touch the heartbeat (the batch's end does) and wait on the job's row for it."""
+        self.checked_at = time.monotonic()
+        self.stopped = status not in IN_FLIGHT_JOB_STATUSES
+
 
 # One HTTP client (one connection pool) per job and worker process; jobs run one at a time by
 # default, so a handful of entries is plenty.

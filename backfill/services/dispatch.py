@@ -2,7 +2,8 @@
 
 The database is the queue of record. Only a bounded window of units is in flight in the broker:
 a unit is claimed (`SELECT ... FOR UPDATE SKIP LOCKED`), sent to a worker with a new lease token
-(`broker.send_units`), and its end (`units.finish_unit`) dispatches the next one. Everything
+(`broker.send_units`), and its end (`units.finish_unit`) dispatches the next one; a slot of a
+store-bound job holds a batch of units sent in one message (`batches`). Everything
 here runs under the dispatch lock (`locks`). Running units whose lease expired are dispatched
 again first (`redispatch`, also used by `recovery`), so dead units never hold the window.
 
@@ -50,13 +51,14 @@ gap fill creates `daily` jobs (run kind `daily-refresh`), an operator may mark a
 from __future__ import annotations
 
 import logging
+import math
 from datetime import date
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models import Case, CharField, Count, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -210,12 +212,26 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
         .annotate(n=Count("id"))
         .values("n")
     )
+    # A store-bound job's slots hold batches (`batches`): its distinct lease tokens in flight.
+    running_batches = (
+        BackfillUnit.objects.filter(job_id=OuterRef("pk"), status=UnitStatus.RUNNING)
+        .order_by()
+        .values("job_id")
+        .annotate(n=Count("lease_token", distinct=True))
+        .values("n")
+    )
     active = list(
         BackfillJob.objects.filter(status__in=ACTIVE_JOB_STATUSES)
-        .annotate(units_in_flight=Coalesce(Subquery(running), 0))
+        .annotate(
+            units_in_flight=Coalesce(Subquery(running), 0),
+            batches_in_flight=Coalesce(Subquery(running_batches), 0),
+        )
         .order_by(*JOB_DISPATCH_ORDER)
     )
-    in_flight = {job.pk: job.units_in_flight for job in active}
+    in_flight = {
+        job.pk: job.batches_in_flight if job.is_store_bound else job.units_in_flight
+        for job in active
+    }
     dispatched = 0
     # Two pools of slots: units that download from the dashboard share `max_concurrent`; units
     # that only read and write the store (analytics, the raw archive) share
@@ -227,6 +243,7 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
     for position, job in enumerate(active):
         running = in_flight.get(job.pk, 0)
         ids: list[int] = []
+        size = 1
         pool = job.is_store_bound
         slots = min(job.concurrency - running, free[pool])
         if job.is_priority and running == 0:
@@ -236,26 +253,36 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
             blocked = dates.blocked_for(position) if dates else set()
             if blocked:
                 pending = pending.exclude(logical_date__in=blocked)
+            # A store-bound job's slot takes a batch of units, a downloading job's one unit.
+            # Its pending units from its counters (its total less those ended or in flight):
+            # only to size the batches, so no count query.
+            left = job.total_units - job.finished_units - job.units_in_flight
+            size = batch_size(left, job.concurrency) if pool else 1
             picked = list(
                 pending.order_by("logical_date", "district_id")
                 .select_for_update(skip_locked=True)
-                .values_list("id", "logical_date")[:slots]
+                .values_list("id", "logical_date")[: slots * size]
             )
             ids = [unit_id for unit_id, _ in picked]
             if dates:
                 dates.started(position, {day for _, day in picked})
         if ids:
-            token = leases.new_token()
+            groups = _split(ids, size) if pool else [ids]
+            tokens = [leases.new_token() for _ in groups]
+            # One statement for every batch (a token each): the trigger that keeps the
+            # per-(job, district, status) counts then locks its rows in one sorted pass, as a
+            # batch's end does (`batches`); several statements could deadlock with it.
             BackfillUnit.objects.filter(id__in=ids).update(
                 status=UnitStatus.RUNNING,
                 started_at=now,
-                lease_token=token,
+                lease_token=_token_of(groups, tokens),
                 lease_owner="",
                 lease_pid=None,
                 lease_expires_at=leases.claim_deadline(now),
             )
-            transaction.on_commit(lambda ids=ids, token=token: broker.send_units(ids, token))
-            free[pool] -= len(ids)
+            for group, token in zip(groups, tokens, strict=True):
+                transaction.on_commit(_sender(group, token, batch=pool))
+            free[pool] -= len(groups) if pool else len(ids)
             dispatched += len(ids)
         elif (
             running == 0
@@ -306,6 +333,35 @@ class _ActiveDates:
         self.running[position] |= days
 
 
+def batch_size(pending: int, concurrency: int) -> int:
+    """Units per batch of a store-bound job (`batches`) with `pending` units left and
+    `concurrency` slots: at most BACKFILL_STORE_BATCH_UNITS, and a fair share of what is left,
+    so that the last units spread over every process, but no less than a quarter of the most
+    (a batch of one would pay a dispatch and an end per unit again)."""
+    most = settings.BACKFILL_STORE_BATCH_UNITS
+    share = math.ceil(pending / max(1, concurrency))
+    return max(1, min(most, max(share, most // 4)))
+
+
+def _split(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _token_of(groups: list[list[int]], tokens: list[str]):
+    """The lease token of each unit of `groups` (one per group), for one UPDATE."""
+    if len(groups) == 1:
+        return tokens[0]
+    pairs = zip(groups, tokens, strict=True)
+    return Case(*[When(id__in=g, then=Value(t)) for g, t in pairs], output_field=CharField())
+
+
+def _sender(ids: list[int], token: str, *, batch: bool):
+    """What sends the units after commit: one message for a batch, one per unit otherwise."""
+    if batch:
+        return lambda: broker.send_batch(ids, token)
+    return lambda: broker.send_units(ids, token)
+
+
 def _has_pending(job: BackfillJob) -> bool:
     return BackfillUnit.objects.filter(job_id=job.pk, status=UnitStatus.PENDING).exists()
 
@@ -338,18 +394,23 @@ def redispatch(lost, *, now) -> list[str]:
                 if todo is not None:
                     transaction.on_commit(lambda todo=todo: assemble_and_dispatch(assembly_id=todo))
         elif job.status in DISPATCHABLE_JOB_STATUSES:
-            token = leases.new_token()
-            units.update(
-                lease_token=token,
-                lease_owner="",
-                lease_pid=None,
-                lease_expires_at=leases.claim_deadline(now),
-                started_at=now,
-            )
+            # A store-bound job's lost units go again one by one, each with a token of its own
+            # (a slot each): a unit that kills its runner then fails alone once its attempts
+            # are spent (`execution`), with no unit of its batch counted with it.
+            groups = [[unit_id] for unit_id in ids] if job.is_store_bound else [ids]
+            for group in groups:
+                token = leases.new_token()
+                units.filter(id__in=group).update(
+                    lease_token=token,
+                    lease_owner="",
+                    lease_pid=None,
+                    lease_expires_at=leases.claim_deadline(now),
+                    started_at=now,
+                )
+                transaction.on_commit(_sender(group, token, batch=False))
             BackfillJob.objects.filter(pk=job_id).update(
                 recovery_count=Least(F("recovery_count") + 1, RECOVERY_COUNT_MAX), heartbeat_at=now
             )
-            transaction.on_commit(lambda ids=ids, token=token: broker.send_units(ids, token))
         else:
             units.update(
                 status=UnitStatus.PENDING, started_at=None, lease_expires_at=None, **release

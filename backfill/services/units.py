@@ -63,7 +63,7 @@ def claim_unit(*, unit_id: int, token: str, owner: str, pid: int) -> bool:
     if free.filter(lease_owner="").update(**fields):
         return True
     held = free.exclude(lease_owner="").filter(lease_owner=owner).first()
-    if held is None or held.lease_pid in (None, pid) or _process_alive(held.lease_pid):
+    if held is None or held.lease_pid in (None, pid) or process_alive(held.lease_pid):
         return False
     taken = free.filter(lease_owner=owner, lease_pid=held.lease_pid).update(**fields)
     if taken:
@@ -71,7 +71,7 @@ def claim_unit(*, unit_id: int, token: str, owner: str, pid: int) -> bool:
     return bool(taken)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

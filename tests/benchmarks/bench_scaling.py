@@ -294,6 +294,9 @@ def worker_nodes(env: dict[str, str], processes: int) -> Iterator[tuple[list[int
             ).pid
             for number, pool in enumerate(split, start=1)
         ]
+        # A worker's start-up recovery pings every worker (up to the ping timeout) and would
+        # hold the job's first dispatch: the job is measured, not the workers' start.
+        time.sleep(settings.BACKFILL_WORKER_PING_TIMEOUT_SECONDS + 1)
         yield split, pids
 
 

@@ -162,6 +162,7 @@ def test_store_bound_jobs_have_slots_of_their_own(
     run_to_the_end(jobs.create_job(request=backfill_request({**REQUEST, "endDate": "2025-03-13"})))
     settings.BACKFILL_MAX_ACTIVE_JOBS = 2
     settings.BACKFILL_STORE_MAX_CONCURRENT = 5
+    settings.BACKFILL_STORE_BATCH_UNITS = 1  # a store-bound slot holds a batch: of one unit here
     RateLimitConfig.objects.update(max_concurrent=1)
     downloads = jobs.create_job(
         request=backfill_request({**REQUEST, "startDate": "2025-05-12", "concurrency": 3})

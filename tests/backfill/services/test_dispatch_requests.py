@@ -27,8 +27,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def sent_units(monkeypatch) -> queue.Queue:
-    """(unit id, lease token) of every unit message sent, in order, from any thread."""
+def sent_units(monkeypatch, settings) -> queue.Queue:
+    """(unit id, lease token) of every unit message sent, in order, from any thread. The jobs
+    here are store-bound, whose slots hold batches: batches of one unit, so that a message is a
+    unit (batches of several: test_batches.py)."""
+    settings.BACKFILL_STORE_BATCH_UNITS = 1
     messages: queue.Queue = queue.Queue()
 
     def send_units(ids, token, countdown=None):
@@ -36,6 +39,7 @@ def sent_units(monkeypatch) -> queue.Queue:
             messages.put((unit_id, token))
 
     monkeypatch.setattr(broker, "send_units", send_units)
+    monkeypatch.setattr(broker, "send_batch", send_units)
     monkeypatch.setattr(broker, "send", lambda task, *args, countdown=None: None)
     RateLimitConfig.load()
     return messages

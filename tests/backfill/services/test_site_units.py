@@ -92,9 +92,12 @@ def test_a_cancelled_publish_job_writes_no_indexes(stored, sent, tmp_path):
     assert not (tmp_path / "cdn" / "v1" / "latest.json").exists()
 
 
-def test_a_paused_publish_job_writes_its_indexes_only_after_its_last_date(stored, sent, tmp_path):
+def test_a_paused_publish_job_writes_its_indexes_only_after_its_last_date(
+    stored, sent, tmp_path, settings
+):
     from backfill.services import dispatch
 
+    settings.BACKFILL_STORE_BATCH_UNITS = 1  # one unit in flight (its slot's batch)
     job = publish_job(tmp_path / "cdn", concurrency=1)
     dispatch.start_queued_jobs()
     running = job.units.get(status=UnitStatus.RUNNING)
