@@ -76,3 +76,15 @@ def test_writing_in_a_working_copy_leaves_the_seeded_files_alone(spec, tmp_path)
         store.write_district(logical_date=day, statistics=replace(stats, warnings=("edited",)))
         assert (copy / "2024-07-30" / seeded_file.name).read_bytes() != before
     assert seeded_file.read_bytes() == before
+
+
+def test_a_store_seeded_by_other_code_is_seeded_again(spec):
+    year_store.seed(spec, processes=1)
+    district_file = spec.store_root / "2024-07-29" / f"district_{spec.district_ids()[0]}.json"
+    seeded = district_file.read_bytes()
+    district_file.write_bytes(seeded.replace(b'"detail"', b'"detail" ', 1))
+
+    again = year_store.seed(spec, processes=1)
+
+    assert again["reused"] is False
+    assert district_file.read_bytes() == seeded

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -148,7 +149,11 @@ def seed(spec: YearSpec | None = None, *, processes: int = PROCESSES) -> dict:
     spec = spec or YearSpec.from_environment()
     marker = spec.directory / MARKER
     if marker.exists():
-        return {**json.loads(marker.read_text()), "reused": True}
+        if is_current(spec):
+            return {**json.loads(marker.read_text()), "reused": True}
+        # Seeded by code that collects other bytes than today's: seeded again.
+        print(f"   {spec.directory} was seeded by other code: seeding it again", flush=True)
+        shutil.rmtree(spec.directory)
     spec.store_root.mkdir(parents=True, exist_ok=True)
     dates = spec.dates()
     todo = [d for d in dates if not (spec.store_root / d.isoformat() / "manifest.json").exists()]
@@ -176,6 +181,26 @@ def seed(spec: YearSpec | None = None, *, processes: int = PROCESSES) -> dict:
     }
     marker.write_text(json.dumps(summary, indent=2))
     return {**summary, "reused": False}
+
+
+def is_current(spec: YearSpec) -> bool:
+    """True when today's code stores the seeded bytes: the first date's first district (its
+    district file and its archived reports) seeded again aside compares equal."""
+    day, district_id = spec.dates()[0], spec.district_ids()[0]
+    with tempfile.TemporaryDirectory(prefix="year-check-", dir=spec.directory) as scratch:
+        fresh = Path(scratch)
+        with snapshot_root(fresh), index_kept([day]):
+            store_day(day, [district_id], seed=spec.seed)
+        names = [
+            path.relative_to(fresh)
+            for path in fresh.rglob("*")
+            if path.is_file() and path.name != "manifest.json" and not path.name.startswith(".")
+        ]
+        return bool(names) and all(
+            (spec.store_root / name).is_file()
+            and (spec.store_root / name).read_bytes() == (fresh / name).read_bytes()
+            for name in names
+        )
 
 
 def indexed(spec: YearSpec) -> None:
