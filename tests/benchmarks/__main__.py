@@ -4,6 +4,8 @@ Runs against the configured database (PostgreSQL under `make`), the real Redis, 
 process and a Celery worker process. Every figure is measured here, never asserted in a unit test.
 Select some with `python -m tests.benchmarks planning status`; options (`--quick`, `--days=30`)
 go to the scaling bench (`python -m tests.benchmarks scaling --quick`, see bench_scaling).
+`BENCH_YEAR=1` runs publish, import, archive and analytics on a program year x 120 districts,
+seeded once and reused (`year_seed`, run only when named, seeds it ahead: see year_store).
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ def year_environment(spec: year_store.YearSpec, prefix: str) -> Iterator[tuple[d
             year_store.working_copy(spec, Path(scratch)) as root,
             simulator_process() as base_url,
             bench_environment(base_url, root) as (env, _),
-            year_store.index_kept(spec.dates()),
+            # every date of the range: a job may index a date the seed has no files for
+            year_store.index_kept(spec.calendar_dates()),
         ):
             year_store.indexed(spec)
             yield env, root, base_url
