@@ -201,27 +201,39 @@ def _publish_dates(
     }
     outcome, facts, shared = PublishOutcome(), {}, _SharedClubs()
     for day in days:
-        stored = read_date(day)
-        facts[day] = shared.of(stored.facts)
-        source = source_sha256(stored)
-        known = published.get(day)
-        if known is not None and known.source_sha256 == source:
-            outcome += PublishOutcome(skipped=known.files)
-            continue
-        files = date_files(stored)
-        result = _write(target, files, dry_run=dry_run)
+        result, facts[day] = _publish_date(target, day, published.get(day), shared, dry_run)
         outcome += result
-        if not dry_run and not result.errors:
-            PublishedDate.objects.update_or_create(
-                destination=target.url,
-                date=day,
-                defaults={
-                    "source_sha256": source,
-                    "files": len(files),
-                    "published_at": timezone.now(),
-                },
-            )
     return outcome, facts
+
+
+def _publish_date(
+    target: Destination,
+    day: date,
+    known: PublishedDate | None,
+    shared: _SharedClubs,
+    dry_run: bool,
+) -> tuple[PublishOutcome, DateFacts]:
+    """One date's files written unless its sources hash as when `known` was recorded. A
+    function of its own so that the date's statistics, reports and files are freed before the
+    next date is read (a date's working set, not two, at the peak)."""
+    stored = read_date(day)
+    facts = shared.of(stored.facts)
+    source = source_sha256(stored)
+    if known is not None and known.source_sha256 == source:
+        return PublishOutcome(skipped=known.files), facts
+    files = date_files(stored)
+    result = _write(target, files, dry_run=dry_run)
+    if not dry_run and not result.errors:
+        PublishedDate.objects.update_or_create(
+            destination=target.url,
+            date=day,
+            defaults={
+                "source_sha256": source,
+                "files": len(files),
+                "published_at": timezone.now(),
+            },
+        )
+    return result, facts
 
 
 def _publish_indexes(
