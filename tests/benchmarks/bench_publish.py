@@ -135,7 +135,7 @@ def run(days: int | None = None, districts: int = 120) -> dict:
     dates = [FIRST_DAY + timedelta(days=i) for i in range(days)]
     destinations: list[str] = []
     try:
-        with private_store() as work:
+        with private_store() as work, year_store.index_kept(dates):
             started = time.perf_counter()
             for day in dates:
                 store_day(day, ids)
