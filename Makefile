@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/backfill
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: setup services demo run test test-fast faults properties bench lint format check-compose
+.PHONY: setup services demo run test test-fast faults properties bench bench-year lint format check-compose
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ bench: export BENCH_SCALING_DAYS ?= 10
 bench: setup services
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python -m tests.benchmarks
+
+# publish, import, archive and analytics at a program year x 120 districts, on a store seeded
+# once under BENCH_YEAR_DIR (default var/bench/) and reused (README, "Program-year sizes").
+bench-year: setup services
+	$(BIN)/python manage.py migrate --noinput
+	BENCH_YEAR=1 $(BIN)/python -m tests.benchmarks year_seed publish import archive analytics
 
 # The compose file's production settings pass `check --deploy` (any warning fails), and the file
 # validates where a Compose implementation is available.

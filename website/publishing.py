@@ -20,8 +20,10 @@ only once its group is recorded whole.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -163,6 +165,25 @@ def _write(
     )
 
 
+class _SharedClubs:
+    """The facts of every date are held until the indexes are built; their club tables (about
+    9,000 clubs a date) are most of that. Clubs barely change from one date to the next, so a
+    date whose table equals the previous one keeps that one, and every (district, name) entry
+    is held once: about 1 MB a date instead of 2.5 (120 districts)."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, tuple[str, str]] = {}
+        self.entries: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def of(self, facts: DateFacts) -> DateFacts:
+        if facts.clubs != self.last:
+            self.last = {
+                sys.intern(number): self.entries.setdefault(entry, entry)
+                for number, entry in facts.clubs.items()
+            }
+        return dataclasses.replace(facts, clubs=self.last)
+
+
 def _dates_at(target: Destination) -> set[date]:
     """The dates whose manifest is at the destination (recorded in `PublishedObject`)."""
     paths = PublishedObject.objects.filter(
@@ -178,29 +199,41 @@ def _publish_dates(
     published = {
         row.date: row for row in PublishedDate.objects.filter(destination=target.url, date__in=days)
     }
-    outcome, facts = PublishOutcome(), {}
+    outcome, facts, shared = PublishOutcome(), {}, _SharedClubs()
     for day in days:
-        stored = read_date(day)
-        facts[day] = stored.facts
-        source = source_sha256(stored)
-        known = published.get(day)
-        if known is not None and known.source_sha256 == source:
-            outcome += PublishOutcome(skipped=known.files)
-            continue
-        files = date_files(stored)
-        result = _write(target, files, dry_run=dry_run)
+        result, facts[day] = _publish_date(target, day, published.get(day), shared, dry_run)
         outcome += result
-        if not dry_run and not result.errors:
-            PublishedDate.objects.update_or_create(
-                destination=target.url,
-                date=day,
-                defaults={
-                    "source_sha256": source,
-                    "files": len(files),
-                    "published_at": timezone.now(),
-                },
-            )
     return outcome, facts
+
+
+def _publish_date(
+    target: Destination,
+    day: date,
+    known: PublishedDate | None,
+    shared: _SharedClubs,
+    dry_run: bool,
+) -> tuple[PublishOutcome, DateFacts]:
+    """One date's files written unless its sources hash as when `known` was recorded. A
+    function of its own so that the date's statistics, reports and files are freed before the
+    next date is read (a date's working set, not two, at the peak)."""
+    stored = read_date(day)
+    facts = shared.of(stored.facts)
+    source = source_sha256(stored)
+    if known is not None and known.source_sha256 == source:
+        return PublishOutcome(skipped=known.files), facts
+    files = date_files(stored)
+    result = _write(target, files, dry_run=dry_run)
+    if not dry_run and not result.errors:
+        PublishedDate.objects.update_or_create(
+            destination=target.url,
+            date=day,
+            defaults={
+                "source_sha256": source,
+                "files": len(files),
+                "published_at": timezone.now(),
+            },
+        )
+    return result, facts
 
 
 def _publish_indexes(
@@ -209,7 +242,8 @@ def _publish_indexes(
     days = _dates_at(target)
     if dry_run:  # the dates this run would have written are at the destination too
         days |= {day for day, facts in known.items() if facts.published}
-    facts = [known[day] if day in known else date_facts(day) for day in sorted(days)]
+    shared = _SharedClubs()
+    facts = [known[day] if day in known else shared.of(date_facts(day)) for day in sorted(days)]
     return _write(target, index_files(facts), dry_run=dry_run)
 
 

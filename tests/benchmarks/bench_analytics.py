@@ -7,6 +7,10 @@ left it: the simulator's own summary rows rendered as the dashboard's CSV (archi
 collection archives it), normalized with `normalize_summary`, written with `write_district`,
 and each date's manifest written by `finalize_snapshot`. The archive re-normalization bench
 reuses it.
+
+With `BENCH_YEAR=1` the job runs over the program year of `year_store` instead (full-detail
+district files of the dates with data of their own), on a hard-linked working copy, with
+`BENCH_PROCESSES` worker processes (default `1,2`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ from simulator.periods import ProgramYear
 from simulator.rendering import render_export
 from snapshots import store
 
+from . import year_store
 from .harness import bench_environment, simulator_process, worker_process
+from .year_jobs import label, process_counts, year_environment
 
 PROGRAM_YEAR = "2024-2025"
 SEED = 0
@@ -155,7 +161,19 @@ def _run_job(env: dict[str, str], processes: int, files: int) -> dict:
     return result
 
 
+def run_year() -> dict:
+    spec = year_store.YearSpec.from_environment()
+    result = year_store.described(year_store.seed(spec))
+    with year_environment(spec, "analytics-") as (env, _, _):
+        for processes in process_counts("1,2"):
+            for key, value in _run_job(env, processes, result["store_district_files"]).items():
+                result[f"{label(processes)}_{key}"] = value
+    return result
+
+
 def run(days: int = 365, districts: int = 120) -> dict:
+    if year_store.enabled():
+        return run_year()
     config = RateLimitConfig.load()
     saved = config.max_concurrent
     RateLimitConfig.objects.filter(pk=config.pk).update(max_concurrent=8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -60,9 +61,10 @@ def simulator_process():
 
 
 @contextmanager
-def bench_environment(base_url: str):
-    """A private snapshot root and queue, shared with the worker through the environment."""
-    with tempfile.TemporaryDirectory(prefix="bench-snapshots-") as root:
+def bench_environment(base_url: str, store_root: Path | None = None):
+    """A private snapshot root (`store_root`, else a temporary directory) and queue, shared
+    with the worker through the environment."""
+    with _root(store_root) as root:
         queue = f"bench-{uuid.uuid4().hex[:8]}"
         storages = {
             **settings.STORAGES,
@@ -84,6 +86,20 @@ def bench_environment(base_url: str):
             DASHBOARD_BASE_URL=base_url,
         ):
             yield env, Path(root)
+
+
+@contextmanager
+def _root(given: Path | None):
+    if given is not None:
+        yield str(given)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-snapshots-") as root:
+        yield root
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set so far, in MiB."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 @contextmanager

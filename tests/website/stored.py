@@ -41,12 +41,18 @@ def _export(dashboard: SimulatedDashboard, report: ReportType, district_id: str 
 
 
 def store_day(
-    day: date, district_ids: Iterable[str], *, summary: bool = True, seed: int = 0
+    day: date,
+    district_ids: Iterable[str],
+    *,
+    summary: bool = True,
+    seed: int = 0,
+    dashboard: SimulatedDashboard | None = None,
 ) -> None:
     """Store `day` for `district_ids` in full detail, and archive its all-districts summary
     when `summary`: a month's last day collected in its closing period, any other day as of
-    itself (after the previous month's closing period, else the dashboard has no data)."""
-    dashboard = SimulatedDashboard(seed=seed)
+    itself (after the previous month's closing period, else the dashboard has no data).
+    `dashboard` (of `seed`) may be given to share one over many dates."""
+    dashboard = dashboard or SimulatedDashboard(seed=seed)
     as_of = as_of_of(day, dashboard)
     ids = list(district_ids)
     for district_id in ids:

@@ -48,7 +48,11 @@ def render_export(rows: list[RawRow], footer: Footer, *, field: str) -> bytes:
             raise RefusedFile(
                 f"{field} row {number} has other columns than the first row: {differing[:3]}"
             )
-        writer.writerow([_cell_text(row[name]) for name in header])
+        cells = [row[name] for name in header]
+        # The site's collector keeps text: most rows need no conversion at all.
+        if not all(type(cell) is str for cell in cells):
+            cells = [_cell_text(cell) for cell in cells]
+        writer.writerow(cells)
     month = MONTH_ABBREVIATIONS[footer.data_month.month - 1]
     out.write(f"Month of {month}, As of {footer.as_of:%m/%d/%Y}\r\n")
     return out.getvalue().encode("utf-8")

@@ -3,6 +3,7 @@ clock), so that publishing the same store twice gives the same bytes."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ class SiteFile:
     path: str
     data: bytes
 
-    @property
-    def sha256(self) -> str:
+    @functools.cached_property
+    def sha256(self) -> str:  # asked for twice by a publish: once computed
         return hashlib.sha256(self.data).hexdigest()
 
 

@@ -26,16 +26,23 @@ def rows_of_csv(data: bytes) -> list[dict[str, str | None]]:
     footer (`Month of ...`) and blank lines dropped. A header cell left empty (old files end
     with one) names no field; a short row has None for its missing cells."""
     text = data.decode("utf-8-sig")
-    records = [r for r in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in r)]
+    records = [
+        r
+        for r in csv.reader(io.StringIO(text, newline=""))
+        if r and (r[0].strip() or any(c.strip() for c in r))
+    ]
     if not records:
         return []
     header, body = records[0], records[1:]
     named = [(i, name) for i, name in enumerate(header) if name.strip()]
+    every_column_named = len(named) == len(header)
     rows = []
     for record in body:
         if record[0].strip().lower().startswith(_FOOTER_PREFIX):
             continue
-        if len(record) >= len(header):
+        if every_column_named and len(record) == len(header):
+            rows.append(dict(zip(header, record, strict=True)))
+        elif len(record) >= len(header):
             rows.append({name: record[i] for i, name in named})
         else:
             rows.append({name: (record[i] if i < len(record) else None) for i, name in named})
