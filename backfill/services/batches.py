@@ -78,12 +78,7 @@ def claim(*, ids: Sequence[int], token: str, owner: str, pid: int) -> list[Backf
     at once and dispatch sends them one by one (`dispatch.redispatch`), so that a unit that
     kills its runner fails alone once its attempts are spent."""
     now = timezone.now()
-    fields = {
-        "lease_owner": owner,
-        "lease_pid": pid,
-        "lease_expires_at": leases.lease_until(now),
-        "attempts": F("attempts") + 1,
-    }
+    fields = leases.taken_by(owner, pid, now)
     batch = BackfillUnit.objects.filter(id__in=ids, status=UnitStatus.RUNNING, lease_token=token)
     if not batch.filter(lease_owner="").update(**fields):
         dead = {

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import F
 
 
 def _lease_seconds() -> float:
@@ -29,3 +30,14 @@ def claim_deadline(now, extra: float = 0.0):
 def new_token() -> str:
     """A fresh lease token: each dispatch of a unit draws one."""
     return uuid.uuid4().hex
+
+
+def taken_by(owner: str, pid: int, now) -> dict:
+    """The fields a claim sets on a unit it takes: its worker and process, the lease's end, and
+    one more attempt."""
+    return {
+        "lease_owner": owner,
+        "lease_pid": pid,
+        "lease_expires_at": lease_until(now),
+        "attempts": F("attempts") + 1,
+    }

@@ -53,12 +53,7 @@ def claim_unit(*, unit_id: int, token: str, owner: str, pid: int) -> bool:
     that process gone) takes the unit over at once instead of waiting for the lease to end.
     """
     now = timezone.now()
-    fields = {
-        "lease_owner": owner,
-        "lease_pid": pid,
-        "lease_expires_at": leases.lease_until(now),
-        "attempts": F("attempts") + 1,
-    }
+    fields = leases.taken_by(owner, pid, now)
     free = BackfillUnit.objects.filter(pk=unit_id, status=UnitStatus.RUNNING, lease_token=token)
     if free.filter(lease_owner="").update(**fields):
         return True
