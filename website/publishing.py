@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import logging
 import sys
 import time
@@ -50,6 +51,8 @@ from website.tree import (
 )
 
 log = logging.getLogger(__name__)
+# Files compared with what the destination holds, and recorded, per query.
+WRITE_CHUNK = 500
 
 LOCK_LEASE_SECONDS = 10.0
 # How long a publish waits for another one to the same destination to finish.
@@ -115,53 +118,61 @@ def _one_publisher(target: Destination) -> Iterator[None]:
 
 
 def _write(
-    target: Destination, files: Sequence[SiteFile], *, dry_run: bool = False
+    target: Destination, files: Iterable[SiteFile], *, dry_run: bool = False
 ) -> PublishOutcome:
     """Write the files whose bytes differ from what `target` last received, in order; stop at
-    the first failed write. A dry run writes and records nothing but counts the same."""
-    known = dict(
-        PublishedObject.objects.filter(
-            destination=target.url, path__in=[f.path for f in files]
-        ).values_list("path", "sha256")
-    )
-    written: list[SiteFile] = []
+    the first failed write. A dry run writes and records nothing but counts the same. `files`
+    may be a generator: they are taken WRITE_CHUNK at a time and a file's bytes are dropped once
+    written (a year's analytics are hundreds of MB)."""
+    written: list[tuple[str, str, int]] = []  # path, sha256, bytes
     skipped = 0
     error: str | None = None
-    for file in files:
-        if known.get(file.path) == file.sha256:
-            skipped += 1
-            continue
-        if not dry_run:
-            try:
-                target.write(file.path, file.data)
-            except PublishError as exc:
-                log.error("publish to %s: %s", target.url, exc.message)
-                error = exc.message
-                break
-        written.append(file)
-    if not dry_run and written:
-        now = timezone.now()
-        PublishedObject.objects.bulk_create(
-            [
-                PublishedObject(
-                    destination=target.url,
-                    path=f.path,
-                    sha256=f.sha256,
-                    bytes=len(f.data),
-                    published_at=now,
-                )
-                for f in written
-            ],
-            update_conflicts=True,
-            unique_fields=["destination", "path"],
-            update_fields=["sha256", "bytes", "published_at"],
+    pending = iter(files)
+    while chunk := list(itertools.islice(pending, WRITE_CHUNK)):
+        known = dict(
+            PublishedObject.objects.filter(
+                destination=target.url, path__in=[f.path for f in chunk]
+            ).values_list("path", "sha256")
         )
+        done: list[tuple[str, str, int]] = []
+        for file in chunk:
+            if known.get(file.path) == file.sha256:
+                skipped += 1
+                continue
+            if not dry_run:
+                try:
+                    target.write(file.path, file.data)
+                except PublishError as exc:
+                    log.error("publish to %s: %s", target.url, exc.message)
+                    error = exc.message
+                    break
+            done.append((file.path, file.sha256, len(file.data)))
+        if not dry_run:
+            _record_written(target, done)
+        written.extend(done)
+        if error:
+            break
     return PublishOutcome(
         written=len(written),
         skipped=skipped,
-        bytes=sum(len(f.data) for f in written),
-        paths=tuple(f.path for f in written),
+        bytes=sum(size for _, _, size in written),
+        paths=tuple(path for path, _, _ in written),
         errors=(error,) if error else (),
+    )
+
+
+def _record_written(target: Destination, written: Sequence[tuple[str, str, int]]) -> None:
+    now = timezone.now()
+    PublishedObject.objects.bulk_create(
+        [
+            PublishedObject(
+                destination=target.url, path=path, sha256=sha256, bytes=size, published_at=now
+            )
+            for path, sha256, size in written
+        ],
+        update_conflicts=True,
+        unique_fields=["destination", "path"],
+        update_fields=["sha256", "bytes", "published_at"],
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.website.stored import store_day
+from website import publishing
 from website.errors import BadDestination, NoDestination
 from website.models import PublishedObject, PublishRun
 from website.publishing import (
@@ -75,6 +76,24 @@ def test_the_same_state_published_twice_writes_nothing_and_the_bytes_stay(stored
     assert second.written == 0
     assert second.skipped == first.written
     assert tree(out) == before
+
+
+def test_files_go_in_chunks_and_the_indexes_as_they_are_built(stored, tmp_path, monkeypatch):
+    monkeypatch.setattr(publishing, "WRITE_CHUNK", 3)
+    built = []
+    index_files = publishing.index_files
+
+    def watched(facts):
+        for file in index_files(facts):
+            built.append(file.path)
+            yield file
+
+    monkeypatch.setattr(publishing, "index_files", watched)
+    out = tmp_path / "cdn"
+    first = publish(f"file://{out}")
+    assert first.written == len(tree(out)) == PublishedObject.objects.count() > 3
+    assert built[-1] == "v1/latest.json" and first.paths[-1] == "v1/latest.json"
+    assert publish(f"file://{out}").written == 0
 
 
 def test_a_changed_date_rewrites_its_files_and_the_indexes_only(stored, tmp_path):

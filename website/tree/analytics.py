@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from analytics.documents import RANKING_CATEGORIES, competition_ranks
@@ -135,16 +136,18 @@ def _analytics_file(
     return file, entry
 
 
-def analytics_files(facts: DateFacts) -> list[SiteFile]:
+def analytics_files(facts: DateFacts) -> Iterator[SiteFile]:
     """The analytics files of the date of `facts` (the newest published date), district by
-    district, the manifest last; none when no district of the date has a full-detail file
-    readable from the store nor a place in the rankings."""
+    district as they are built, the manifest last; none when no district of the date has a
+    full-detail file readable from the store nor a place in the rankings."""
     stored = store.stored_dates()
-    built = []
+    entries = []
     for district_id in sorted(facts.district_ids, key=district_sort_key):
+        built = []
         series = program_year_series(facts.day, district_id, stored)
         if series:
             data = district_analytics_data(series)
+            del series  # a year of the district's files: let it go before the next
             built.append(
                 _analytics_file(facts, district_id, DISTRICT_ANALYTICS, DistrictAnalyticsFile, data)
             )
@@ -155,10 +158,11 @@ def analytics_files(facts: DateFacts) -> list[SiteFile]:
                     facts, district_id, PERFORMANCE_TARGETS, PerformanceTargetsFile, data
                 )
             )
-    if not built:
-        return []
-    files = [file for file, _ in built]
-    entries = [entry for _, entry in built]
+        for file, entry in built:
+            entries.append(entry)
+            yield file
+    if not entries:
+        return
     manifest = {
         "snapshotDate": facts.day.isoformat(),
         "generatedAt": stamp(facts.day),
@@ -168,5 +172,4 @@ def analytics_files(facts: DateFacts) -> list[SiteFile]:
         "totalSize": sum(e["size"] for e in entries),
     }
     path = f"{analytics_dir(facts)}/manifest.json"
-    files.append(site_file(path, AnalyticsManifestFile, manifest))
-    return files
+    yield site_file(path, AnalyticsManifestFile, manifest)

@@ -4,7 +4,7 @@ never points at a date whose files are not all written."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -135,12 +135,13 @@ def _config(published: Sequence[DateFacts], generated: str) -> list[SiteFile]:
     ]
 
 
-def index_files(facts: Sequence[DateFacts]) -> tuple[SiteFile, ...]:
+def index_files(facts: Sequence[DateFacts]) -> Iterator[SiteFile]:
     """Every index over the published dates among `facts` (any order) and the newest date's
-    analytics files, `v1/latest.json` last; none when no date is published."""
+    analytics files, `v1/latest.json` last, one after another; none when no date is
+    published."""
     published = sorted((f for f in facts if f.published), key=lambda f: f.day)
     if not published:
-        return ()
+        return
     newest = published[-1].day
     generated = stamp(newest)
     ranked = [f for f in published if f.rankings is not None]
@@ -156,15 +157,14 @@ def index_files(facts: Sequence[DateFacts]) -> tuple[SiteFile, ...]:
         }
         files.append(site_file("v1/rankings.json", RankingsFile, rankings))
     files.extend(_config(published, generated))
-    files.extend(analytics_files(published[-1]))
+    yield from files
+    # Built one district at a time as they are written: a year's are hundreds of MB.
+    yield from analytics_files(published[-1])
     dates = [f.day.isoformat() for f in published]
-    files.append(
-        site_file(
-            "v1/dates.json",
-            DatesFile,
-            {"dates": dates, "count": len(dates), "generatedAt": generated},
-        )
+    yield site_file(
+        "v1/dates.json",
+        DatesFile,
+        {"dates": dates, "count": len(dates), "generatedAt": generated},
     )
     latest = {"latestSnapshotDate": newest.isoformat(), "generatedAt": generated}
-    files.append(site_file(LATEST_FILE, LatestFile, latest))
-    return tuple(files)
+    yield site_file(LATEST_FILE, LatestFile, latest)

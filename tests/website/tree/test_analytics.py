@@ -61,7 +61,7 @@ STANDINGS = {
 def _files(district_ids):
     return {
         f.path.rsplit("/", 1)[1]: json.loads(f.data)
-        for f in analytics_files(_facts(district_ids, STANDINGS))
+        for f in list(analytics_files(_facts(district_ids, STANDINGS)))
     }
 
 
@@ -118,7 +118,7 @@ def test_an_unknown_region_and_missing_figures_are_not_invented():
 
 
 def test_the_manifest_lists_exactly_the_files_with_their_sizes_and_data_checksums():
-    files = analytics_files(_facts(["1", "3", "9"], STANDINGS))  # 9: not in the rankings
+    files = list(analytics_files(_facts(["1", "3", "9"], STANDINGS)))  # 9: not in the rankings
     *targets, manifest_file = files
     assert manifest_file.path == "snapshots/2025-03-10/analytics/manifest.json"
     manifest = json.loads(manifest_file.data)
@@ -136,5 +136,5 @@ def test_the_manifest_lists_exactly_the_files_with_their_sizes_and_data_checksum
 
 
 def test_no_file_when_no_district_has_both_a_file_and_a_ranking():
-    assert analytics_files(_facts(["9"], STANDINGS)) == []
-    assert analytics_files(_facts(["1"], {})) == []
+    assert list(analytics_files(_facts(["9"], STANDINGS))) == []
+    assert list(analytics_files(_facts(["1"], {}))) == []
