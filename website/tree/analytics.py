@@ -145,9 +145,8 @@ def analytics_files(facts: DateFacts) -> Iterator[SiteFile]:
     for district_id in sorted(facts.district_ids, key=district_sort_key):
         built = []
         series = program_year_series(facts.day, district_id, stored)
-        if series:
+        if series is not None:
             data = district_analytics_data(series)
-            del series  # a year of the district's files: let it go before the next
             built.append(
                 _analytics_file(facts, district_id, DISTRICT_ANALYTICS, DistrictAnalyticsFile, data)
             )

@@ -80,16 +80,16 @@ def level(club: ClubDetail) -> str:
     return LEVELS.get(club.distinguished_level, NOT_DISTINGUISHED)
 
 
-def _trends(series: Sequence[DistrictStatistics]) -> dict[str, tuple[list, list]]:
-    """Club key -> (membership points, goals points) over the dates of `series` (oldest
-    first), a point for each date the club is listed on."""
+def _trends(days: Sequence[Any]) -> dict[str, tuple[list, list]]:
+    """Club key -> (membership points, goals points) over `days` (the district's `DayFigures`,
+    oldest first), a point for each date the club is listed on."""
     trends: dict[str, tuple[list, list]] = {}
-    for stats in series:
-        day = stats.logical_date.isoformat()
-        for club in stats.club_details:
-            points = trends.setdefault(club_key(club.club_number), ([], []))
-            points[0].append({"date": day, "count": members(club)})
-            points[1].append({"date": day, "goalsAchieved": goals(club)})
+    for figures in days:
+        day = figures.logical_date.isoformat()
+        for key, count, met in figures.clubs:
+            points = trends.setdefault(key, ([], []))
+            points[0].append({"date": day, "count": count})
+            points[1].append({"date": day, "goalsAchieved": met})
     return trends
 
 
@@ -122,10 +122,10 @@ def club_trend(club: ClubDetail, points: tuple[list, list]) -> dict[str, Any]:
     return trend
 
 
-def club_trends(series: Sequence[DistrictStatistics]) -> list[dict[str, Any]]:
-    """Every club of the newest date of `series` (the last), in its published order."""
-    trends = _trends(series)
-    return [club_trend(c, trends[club_key(c.club_number)]) for c in series[-1].club_details]
+def club_trends(days: Sequence[Any], latest: DistrictStatistics) -> list[dict[str, Any]]:
+    """Every club of the newest date (`latest`, the last of `days`), in its published order."""
+    trends = _trends(days)
+    return [club_trend(c, trends[club_key(c.club_number)]) for c in latest.club_details]
 
 
 def top_growth(clubs: Sequence[dict[str, Any]], limit: int = 10) -> list[dict[str, Any]]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from districts.dashboard.statistics import ClubDetail, DistrictStatistics
 from districts.dashboard.urls import program_year_of
+from districts.dashboard.values import club_key
 from districts.ids import site_district_id
 from snapshots import store
 from website.tree import club_trends
@@ -40,12 +42,45 @@ def round_half_up(value: float, places: int = 2) -> float:
     return math.floor(value * factor + 0.5) / factor
 
 
-def program_year_series(day: date, district_id: str, days: Sequence[date]) -> list:
-    """The district's full-detail statistics of the stored `days` in `day`'s program year up
-    to `day`, oldest first; empty when `day` itself has none. An unreadable file is left out
+@dataclass(frozen=True)
+class DayFigures:
+    """What a district's analytics read of one date of its program year: its membership, its
+    payments and each club's (key, members, goals met). A year of these is small; a year of
+    the files themselves is hundreds of MB."""
+
+    logical_date: date
+    membership: int
+    payments: int
+    clubs: tuple[tuple[str, int, int], ...]
+
+    @classmethod
+    def of(cls, stats: DistrictStatistics) -> DayFigures:
+        return cls(
+            logical_date=stats.logical_date,
+            membership=max(0, _n(stats.membership.active_members)),
+            payments=max(0, _n(stats.payments.total_ytd)),
+            clubs=tuple(
+                (club_key(c.club_number), club_trends.members(c), club_trends.goals(c))
+                for c in stats.club_details
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class YearSeries:
+    """A district's program year up to a date: each date's figures (oldest first, the date
+    last) and that date's full statistics."""
+
+    days: tuple[DayFigures, ...]
+    latest: DistrictStatistics
+
+
+def program_year_series(day: date, district_id: str, days: Sequence[date]) -> YearSeries | None:
+    """The district's full-detail dates of the stored `days` in `day`'s program year up to
+    `day`, read one at a time; None when `day` itself has none. An unreadable file is left out
     of the trends (and logged)."""
     year = program_year_of(day)
-    series = []
+    figures, latest = [], None
     for other in sorted(d for d in days if d <= day and program_year_of(d) == year):
         try:
             stats = store.read_district(logical_date=other, district_id=district_id)
@@ -53,10 +88,11 @@ def program_year_series(day: date, district_id: str, days: Sequence[date]) -> li
             log.error("analytics of district %s: %s unreadable: %s", district_id, other, exc)
             continue
         if stats is not None and stats.detail == "full":
-            series.append(stats)
-    if not series or series[-1].logical_date != day:
-        return []
-    return series
+            figures.append(DayFigures.of(stats))
+            latest = stats
+    if latest is None or latest.logical_date != day:
+        return None
+    return YearSeries(days=tuple(figures), latest=latest)
 
 
 def _division_health(club: ClubDetail) -> float:
@@ -161,15 +197,10 @@ def _membership_change(latest: DistrictStatistics) -> int:
     return sum(_n(c.total_payments) for c in clubs) - sum(_n(c.membership_base) for c in clubs)
 
 
-def _membership(stats: DistrictStatistics) -> int:
-    return max(0, _n(stats.membership.active_members))
-
-
-def district_analytics_data(series: Sequence[DistrictStatistics]) -> dict[str, Any]:
-    """`data` of the district's analytics file from its program-year `series` (oldest first,
-    the newest date last, all full detail)."""
-    latest = series[-1]
-    clubs = club_trends.club_trends(series)
+def district_analytics_data(series: YearSeries) -> dict[str, Any]:
+    """`data` of the district's analytics file from its program-year `series`."""
+    latest, first = series.latest, series.days[0]
+    clubs = club_trends.club_trends(series.days, latest)
     counts, listed = _distinguished(clubs)
     by_status = {
         status: [c for c in clubs if c["currentStatus"] == status]
@@ -178,16 +209,15 @@ def district_analytics_data(series: Sequence[DistrictStatistics]) -> dict[str, A
     day = latest.logical_date.isoformat()
     return {
         "districtId": site_district_id(latest.district_id),
-        "dateRange": {"start": series[0].logical_date.isoformat(), "end": day},
-        "totalMembership": _membership(latest),
+        "dateRange": {"start": first.logical_date.isoformat(), "end": day},
+        "totalMembership": series.days[-1].membership,
         "membershipChange": _membership_change(latest),
-        "memberCountChange": _membership(latest) - _membership(series[0]),
+        "memberCountChange": series.days[-1].membership - first.membership,
         "membershipTrend": [
-            {"date": s.logical_date.isoformat(), "count": _membership(s)} for s in series
+            {"date": d.logical_date.isoformat(), "count": d.membership} for d in series.days
         ],
         "paymentsTrend": [
-            {"date": s.logical_date.isoformat(), "payments": max(0, _n(s.payments.total_ytd))}
-            for s in series
+            {"date": d.logical_date.isoformat(), "payments": d.payments} for d in series.days
         ],
         "allClubs": clubs,
         "vulnerableClubs": by_status[VULNERABLE],

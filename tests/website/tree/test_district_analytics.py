@@ -160,9 +160,10 @@ def test_only_the_program_years_dates_make_the_trends(stored):
     days = store.stored_dates()
     assert PREVIOUS_YEAR in days
     series = program_year_series(NEWEST, "42", days)
-    assert [s.logical_date for s in series] == list(DAYS)
+    assert [d.logical_date for d in series.days] == list(DAYS)
+    assert series.latest == store.read_district(logical_date=NEWEST, district_id="42")
     # A date whose district has no file has no analytics file for it.
-    assert program_year_series(PREVIOUS_YEAR, "61", days) == []
+    assert program_year_series(PREVIOUS_YEAR, "61", days) is None
     data = district_analytics_data(program_year_series(PREVIOUS_YEAR, "42", days))
     assert data["dateRange"] == {"start": "2024-06-20", "end": "2024-06-20"}
     assert data["memberCountChange"] == 0 and data["topGrowthClubs"] == []
