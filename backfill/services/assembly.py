@@ -21,17 +21,18 @@ is being cancelled, nor when none of its dates was published.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from snapshots import store
 from website.errors import BadDestination, NoDestination, PublishError
 
-from ..models import BackfillJob, JobStatus, JobType, SnapshotAssembly, UnitStatus
+from ..models import BackfillJob, BackfillUnit, JobStatus, JobType, SnapshotAssembly, UnitStatus
 from . import broker, site_units
 
 log = logging.getLogger(__name__)
@@ -119,22 +120,63 @@ def _published_since(assembly: SnapshotAssembly) -> bool:
 
 
 def date_ended(job: BackfillJob, logical_date: date, *, now) -> int | None:
-    """Record that the date's snapshot must be assembled if no unit of it is left to run (call
-    under the job's lock, `locks`). Returns the `SnapshotAssembly` id, or None."""
-    if job.job_type in (JobType.ANALYTICS_GENERATION, JobType.IMPORT):
-        # Analytics read snapshots and write none; an import writes whole snapshots itself.
-        return None
+    """`dates_ended` for one date: its `SnapshotAssembly` id, or None."""
+    return next(iter(dates_ended(job, [logical_date], now=now)), None)
+
+
+def dates_ended(job: BackfillJob, days: Iterable[date], *, now) -> list[int]:
+    """Record that each of `days` whose units have all ended, one of them having run
+    (succeeded or failed), must have its snapshot assembled: their `SnapshotAssembly` ids,
+    written in one statement (`DUE`). Call under the job's lock (`locks`), after the ends
+    were written: the check then sees every end committed before it, and two processes ending
+    a date's last units cannot both miss it. A publish job's one assembly is its indexes
+    (`_indexes_due`); analytics and imports have none."""
+    days = sorted(set(days))
+    if not days:
+        return []
     if job.job_type == JobType.PUBLISH:
-        return _indexes_due(job, now=now)
-    units = job.units.filter(logical_date=logical_date)
-    if units.filter(status__in=(UnitStatus.PENDING, UnitStatus.RUNNING)).exists():
-        return None
-    if not units.filter(status__in=(UnitStatus.SUCCEEDED, UnitStatus.FAILED)).exists():
-        return None  # no unit of the date ran (skipped, unavailable, cancelled): nothing new
-    assembly, _ = SnapshotAssembly.objects.update_or_create(
-        job=job, logical_date=logical_date, defaults={"created_at": now, "claimed_until": None}
-    )
-    return assembly.pk
+        due = _indexes_due(job, now=now)
+        return [] if due is None else [due]
+    if not writes_snapshots(job):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH ended AS (SELECT NULL::bigint AS id, NULL::varchar AS status, day AS "
+            f"logical_date FROM unnest(%s::date[]) AS day) {DUE}",
+            [days, job.pk, now, job.pk],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def writes_snapshots(job: BackfillJob) -> bool:
+    """Does a date's last unit of `job` call for its snapshot's assembly (`DUE`)? Analytics
+    read snapshots and write none; an import writes whole snapshots itself; a publish job's
+    one assembly is its indexes (`_indexes_due`)."""
+    return job.job_type not in (JobType.ANALYTICS_GENERATION, JobType.IMPORT, JobType.PUBLISH)
+
+
+def _quoted(*statuses: str) -> str:
+    return ", ".join(f"'{status}'" for status in statuses)
+
+
+# The assemblies due (the `date_ended` rule, for several dates in one statement): an INSERT of
+# a `SnapshotAssembly` row for each date of the relation `ended` (id, status, logical_date: the
+# units the same statement ended, which its snapshot still shows running; or dates alone, id
+# NULL) whose units have all ended, one of them having run, RETURNING the rows' ids. Defined
+# by the caller's WITH; parameters: the job's id, now, the job's id.
+_UNITS, _ASSEMBLIES = BackfillUnit._meta.db_table, SnapshotAssembly._meta.db_table
+_OURS = "EXISTS (SELECT 1 FROM ended AS e WHERE e.id = u.id{})"
+DUE = (
+    f"INSERT INTO {_ASSEMBLIES} (job_id, logical_date, created_at, claimed_until) "
+    f"SELECT %s, u.logical_date, %s, NULL FROM {_UNITS} AS u "
+    "WHERE u.job_id = %s AND u.logical_date IN (SELECT logical_date FROM ended) "
+    "GROUP BY u.logical_date HAVING NOT bool_or("
+    f"u.status IN ({_quoted(UnitStatus.PENDING, UnitStatus.RUNNING)}) AND NOT {_OURS.format('')}"
+    f") AND bool_or(u.status IN ({_quoted(UnitStatus.SUCCEEDED, UnitStatus.FAILED)}) OR "
+    + _OURS.format(f" AND e.status IN ({_quoted(UnitStatus.SUCCEEDED, UnitStatus.FAILED)})")
+    + ") ORDER BY u.logical_date ON CONFLICT (job_id, logical_date) DO UPDATE "
+    "SET created_at = EXCLUDED.created_at, claimed_until = NULL RETURNING id"
+)
 
 
 def _indexes_due(job: BackfillJob, *, now) -> int | None:

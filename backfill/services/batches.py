@@ -16,11 +16,11 @@ that the next unit is still the batch's (`job_status`): pause and cancel are hon
 units (a paused or queued job gets the units not run back as pending, their claim's attempt
 given back; a job being cancelled ends them cancelled), and a batch whose lease was taken over
 stops. The ends are recorded together (`end`): one transaction under the job's row lock for
-the whole batch (the units' ends in one statement, one counter update, the dates whose last
-unit ended), then the dates' assemblies, then one dispatch request. A batch runs at most about
-BACKFILL_STORE_BATCH_SECONDS of work: past it, the units not run go back to pending for the
-next dispatch, so counts move at least that often and a slow job's units spread over every
-process.
+the whole batch, of two statements sent together (the lock; the units' ends with their counts
+and the assemblies due of the dates whose last unit ended), then the dates' assemblies, then
+one dispatch request. A batch runs at most about BACKFILL_STORE_BATCH_SECONDS of work: past it,
+the units not run go back to pending for the next dispatch, so counts move at least that often
+and a slow job's units spread over every process.
 
 Recovery is the lease's: a worker that dies mid-batch leaves the units whose ends were recorded
 ended, and the others running under a lease nobody renews. Once it expires (at once when the
@@ -34,16 +34,21 @@ same files and counts once).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from ..models import TERMINAL_JOB_STATUSES, BackfillJob, BackfillUnit, JobStatus, UnitStatus
+from ..models import (
+    TERMINAL_JOB_STATUSES,
+    BackfillJob,
+    BackfillUnit,
+    JobStatus,
+    JobType,
+    UnitStatus,
+)
 from . import assembly, dispatch, leases, locks
 from .units import COUNTER_FOR, process_alive
 
@@ -123,40 +128,30 @@ def job_status(*, unit_id: int, token: str) -> str | None:
     return row[0] if row else None
 
 
-def end(*, job_id, token: str, ended: Sequence[End], unstarted: Sequence[int] = ()) -> set[int]:
+def end(
+    *, job: BackfillJob, token: str, ended: Sequence[End], unstarted: Sequence[int] = ()
+) -> set[int]:
     """Record the ends of a batch's units and give back those it did not run (`unstarted`:
     pending again, their claim's attempt given back; cancelled when the job is being
-    cancelled), in one transaction under the job's row lock: one statement for the units, one
-    counter update; then assemble the dates whose last unit ended and request one dispatch.
-    Returns the ids whose end was recorded: units no longer under `token` (dispatched again
-    meanwhile) are left alone."""
+    cancelled) in one transaction under the job's row lock (`_record`: the units, their counts
+    and the assemblies due of the dates whose last unit ended); then assemble those dates and
+    request one dispatch. Returns the ids whose end was recorded: units no longer under `token`
+    (dispatched again meanwhile) are left alone."""
     if not ended and not unstarted:
         return set()
     now = timezone.now()
-    todo: list[int] = []
-    with transaction.atomic():
-        job = locks.job_lock(job_id)
-        cancelling = job.status == JobStatus.CANCELLING or job.status in TERMINAL_JOB_STATUSES
-        rows = [_ended_row(e) for e in ended]
-        back = UnitStatus.CANCELLED if cancelling else UnitStatus.PENDING
-        rows += [
-            (unit_id, back, "", "", None, None, now if cancelling else None, None, -1, True)
-            for unit_id in unstarted
-        ]
-        changed = _update(rows, token)
-        # Every unit that ended counts, those cancelled unrun included; those given back don't.
-        counts = Counter(
-            COUNTER_FOR[status] for status, _ in changed.values() if status != UnitStatus.PENDING
+    rows = [_ended_row(e) for e in ended]
+    rows += [(unit_id, None, "", "", None, None, None, None, -1, True) for unit_id in unstarted]
+    if job.job_type == JobType.PUBLISH:
+        # Its one assembly, the indexes, is decided on the whole job (`assembly.dates_ended`).
+        with transaction.atomic():
+            job.status, changed, _ = _record(rows, token, job_id=job.pk, now=now, assemble=False)
+            days = {day for status, day in changed.values() if status != UnitStatus.PENDING}
+            todo = assembly.dates_ended(job, days, now=now)
+    else:
+        _, changed, todo = _record(
+            rows, token, job_id=job.pk, now=now, assemble=assembly.writes_snapshots(job)
         )
-        days = {day for status, day in changed.values() if status != UnitStatus.PENDING}
-        if counts:
-            BackfillJob.objects.filter(pk=job_id).update(
-                **{name: F(name) + n for name, n in counts.items()}, heartbeat_at=now
-            )
-        for day in sorted(days):
-            assembly_id = assembly.date_ended(job, day, now=now)
-            if assembly_id is not None:
-                todo.append(assembly_id)
     for assembly_id in todo:
         assembly.run_assembly(assembly_id=assembly_id)
     dispatch.request_dispatch()
@@ -169,32 +164,83 @@ def _ended_row(e: End) -> tuple:
     return (*fields, e.finished_at, duration, 0, False)
 
 
-def _update(rows: list[tuple], token: str) -> dict[int, tuple[str, object]]:
-    """Change the units of `rows` (id, status, error type, message, retryable, started, finished,
-    duration ms, attempts to add, whether the lease token goes) in ONE statement, only those
-    still running under `token`: {id: (its new status, its date)}. One statement, because the
-    per-(job, district, status) counts' trigger then takes its row locks in one sorted pass, as
-    dispatch's does: two transactions that each took them over several statements could
-    deadlock."""
+# The job statuses in which a batch's units not run end cancelled rather than pending again.
+_CANCELLING = [JobStatus.CANCELLING, *TERMINAL_JOB_STATUSES]
+
+
+def _record(
+    rows: list[tuple], token: str, *, job_id, now, assemble: bool
+) -> tuple[str | None, dict[int, tuple[str, object]], list[int]]:
+    """Two statements sent together (one round trip; run as one transaction unless the caller
+    holds one): the job's row lock, then ONE statement that changes the units of `rows` (id,
+    status, error type, message, retryable, started, finished, duration ms, attempts to add,
+    whether it was given back unrun), only those still running under `token`; adds those that
+    ended to their job's counters (every unit that ended counts, those cancelled unrun
+    included; those given back pending don't); and, if `assemble`, records the assemblies due
+    of the dates whose last unit ended (`assembly.DUE`). Returns (the job's status, {id: (its
+    new status, its date)}, the assemblies' ids).
+
+    Sent together, so that the rows other ends wait for (the job's, and the per-(job,
+    district, status) counts the units' trigger keeps) are held for no round trip to this
+    process, which may wait for a core. The second statement's snapshot is taken once the lock
+    is held, so it sees every end committed before; and its trigger takes the counts' row locks
+    in one sorted pass, as dispatch's does (several statements could deadlock)."""
     row = (
         "(%s::bigint, %s, %s, %s, %s::boolean, %s::timestamptz, %s::timestamptz, %s::integer, "
         "%s::integer, %s::boolean)"
     )
-    table = BackfillUnit._meta.db_table
+    counters = sorted(COUNTER_FOR.items())
+    added = ", ".join(f"{name} = j.{name} + c.{name}" for _, name in counters)
+    counted = ", ".join(
+        f"count(*) FILTER (WHERE status = '{status}') AS {name}" for status, name in counters
+    )
+    due = f", due AS ({assembly.DUE})" if assemble else ""
+    due_ids = " UNION ALL SELECT id, NULL, NULL, TRUE FROM due" if assemble else ""
+    jobs, units = BackfillJob._meta.db_table, BackfillUnit._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS u SET status = v.status, error_type = v.error_type, "
-            "error_message = v.error_message, retryable = v.retryable, "
-            "started_at = CASE WHEN v.status = %s THEN NULL "
+            f"{locks.JOB_LOCK}; "
+            f"WITH job AS (SELECT status = ANY(%s) AS cancelling FROM {jobs} WHERE id = %s), "
+            f"changed AS (UPDATE {units} AS u SET status = CASE WHEN NOT v.release THEN v.status "
+            "WHEN job.cancelling THEN %s ELSE %s END, "
+            "error_type = v.error_type, error_message = v.error_message, "
+            "retryable = v.retryable, "
+            "started_at = CASE WHEN v.release AND NOT job.cancelling THEN NULL "
             "ELSE COALESCE(v.started_at, u.started_at) END, "
-            "finished_at = v.finished_at, duration_ms = v.duration, "
-            "attempts = GREATEST(u.attempts + v.attempts, 0), "
+            "finished_at = CASE WHEN v.release AND job.cancelling THEN %s ELSE v.finished_at END, "
+            "duration_ms = v.duration, attempts = GREATEST(u.attempts + v.attempts, 0), "
             "lease_token = CASE WHEN v.release THEN '' ELSE u.lease_token END, "
             "lease_owner = '', lease_pid = NULL, lease_expires_at = NULL "
-            f"FROM (VALUES {', '.join([row] * len(rows))}) AS v(id, status, error_type, "
+            f"FROM job, (VALUES {', '.join([row] * len(rows))}) AS v(id, status, error_type, "
             "error_message, retryable, started_at, finished_at, duration, attempts, release) "
             "WHERE u.id = v.id AND u.status = %s AND u.lease_token = %s "
-            "RETURNING u.id, u.status, u.logical_date",
-            [UnitStatus.PENDING, *(value for r in rows for value in r), UnitStatus.RUNNING, token],
+            "RETURNING u.id, u.status, u.logical_date), "
+            "ended AS (SELECT id, status, logical_date FROM changed WHERE status <> %s), "
+            f"counted AS (UPDATE {jobs} AS j SET {added}, heartbeat_at = %s "
+            f"FROM (SELECT count(*) AS n, {counted} FROM ended) AS c WHERE j.id = %s AND c.n > 0)"
+            f"{due} SELECT id, status, logical_date, FALSE FROM changed{due_ids}",
+            [
+                job_id,
+                _CANCELLING,
+                job_id,
+                UnitStatus.CANCELLED,
+                UnitStatus.PENDING,
+                now,
+                *(value for r in rows for value in r),
+                UnitStatus.RUNNING,
+                token,
+                UnitStatus.PENDING,
+                now,
+                job_id,
+                *([job_id, now, job_id] if assemble else []),
+            ],
         )
-        return {unit_id: (status, day) for unit_id, status, day in cursor.fetchall()}
+        locked = cursor.fetchone()
+        cursor.nextset()
+        changed, todo = {}, []
+        for row_id, status, day, is_assembly in cursor.fetchall():
+            if is_assembly:
+                todo.append(row_id)
+            else:
+                changed[row_id] = (status, day)
+    return (locked[0] if locked else None), changed, todo

@@ -196,7 +196,7 @@ def run_batch(
                         break  # put back for the store: so are the others
         finally:
             recorded = batches.end(
-                job_id=job.pk, token=token, ended=ended, unstarted=[u.pk for u in remaining]
+                job=job, token=token, ended=ended, unstarted=[u.pk for u in remaining]
             )
             for e in ended:
                 # "ended" lines let the fault suite check that no unit ran twice at once.

@@ -47,6 +47,11 @@ def try_dispatch_lock() -> RateLimitConfig | None:
     return row
 
 
+# Lock 2 as a statement (parameter: the job's id; its row: the job's status), for a caller that
+# sends it together with the statements it guards, in one round trip (`batches`).
+JOB_LOCK = f"SELECT status FROM {BackfillJob._meta.db_table} WHERE id = %s FOR UPDATE"
+
+
 def job_lock(job_id: Any) -> BackfillJob:
     """Lock one job's row (lock 2, after the dispatch lock if that is taken) and return it."""
     return BackfillJob.objects.select_for_update().get(pk=job_id)

@@ -26,7 +26,8 @@ database other than the sampler and the bench's own connection is *busy* in a sa
 in a transaction or running a statement, and *waiting* when it is busy and its `wait_event_type`
 is `Lock` (heavyweight locks: row locks, `SELECT ... FOR UPDATE`). `lock_wait_share` is waiting
 / busy samples; `lock_waiters_per_process` is the mean number of waiting backends per worker
-process; the statements waited on most (and what their blockers last ran) are in the JSON.
+process; the statements waited on most (and what their blockers last ran), and those busy
+backends ran most (`busy_on`), are in the JSON.
 
 The store is seeded once, as per-district collections would have left it: the simulator's three
 reports per district and date rendered in process (no HTTP), archived raw, normalized and
@@ -200,6 +201,7 @@ class LockSampler:
         self.waiting = 0
         self.waited_on: Counter[str] = Counter()
         self.blockers: Counter[str] = Counter()
+        self.busy_on: Counter[str] = Counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lock-sampler", daemon=True)
 
@@ -228,6 +230,7 @@ class LockSampler:
                     if not (in_xact or state == "active"):
                         continue
                     self.busy += 1
+                    self.busy_on[f"{state}: {statement(query)}"] += 1
                     if wait_type == "Lock":
                         self.waiting += 1
                         self.waited_on[statement(query)] += 1
@@ -245,6 +248,7 @@ class LockSampler:
             "lock_samples_lost": self.errors,
             "waited_on": dict(self.waited_on.most_common(3)),
             "blockers_last_ran": dict(self.blockers.most_common(3)),
+            "busy_on": dict(self.busy_on.most_common(5)),
         }
 
 

@@ -22,7 +22,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backfill.contracts import backfill_request
-from backfill.models import BackfillJob, BackfillUnit, JobStatus, JobType, UnitStatus
+from backfill.models import (
+    BackfillJob,
+    BackfillUnit,
+    JobStatus,
+    JobType,
+    SnapshotAssembly,
+    UnitStatus,
+)
 from backfill.services import actions, batches, broker, dispatch, execution, jobs, recovery
 from backfill.services.unit_outcomes import UnitOutcome
 from snapshots import store
@@ -126,11 +133,11 @@ def test_a_batch_runs_its_units_and_records_their_ends_with_one_counter_update(
         run(message)
 
     assert hooked == message[0]  # each unit once, in order
+    table = BackfillJob._meta.db_table
     updates = [
         q["sql"]
         for q in queries.captured_queries
-        if q["sql"].startswith(f'UPDATE "{BackfillJob._meta.db_table}"')
-        and "succeeded_units" in q["sql"]
+        if f"UPDATE {table} " in q["sql"].replace('"', "") and "succeeded_units" in q["sql"]
     ]
     assert len(updates) == 1
     ended = BackfillUnit.objects.filter(id__in=message[0])
@@ -420,3 +427,48 @@ def test_a_retryable_failure_in_a_batch_is_retried_alone(sent, settings, monkeyp
     assert not rest.filter(lease_token=message[1]).exists()
     job.refresh_from_db()
     assert job.succeeded_units == 0 and job.failed_units == 0
+
+
+def test_a_batch_end_records_the_assembly_of_each_date_whose_last_unit_it_ended(sent, monkeypatch):
+    """The dates due are decided in the end's one statement: a date with a unit still pending
+    (or given back) is not due, nor one whose units all ended without running; a date whose
+    last units this batch ended, or that other units ended before, is."""
+    job = BackfillJobFactory(
+        job_type=JobType.DATA_COLLECTION, status=JobStatus.RUNNING, total_units=9
+    )
+    first, second, third, fourth = (date(2025, 3, 1) + timedelta(days=i) for i in range(4))
+
+    def unit(day, district, status=UnitStatus.RUNNING, token="t"):
+        return BackfillUnitFactory(
+            job=job, logical_date=day, district_id=district, status=status, lease_token=token
+        )
+
+    ours = [unit(first, "1"), unit(first, "2"), unit(second, "1"), unit(third, "1")]
+    unit(second, "2", UnitStatus.SKIPPED, "")  # ended before: the second date is due
+    unit(first, "3", UnitStatus.PENDING, "")  # the first date is not
+    unit(third, "2", UnitStatus.UNAVAILABLE, "")  # the third's units end, but none ran...
+    back = unit(fourth, "1")  # ... and the fourth's only unit is given back
+    due: list[int] = []
+    monkeypatch.setattr(
+        batches.assembly, "run_assembly", lambda assembly_id: due.append(assembly_id)
+    )
+    now = timezone.now()
+
+    def end(u, status=UnitStatus.SUCCEEDED):
+        return batches.End(unit=u, status=status, started_at=now, finished_at=now)
+
+    recorded = batches.end(
+        job=job,
+        token="t",
+        ended=[*map(end, ours[:3]), end(ours[3], UnitStatus.UNAVAILABLE)],
+        unstarted=[back.pk],
+    )
+
+    assert recorded == {u.pk for u in ours}  # the unit given back is not an end
+    assert sorted(
+        SnapshotAssembly.objects.filter(id__in=due).values_list("logical_date", flat=True)
+    ) == [second]
+    job.refresh_from_db()
+    assert (job.succeeded_units, job.unavailable_units) == (3, 1)
+    # Given back (then dispatched again by the end's dispatch request, under a token of its own).
+    assert BackfillUnit.objects.get(pk=back.pk).lease_token != "t"
