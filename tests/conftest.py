@@ -52,6 +52,18 @@ def reserve_presence(request, monkeypatch):
     reserve.clear_presence_cache()
 
 
+@pytest.fixture(autouse=True)
+def fresh_limit_settings():
+    """The limiter's settings cached in this process (`current_settings`, a few seconds) start
+    fresh in every test: a configuration one test saved, then rolled back, is not the next
+    test's."""
+    from backfill.limits import config
+
+    config.clear_settings_cache()
+    yield
+    config.clear_settings_cache()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def limits_key_prefix(worker_id):
     """Redis keys of the limiter, breaker, cache and locks under a prefix of this test process
