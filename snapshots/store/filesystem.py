@@ -26,6 +26,12 @@ from snapshots.store.layout import (
     TEMP_SUFFIX,
 )
 
+# The pauses between tries of a date's lock, doubling from the first to the last: a waiter
+# wakes soon after a district's write (well under a millisecond), without spinning through a
+# manifest's rebuild (tens of milliseconds).
+LOCK_FIRST_PAUSE_SECONDS = 0.0001
+LOCK_LAST_PAUSE_SECONDS = 0.005
+
 
 class FileSystemFiles:
     """Files under a FileSystemStorage, written with the temp-fsync-rename-fsync protocol."""
@@ -140,6 +146,7 @@ class FileSystemFiles:
             raise write_error(f"could not open the lock of {logical_date}", exc) from exc
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+            pause = LOCK_FIRST_PAUSE_SECONDS
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -150,7 +157,8 @@ class FileSystemFiles:
                             f"the snapshot of {logical_date} stayed locked for "
                             f"{LOCK_TIMEOUT_SECONDS:.0f} s"
                         ) from None
-                    time.sleep(0.005)
+                    time.sleep(pause)
+                    pause = min(pause * 2, LOCK_LAST_PAUSE_SECONDS)
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
