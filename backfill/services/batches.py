@@ -96,11 +96,15 @@ def claim(*, ids: Sequence[int], token: str, owner: str, pid: int) -> list[Backf
             log.warning("batch %s: its process %s died; its units go again one by one", token, dead)
             dispatch.request_dispatch()
         return []
-    return list(
-        batch.filter(lease_owner=owner, lease_pid=pid)
-        .select_related("job")
-        .order_by("logical_date", "district_id", "id")
+    units = list(
+        batch.filter(lease_owner=owner, lease_pid=pid).order_by("logical_date", "district_id", "id")
     )
+    if units:
+        # One job for all (a batch is one job's): read once, not once per unit's row.
+        job = BackfillJob.objects.get(pk=units[0].job_id)
+        for unit in units:
+            unit.job = job
+    return units
 
 
 def renew(*, token: str) -> bool:
