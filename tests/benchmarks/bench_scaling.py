@@ -49,9 +49,11 @@ configuration for development; `--days=N --districts=N --processes=1,2,4 --slots
 (each also as an environment variable, `BENCH_SCALING_DAYS=30` ..., `BENCH_SCALING_QUICK=1`).
 
 Store-bound tables (issue 23) also give the plain loop (`bench_plain`: the same units by the
-project's functions in one process, no Celery, no unit rows) run on the same store in the same
-run, each row's seconds over the plain loop's (`/plain`), and the highest peak resident memory
-of the row's pool processes (`rss MB`). Their jobs keep `in_flight` (2) units per process in
+project's functions in one process, no Celery, no unit rows; and, when a row has more than one
+process, in two processes with a share of the dates each, whose speed-up is the most the
+engine's can be at two on this machine) run on the same store in the same run, each row's
+seconds over the plain loop's (`/plain`), and the highest peak resident memory of the row's
+pool processes (`rss MB`). Their jobs keep `in_flight` (2) units per process in
 flight (`--in-flight=1`: one, as the earlier tables did).
 """
 
@@ -511,6 +513,9 @@ def store_bound(sizes: Sizes, base_url: str) -> dict[str, Any]:
             plain = plain_loop(request)
             result[f"{part}_plain_loop"] = plain
             print(f"   {part} plain loop {plain}", flush=True)
+            if any(processes > 1 for processes in sizes.processes):
+                result[f"{part}_plain_loop_2"] = plain_loop(request, processes=2)
+                print(f"   {part} plain loop x2 {result[f'{part}_plain_loop_2']}", flush=True)
             rows = []
             for processes in sizes.processes:
                 rows.append(run_row(env, request, processes, sizes.in_flight))
@@ -637,6 +642,16 @@ def run(argv: Sequence[str] = ()) -> dict[str, Any]:
                     f"{1.0:>6} {plain['units_per_second']:>9}   (one process, no Celery, "
                     f"no database rows; {plain['cpu_ms_per_unit']} ms CPU per unit, "
                     f"{plain['peak_rss_mb']} MB peak)",
+                    flush=True,
+                )
+            two = result.get(f"{part}_plain_loop_2")
+            if plain and two:
+                print(
+                    f"{'plain loop x2':>16} {two['units']:>17} {two['seconds']:>9} "
+                    f"{round(two['seconds'] / plain['seconds'], 2):>6} "
+                    f"{two['units_per_second']:>9}  "
+                    f"{round(plain['seconds'] / two['seconds'], 2):>8}   (two processes, a "
+                    "share of the dates each: what two processes can do here)",
                     flush=True,
                 )
     return result
