@@ -274,7 +274,13 @@ class BackfillUnit(models.Model):
             # Claiming the next pending units and counting per status stay index-only scans.
             models.Index(fields=["job", "status", "logical_date"], name="unit_job_status_date"),
             models.Index(fields=["job", "district_id", "status"], name="unit_job_district_status"),
-            models.Index(fields=["status", "lease_expires_at"], name="unit_status_lease"),
+            # The running units (leases to renew, to claim, to end, to take back once
+            # expired), found by their keys. Partial and without the lease's expiry: renewing a
+            # lease changes no indexed column, and a status index full of the dead entries of
+            # ended units is never what the planner reads them through.
+            models.Index(
+                fields=["id"], name="unit_running", condition=models.Q(status=UnitStatus.RUNNING)
+            ),
             # What other jobs did on a (date, district): a unit starting looks it up.
             models.Index(fields=["logical_date", "district_id"], name="unit_date_district"),
             # The ETA counts the unavailable units that ran (the polled status): a job's planned

@@ -201,10 +201,13 @@ def _record(
     due = f", due AS ({assembly.DUE})" if assemble else ""
     due_ids = " UNION ALL SELECT id, NULL, NULL, TRUE FROM due" if assemble else ""
     jobs, units = BackfillJob._meta.db_table, BackfillUnit._meta.db_table
+    values = ", ".join([row] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
             f"{locks.JOB_LOCK}; "
-            f"WITH job AS (SELECT status = ANY(%s) AS cancelling FROM {jobs} WHERE id = %s), "
+            "WITH v(id, status, error_type, error_message, retryable, started_at, finished_at, "
+            f"duration, attempts, release) AS MATERIALIZED (VALUES {values}), "
+            f"job AS (SELECT status = ANY(%s) AS cancelling FROM {jobs} WHERE id = %s), "
             f"changed AS (UPDATE {units} AS u SET status = CASE WHEN NOT v.release THEN v.status "
             "WHEN job.cancelling THEN %s ELSE %s END, "
             "error_type = v.error_type, error_message = v.error_message, "
@@ -215,9 +218,10 @@ def _record(
             "duration_ms = v.duration, attempts = GREATEST(u.attempts + v.attempts, 0), "
             "lease_token = CASE WHEN v.release THEN '' ELSE u.lease_token END, "
             "lease_owner = '', lease_pid = NULL, lease_expires_at = NULL "
-            f"FROM job, (VALUES {', '.join([row] * len(rows))}) AS v(id, status, error_type, "
-            "error_message, retryable, started_at, finished_at, duration, attempts, release) "
-            "WHERE u.id = v.id AND u.status = %s AND u.lease_token = %s "
+            # The units are found by their keys (`u.id = ANY`); `v` is materialized, so a
+            # join reads it for little.
+            "FROM job, v WHERE u.id = ANY(%s::bigint[]) AND u.id = v.id "
+            "AND u.status = %s AND u.lease_token = %s "
             "RETURNING u.id, u.status, u.logical_date), "
             "ended AS (SELECT id, status, logical_date FROM changed WHERE status <> %s), "
             f"counted AS (UPDATE {jobs} AS j SET {added}, heartbeat_at = %s "
@@ -225,12 +229,13 @@ def _record(
             f"{due} SELECT id, status, logical_date, FALSE FROM changed{due_ids}",
             [
                 job_id,
+                *(value for r in rows for value in r),
                 _CANCELLING,
                 job_id,
                 UnitStatus.CANCELLED,
                 UnitStatus.PENDING,
                 now,
-                *(value for r in rows for value in r),
+                [r[0] for r in rows],
                 UnitStatus.RUNNING,
                 token,
                 UnitStatus.PENDING,
