@@ -45,8 +45,10 @@ count for the bench and its workers.
 
 Sizes: `python -m tests.benchmarks scaling` runs the issue's sizes; `--quick` a small
 configuration for development; `--days=N --districts=N --processes=1,2,4 --slots=1,4,8
---dashboard-units=N --latency-ms=N --parts=archive,analytics,dashboard --in-flight=N` pick others
-(each also as an environment variable, `BENCH_SCALING_DAYS=30` ..., `BENCH_SCALING_QUICK=1`).
+--dashboard-units=N --latency-ms=N --parts=archive,analytics,dashboard --in-flight=N --repeat=N`
+pick others (each also as an environment variable, `BENCH_SCALING_DAYS=30` ...,
+`BENCH_SCALING_QUICK=1`). `repeat` (3) runs each store-bound row and plain loop that many times
+and reports the run of median seconds.
 
 Store-bound tables (issue 23) also give the plain loop (`bench_plain`: the same units by the
 project's functions in one process, no Celery, no unit rows; and, when a row has more than one
@@ -67,10 +69,11 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +124,9 @@ class Sizes:
     # this). 2 keeps one unit's message waiting in each process while it runs the other, so
     # the broker's round trip overlaps the work; 1 gives the earlier tables' setting.
     in_flight: int = 2
+    # Store-bound rows and plain loops: runs of each, the one of median seconds reported (the
+    # others' seconds beside it): one run of a few seconds on 2 shared cores moves by 20 %.
+    repeat: int = 3
 
 
 # Two weeks outside any closing period (July 1-19 is June's closing period, all unavailable).
@@ -131,6 +137,7 @@ QUICK = Sizes(
     processes=(1, 2, 4),
     dashboard_units=20,
     slots=(1, 2, 4),
+    repeat=1,
 )
 PARTS = ("archive", "analytics", "dashboard")
 
@@ -162,6 +169,7 @@ def sizes_from(argv: Sequence[str] = ()) -> Sizes:
     parser.add_argument("--latency-ms", type=int, default=env("BENCH_SCALING_LATENCY_MS"))
     parser.add_argument("--parts", type=_parts, default=env("BENCH_SCALING_PARTS"))
     parser.add_argument("--in-flight", type=int, default=env("BENCH_SCALING_IN_FLIGHT"))
+    parser.add_argument("--repeat", type=int, default=env("BENCH_SCALING_REPEAT"))
     args = parser.parse_args(list(argv))
     base = QUICK if args.quick else Sizes()
     given = {}
@@ -393,6 +401,13 @@ def run_row(
     return row
 
 
+def median_run(run: Callable[[], dict[str, Any]], times: int) -> dict[str, Any]:
+    """`run` `times` times: the figures of the run of median seconds, with every run's seconds
+    (`seconds_runs`)."""
+    runs = sorted((run() for _ in range(max(1, times))), key=lambda figures: figures["seconds"])
+    return {**runs[len(runs) // 2], "seconds_runs": [figures["seconds"] for figures in runs]}
+
+
 def with_speedup(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """Speed-up against the row with 1 process (or slot) and efficiency (speed-up / count)."""
     base = next((row["units_per_second"] for row in rows if row[key] == 1), None)
@@ -510,15 +525,20 @@ def store_bound(sizes: Sizes, base_url: str) -> dict[str, Any]:
         for part, request in (("archive", archive_request), ("analytics", analytics_request)):
             if part not in sizes.parts:
                 continue
-            plain = plain_loop(request)
+            plain = median_run(partial(plain_loop, request), sizes.repeat)
             result[f"{part}_plain_loop"] = plain
             print(f"   {part} plain loop {plain}", flush=True)
             if any(processes > 1 for processes in sizes.processes):
-                result[f"{part}_plain_loop_2"] = plain_loop(request, processes=2)
-                print(f"   {part} plain loop x2 {result[f'{part}_plain_loop_2']}", flush=True)
+                two = median_run(partial(plain_loop, request, processes=2), sizes.repeat)
+                result[f"{part}_plain_loop_2"] = two
+                print(f"   {part} plain loop x2 {two}", flush=True)
             rows = []
             for processes in sizes.processes:
-                rows.append(run_row(env, request, processes, sizes.in_flight))
+                rows.append(
+                    median_run(
+                        partial(run_row, env, request, processes, sizes.in_flight), sizes.repeat
+                    )
+                )
                 rows[-1]["vs_plain"] = round(rows[-1]["seconds"] / plain["seconds"], 2)
                 print(f"   {part} {_brief(rows[-1])}", flush=True)
             result[part] = with_speedup(rows, "processes")
