@@ -333,7 +333,7 @@ BACKFILL_MAX_ACTIVE_JOBS = env_int("BACKFILL_MAX_ACTIVE_JOBS", 1)
 BACKFILL_STORE_MAX_CONCURRENT = env_int("BACKFILL_STORE_MAX_CONCURRENT", 16)
 # A store-bound job's slot holds a batch of units (backfill/services/batches.py): at most this
 # many units, run one after another by one task, for at most about this many seconds of work.
-BACKFILL_STORE_BATCH_UNITS = env_int("BACKFILL_STORE_BATCH_UNITS", 64)
+BACKFILL_STORE_BATCH_UNITS = env_int("BACKFILL_STORE_BATCH_UNITS", 128)
 BACKFILL_STORE_BATCH_SECONDS = env_float("BACKFILL_STORE_BATCH_SECONDS", 1.0)
 BACKFILL_MAX_RANGE_DAYS = env_int("BACKFILL_MAX_RANGE_DAYS", 366)
 # The fastest rate an operator may configure (the dashboard is a public site).

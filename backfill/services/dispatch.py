@@ -258,16 +258,14 @@ def dispatch_locked(config: RateLimitConfig | None = None) -> int:
             # only to size the batches, so no count query.
             left = job.total_units - job.finished_units - job.units_in_flight
             size = batch_size(left, job.concurrency) if pool else 1
-            picked = list(
-                pending.order_by("logical_date", "district_id")
-                .select_for_update(skip_locked=True)
-                .values_list("id", "logical_date")[: slots * size]
+            picked = (
+                _store_batches(job.pk, pending, slots, size) if pool else [_next(pending, slots)]
             )
-            ids = [unit_id for unit_id, _ in picked]
+            groups = [[unit_id for unit_id, _ in group] for group in picked if group]
+            ids = [unit_id for group in groups for unit_id in group]
             if dates:
-                dates.started(position, {day for _, day in picked})
+                dates.started(position, {day for group in picked for _, day in group})
         if ids:
-            groups = _split(ids, size) if pool else [ids]
             tokens = [leases.new_token() for _ in groups]
             # One statement for every batch (a token each): the trigger that keeps the
             # per-(job, district, status) counts then locks its rows in one sorted pass, as a
@@ -343,8 +341,43 @@ def batch_size(pending: int, concurrency: int) -> int:
     return max(1, min(most, max(share, most // 4)))
 
 
-def _split(ids: list[int], size: int) -> list[list[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+def _next(pending, count: int) -> list[tuple[int, date]]:
+    """The next `count` pending units (id, date), in (date, district) order, locked."""
+    ordered = pending.order_by("logical_date", "district_id").select_for_update(skip_locked=True)
+    return list(ordered.values_list("id", "logical_date")[:count])
+
+
+def _store_batches(job_id, pending, slots: int, size: int) -> list[list[tuple[int, date]]]:
+    """Up to `slots` batches of up to `size` pending units (id, date) of a store-bound job, in
+    (date, district) order, no two of them, nor one of them and a batch of the job already
+    running, on one date while other dates are pending: two processes writing one date's files
+    at once wait for the date's store lock and directory. The rest of a date a batch took waits
+    for a later dispatch; slots that dates not worked on cannot fill take the next units of any
+    date, so that none idles at the job's end."""
+    busy = set(
+        BackfillUnit.objects.filter(job_id=job_id, status=UnitStatus.RUNNING)
+        .values_list("logical_date", flat=True)
+        .distinct()
+    )
+    candidates = _next(pending.exclude(logical_date__in=busy), 2 * slots * size)
+    batches: list[list[tuple[int, date]]] = []
+    current: list[tuple[int, date]] = []
+    for unit_id, day in candidates:
+        if len(current) == size:
+            batches.append(current)
+            busy |= {taken for _, taken in current}
+            current = []
+            if len(batches) == slots:
+                break
+        if day not in busy:
+            current.append((unit_id, day))
+    if current and len(batches) < slots:
+        batches.append(current)
+    if len(batches) < slots:
+        chosen = [unit_id for batch in batches for unit_id, _ in batch]
+        rest = _next(pending.exclude(id__in=chosen), (slots - len(batches)) * size)
+        batches += [rest[i : i + size] for i in range(0, len(rest), size)]
+    return batches
 
 
 def _token_of(groups: list[list[int]], tokens: list[str]):

@@ -107,6 +107,39 @@ def test_a_store_bound_slot_takes_a_batch_with_a_token_of_its_own(sent, settings
     assert job.units.filter(status=UnitStatus.RUNNING).count() == 10
 
 
+def days_of(ids) -> set[date]:
+    return set(BackfillUnit.objects.filter(id__in=ids).values_list("logical_date", flat=True))
+
+
+def test_no_two_batches_of_a_job_start_on_one_date_while_other_dates_wait(sent, settings):
+    """Two processes writing one date's files at once wait for the date's store lock and
+    directory: a batch starts on dates no other batch of its job works on, while there are."""
+    settings.BACKFILL_STORE_BATCH_UNITS = 3
+    store_job(16, concurrency=3)  # 4 dates of 4 units
+
+    dispatch.dispatch_units()
+    first = unit_messages(sent)
+    assert [len(ids) for ids, _ in first] == [3, 3, 3]
+    assert [days_of(ids) for ids, _ in first] == [
+        {date(2025, 3, 1)},
+        {date(2025, 3, 2)},
+        {date(2025, 3, 3)},
+    ]
+    run(first[0])  # its end dispatches the next batch: the first date's last unit and the 4th's
+    [following] = unit_messages(sent)
+    assert days_of(following[0]) == {date(2025, 3, 1), date(2025, 3, 4)}
+
+
+def test_slots_that_other_dates_cannot_fill_take_a_date_already_worked_on(sent, settings):
+    settings.BACKFILL_STORE_BATCH_UNITS = 4
+    store_job(4 * 2, concurrency=2)
+    BackfillUnit.objects.update(logical_date=date(2025, 3, 1))  # one date of 8 units
+
+    dispatch.dispatch_units()
+
+    assert [len(ids) for ids, _ in unit_messages(sent)] == [4, 4]  # no slot idles
+
+
 def test_batches_shrink_as_the_queue_runs_low(sent, settings):
     settings.BACKFILL_STORE_BATCH_UNITS = 16
     store_job(24, concurrency=2)
