@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from backfill.models import (
@@ -13,6 +14,7 @@ from backfill.models import (
     CollectionStrategy,
     CreatedVia,
     JobStatus,
+    JobType,
     UnitStatus,
 )
 from districts.models import District, DistrictConfiguration
@@ -65,3 +67,22 @@ class DistrictConfigurationFactory(DjangoModelFactory):
         django_get_or_create = ("district_id",)
 
     district_id = factory.Sequence(lambda n: str(n % 999 + 1))
+
+
+def running_store_job(n_units: int, *, concurrency: int, per_date: int) -> BackfillJob:
+    """A running store-bound job (analytics: no snapshot assembly) with `n_units` pending units,
+    `per_date` of them a date from 2025-03-01, districts numbered from 1."""
+    job = BackfillJobFactory(
+        job_type=JobType.ANALYTICS_GENERATION,
+        status=JobStatus.RUNNING,
+        started_at=timezone.now(),
+        concurrency=concurrency,
+        total_units=n_units,
+    )
+    for i in range(n_units):
+        BackfillUnitFactory(
+            job=job,
+            logical_date=date(2025, 3, 1) + timedelta(days=i // per_date),
+            district_id=str(i + 1),
+        )
+    return job

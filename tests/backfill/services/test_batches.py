@@ -33,7 +33,7 @@ from backfill.models import (
 from backfill.services import actions, batches, broker, dispatch, execution, jobs, recovery
 from backfill.services.unit_outcomes import UnitOutcome
 from snapshots import store
-from tests.factories import BackfillJobFactory, BackfillUnitFactory
+from tests.factories import BackfillJobFactory, BackfillUnitFactory, running_store_job
 from tests.fixtures.jobs import run_to_the_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,19 +49,7 @@ def unit_messages(sent) -> list[tuple]:
 
 
 def store_job(n_units: int, concurrency: int = 1) -> BackfillJob:
-    """A running analytics job (store-bound, no snapshot assembly) with `n_units` pending."""
-    job = BackfillJobFactory(
-        job_type=JobType.ANALYTICS_GENERATION,
-        status=JobStatus.RUNNING,
-        started_at=timezone.now(),
-        concurrency=concurrency,
-        total_units=n_units,
-    )
-    for i in range(n_units):
-        BackfillUnitFactory(
-            job=job, logical_date=date(2025, 3, 1) + timedelta(days=i // 4), district_id=str(i + 1)
-        )
-    return job
+    return running_store_job(n_units, concurrency=concurrency, per_date=4)
 
 
 class Calls(list):

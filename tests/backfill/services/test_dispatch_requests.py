@@ -11,17 +11,15 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from datetime import date, timedelta
 
 import pytest
 import redis
 from django.db import connection, transaction
-from django.utils import timezone
 
 from backfill.limits import get_redis
-from backfill.models import JobStatus, JobType, RateLimitConfig, UnitStatus
+from backfill.models import JobStatus, RateLimitConfig, UnitStatus
 from backfill.services import broker, dispatch, units
-from tests.factories import BackfillJobFactory, BackfillUnitFactory
+from tests.factories import running_store_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,20 +44,7 @@ def sent_units(monkeypatch, settings) -> queue.Queue:
 
 
 def analytics_job(n_units: int, concurrency: int):
-    """A running store-bound job (analytics: no snapshot assembly) with `n_units` pending."""
-    job = BackfillJobFactory(
-        job_type=JobType.ANALYTICS_GENERATION,
-        status=JobStatus.RUNNING,
-        started_at=timezone.now(),
-        concurrency=concurrency,
-        total_units=n_units,
-    )
-    first = date(2025, 3, 1)
-    for i in range(n_units):
-        BackfillUnitFactory(
-            job=job, logical_date=first + timedelta(days=i // 10), district_id=str(i)
-        )
-    return job
+    return running_store_job(n_units, concurrency=concurrency, per_date=10)
 
 
 def drained(messages: queue.Queue) -> list[tuple[int, str]]:
