@@ -18,7 +18,10 @@ given back; a job being cancelled ends them cancelled), and a batch whose lease 
 stops. The ends are recorded together (`end`): one transaction under the job's row lock for
 the whole batch, of two statements sent together (the lock; the units' ends with their counts
 and the assemblies due of the dates whose last unit ended), then the dates' assemblies, then
-one dispatch request. A batch runs at most about BACKFILL_STORE_BATCH_SECONDS of work: past it,
+one dispatch request. The directories the batch's units wrote files in are fsynced once each,
+after its last unit and before the ends are recorded (`store.deferred_directory_syncs`), not
+once per file: no unit is recorded as stored before its file's rename is durable. A batch runs
+at most about BACKFILL_STORE_BATCH_SECONDS of work: past it,
 the units not run go back to pending for the next dispatch, so counts move at least that often
 and a slow job's units spread over every process.
 

@@ -12,6 +12,7 @@ no month-end probing.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import logging
 import threading
 import time
@@ -147,8 +148,10 @@ def run_batch(
     another under one lease, and record their ends together. Stops between units when the job
     is no longer running (paused, queued, being cancelled), when the batch's lease was lost,
     when the store cannot take writes, or once `BACKFILL_STORE_BATCH_SECONDS` of work are done:
-    the units not run go back to the job's queue (cancelled if it is being cancelled). Returns
-    the last unit's outcome, None when there was nothing to do (a late or duplicate message)."""
+    the units not run go back to the job's queue (cancelled if it is being cancelled). The
+    directories its units wrote in are fsynced once, after its last unit and before their ends
+    are recorded; when one cannot be, those that succeeded fail (`_not_synced`). Returns the
+    last unit's outcome, None when there was nothing to do (a late or duplicate message)."""
     claimed = batches.claim(ids=unit_ids, token=token, owner=owner, pid=pid)
     if not claimed:
         log.info("batch %s: message ignored (no unit of it is free under its token)", token)
@@ -157,43 +160,14 @@ def run_batch(
     remaining = list(claimed)
     ended: list[batches.End] = []
     last = None
-    budget = settings.BACKFILL_STORE_BATCH_SECONDS  # past it, after a unit, the batch stops
-    began = checked = time.monotonic()  # the claim read the job's status
-    status: str | None = job.status
-    # A unit that collects (the archive) checks for a cancel on its own, once a second: the
-    # batch's checks stand for it.
-    stop = None if job.job_type in _NOT_COLLECTING else collecting.client_for(job)[1]
-    if stop is not None:
-        stop.seen(status)
     with _LeaseKeeper(unit_id=claimed[0].pk, token=token, batch=True) as lease:
         try:
-            while remaining:
-                now = time.monotonic()
-                if len(remaining) < len(claimed) and now - began >= budget:
-                    break
-                if now - checked >= batches.STATUS_EVERY_SECONDS:
-                    status = batches.job_status(unit_id=remaining[0].pk, token=token)
-                    checked = now
-                    if status and stop is not None:
-                        stop.seen(status)
-                if status != JobStatus.RUNNING or lease.lost.is_set():
-                    log.info("batch %s stops: job %s", token, status or "no longer its lease's")
-                    break
-                unit = remaining.pop(0)
-                with log_context.unit_context(
-                    job_id=job.pk,
-                    unit_id=unit.pk,
-                    logical_date=unit.logical_date,
-                    district_id=unit.district_id,
-                ):
-                    step = _run_in_batch(unit, job, token=token, owner=owner, pid=pid, lease=lease)
-                if isinstance(step, batches.End):
-                    ended.append(step)
-                    last = UnitOutcome(step.status, 0, step.error_type, step.message)
-                else:
-                    last = step
-                    if step.status == UnitStatus.PENDING:
-                        break  # put back for the store: so are the others
+            with store.deferred_directory_syncs():
+                last = _run_units(
+                    job, remaining, ended, token=token, owner=owner, pid=pid, lease=lease
+                )
+        except store.SnapshotStoreError as exc:
+            ended[:] = _not_synced(job, ended, exc, token=token)
         finally:
             recorded = batches.end(
                 job=job, token=token, ended=ended, unstarted=[u.pk for u in remaining]
@@ -208,6 +182,81 @@ def run_batch(
                     e.unit.pk in recorded,
                 )
     return last
+
+
+def _run_units(job, remaining, ended, *, token, owner, pid, lease) -> UnitOutcome | None:
+    """Run a claimed batch's units one after another, taking each from `remaining` and adding
+    the ends to record to `ended`, until none is left or the batch stops (`run_batch`).
+    Returns the last unit's outcome."""
+    last = None
+    budget = settings.BACKFILL_STORE_BATCH_SECONDS  # past it, after a unit, the batch stops
+    began = checked = time.monotonic()  # the claim read the job's status
+    status: str | None = job.status
+    # A unit that collects (the archive) checks for a cancel on its own, once a second: the
+    # batch's checks stand for it.
+    stop = None if job.job_type in _NOT_COLLECTING else collecting.client_for(job)[1]
+    if stop is not None:
+        stop.seen(status)
+    total = len(remaining)
+    while remaining:
+        now = time.monotonic()
+        if len(remaining) < total and now - began >= budget:
+            break
+        if now - checked >= batches.STATUS_EVERY_SECONDS:
+            status = batches.job_status(unit_id=remaining[0].pk, token=token)
+            checked = now
+            if status and stop is not None:
+                stop.seen(status)
+        if status != JobStatus.RUNNING or lease.lost.is_set():
+            log.info("batch %s stops: job %s", token, status or "no longer its lease's")
+            break
+        unit = remaining.pop(0)
+        with log_context.unit_context(
+            job_id=job.pk,
+            unit_id=unit.pk,
+            logical_date=unit.logical_date,
+            district_id=unit.district_id,
+        ):
+            step = _run_in_batch(unit, job, token=token, owner=owner, pid=pid, lease=lease)
+        if isinstance(step, batches.End):
+            ended.append(step)
+            last = UnitOutcome(step.status, 0, step.error_type, step.message)
+        else:
+            last = step
+            if step.status == UnitStatus.PENDING:
+                break  # put back for the store: so are the others
+    return last
+
+
+def _not_synced(
+    job: BackfillJob, ended: list[batches.End], exc: store.SnapshotStoreError, *, token: str
+) -> list[batches.End]:
+    """The ends to record once a directory the batch wrote in could not be synced: the units
+    that succeeded wrote files whose renames may not outlast a crash, so they failed (retryable,
+    run again while attempts are left, like a failed write) and their files are written anew."""
+    kept = []
+    for e in ended:
+        if e.status != UnitStatus.SUCCEEDED:
+            kept.append(e)
+            continue
+        outcome = UnitOutcome(
+            UnitStatus.FAILED,
+            error_type=ErrorType.SNAPSHOT_CREATION_FAILED,
+            message=f"written, but not durably: {exc}",
+            retryable=True,
+        )
+        log.error("job %s unit %s: %s", job.pk, e.unit.pk, outcome.message)
+        if not _retried(e.unit, job, token, outcome, e.unit.attempts, 0):
+            kept.append(
+                dataclasses.replace(
+                    e,
+                    status=outcome.status,
+                    error_type=outcome.error_type,
+                    message=outcome.message,
+                    retryable=True,
+                )
+            )
+    return kept
 
 
 def _run_in_batch(unit, job, *, token, owner, pid, lease) -> batches.End | UnitOutcome:

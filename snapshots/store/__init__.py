@@ -19,7 +19,8 @@ Layout under the `snapshots` storage (a FileSystemStorage at SNAPSHOT_ROOT by de
 Guarantees:
 - Every file is replaced atomically and durably: written to a temporary name in the same
   directory, flushed and fsynced, renamed over the target, then the directory is fsynced
-  (RELIABILITY.md section 4). A reader sees the old file or the new one, never a part.
+  (RELIABILITY.md section 4). A reader sees the old file or the new one, never a part. Inside
+  `deferred_directory_syncs` (a batch of units) each directory is fsynced once, on leaving.
 - District files are never deleted, so a manifest never points to a missing file. The manifest
   is rebuilt from the district files on disk, under the date's lock, by `finalize_snapshot`; the
   last complete write of a district wins and every district is listed exactly once.
@@ -58,6 +59,7 @@ from snapshots.store.district_files import (
 )
 from snapshots.store.documents import StoredDocument, read_document, write_document
 from snapshots.store.errors import UNWRITABLE_REASONS, SnapshotStoreError, StoreUnwritable
+from snapshots.store.filesystem import deferred_directory_syncs
 from snapshots.store.health import (
     DateDirectory,
     RootStatus,
@@ -127,6 +129,7 @@ __all__ = [
     "check_store",
     "clear_condition",
     "date_directory",
+    "deferred_directory_syncs",
     "district_file_bytes",
     "district_sha256",
     "exists",

@@ -1,5 +1,13 @@
 """The store on a filesystem (a FileSystemStorage): every file written to a temporary name,
-fsynced, renamed over the target and the directory fsynced; an `fcntl` lock per date."""
+fsynced, renamed over the target and the directory fsynced; an `fcntl` lock per date.
+
+Inside `deferred_directory_syncs` the directory of a write is fsynced once, on leaving, rather
+than after each rename: a batch of units writing many files of a date pays one directory fsync
+(and one journal commit) for them, not one each, and its caller records their ends only after
+leaving, so nothing is recorded as stored before its rename is durable (RELIABILITY.md 4.2:
+fsync the parent, then the database commit). The file itself is still fsynced before its rename,
+so a crash at any time leaves the old file or the new one, whole.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,6 +40,25 @@ from snapshots.store.layout import (
 # manifest's rebuild (tens of milliseconds).
 LOCK_FIRST_PAUSE_SECONDS = 0.0001
 LOCK_LAST_PAUSE_SECONDS = 0.005
+
+# The directories written in since `deferred_directory_syncs` was entered (None: outside it).
+_deferred_syncs: ContextVar[set[Path] | None] = ContextVar("deferred_syncs", default=None)
+
+
+@contextmanager
+def deferred_directory_syncs() -> Iterator[None]:
+    """Fsync each directory written in inside, once, on leaving (the module's docstring);
+    raises SnapshotStoreError, naming the directory, when one of them cannot be synced: its
+    files' renames may not outlast a crash, so whatever was written inside is to be written
+    anew (an fsync that failed is never retried, RELIABILITY.md 4.1)."""
+    written: set[Path] = set()
+    token = _deferred_syncs.set(written)
+    try:
+        yield
+    finally:
+        _deferred_syncs.reset(token)
+        for directory in sorted(written):
+            FileSystemFiles._fsync_dir(directory)
 
 
 class FileSystemFiles:
@@ -100,7 +128,11 @@ class FileSystemFiles:
             # report success next time (RELIABILITY.md 4.1). The caller writes anew.
             temp.unlink(missing_ok=True)
             raise write_error(f"could not write {name}", exc) from exc
-        self._fsync_dir(path.parent)
+        deferred = _deferred_syncs.get()
+        if deferred is None:
+            self._fsync_dir(path.parent)
+        else:
+            deferred.add(path.parent)
 
     def _keep_free_space(self, name: str, size: int) -> None:
         """Refuse a write that would leave less than SNAPSHOT_MIN_FREE_BYTES free: a store

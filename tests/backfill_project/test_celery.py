@@ -1,12 +1,15 @@
-"""backfill_project/celery.py: workers' and beat's lines carry the unit's fields too."""
+"""backfill_project/celery.py: workers' and beat's lines carry the unit's fields too; a pool
+process keeps what it started with out of the garbage collector's walks."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
 
 import pytest
+from celery import signals
 
 from backfill_project import log_context
 from backfill_project.celery import unit_fields_on_worker_lines
@@ -54,3 +57,12 @@ def test_log_format_json_applies_to_workers(worker_logger, settings):
         "j9",
         "42",
     )
+
+
+def test_a_pool_process_freezes_the_objects_it_starts_with():
+    gc.unfreeze()
+    try:
+        signals.worker_process_init.send(sender=None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

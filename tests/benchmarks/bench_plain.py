@@ -5,13 +5,16 @@ engine's overhead is its time over this loop's, on the same store in the same ru
 
 - an archive re-normalization unit: the stored file's as-of (`store.read_district`), the three
   archived CSVs read and accepted (`collecting._archived`: the engine's own reader), the
-  district normalized (`district_from`) and written (`store.write_district`); after a date's
-  last unit its manifest is rebuilt (`store.finalize_snapshot`), as the engine's assembly does;
+  district normalized (`district_from`) and written (`store.write_district`), the date's
+  directory synced once (`store.deferred_directory_syncs`, as a batch of the engine's syncs
+  it); after a date's last unit its manifest is rebuilt (`store.finalize_snapshot`), as the
+  engine's assembly does;
 - an analytics unit: `analytics.generate_rankings` (a date) or `generate_district_series`
   (a district over its program year), each writing its document and its index row.
 
 It runs in a forked process of its own, so that its peak resident memory compares with a
-worker's pool process. `processes=2` runs the same units split over two forked processes (a
+worker's pool process, and freezes what it was forked with (`gc.freeze`), as a pool process
+does (backfill_project/celery.py). `processes=2` runs the same units split over two forked processes (a
 share of the dates each; analytics units by turns), with nothing between them: the most two
 processes can do with this work on this machine, which the engine's speed-up at two processes
 is read against.
@@ -19,6 +22,7 @@ is read against.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import resource
 import time
@@ -71,6 +75,7 @@ def plain_loop(request: dict[str, Any], processes: int = 1) -> dict[str, Any]:
 
 
 def _child(request: dict[str, Any], share: tuple[int, int], results) -> None:
+    gc.freeze()  # what it was forked with, out of the collector's walks, as in a pool process
     try:
         results.put(_run(request, share))
     except Exception as exc:  # reported to the parent, which raises it
@@ -96,8 +101,10 @@ def _run(request: dict[str, Any], share: tuple[int, int]) -> dict[str, Any]:
         dates = sorted({day for day, _ in units})[k::n]
         units = [unit for unit in units if unit[0] in set(dates)]
         for day, districts in groupby(units, key=lambda unit: unit[0]):
-            for _day, district_id in districts:
-                _renormalize(day, district_id)
+            # A date's directory synced once, as the engine's batch syncs it.
+            with store.deferred_directory_syncs():
+                for _day, district_id in districts:
+                    _renormalize(day, district_id)
             store.finalize_snapshot(
                 logical_date=day,
                 collection_strategy=plan.collection_strategy,

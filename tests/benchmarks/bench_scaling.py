@@ -314,6 +314,46 @@ def worker_nodes(env: dict[str, str], processes: int) -> Iterator[tuple[list[int
         yield split, pids
 
 
+def _process_cpu() -> dict[int, tuple[str, int, int]]:
+    """{pid: (command line, parent pid, user + system clock ticks)} of every process."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found[int(entry.name)] = (command, int(stat[1]), int(stat[11]) + int(stat[12]))
+    return found
+
+
+def _cpu_by(before, after, node_pids: Sequence[int]) -> dict[str, float]:
+    """CPU seconds each kind of process spent between two `_process_cpu` readings: the nodes'
+    pool processes and main processes, PostgreSQL, Redis, this bench, the rest."""
+    tick = os.sysconf("SC_CLK_TCK")
+    spent: Counter[str] = Counter()
+    for pid, (command, parent, ticks) in after.items():
+        used = ticks - before.get(pid, ("", 0, 0))[2] if pid in before else ticks
+        if used <= 0:
+            continue
+        if pid in node_pids:
+            kind = "worker main"
+        elif parent in node_pids:
+            kind = "worker pool"
+        elif pid == os.getpid():
+            kind = "bench"
+        elif "postgres" in command:
+            kind = "postgres"
+        elif "redis" in command:
+            kind = "redis"
+        else:
+            kind = command.split(" ", 1)[0].rsplit("/", 1)[-1] or "kernel"
+        spent[kind] += used / tick
+    return {kind: round(seconds, 2) for kind, seconds in spent.most_common(8)}
+
+
 def peak_rss_mb(node_pids: Sequence[int]) -> float | None:
     """The highest peak resident memory (VmHWM) of the nodes' pool processes, in MB."""
     peaks = []
@@ -369,12 +409,15 @@ def run_row(
     with worker_nodes(env, processes) as (split, pids), LockSampler(_own_pids()) as sampler:
         load = os.getloadavg()[0]
         cpu_before = _cpu_times()
+        procs_before = _process_cpu()
         job, bypassed = _create(request, processes * in_flight)
         seconds = _wait(job)
         cpu_after = _cpu_times()
+        procs_after = _process_cpu()
         peak_rss = peak_rss_mb(pids)
     busy, total = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
     busy_ms = job.units.aggregate(total=Sum("duration_ms"))["total"] or 0
+    timeline = _timeline(job)
     row = {
         "processes": processes,
         "nodes": "+".join(map(str, split)),
@@ -395,10 +438,33 @@ def run_row(
         "load_before": round(load, 2),
         "machine_cpu_busy": round(busy / total, 3) if total else None,
         "peak_rss_mb": peak_rss,
+        **timeline,
+        "cpu_seconds_by": _cpu_by(procs_before, procs_after, pids),
         **sampler.figures(processes),
     }
     job.delete()
     return row
+
+
+def _timeline(job: BackfillJob) -> dict[str, Any]:
+    """Where a job's wall time went outside its units: from its start to its first unit's,
+    from its last unit's end to its own, and the units' own seconds (exact, where
+    `duration_ms` truncates each to a millisecond)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(started_at), max(finished_at), "
+            "sum(extract(epoch FROM finished_at - started_at)) "
+            f"FROM {job.units.model._meta.db_table} WHERE job_id = %s AND started_at IS NOT NULL",
+            [job.pk],
+        )
+        first, last, unit_seconds = cursor.fetchone()
+    if not (first and job.started_at and job.finished_at):
+        return {}
+    return {
+        "first_unit_after_s": round((first - job.started_at).total_seconds(), 3),
+        "finished_after_last_s": round((job.finished_at - last).total_seconds(), 3),
+        "unit_seconds": round(float(unit_seconds), 2),
+    }
 
 
 def median_run(run: Callable[[], dict[str, Any]], times: int) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from backfill.services.unit_outcomes import UnitOutcome
 from snapshots import store
 from tests.factories import BackfillJobFactory, BackfillUnitFactory, running_store_job
 from tests.fixtures.jobs import run_to_the_end
+from tests.snapshots.factories import DistrictStatisticsFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -493,3 +494,79 @@ def test_a_batch_end_records_the_assembly_of_each_date_whose_last_unit_it_ended(
     assert (job.succeeded_units, job.unavailable_units) == (3, 1)
     # Given back (then dispatched again by the end's dispatch request, under a token of its own).
     assert BackfillUnit.objects.get(pk=back.pk).lease_token != "t"
+
+
+@pytest.fixture
+def writing(monkeypatch, snapshot_root):
+    """Each unit's work writes its district's file, and succeeds."""
+
+    def execute(unit, job, lease):
+        statistics = DistrictStatisticsFactory(
+            district_id=unit.district_id, logical_date=unit.logical_date
+        )
+        store.write_district(logical_date=unit.logical_date, statistics=statistics)
+        return UnitOutcome(UnitStatus.SUCCEEDED), 0
+
+    monkeypatch.setattr(execution, "_execute", execute)
+    return snapshot_root
+
+
+def fsync_directories(monkeypatch, fail: bool = False) -> list[tuple[str, int]]:
+    """The directories fsynced from now on, each with how many units had ended succeeded
+    then; `fail`: a directory's fsync fails (a file's still works)."""
+    synced: list[tuple[str, int]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if os.path.isdir(path):
+            ended = BackfillUnit.objects.filter(status=UnitStatus.SUCCEEDED).count()
+            synced.append((path, ended))
+            if fail:
+                raise OSError(5, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+def test_a_batch_syncs_each_directory_it_wrote_in_once_before_recording_its_ends(
+    sent, settings, monkeypatch, writing
+):
+    settings.BACKFILL_STORE_BATCH_UNITS = 8
+    job = store_job(8)  # two dates of four districts
+    for day in ("2025-03-01", "2025-03-02"):
+        (writing / day).mkdir()  # the dates' directories exist: only the batch's syncs count
+    dispatch.dispatch_units()
+    [message] = unit_messages(sent)
+    synced = fsync_directories(monkeypatch)
+
+    run(message)
+
+    assert synced == [(str(writing / "2025-03-01"), 0), (str(writing / "2025-03-02"), 0)]
+    job.refresh_from_db()
+    assert job.succeeded_units == 8
+
+
+def test_the_units_of_a_batch_whose_directory_could_not_be_synced_do_not_end_succeeded(
+    sent, settings, monkeypatch, writing
+):
+    settings.BACKFILL_STORE_BATCH_UNITS = 4
+    job = store_job(4)
+    (writing / "2025-03-01").mkdir()
+    dispatch.dispatch_units()
+    [message] = unit_messages(sent)
+    fsync_directories(monkeypatch, fail=True)
+
+    run(message)
+
+    job.refresh_from_db()
+    assert job.succeeded_units == 0
+    units = BackfillUnit.objects.filter(job=job)
+    # Each runs again alone, under a token of its own, its file written anew.
+    assert set(units.values_list("error_type", flat=True)) == {"snapshot_creation_failed"}
+    assert all(
+        "not durably" in message for message in units.values_list("error_message", flat=True)
+    )
+    assert {unit_id for unit_id, _ in unit_messages(sent)} == set(message[0])
+    assert not units.filter(lease_token=message[1]).exists()

@@ -257,10 +257,9 @@ def test_raw_csv_is_archived_as_downloaded(store_root):
     assert store.read_raw_csv(as_of=DAY, report="clubperformance", district_id="61") is None
 
 
-def test_every_write_fsyncs_the_file_before_the_rename_and_the_directory_after(
-    snapshot_root, monkeypatch
-):
-    synced = []
+def recorded_fsyncs(monkeypatch) -> list[str]:
+    """The paths fsynced from now on (each fsync still done)."""
+    synced: list[str] = []
     real_fsync = os.fsync
 
     def recording_fsync(fd):
@@ -268,6 +267,13 @@ def test_every_write_fsyncs_the_file_before_the_rename_and_the_directory_after(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
+    return synced
+
+
+def test_every_write_fsyncs_the_file_before_the_rename_and_the_directory_after(
+    snapshot_root, monkeypatch
+):
+    synced = recorded_fsyncs(monkeypatch)
     store.write_district(logical_date=DAY, statistics=full_statistics())
 
     directory = str(snapshot_root / DAY.isoformat())
@@ -275,6 +281,50 @@ def test_every_write_fsyncs_the_file_before_the_rename_and_the_directory_after(
     assert temp_synced and temp_synced[0].endswith(".tmp")
     assert synced[-1] == directory
     assert str(snapshot_root) in synced  # the new date directory's entry
+
+
+def test_deferred_directory_syncs_fsync_each_file_at_once_and_its_directory_once_on_leaving(
+    snapshot_root, monkeypatch
+):
+    store.write_district(logical_date=DAY, statistics=full_statistics())  # the date exists
+    synced = recorded_fsyncs(monkeypatch)
+    directory = str(snapshot_root / DAY.isoformat())
+
+    with store.deferred_directory_syncs():
+        for district_id in ("1", "2", "3"):
+            store.write_district(
+                logical_date=DAY, statistics=DistrictStatisticsFactory(district_id=district_id)
+            )
+        assert len(synced) == 3 and all(path.endswith(".tmp") for path in synced)
+        assert (snapshot_root / DAY.isoformat() / "district_3.json").exists()
+
+    assert synced[3:] == [directory]
+    store.write_district(logical_date=DAY, statistics=DistrictStatisticsFactory(district_id="4"))
+    assert synced[-1] == directory  # outside, after each write again
+
+
+def test_a_deferred_directory_sync_that_fails_is_raised_on_leaving(snapshot_root, monkeypatch):
+    store.write_district(logical_date=DAY, statistics=full_statistics())
+    directory = snapshot_root / DAY.isoformat()
+    real_fsync = os.fsync
+
+    def failing_on_directories(fd):
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            raise OSError(5, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_on_directories)
+    written = False
+    with (
+        pytest.raises(store.SnapshotStoreError, match=f"could not fsync {directory}"),
+        store.deferred_directory_syncs(),
+    ):
+        store.write_district(
+            logical_date=DAY, statistics=DistrictStatisticsFactory(district_id="1")
+        )
+        written = True  # the write itself did not sync the directory
+
+    assert written
 
 
 def test_a_failed_fsync_leaves_neither_a_file_nor_a_temporary_file(snapshot_root, monkeypatch):
