@@ -13,9 +13,9 @@ engine's overhead is its time over this loop's, on the same store in the same ru
   (a district over its program year), each writing its document and its index row.
 
 It runs in a forked process of its own, so that its peak resident memory compares with a
-worker's pool process, and freezes what it was forked with (`gc.freeze`), as a pool process
-does (backfill_project/celery.py). `processes=2` runs the same units split over two forked processes (a
-share of the dates each; analytics units by turns), with nothing between them: the most two
+worker's pool process, and freezes what it was forked with (`gc.freeze`), as a pool process does
+(backfill_project/celery.py). `processes=2` runs the same units split over two forked processes
+(a share of the dates each; analytics units by turns), with nothing between them: the most two
 processes can do with this work on this machine, which the engine's speed-up at two processes
 is read against.
 """
