@@ -234,18 +234,18 @@ def _not_synced(
     """The ends to record once a directory the batch wrote in could not be synced: the units
     that succeeded wrote files whose renames may not outlast a crash, so they failed (retryable,
     run again while attempts are left, like a failed write) and their files are written anew."""
-    kept = []
-    for e in ended:
-        if e.status != UnitStatus.SUCCEEDED:
-            kept.append(e)
-            continue
-        outcome = UnitOutcome(
-            UnitStatus.FAILED,
-            error_type=ErrorType.SNAPSHOT_CREATION_FAILED,
-            message=f"written, but not durably: {exc}",
-            retryable=True,
-        )
-        log.error("job %s unit %s: %s", job.pk, e.unit.pk, outcome.message)
+    outcome = UnitOutcome(
+        UnitStatus.FAILED,
+        error_type=ErrorType.SNAPSHOT_CREATION_FAILED,
+        message=f"written, but not durably: {exc}",
+        retryable=True,
+    )
+    succeeded = [e for e in ended if e.status == UnitStatus.SUCCEEDED]
+    log.error(
+        "job %s batch %s: %s; its %s units that succeeded fail", job.pk, token, exc, len(succeeded)
+    )
+    kept = [e for e in ended if e.status != UnitStatus.SUCCEEDED]
+    for e in succeeded:
         if not _retried(e.unit, job, token, outcome, e.unit.attempts, 0):
             kept.append(
                 dataclasses.replace(
