@@ -13,6 +13,10 @@ Three tables, one row per size:
   against 1 process, efficiency (speed-up / processes), the share of time backends wait for a
   database lock (sampled from PostgreSQL, below), and the job's own figure: the sum of its
   units' `duration_ms` over wall time x processes (how busy the pool processes were with units).
+  In the JSON, where the time went: the CPU seconds each kind of process spent while the job
+  ran (`cpu_seconds_by`, from /proc: the pool processes, the nodes' main processes, PostgreSQL,
+  Redis, the bench, the rest), the units' own seconds (`unit_seconds`), and the seconds from
+  the job's start to its first unit's and from its last unit's end to its own.
 
 - **dashboard**: a per-district collection of `dashboard_units` units (200: 20 dates x 10
   districts) against the simulator with pacing off (the rate-limit row updated past the
