@@ -15,15 +15,15 @@ another. Before a unit, at most every STATUS_EVERY_SECONDS, it reads its job's s
 that the next unit is still the batch's (`job_status`): pause and cancel are honoured between
 units (a paused or queued job gets the units not run back as pending, their claim's attempt
 given back; a job being cancelled ends them cancelled), and a batch whose lease was taken over
-stops. The ends are recorded together (`end`): one transaction under the job's row lock for
-the whole batch, of two statements sent together (the lock; the units' ends with their counts
-and the assemblies due of the dates whose last unit ended), then the dates' assemblies, then
-one dispatch request. The directories the batch's units wrote files in are fsynced once each,
-after its last unit and before the ends are recorded (`store.deferred_directory_syncs`), not
-once per file: no unit is recorded as stored before its file's rename is durable. A batch runs
-at most about BACKFILL_STORE_BATCH_SECONDS of work: past it,
-the units not run go back to pending for the next dispatch, so counts move at least that often
-and a slow job's units spread over every process.
+stops. The ends are recorded together (`end`): one transaction under the job's row lock for the
+whole batch, of two statements sent together (the lock; the units' ends with their counts and
+the assemblies due of the dates whose last unit ended), then the dates' assemblies, then one
+dispatch request. The directories the batch's units wrote files in are fsynced once each, after
+its last unit and before the ends are recorded (`store.deferred_directory_syncs`), not once per
+file: no unit is recorded as stored before its file's rename is durable. A batch runs at most
+about BACKFILL_STORE_BATCH_SECONDS of work: past it, the units not run go back to pending for
+the next dispatch, so counts move at least that often and a slow job's units spread over every
+process.
 
 Recovery is the lease's: a worker that dies mid-batch leaves the units whose ends were recorded
 ended, and the others running under a lease nobody renews. Once it expires (at once when the

@@ -339,7 +339,7 @@ def _cpu_by(before, after, node_pids: Sequence[int]) -> dict[str, float]:
     tick = os.sysconf("SC_CLK_TCK")
     spent: Counter[str] = Counter()
     for pid, (command, parent, ticks) in after.items():
-        used = ticks - before.get(pid, ("", 0, 0))[2] if pid in before else ticks
+        used = ticks - before.get(pid, ("", 0, 0))[2]
         if used <= 0:
             continue
         if pid in node_pids:
