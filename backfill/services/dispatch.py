@@ -335,10 +335,14 @@ def batch_size(pending: int, concurrency: int) -> int:
     """Units per batch of a store-bound job (`batches`) with `pending` units left and
     `concurrency` slots: at most BACKFILL_STORE_BATCH_UNITS, and a fair share of what is left,
     so that the last units spread over every process, but no less than a quarter of the most
-    (a batch of one would pay a dispatch and an end per unit again)."""
+    (a batch of one would pay a dispatch and an end per unit again); and the same for every
+    batch of what is left: 120 units in four batches of 30, not three of 32 and one of 24, so
+    that no process gets more of the last units than another (1,200 in ten batches of 120, not
+    nine of 128 and one of 48)."""
     most = settings.BACKFILL_STORE_BATCH_UNITS
     share = math.ceil(pending / max(1, concurrency))
-    return max(1, min(most, max(share, most // 4)))
+    size = max(1, min(most, max(share, most // 4)))
+    return math.ceil(pending / math.ceil(pending / size)) if pending > size else size
 
 
 def _next(pending, count: int) -> list[tuple[int, date]]:

@@ -137,9 +137,14 @@ def test_batches_shrink_as_the_queue_runs_low(sent, settings):
 
     # 24 units, 2 slots: batches of 12 (a fair share each), not one of 16 and one of 8.
     assert [len(ids) for ids, _ in unit_messages(sent)] == [12, 12]
-    assert dispatch.batch_size(6, concurrency=2) == 4  # a quarter of the most at least
-    assert dispatch.batch_size(3, concurrency=2) == 4  # (the 3 left go in one)
-    assert dispatch.batch_size(100, concurrency=2) == 16
+    # A quarter of the most at least (two batches of 3, not 4 and 2; the 3 left go in one) ...
+    assert dispatch.batch_size(6, concurrency=2) == 3
+    assert dispatch.batch_size(3, concurrency=2) == 4
+    # ... and the batches of what is left alike: seven of 15 (the last 10), not six of 16 and 4.
+    assert dispatch.batch_size(100, concurrency=2) == 15
+    settings.BACKFILL_STORE_BATCH_UNITS = 128
+    assert dispatch.batch_size(120, concurrency=4) == 30
+    assert dispatch.batch_size(1_200, concurrency=4) == 120
 
 
 def test_a_batch_runs_its_units_and_records_their_ends_with_one_counter_update(
