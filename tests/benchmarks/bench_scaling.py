@@ -11,12 +11,12 @@ Three tables, one row per size:
   with their own node names (`node1@%h`, `node2@%h`: 8 = 4 + 4, 1 = one node with 1), as two
   hosts would run them. Per row: units, units succeeded, seconds, units per second, speed-up
   against 1 process, efficiency (speed-up / processes), the share of time backends wait for a
-  database lock (sampled from PostgreSQL, below), and the job's own figure: the sum of its
-  units' `duration_ms` over wall time x processes (how busy the pool processes were with units).
-  In the JSON, where the time went: the CPU seconds each kind of process spent while the job
-  ran (`cpu_seconds_by`, from /proc: the pool processes, the nodes' main processes, PostgreSQL,
-  Redis, the bench, the rest), the units' own seconds (`unit_seconds`), and the seconds from
-  the job's start to its first unit's and from its last unit's end to its own.
+  database lock (sampled from PostgreSQL, below), and the job's own figure: its units' own
+  seconds (`unit_seconds`, from their start and end times) over wall time x processes (how
+  busy the pool processes were with units). In the JSON, where the time went: the CPU seconds
+  each kind of process spent while the job ran (`cpu_seconds_by`, from /proc: the pool
+  processes, the nodes' main processes, PostgreSQL, Redis, the bench, the rest), and the
+  seconds from the job's start to its first unit's and from its last unit's end to its own.
 
 - **dashboard**: a per-district collection of `dashboard_units` units (200: 20 dates x 10
   districts) against the simulator with pacing off (the rate-limit row updated past the
@@ -85,7 +85,6 @@ import psycopg
 import requests
 from django.conf import settings
 from django.db import connection, connections
-from django.db.models import Sum
 from django.test import override_settings
 
 from backfill.contracts import backfill_request
@@ -424,7 +423,6 @@ def run_row(
         procs_after = _process_cpu()
         peak_rss = peak_rss_mb(pids)
     busy, total = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
-    busy_ms = job.units.aggregate(total=Sum("duration_ms"))["total"] or 0
     timeline = _timeline(job)
     row = {
         "processes": processes,
@@ -441,7 +439,7 @@ def run_row(
         if job.started_at and job.finished_at
         else None,
         "units_per_second": round(job.total_units / seconds, 2),
-        "unit_busy_share": round(busy_ms / 1000 / (seconds * processes), 3),
+        "unit_busy_share": round(timeline["unit_seconds"] / (seconds * processes), 3),
         # The whole machine (it is shared): load before the job, CPU busy while it ran.
         "load_before": round(load, 2),
         "machine_cpu_busy": round(busy / total, 3) if total else None,
@@ -455,9 +453,9 @@ def run_row(
 
 
 def _timeline(job: BackfillJob) -> dict[str, Any]:
-    """Where a job's wall time went outside its units: from its start to its first unit's,
-    from its last unit's end to its own, and the units' own seconds (exact, where
-    `duration_ms` truncates each to a millisecond)."""
+    """Where a job's wall time went: its units' own seconds (exact, where `duration_ms`
+    truncates each to a millisecond), and, once it ran, the seconds from its start to its first
+    unit's and from its last unit's end to its own."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT min(started_at), max(finished_at), "
@@ -466,13 +464,11 @@ def _timeline(job: BackfillJob) -> dict[str, Any]:
             [job.pk],
         )
         first, last, unit_seconds = cursor.fetchone()
-    if not (first and job.started_at and job.finished_at):
-        return {}
-    return {
-        "first_unit_after_s": round((first - job.started_at).total_seconds(), 3),
-        "finished_after_last_s": round((job.finished_at - last).total_seconds(), 3),
-        "unit_seconds": round(float(unit_seconds), 2),
-    }
+    timeline: dict[str, Any] = {"unit_seconds": round(float(unit_seconds or 0), 2)}
+    if first and last and job.started_at and job.finished_at:
+        timeline["first_unit_after_s"] = round((first - job.started_at).total_seconds(), 3)
+        timeline["finished_after_last_s"] = round((job.finished_at - last).total_seconds(), 3)
+    return timeline
 
 
 def median_run(run: Callable[[], dict[str, Any]], times: int) -> dict[str, Any]:
