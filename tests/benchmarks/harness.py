@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -105,7 +106,8 @@ def peak_rss_mib() -> float:
 @contextmanager
 def worker_process(env: dict[str, str], concurrency: int = 1, hostname: str | None = None):
     """A Celery worker with `concurrency` pool processes; `hostname` (`-n`, e.g. `node1@%h`)
-    names its node, so that several workers run as several hosts would."""
+    names its node, so that several workers run as several hosts would. Its log is removed
+    once it has stopped, unless the bench failed meanwhile (then its path is printed)."""
     log_path = Path(tempfile.mkdtemp(prefix="bench-worker-")) / "worker.log"
     log = log_path.open("w")
     argv = worker_argv(queue=env["CELERY_QUEUE"], concurrency=concurrency)
@@ -118,6 +120,7 @@ def worker_process(env: dict[str, str], concurrency: int = 1, hostname: str | No
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    failed = True
     try:
         deadline = time.monotonic() + 30
         while "ready." not in log_path.read_text():
@@ -125,6 +128,7 @@ def worker_process(env: dict[str, str], concurrency: int = 1, hostname: str | No
                 raise RuntimeError(log_path.read_text()[-2000:])
             time.sleep(0.1)
         yield process
+        failed = False
     finally:
         process.terminate()
         try:
@@ -135,3 +139,7 @@ def worker_process(env: dict[str, str], concurrency: int = 1, hostname: str | No
             process.kill()
             process.wait(timeout=30)
         log.close()
+        if failed:
+            print(f"worker log kept: {log_path}", file=sys.stderr)
+        else:
+            shutil.rmtree(log_path.parent, ignore_errors=True)
