@@ -6,7 +6,13 @@
    dispatch and takes the lock only if it is free (`try_dispatch_lock`); whoever holds it
    drains the requests that came meanwhile once it lets go (`dispatch.request_dispatch`).
 2. A job's row lock (`job_lock`): its counters, its units' ends and "the last unit of a date"
-   are decided by one process at a time.
+   are decided by one process at a time. It is `FOR NO KEY UPDATE`, not `FOR UPDATE`: holders
+   still wait for each other, but not for the foreign-key checks of rows that reference the job
+   (`FOR KEY SHARE`). A dispatch that adds a per-district counter row (the units' trigger,
+   `UnitCount`) checks its job key at commit, after it has updated other counters of the job;
+   with `FOR UPDATE`, a unit's end holding the job's row and waiting for one of those counters
+   made a deadlock with it (seen at 16 processes: the end failed, its units waited for their
+   lease to run out).
 
 Order: the dispatch lock, if taken, first, then job locks. A transaction holding a job's lock
 never waits for the dispatch lock, so a unit's end takes only its job's lock, commits, and only
@@ -49,9 +55,9 @@ def try_dispatch_lock() -> RateLimitConfig | None:
 
 # Lock 2 as a statement (parameter: the job's id; its row: the job's status), for a caller that
 # sends it together with the statements it guards, in one round trip (`batches`).
-JOB_LOCK = f"SELECT status FROM {BackfillJob._meta.db_table} WHERE id = %s FOR UPDATE"
+JOB_LOCK = f"SELECT status FROM {BackfillJob._meta.db_table} WHERE id = %s FOR NO KEY UPDATE"
 
 
 def job_lock(job_id: Any) -> BackfillJob:
     """Lock one job's row (lock 2, after the dispatch lock if that is taken) and return it."""
-    return BackfillJob.objects.select_for_update().get(pk=job_id)
+    return BackfillJob.objects.select_for_update(no_key=True).get(pk=job_id)
