@@ -54,7 +54,7 @@ faults: setup services
 properties: setup services
 	$(BIN)/pytest -m properties tests/properties --durations=11
 
-# The scaling table at 20 dates x 120 districts (about 30 min here); BENCH_SCALING_DAYS=365 for
+# Every bench, the scaling table at 20 dates x 120 districts (about 40 min here); BENCH_SCALING_DAYS=365 for
 # the issue's 43,800 units (hours on 2 cores).
 bench: export BENCH_SCALING_START ?= 2024-08-12
 bench: export BENCH_SCALING_DAYS ?= 20
