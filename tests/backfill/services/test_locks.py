@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
-from backfill.models import BackfillUnit, JobStatus, UnitStatus
+from backfill.models import BackfillUnit, JobStatus, UnitCount, UnitStatus
 from backfill.services import locks
 from tests.factories import BackfillJobFactory, BackfillUnitFactory
 
@@ -90,3 +90,23 @@ def test_a_units_end_holding_its_job_does_not_deadlock_with_a_dispatch_adding_a_
         ("1", UnitStatus.RUNNING): 1,
         ("2", UnitStatus.RUNNING): 1,
     }
+
+
+def test_a_jobs_lock_does_not_hold_back_a_row_that_references_the_job():
+    """`job_lock` (the ORM's form of lock 2): while it is held, another connection's new row
+    referencing the job (its foreign key checked at commit) commits without waiting."""
+    job = BackfillJobFactory(status=JobStatus.RUNNING)
+    other = _connect()
+    try:
+        other.execute("SET lock_timeout = '1s'")
+        with transaction.atomic():
+            locks.job_lock(job.pk)
+            other.execute(
+                f"INSERT INTO {UnitCount._meta.db_table} (job_id, district_id, status, count) "
+                "VALUES (%s, '7', %s, 1)",
+                [job.pk, UnitStatus.PENDING],
+            )
+            other.commit()  # raises LockNotAvailable if the job's row held it back
+    finally:
+        other.close()
+    assert job.unit_counts.get(district_id="7").count == 1
