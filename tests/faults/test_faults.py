@@ -117,6 +117,13 @@ CHAOS_RETRY_AFTER_S = 90
 # Per second: a real window the simulator's log is checked against, and slow enough (about
 # three units a second) for every fault to hit the job mid-way.
 CHAOS_MAX_REQUESTS = 8
+# How much closer than the window the site may see `CHAOS_MAX_REQUESTS + 1` arrivals. The limiter
+# spaces its grants (on Redis's clock, checked exactly in tests/backfill/limits) by the window
+# plus 10 ms; on the way from a grant to the site, the chaos run's 2-core machine (two workers,
+# their restarts, beat, two Redis servers, PostgreSQL and the simulator) held one request back
+# 78 ms more than a later one in 1 run of 5. A limiter that lost its window (its state at a Redis
+# restart, a request sent without a grant) lets 16 arrive within the window, 9 within ~0.5 s.
+CHAOS_ARRIVAL_JITTER_S = 0.2
 LOG_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})")
 CLAIMED = re.compile(r"unit (\d+) claimed by (\S+) pid (\d+) token (\w+)")
 ENDED = re.compile(r"unit (\d+) ended (\w+) token (\w+)")
@@ -132,8 +139,9 @@ class Incarnation:
 
 
 class Chaos:
-    def __init__(self, env: dict[str, str], tmp_path: Path, job, capsys) -> None:
+    def __init__(self, env: dict[str, str], tmp_path: Path, job, capsys, started_at: float) -> None:
         self.capsys = capsys
+        self.started_at = started_at
         self.env = env
         self.tmp_path = tmp_path
         self.job = job
@@ -178,7 +186,11 @@ class Chaos:
         every unit that was in flight at the fault has ended (a dead worker's included)."""
         at, before, in_flight = start
         wait_until(lambda: self.succeeded() > before, timeout=timeout)
-        figure = {"fault": fault, "secondsToProgress": round(time.time() - at, 1)}
+        figure = {
+            "fault": fault,
+            "at": round(at - self.started_at, 1),
+            "secondsToProgress": round(time.time() - at, 1),
+        }
         if in_flight_end:
             still = BackfillUnit.objects.filter(pk__in=in_flight, status=UnitStatus.RUNNING)
             wait_until(lambda: not still.exists(), timeout=timeout)
@@ -239,28 +251,37 @@ def early_requests(entries: list[dict], retry_after: float) -> list[dict]:
     return early
 
 
-def window_violations(entries: list[dict], max_requests: int, window_s: float) -> int:
+def crowded_windows(
+    entries: list[dict], max_requests: int, window_s: float, jitter_s: float
+) -> list[list[dict]]:
+    """Every run of `max_requests + 1` consecutive arrivals closer together than `window_s`
+    less `jitter_s` (a loaded machine delays one request on its way and not the next)."""
+    ordered = sorted(entries, key=lambda e: e["time"])
+    runs = (ordered[n : n + max_requests + 1] for n in range(len(ordered) - max_requests))
+    return [run for run in runs if run[-1]["time"] - run[0]["time"] < window_s - jitter_s]
+
+
+def shortest_span(entries: list[dict], count: int) -> float | None:
+    """The fewest seconds from the first to the last of any `count` consecutive arrivals."""
     times = sorted(e["time"] for e in entries)
-    violations = 0
-    start = 0
-    for end, at in enumerate(times):
-        # 50 ms of arrival jitter allowed (a loaded 2-core machine delays one request and not
-        # the next); the limiter itself spaces grants by the window plus its margin.
-        while at - times[start] >= window_s - 0.050:
-            start += 1
-        if end - start + 1 > max_requests:
-            violations += 1
-    return violations
+    spans = [last - first for first, last in zip(times, times[count - 1 :], strict=False)]
+    return round(min(spans), 3) if spans else None
 
 
 @pytest.mark.timeout(480)  # a 90 s Retry-After and a 30 s lease are waited out in real time
 def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_storms(
-    backfill_env, simulator, snapshot_root, tmp_path, settings, monkeypatch, capsys
+    backfill_env, simulator_process, snapshot_root, tmp_path, settings, monkeypatch, capsys
 ):
+    # The site in a process of its own, as the real one is: the arrival times its log checks
+    # the limiter against are taken by its own threads, never held back behind this process's
+    # (its polling, its garbage collections of a heap that holds every collected test).
+    site = simulator_process(latency_ms=30)
+    settings.DASHBOARD_BASE_URL = site.base_url
     redis_server = PrivateRedis()
     redis_server.start()
     env = {
         **backfill_env,
+        "DASHBOARD_BASE_URL": site.base_url,
         "REDIS_URL": redis_server.url,
         "CELERY_BROKER_URL": redis_server.url,
         "BACKFILL_UNIT_MAX_ATTEMPTS": "20",
@@ -281,7 +302,6 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
     config.max_delay_ms, config.max_concurrent = 1_000, 4
     config.save()
     beat = start_beat(env, tmp_path / "beat.log")
-    simulator.set_faults(latency_ms=30)
     started_at = time.time()
     job = jobs.create_job(
         request=backfill_request(
@@ -296,7 +316,7 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
     )
     assert job.total_units == 200
     assert job.unavailable_units == 0
-    chaos = Chaos(env, tmp_path, job, capsys)
+    chaos = Chaos(env, tmp_path, job, capsys, started_at)
     try:
         chaos.start("a", hostname="chaos-a1@%h")
         chaos.start("b", hostname="chaos-b@%h")
@@ -315,16 +335,16 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
         # 2. A 429 storm: every request answered 429 with Retry-After 90 s for a moment.
         chaos.wait_succeeded(25)
         start = chaos.begin()
-        simulator.set_faults(latency_ms=30, rate_limit_rate=1.0, retry_after=CHAOS_RETRY_AFTER_S)
-        wait_until(lambda: any(e["status"] == 429 for e in simulator.requests()), timeout=60)
+        site.set_faults(latency_ms=30, rate_limit_rate=1.0, retry_after=CHAOS_RETRY_AFTER_S)
+        wait_until(lambda: any(e["status"] == 429 for e in site.requests()), timeout=60)
         time.sleep(0.5)
-        simulator.set_faults(latency_ms=30)
+        site.set_faults(latency_ms=30)
         chaos.measure("429 storm, Retry-After 90 s", start, timeout=200)
 
         # 3. A 503 burst: the breaker opens, units wait and retry.
         chaos.wait_succeeded(40)
         start = chaos.begin()
-        simulator.set_faults(latency_ms=30, fail_next=12, error_status=503)
+        site.set_faults(latency_ms=30, fail_next=12, error_status=503)
         chaos.measure("503 burst", start, in_flight_end=False)
 
         # 4. kill -9 of every worker; both restart under their old names (a restart in
@@ -368,21 +388,50 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
         if match.group(1) == str(job.pk)
     )
     duplicated = sum(count - 1 for count in assembled.values() if count > 1)
-    entries = simulator.requests()
+    # Each date's snapshot, read from the store rather than the logs: a worker killed between
+    # writing a manifest and logging it leaves no line (the reclaim then finds the date
+    # published and does not write it again). A manifest keeps its first createdAt and each
+    # write stamps updatedAt, so a second write shows.
+    days = [CHAOS_FIRST_DATE + timedelta(days=n) for n in range(CHAOS_DATES)]
+    manifests = {day.isoformat(): store.read_manifest(logical_date=day) or {} for day in days}
+    unassembled = [
+        day
+        for day, manifest in manifests.items()
+        if manifest.get("status") != "completed" or manifest.get("jobId") != str(job.pk)
+    ]
+    rewritten = [
+        day
+        for day, manifest in manifests.items()
+        if manifest and manifest.get("updatedAt") != manifest.get("createdAt")
+    ]
+    entries = site.requests()
     early = early_requests(entries, CHAOS_RETRY_AFTER_S)
     rate_limited = [e for e in entries if e["status"] == 429]
     last_429_answer = max(e["time"] + (e["duration_ms"] or 0) / 1000 for e in rate_limited)
     after_429 = [e["time"] for e in entries if e["time"] > last_429_answer]
     gap_after_429 = round(min(after_429) - last_429_answer, 1) if after_429 else None
-    violations = window_violations(entries, CHAOS_MAX_REQUESTS, 1.0)
+    crowded = crowded_windows(entries, CHAOS_MAX_REQUESTS, 1.0, CHAOS_ARRIVAL_JITTER_S)
     overlaps = overlapping_runs(chaos)
     report = {
         "units": job.total_units,
         "status": job.status,
         "lost": lost,
+        "snapshotsNotAssembled": len(unassembled),
+        "snapshotsWrittenTwice": len(rewritten),
         "duplicatedSnapshotAssemblies": duplicated,
         "requestsBeforeRetryAfterEnded": len(early),
-        "windowViolations": violations,
+        "crowdedWindows": len(crowded),
+        # The first few, each arrival as seconds from the start, report, district, date.
+        "crowded": [
+            [
+                f"{e['time'] - started_at:.3f} {e['report']} {e['district']} {e['as_of']}"
+                for e in run
+            ]
+            for run in crowded[:3]
+        ],
+        f"secondsSpannedByAny{CHAOS_MAX_REQUESTS + 1}Arrivals": shortest_span(
+            entries, CHAOS_MAX_REQUESTS + 1
+        ),
         "unitsRunTwiceAtOnce": len(overlaps),
         "http429": len(rate_limited),
         "secondsFromLast429ToNextRequest": gap_after_429,
@@ -399,12 +448,11 @@ def test_chaos_job_heals_itself_through_kills_a_redis_restart_and_429_and_503_st
     assert job.status == JobStatus.COMPLETED, job.error_summary
     assert lost == 0
     assert job.succeeded_units == 200
-    assert sorted(assembled) == [
-        (CHAOS_FIRST_DATE + timedelta(days=n)).isoformat() for n in range(CHAOS_DATES)
-    ]
+    assert unassembled == []
+    assert rewritten == []
     assert duplicated == 0
     assert early == []
-    assert violations == 0
+    assert crowded == [], report["crowded"]
     assert overlaps == []
     assert report["http429"] >= 1 and report["http503"] >= 1
     assert gap_after_429 is not None and gap_after_429 >= CHAOS_RETRY_AFTER_S - 0.05
